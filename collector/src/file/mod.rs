@@ -1,0 +1,10 @@
+//! File source: tails the files matching the configured globs and sends each
+//! line to Kafka, moving a file's checkpoint only past acknowledged lines.
+
+mod checkpoint;
+pub(crate) mod source;
+mod tailer;
+
+pub use checkpoint::{Checkpoint, CheckpointStore, FileId};
+pub use source::FileSource;
+pub use tailer::{Chunk, Line, TailedFile};

@@ -1,0 +1,274 @@
+//! Tailing one file: reading new bytes, cutting them into lines, and keeping
+//! track of which byte offsets Kafka has acknowledged.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::file::checkpoint::FileId;
+use crate::kafka::Batch;
+
+const READ_CHUNK: usize = 1024 * 1024;
+
+/// One line cut from a file, with the offset of its first byte.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Line {
+    pub start: u64,
+    pub text: String,
+    /// The line was longer than the limit and was cut there.
+    pub truncated: bool,
+}
+
+/// What [`TailedFile::read_lines`] produced: lines and the offset the
+/// checkpoint may move to once all of them are acknowledged.
+#[derive(Debug)]
+pub struct Chunk {
+    pub lines: Vec<Line>,
+    pub end: u64,
+}
+
+#[derive(Debug)]
+pub struct TailedFile {
+    pub path: PathBuf,
+    pub id: FileId,
+    file: File,
+    /// Next byte to read.
+    read_offset: u64,
+    /// Everything before this offset is acknowledged by Kafka.
+    pub acked_offset: u64,
+    /// Bytes of a line not yet terminated by a newline, starting at
+    /// `read_offset - partial.len()`.
+    partial: Vec<u8>,
+    partial_since: Option<Instant>,
+    inflight: VecDeque<Arc<Batch>>,
+    /// The path no longer leads to this file (renamed away or deleted).
+    pub detached: bool,
+}
+
+impl TailedFile {
+    pub fn open(path: &Path, offset: u64) -> std::io::Result<TailedFile> {
+        let file = File::open(path)?;
+        let meta = file.metadata()?;
+        let id = FileId { dev: meta.dev(), ino: meta.ino() };
+        // A checkpoint past the end means the file was truncated or the inode
+        // reused: start over rather than skip data.
+        let offset = if offset > meta.len() { 0 } else { offset };
+        Ok(TailedFile {
+            path: path.to_path_buf(),
+            id,
+            file,
+            read_offset: offset,
+            acked_offset: offset,
+            partial: Vec::new(),
+            partial_since: None,
+            inflight: VecDeque::new(),
+            detached: false,
+        })
+    }
+
+    /// Reads what was appended since the last call, up to one chunk.
+    /// A trailing line without newline is held back until it has been
+    /// unchanged for `partial_timeout`, then sent as it is.
+    pub fn read_lines(&mut self, max_line: usize, partial_timeout: Duration) -> std::io::Result<Option<Chunk>> {
+        let len = self.file.metadata()?.len();
+        if len < self.read_offset {
+            self.handle_truncation(len);
+        }
+        let mut buf = vec![0u8; READ_CHUNK.min((len - self.read_offset) as usize)];
+        let n = if buf.is_empty() { 0 } else { self.file.read_at(&mut buf, self.read_offset)? };
+        buf.truncate(n);
+        let mut lines = Vec::new();
+        let mut line_start = self.read_offset - self.partial.len() as u64;
+        self.read_offset += n as u64;
+        let mut rest = &buf[..];
+        while let Some(pos) = memchr(b'\n', rest) {
+            self.partial.extend_from_slice(&rest[..pos]);
+            rest = &rest[pos + 1..];
+            let line = self.take_partial(line_start, max_line);
+            line_start += line.1 + 1;
+            lines.push(line.0);
+        }
+        if !rest.is_empty() {
+            self.partial.extend_from_slice(rest);
+            self.partial_since = Some(Instant::now());
+        }
+        // An over-long unterminated line is cut now instead of growing forever.
+        while self.partial.len() > max_line {
+            let tail = self.partial.split_off(max_line);
+            let consumed = self.partial.len() as u64;
+            lines.push(Line { start: line_start, text: lossy(&self.partial), truncated: true });
+            line_start += consumed;
+            self.partial = tail;
+        }
+        let idle = self.partial_since.is_some_and(|since| since.elapsed() >= partial_timeout);
+        if n == 0 && !self.partial.is_empty() && idle {
+            let consumed = self.partial.len() as u64;
+            lines.push(Line { start: line_start, text: lossy(&self.partial), truncated: false });
+            self.partial.clear();
+            self.partial_since = None;
+            line_start += consumed;
+        }
+        if lines.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Chunk { lines, end: line_start }))
+    }
+
+    /// Takes the buffered bytes as one line (cut to `max_line`); returns the
+    /// line and how many bytes it spanned in the file.
+    fn take_partial(&mut self, start: u64, max_line: usize) -> (Line, u64) {
+        let mut bytes = std::mem::take(&mut self.partial);
+        self.partial_since = None;
+        let span = bytes.len() as u64;
+        if bytes.last() == Some(&b'\r') {
+            bytes.pop();
+        }
+        let truncated = bytes.len() > max_line;
+        bytes.truncate(max_line);
+        (Line { start, text: lossy(&bytes), truncated }, span)
+    }
+
+    fn handle_truncation(&mut self, len: u64) {
+        tracing::warn!(path = %self.path.display(), offset = self.read_offset, len, "file truncated; reading it again from the start");
+        self.read_offset = 0;
+        self.partial.clear();
+        self.partial_since = None;
+        // Batches in flight still move nothing past what they cover; the
+        // acknowledged offset restarts with the new content.
+        self.inflight.clear();
+        self.acked_offset = 0;
+    }
+
+    pub fn track(&mut self, batch: Arc<Batch>) {
+        self.inflight.push_back(batch);
+    }
+
+    /// Moves `acked_offset` past every leading batch that Kafka acknowledged.
+    /// On a failed batch, rewinds reading to the acknowledged offset so the
+    /// data is sent again (at-least-once), and returns the error.
+    pub fn settle(&mut self) -> Result<(), String> {
+        while let Some(front) = self.inflight.front() {
+            match front.outcome() {
+                None => break,
+                Some(Ok(())) => {
+                    self.acked_offset = front.end;
+                    self.inflight.pop_front();
+                }
+                Some(Err(error)) => {
+                    self.inflight.clear();
+                    self.read_offset = self.acked_offset;
+                    self.partial.clear();
+                    self.partial_since = None;
+                    return Err(error);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.inflight.len()
+    }
+
+    /// Read to the end, nothing held back, nothing in flight.
+    pub fn is_drained(&self) -> std::io::Result<bool> {
+        Ok(self.inflight.is_empty() && self.partial.is_empty() && self.file.metadata()?.len() <= self.read_offset)
+    }
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
+    haystack.iter().position(|&b| b == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn temp_file(name: &str, content: &[u8]) -> PathBuf {
+        let path = std::env::temp_dir().join(format!("lw-tail-{}-{name}", std::process::id()));
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+
+    fn texts(chunk: &Chunk) -> Vec<&str> {
+        chunk.lines.iter().map(|l| l.text.as_str()).collect()
+    }
+
+    #[test]
+    fn complete_lines_then_a_held_back_tail() {
+        let path = temp_file("a", b"one\r\ntwo\nthr");
+        let mut t = TailedFile::open(&path, 0).unwrap();
+        let chunk = t.read_lines(1024, Duration::from_secs(3600)).unwrap().unwrap();
+        assert_eq!(texts(&chunk), ["one", "two"]);
+        assert_eq!(chunk.end, 9);
+        assert_eq!(chunk.lines[1].start, 5);
+        assert!(t.read_lines(1024, Duration::from_secs(3600)).unwrap().is_none());
+        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"ee\n").unwrap();
+        let chunk = t.read_lines(1024, Duration::from_secs(3600)).unwrap().unwrap();
+        assert_eq!(texts(&chunk), ["three"]);
+        assert_eq!((chunk.lines[0].start, chunk.end), (9, 15));
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn unterminated_last_line_is_sent_after_the_timeout() {
+        let path = temp_file("b", b"first\nlast");
+        let mut t = TailedFile::open(&path, 0).unwrap();
+        let chunk = t.read_lines(1024, Duration::ZERO).unwrap().unwrap();
+        assert_eq!(texts(&chunk), ["first"]);
+        let chunk = t.read_lines(1024, Duration::ZERO).unwrap().unwrap();
+        assert_eq!(texts(&chunk), ["last"]);
+        assert_eq!(chunk.end, 10);
+        assert!(t.is_drained().unwrap());
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn long_lines_are_cut_and_flagged_not_dropped() {
+        let path = temp_file("c", b"abcdefghij\nxy\n");
+        let mut t = TailedFile::open(&path, 0).unwrap();
+        let chunk = t.read_lines(4, Duration::ZERO).unwrap().unwrap();
+        assert_eq!(texts(&chunk), ["abcd", "xy"]);
+        assert!(chunk.lines[0].truncated);
+        assert_eq!(chunk.end, 14);
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn resumes_from_a_checkpoint_and_restarts_after_truncation() {
+        let path = temp_file("d", b"aaa\nbbb\n");
+        let mut t = TailedFile::open(&path, 4).unwrap();
+        assert_eq!(texts(&t.read_lines(1024, Duration::ZERO).unwrap().unwrap()), ["bbb"]);
+        std::fs::write(&path, b"c\n").unwrap();
+        assert_eq!(texts(&t.read_lines(1024, Duration::ZERO).unwrap().unwrap()), ["c"]);
+        // A checkpoint beyond the end of the file is not trusted.
+        let t = TailedFile::open(&path, 100).unwrap();
+        assert_eq!(t.acked_offset, 0);
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn a_failed_batch_rewinds_to_the_acknowledged_offset() {
+        let path = temp_file("e", b"a\nb\n");
+        let mut t = TailedFile::open(&path, 0).unwrap();
+        let chunk = t.read_lines(1024, Duration::ZERO).unwrap().unwrap();
+        let batch = Batch::new(chunk.end, 2);
+        t.track(batch.clone());
+        assert_eq!(t.settle(), Ok(()));
+        assert_eq!(t.acked_offset, 0, "nothing acknowledged yet");
+        batch.fail_unsent(2, "broker down".into());
+        assert_eq!(t.settle(), Err("broker down".to_string()));
+        assert_eq!(t.acked_offset, 0);
+        let again = t.read_lines(1024, Duration::ZERO).unwrap().unwrap();
+        assert_eq!(texts(&again), ["a", "b"]);
+        std::fs::remove_file(path).unwrap();
+    }
+}

@@ -1,0 +1,125 @@
+//! The Kafka producer with per-batch delivery tracking.
+//!
+//! Every message carries an [`Arc<Batch>`] as its delivery opaque; a source
+//! moves its checkpoint past a batch only once every message of it was
+//! acknowledged (`acks=all`, idempotent producer), in order.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use logwarden_config::KafkaConfig;
+use rdkafka::ClientConfig;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::{ClientContext, Message};
+
+use crate::metrics;
+
+/// A run of messages whose acknowledgement moves a checkpoint to `end`.
+#[derive(Debug)]
+pub struct Batch {
+    pub end: u64,
+    pending: AtomicUsize,
+    error: Mutex<Option<String>>,
+}
+
+impl Batch {
+    pub fn new(end: u64, messages: usize) -> Arc<Batch> {
+        Arc::new(Batch { end, pending: AtomicUsize::new(messages), error: Mutex::new(None) })
+    }
+
+    /// `None` while messages are in flight; then `Ok` or the first error.
+    pub fn outcome(&self) -> Option<Result<(), String>> {
+        if self.pending.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        match self.error.lock().unwrap().clone() {
+            Some(e) => Some(Err(e)),
+            None => Some(Ok(())),
+        }
+    }
+
+    /// A message of this batch could not be handed to the producer at all.
+    pub fn fail_unsent(&self, count: usize, error: String) {
+        self.error.lock().unwrap().get_or_insert(error);
+        self.pending.fetch_sub(count, Ordering::AcqRel);
+    }
+}
+
+pub struct AckContext;
+
+impl ClientContext for AckContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::warn!(%error, reason, "kafka client error");
+    }
+}
+
+impl ProducerContext for AckContext {
+    type DeliveryOpaque = Arc<Batch>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, batch: Arc<Batch>) {
+        match result {
+            Ok(message) => {
+                metrics::events_acked(message.topic());
+            }
+            Err((error, message)) => {
+                metrics::delivery_error(message.topic(), error);
+                tracing::warn!(%error, topic = message.topic(), "kafka delivery failed");
+                batch.error.lock().unwrap().get_or_insert_with(|| error.to_string());
+            }
+        }
+        batch.pending.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+pub type EventProducer = ThreadedProducer<AckContext>;
+
+/// Builds the producer: idempotent, `acks=all`, compressed, batched.
+pub fn create_producer(config: &KafkaConfig) -> anyhow::Result<EventProducer> {
+    let mut client = ClientConfig::new();
+    client
+        .set("bootstrap.servers", &config.brokers)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("compression.type", config.compression.as_librdkafka())
+        .set("linger.ms", config.linger.as_millis().to_string())
+        .set("batch.size", "1000000")
+        .set("batch.num.messages", "10000")
+        .set("queue.buffering.max.messages", "200000")
+        .set("queue.buffering.max.kbytes", "262144")
+        .set("client.id", "logwarden-collector");
+    for (key, value) in &config.producer {
+        client.set(key, value);
+    }
+    Ok(client.create_with_context(AckContext)?)
+}
+
+/// Sends one message, waiting while librdkafka's queue is full
+/// (backpressure). A message that can never be sent (too large, unknown
+/// topic…) fails its batch: the source keeps the data and retries.
+pub fn send(producer: &EventProducer, topic: &str, key: &str, payload: &[u8], batch: &Arc<Batch>) {
+    let mut record = BaseRecord::with_opaque_to(topic, batch.clone()).key(key).payload(payload);
+    loop {
+        match producer.send(record) {
+            Ok(()) => return,
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                metrics::backpressure();
+                record = returned;
+                producer.poll(Duration::from_millis(50));
+            }
+            Err((error, returned)) => {
+                metrics::delivery_error(topic, &error);
+                tracing::error!(%error, topic, "kafka refused a message; the source will retry it");
+                returned.delivery_opaque.fail_unsent(1, error.to_string());
+                return;
+            }
+        }
+    }
+}
+
+/// Waits until every queued message got its delivery report, or `timeout`.
+pub fn flush(producer: &EventProducer, timeout: Duration) -> bool {
+    producer.flush(timeout).is_ok()
+}

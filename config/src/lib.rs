@@ -1,0 +1,48 @@
+//! Typed configuration for every logwarden component: parsed, validated, and
+//! nothing else (no tokio, no Kafka client here).
+//!
+//! Loading is two-staged: a raw serde struct that refuses unknown keys, then
+//! [`RawConfig::validate`] into the [`Config`] the program uses. Every error
+//! names the key at fault, so an operator knows what to fix.
+//!
+//! # Layout
+//!
+//! - `raw`: the file format as written by operators (TOML, serde, defaults).
+//! - `validated`: the checked configuration the components receive.
+//! - `error`: [`ConfigError`], naming the key at fault.
+
+mod error;
+mod raw;
+mod validated;
+
+pub use error::ConfigError;
+pub use raw::RawConfig;
+pub use validated::{
+    ApiConfig, CollectorConfig, Compression, Config, FileInput, IndexerConfig, KafkaConfig,
+};
+
+use std::path::Path;
+
+/// Environment variables that override file values, and the key each one sets.
+pub const ENV_OVERRIDES: &[(&str, &str)] = &[
+    ("LOGWARDEN_KAFKA_BROKERS", "kafka.brokers"),
+    ("LOGWARDEN_DATA_DIR", "data_dir"),
+];
+
+impl Config {
+    /// Reads, overrides from the environment, and validates a TOML file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let mut raw = RawConfig::from_toml(&text)?;
+        raw.apply_env(|name| std::env::var(name).ok());
+        raw.validate()
+    }
+}
+
+/// The number of CPU cores: the default for partitions and indexer workers.
+pub fn cpu_cores() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
+}

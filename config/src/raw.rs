@@ -1,0 +1,97 @@
+//! The configuration file as operators write it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::ConfigError;
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Where indexes, checkpoints and keys live.
+    pub data_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub kafka: RawKafka,
+    #[serde(default)]
+    pub collector: RawCollector,
+    #[serde(default)]
+    pub indexer: RawIndexer,
+    #[serde(default)]
+    pub api: RawApi,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKafka {
+    pub brokers: Option<String>,
+    pub topic: Option<String>,
+    /// Partitions of a topic the collector creates; 0 or absent = CPU cores.
+    pub partitions: Option<u32>,
+    pub compression: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    pub linger: Option<Duration>,
+    /// Extra librdkafka producer properties, for tuning.
+    #[serde(default)]
+    pub producer: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCollector {
+    #[serde(default)]
+    pub files: Vec<RawFileInput>,
+    pub checkpoint_dir: Option<PathBuf>,
+    #[serde(default, with = "humantime_serde")]
+    pub scan_interval: Option<Duration>,
+    /// How long a last line without a newline waits before it is sent as is.
+    #[serde(default, with = "humantime_serde")]
+    pub partial_line_timeout: Option<Duration>,
+    pub max_line_bytes: Option<usize>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFileInput {
+    pub include: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Stream for every event of these files; absent = chosen by routing.
+    pub stream: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIndexer {
+    pub group: Option<String>,
+    /// Consumers in this process; 0 or absent = CPU cores.
+    pub workers: Option<u32>,
+    #[serde(default, with = "humantime_serde")]
+    pub commit_interval: Option<Duration>,
+    pub writer_memory_mb: Option<usize>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApi {
+    pub listen: Option<String>,
+    pub max_hits: Option<usize>,
+}
+
+impl RawConfig {
+    pub fn from_toml(text: &str) -> Result<RawConfig, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))
+    }
+
+    /// Applies [`crate::ENV_OVERRIDES`]; `lookup` reads one variable.
+    pub fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) {
+        if let Some(brokers) = lookup("LOGWARDEN_KAFKA_BROKERS").filter(|v| !v.is_empty()) {
+            self.kafka.brokers = Some(brokers);
+        }
+        if let Some(dir) = lookup("LOGWARDEN_DATA_DIR").filter(|v| !v.is_empty()) {
+            self.data_dir = Some(PathBuf::from(dir));
+        }
+    }
+}

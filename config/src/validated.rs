@@ -1,0 +1,289 @@
+//! The checked configuration that components receive.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::raw::{RawConfig, RawFileInput};
+use crate::{ConfigError, cpu_cores};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub kafka: KafkaConfig,
+    pub collector: CollectorConfig,
+    pub indexer: IndexerConfig,
+    pub api: ApiConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct KafkaConfig {
+    pub brokers: String,
+    pub topic: String,
+    pub partitions: u32,
+    pub compression: Compression,
+    pub linger: Duration,
+    pub producer: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    Lz4,
+    Zstd,
+}
+
+impl Compression {
+    pub fn as_librdkafka(self) -> &'static str {
+        match self {
+            Compression::Lz4 => "lz4",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CollectorConfig {
+    pub files: Vec<FileInput>,
+    pub checkpoint_dir: PathBuf,
+    pub scan_interval: Duration,
+    pub partial_line_timeout: Duration,
+    pub max_line_bytes: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct FileInput {
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+    pub stream: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct IndexerConfig {
+    pub group: String,
+    pub workers: u32,
+    pub commit_interval: Duration,
+    pub writer_memory_bytes: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub listen: SocketAddr,
+    pub max_hits: usize,
+}
+
+/// librdkafka properties that carry the delivery guarantee: overriding them
+/// could lose data, so the config refuses them.
+const GUARANTEE_PROPERTIES: &[&str] = &[
+    "acks",
+    "request.required.acks",
+    "enable.idempotence",
+    "bootstrap.servers",
+    "compression.type",
+    "compression.codec",
+    "linger.ms",
+    "queue.buffering.max.ms",
+];
+
+impl RawConfig {
+    pub fn validate(self) -> Result<Config, ConfigError> {
+        let data_dir = self.data_dir.unwrap_or_else(|| PathBuf::from("data"));
+        let kafka = self.kafka;
+        let brokers = kafka.brokers.unwrap_or_else(|| "127.0.0.1:9092".to_string());
+        if brokers.trim().is_empty() {
+            return Err(ConfigError::invalid("kafka.brokers", "must list at least one host:port"));
+        }
+        let topic = kafka.topic.unwrap_or_else(|| "logwarden.events".to_string());
+        if !is_valid_topic(&topic) {
+            return Err(ConfigError::invalid(
+                "kafka.topic",
+                format!("`{topic}` is not a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249)"),
+            ));
+        }
+        let compression = match kafka.compression.as_deref().unwrap_or("lz4") {
+            "lz4" => Compression::Lz4,
+            "zstd" => Compression::Zstd,
+            other => {
+                return Err(ConfigError::invalid(
+                    "kafka.compression",
+                    format!("`{other}` is not supported; use \"lz4\" or \"zstd\""),
+                ));
+            }
+        };
+        for key in kafka.producer.keys() {
+            if GUARANTEE_PROPERTIES.contains(&key.as_str()) {
+                return Err(ConfigError::invalid(
+                    format!("kafka.producer.{key}"),
+                    "is set by logwarden (delivery guarantee or a dedicated key); remove it",
+                ));
+            }
+        }
+        let kafka = KafkaConfig {
+            brokers,
+            topic,
+            partitions: kafka.partitions.filter(|&p| p > 0).unwrap_or_else(cpu_cores),
+            compression,
+            linger: kafka.linger.unwrap_or(Duration::from_millis(5)),
+            producer: kafka.producer,
+        };
+
+        let collector = self.collector;
+        let files = collector
+            .files
+            .into_iter()
+            .enumerate()
+            .map(|(i, input)| validate_file_input(i, input))
+            .collect::<Result<Vec<_>, _>>()?;
+        let max_line_bytes = collector.max_line_bytes.unwrap_or(1024 * 1024);
+        if max_line_bytes < 256 {
+            return Err(ConfigError::invalid("collector.max_line_bytes", "must be at least 256"));
+        }
+        let collector = CollectorConfig {
+            files,
+            checkpoint_dir: collector.checkpoint_dir.unwrap_or_else(|| data_dir.join("checkpoints")),
+            scan_interval: collector.scan_interval.unwrap_or(Duration::from_secs(1)),
+            partial_line_timeout: collector.partial_line_timeout.unwrap_or(Duration::from_secs(1)),
+            max_line_bytes,
+        };
+
+        let indexer = self.indexer;
+        let commit_interval = indexer.commit_interval.unwrap_or(Duration::from_secs(1));
+        if commit_interval.is_zero() {
+            return Err(ConfigError::invalid("indexer.commit_interval", "must be greater than zero"));
+        }
+        let writer_memory_mb = indexer.writer_memory_mb.unwrap_or(64);
+        if !(16..=4096).contains(&writer_memory_mb) {
+            return Err(ConfigError::invalid(
+                "indexer.writer_memory_mb",
+                "must be between 16 and 4096 (tantivy needs at least 15 MB per writer)",
+            ));
+        }
+        let indexer = IndexerConfig {
+            group: indexer.group.unwrap_or_else(|| "logwarden-indexer".to_string()),
+            workers: indexer.workers.filter(|&w| w > 0).unwrap_or_else(cpu_cores),
+            commit_interval,
+            writer_memory_bytes: writer_memory_mb * 1024 * 1024,
+        };
+
+        let api = self.api;
+        let listen_text = api.listen.unwrap_or_else(|| "127.0.0.1:8080".to_string());
+        let listen = listen_text.parse().map_err(|_| {
+            ConfigError::invalid("api.listen", format!("`{listen_text}` is not an address like 127.0.0.1:8080"))
+        })?;
+        let max_hits = api.max_hits.unwrap_or(10_000);
+        if max_hits == 0 {
+            return Err(ConfigError::invalid("api.max_hits", "must be greater than zero"));
+        }
+
+        Ok(Config { data_dir, kafka, collector, indexer, api: ApiConfig { listen, max_hits } })
+    }
+}
+
+fn validate_file_input(index: usize, input: RawFileInput) -> Result<FileInput, ConfigError> {
+    let key = format!("collector.files[{index}]");
+    if input.include.is_empty() {
+        return Err(ConfigError::invalid(format!("{key}.include"), "must list at least one glob"));
+    }
+    for pattern in input.include.iter().chain(&input.exclude) {
+        if let Err(e) = glob_syntax_check(pattern) {
+            return Err(ConfigError::invalid(format!("{key}.include"), format!("`{pattern}`: {e}")));
+        }
+    }
+    if let Some(stream) = &input.stream {
+        if !logwarden_event::is_valid_stream_name(stream) {
+            return Err(ConfigError::invalid(
+                format!("{key}.stream"),
+                format!("`{stream}` must be lowercase letters, digits, '_' or '-'"),
+            ));
+        }
+    }
+    Ok(FileInput { include: input.include, exclude: input.exclude, stream: input.stream })
+}
+
+/// A minimal check that catches the common glob mistakes (unclosed classes)
+/// without depending on the glob crate here.
+fn glob_syntax_check(pattern: &str) -> Result<(), &'static str> {
+    if pattern.is_empty() {
+        return Err("empty pattern");
+    }
+    let opens = pattern.matches('[').count();
+    let closes = pattern.matches(']').count();
+    if opens != closes {
+        return Err("unbalanced '[' and ']'");
+    }
+    Ok(())
+}
+
+fn is_valid_topic(topic: &str) -> bool {
+    !topic.is_empty()
+        && topic.len() <= 249
+        && topic != "."
+        && topic != ".."
+        && topic.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        RawConfig::from_toml(text)?.validate()
+    }
+
+    #[test]
+    fn defaults_fill_an_empty_file() {
+        let config = load("").unwrap();
+        assert_eq!(config.kafka.topic, "logwarden.events");
+        assert_eq!(config.kafka.partitions, cpu_cores());
+        assert_eq!(config.indexer.group, "logwarden-indexer");
+        assert_eq!(config.indexer.commit_interval, Duration::from_secs(1));
+        assert_eq!(config.collector.checkpoint_dir, PathBuf::from("data/checkpoints"));
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = load("[kafka]\nbroker = \"x\"\n").unwrap_err().to_string();
+        assert!(err.contains("broker"), "{err}");
+    }
+
+    #[test]
+    fn overriding_the_delivery_guarantee_is_refused() {
+        let err = load("[kafka.producer]\nacks = \"1\"\n").unwrap_err().to_string();
+        assert!(err.contains("kafka.producer.acks"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let cases = [
+            ("[kafka]\ncompression = \"snappy\"\n", "kafka.compression"),
+            ("[kafka]\ntopic = \"a b\"\n", "kafka.topic"),
+            ("[api]\nlisten = \"nowhere\"\n", "api.listen"),
+            ("[indexer]\ncommit_interval = \"0s\"\n", "indexer.commit_interval"),
+            ("[[collector.files]]\ninclude = []\n", "collector.files[0].include"),
+            ("[[collector.files]]\ninclude = [\"/x\"]\nstream = \"A\"\n", "collector.files[0].stream"),
+        ];
+        for (text, key) in cases {
+            let err = load(text).unwrap_err().to_string();
+            assert!(err.contains(key), "{text:?} gave {err}");
+        }
+    }
+
+    #[test]
+    fn durations_are_human_text() {
+        let config = load("[indexer]\ncommit_interval = \"250ms\"\n[kafka]\nlinger = \"20ms\"\n").unwrap();
+        assert_eq!(config.indexer.commit_interval, Duration::from_millis(250));
+        assert_eq!(config.kafka.linger, Duration::from_millis(20));
+    }
+
+    #[test]
+    fn environment_overrides_file_values() {
+        let mut raw = RawConfig::from_toml("data_dir = \"/a\"\n[kafka]\nbrokers = \"h:1\"\n").unwrap();
+        raw.apply_env(|name| match name {
+            "LOGWARDEN_KAFKA_BROKERS" => Some("k:9".into()),
+            _ => None,
+        });
+        let config = raw.validate().unwrap();
+        assert_eq!(config.kafka.brokers, "k:9");
+        assert_eq!(config.data_dir, PathBuf::from("/a"));
+    }
+}

@@ -1,0 +1,40 @@
+//! ECS field names, as they appear in the wire format and in queries.
+
+pub const TIMESTAMP: &str = "@timestamp";
+pub const INGESTED: &str = "event.ingested";
+pub const ID: &str = "event.id";
+pub const ORIGINAL: &str = "event.original";
+pub const MESSAGE: &str = "message";
+pub const STREAM: &str = "stream";
+pub const PARSE_ERROR: &str = "parse.error";
+pub const FIELDS: &str = "fields";
+
+/// Fields holding one exact value each (host names, IPs, user names, …):
+/// indexed untokenized, so `host.name:web01` matches exactly.
+pub const KEYWORDS: &[&str] = &[
+    ID,
+    STREAM,
+    PARSE_ERROR,
+    "host.name",
+    "host.ip",
+    "log.file.path",
+    "log.level",
+    "process.name",
+    "source.ip",
+    "destination.ip",
+    "user.name",
+    "event.category",
+    "event.action",
+    "event.outcome",
+    "observer.vendor",
+    "observer.product",
+];
+
+/// Fields holding whole numbers.
+pub const NUMBERS: &[&str] = &[
+    "log.offset",
+    "log.syslog.facility.code",
+    "log.syslog.severity.code",
+    "process.pid",
+    "source.port",
+];
