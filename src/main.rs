@@ -1,1 +1,35 @@
-fn main() {}
+//! `logwarden`: one binary, one subcommand per component.
+//!
+//! # Layout
+//!
+//! - `cli`: argument parsing and the config overrides each subcommand takes.
+//! - `commands`: what each subcommand runs.
+//! - `telemetry`: logging (text or JSON) and the Prometheus recorder.
+//! - `shutdown`: SIGTERM/SIGINT to a cancellation token.
+
+mod cli;
+mod commands;
+mod shutdown;
+mod telemetry;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    telemetry::init_logging(cli.log_format, &cli.log_level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::execute(cli.command)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "logwarden failed");
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

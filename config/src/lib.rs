@@ -12,7 +12,7 @@
 //! - `error`: [`ConfigError`], naming the key at fault.
 
 mod error;
-mod raw;
+pub mod raw;
 mod validated;
 
 pub use error::ConfigError;

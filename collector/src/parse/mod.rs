@@ -1,9 +1,11 @@
 //! Parsers: turn one raw line into a normalized [`Event`].
 //!
-//! Each parser lives in its own file and either recognizes a line or leaves
+//! Recognized formats: RFC 3164 syslog, Apache error log, NCSA
+//! common/combined access log. Each parser lives in its own file and either recognizes a line or leaves
 //! it alone; [`parse_line`] tries them in turn. A line no parser recognizes is
 //! still sent, with `parse.error` set and its raw text kept.
 
+mod access;
 mod apache;
 mod routing;
 mod syslog;
@@ -30,7 +32,8 @@ pub fn parse_line(line: &str, ctx: &LineContext<'_>) -> Event {
     let mut event = Event::new(line, ctx.ingested);
     event.log_file_path = ctx.file_path.map(str::to_string);
     let recognized = syslog::parse_rfc3164(line, ctx.ingested, &mut event)
-        || apache::parse_error_log(line, &mut event);
+        || apache::parse_error_log(line, &mut event)
+        || access::parse_access_log(line, &mut event);
     if !recognized {
         event.parse_error = Some("no parser recognized the line; @timestamp is the receipt time".into());
     }

@@ -1,0 +1,85 @@
+//! An active split: a tantivy index being written, whose commit payload
+//! records how far into its Kafka partition it is complete.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use tantivy::directory::MmapDirectory;
+use tantivy::{Index, IndexWriter, TantivyDocument};
+
+use crate::schema::LogSchema;
+use crate::storage::{SplitLocation, SplitPayload};
+use crate::IndexerError;
+
+pub struct ActiveSplit {
+    pub location: SplitLocation,
+    writer: IndexWriter,
+    /// Offset up to which the split is committed (from its payload).
+    pub committed_next: i64,
+    /// Documents added since the last commit.
+    pub pending_docs: u64,
+}
+
+impl ActiveSplit {
+    /// Opens an existing split, or creates it and commits an empty payload at
+    /// `first_offset` right away, so the split's place in the partition is on
+    /// disk before any event is added.
+    pub fn open_or_create(
+        location: SplitLocation,
+        schema: &LogSchema,
+        first_offset: i64,
+        writer_memory: usize,
+    ) -> Result<ActiveSplit, IndexerError> {
+        std::fs::create_dir_all(&location.path).map_err(|e| IndexerError::io(&location.path, e))?;
+        let dir = MmapDirectory::open(&location.path).map_err(|e| IndexerError::Tantivy(e.into()))?;
+        let index = Index::open_or_create(dir, schema.schema.clone())?;
+        let payload = read_payload(&index)?;
+        let writer = open_writer(&index, writer_memory, &location.path)?;
+        let mut split = ActiveSplit { location, writer, committed_next: first_offset, pending_docs: 0 };
+        match payload {
+            Some(payload) => split.committed_next = payload.next_offset,
+            None => split.commit(first_offset)?,
+        }
+        Ok(split)
+    }
+
+    pub fn add(&mut self, doc: TantivyDocument) -> Result<(), IndexerError> {
+        self.writer.add_document(doc)?;
+        self.pending_docs += 1;
+        Ok(())
+    }
+
+    /// Commits with the partition's next offset in the payload
+    /// (`prepare_commit` + `set_payload`: a plain commit would clear it).
+    pub fn commit(&mut self, next_offset: i64) -> Result<(), IndexerError> {
+        let payload = SplitPayload { partition: self.location.partition, next_offset };
+        let mut prepared = self.writer.prepare_commit()?;
+        prepared.set_payload(&payload.encode());
+        prepared.commit()?;
+        self.committed_next = next_offset;
+        self.pending_docs = 0;
+        Ok(())
+    }
+}
+
+/// Reads the payload of a split's last commit, if it has one.
+pub fn read_payload(index: &Index) -> Result<Option<SplitPayload>, IndexerError> {
+    let metas = index.load_metas()?;
+    Ok(metas.payload.as_deref().and_then(SplitPayload::decode))
+}
+
+/// The writer lock may still be held for a moment by a consumer that is
+/// releasing the partition in a rebalance: retry briefly.
+fn open_writer(index: &Index, memory: usize, path: &Path) -> Result<IndexWriter, IndexerError> {
+    let started = Instant::now();
+    loop {
+        match index.writer_with_num_threads(1, memory) {
+            Ok(writer) => return Ok(writer),
+            Err(tantivy::TantivyError::LockFailure(..)) if started.elapsed() < Duration::from_secs(30) => {
+                tracing::debug!(path = %path.display(), "split writer lock busy; retrying");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! One consumer of the indexer group, on its own thread: polls Kafka, indexes
+//! into the partitions it owns, commits on time, and hands partitions over
+//! cleanly in a rebalance.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use logwarden_config::Config;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::error::KafkaError;
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{ClientConfig, ClientContext, Message, Offset, TopicPartitionList};
+use tokio_util::sync::CancellationToken;
+
+use crate::partition::PartitionIndexer;
+use crate::schema::LogSchema;
+use crate::{CommitReason, IndexerError, metrics};
+
+const POLL: Duration = Duration::from_millis(100);
+
+/// The partitions a worker owns, shared between its poll loop and the
+/// rebalance callback (which runs inside `poll`, on the same thread).
+struct Owned {
+    data_dir: PathBuf,
+    topic: String,
+    schema: LogSchema,
+    writer_memory: usize,
+    partitions: Mutex<HashMap<i32, PartitionIndexer>>,
+    /// A failure inside a callback, raised by the poll loop.
+    failure: Mutex<Option<IndexerError>>,
+}
+
+struct WorkerContext {
+    owned: Arc<Owned>,
+}
+
+impl ClientContext for WorkerContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::warn!(%error, reason, "kafka client error");
+    }
+}
+
+impl ConsumerContext for WorkerContext {
+    fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                if let Err(e) = self.assign(tpl) {
+                    tracing::error!(error = %e, "cannot open assigned partitions");
+                    self.owned.failure.lock().unwrap().get_or_insert(e);
+                }
+                if let Err(e) = consumer.assign(tpl) {
+                    tracing::error!(error = %e, "assign failed");
+                }
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                self.release(consumer, CommitReason::Rebalance);
+                if let Err(e) = consumer.unassign() {
+                    tracing::error!(error = %e, "unassign failed");
+                }
+            }
+            other => {
+                tracing::error!(error = ?other, "rebalance error; releasing partitions");
+                self.release(consumer, CommitReason::Rebalance);
+                let _ = consumer.unassign();
+            }
+        }
+    }
+}
+
+impl WorkerContext {
+    /// Opens each assigned partition's splits and seeks to where they end.
+    fn assign(&self, tpl: &mut TopicPartitionList) -> Result<(), IndexerError> {
+        let owned = &self.owned;
+        let mut partitions = owned.partitions.lock().unwrap();
+        let assigned: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
+        for partition in assigned {
+            let indexer = PartitionIndexer::open(owned.data_dir.clone(), partition, owned.schema.clone(), owned.writer_memory)?;
+            let offset = match indexer.next_offset {
+                Some(next) => Offset::Offset(next),
+                None => Offset::Beginning,
+            };
+            tracing::info!(partition, ?offset, "partition assigned; resuming from the splits' payload");
+            tpl.set_partition_offset(&owned.topic, partition, offset)?;
+            partitions.insert(partition, indexer);
+        }
+        Ok(())
+    }
+
+    /// Commits and lets go of every owned partition.
+    fn release(&self, consumer: &BaseConsumer<Self>, reason: CommitReason) {
+        let mut partitions = self.owned.partitions.lock().unwrap();
+        commit_partitions(consumer, &self.owned.topic, partitions.values_mut(), reason);
+        for (partition, _) in partitions.drain() {
+            tracing::info!(partition, "partition released");
+        }
+    }
+}
+
+/// Commits the splits, then (only for lag dashboards) the group offsets.
+fn commit_partitions<'a, C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    topic: &str,
+    partitions: impl Iterator<Item = &'a mut PartitionIndexer>,
+    reason: CommitReason,
+) {
+    let mut tpl = TopicPartitionList::new();
+    for indexer in partitions {
+        if !indexer.has_pending() {
+            continue;
+        }
+        match indexer.commit(reason) {
+            Ok(()) => {
+                if let Some(next) = indexer.next_offset {
+                    let _ = tpl.add_partition_offset(topic, indexer.partition, Offset::Offset(next));
+                }
+            }
+            Err(e) => {
+                metrics::error("commit");
+                tracing::error!(partition = indexer.partition, error = %e, "split commit failed; uncommitted events will be read again");
+            }
+        }
+    }
+    if tpl.count() > 0 {
+        if let Err(e) = consumer.commit(&tpl, CommitMode::Async) {
+            tracing::debug!(error = %e, "group offset commit failed (informational only)");
+        }
+    }
+}
+
+pub fn run_worker(id: u32, config: &Config, shutdown: &CancellationToken) -> Result<(), IndexerError> {
+    let owned = Arc::new(Owned {
+        data_dir: config.data_dir.clone(),
+        topic: config.kafka.topic.clone(),
+        schema: LogSchema::new(),
+        writer_memory: config.indexer.writer_memory_bytes,
+        partitions: Mutex::new(HashMap::new()),
+        failure: Mutex::new(None),
+    });
+    let consumer: BaseConsumer<WorkerContext> = ClientConfig::new()
+        .set("bootstrap.servers", &config.kafka.brokers)
+        .set("group.id", &config.indexer.group)
+        .set("client.id", format!("logwarden-indexer-{id}"))
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("isolation.level", "read_committed")
+        .set("session.timeout.ms", "10000")
+        .set("heartbeat.interval.ms", "1000")
+        .create_with_context(WorkerContext { owned: owned.clone() })?;
+    consumer.subscribe(&[&config.kafka.topic])?;
+    let commit_interval = config.indexer.commit_interval;
+    while !shutdown.is_cancelled() {
+        let message = consumer.poll(POLL);
+        if let Some(e) = owned.failure.lock().unwrap().take() {
+            return Err(e);
+        }
+        let mut partitions = owned.partitions.lock().unwrap();
+        match message {
+            Some(Ok(message)) => {
+                if let Some(indexer) = partitions.get_mut(&message.partition()) {
+                    indexer.index(message.offset(), message.payload().unwrap_or_default())?;
+                } else {
+                    tracing::warn!(partition = message.partition(), "message for a partition this worker does not own");
+                }
+            }
+            Some(Err(e)) => tracing::warn!(error = %e, "kafka consume error"),
+            None => {}
+        }
+        let due = partitions.values().any(|p| p.last_commit.elapsed() >= commit_interval && p.has_pending());
+        if due {
+            commit_partitions(&consumer, &owned.topic, partitions.values_mut(), CommitReason::Timeout);
+        }
+    }
+    let mut partitions = owned.partitions.lock().unwrap();
+    commit_partitions(&consumer, &owned.topic, partitions.values_mut(), CommitReason::Drained);
+    partitions.clear();
+    drop(partitions);
+    consumer.unsubscribe();
+    tracing::info!(worker = id, "indexer worker stopped");
+    Ok(())
+}

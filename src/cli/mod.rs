@@ -1,0 +1,92 @@
+//! Command-line interface. Flags override the config file, which overrides
+//! the defaults; `LOGWARDEN_*` environment variables override the file too.
+
+mod config;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "logwarden", version, about = "Log management pipeline for SIEM ingestion: collectors → Kafka → tantivy indexers → query API")]
+pub struct Cli {
+    /// Log output format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "LOGWARDEN_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    /// Log filter (tracing EnvFilter syntax, e.g. `info,logwarden_indexer=debug`).
+    #[arg(long, global = true, default_value = "info", env = "LOGWARDEN_LOG")]
+    pub log_level: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run collector, indexer and query API in one process (single machine).
+    Run(PipelineArgs),
+    /// Tail files and produce their lines to Kafka.
+    Collector(PipelineArgs),
+    /// Consume from Kafka into tantivy splits (consumer group member).
+    Indexer(PipelineArgs),
+    /// Serve the search HTTP API over the splits in the data directory.
+    QueryApi(PipelineArgs),
+    /// Write realistic sample logs (sshd, sudo, PAM, cron, kernel, nginx).
+    Generate(GenerateArgs),
+}
+
+/// Settings shared by the pipeline commands; each flag overrides the config file.
+#[derive(Debug, Args, Default, Clone)]
+pub struct PipelineArgs {
+    /// TOML configuration file (see config/logwarden.example.toml).
+    #[arg(long, short, env = "LOGWARDEN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Files to tail (glob, repeatable).
+    #[arg(long = "input", value_name = "GLOB")]
+    pub inputs: Vec<String>,
+    /// Where splits, checkpoints and keys are stored.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Query API listen address (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR")]
+    pub http_addr: Option<String>,
+    /// Kafka bootstrap servers.
+    #[arg(long, value_name = "LIST", env = "LOGWARDEN_KAFKA_BROKERS")]
+    pub brokers: Option<String>,
+    /// Kafka topic for events.
+    #[arg(long)]
+    pub topic: Option<String>,
+    /// Indexer consumer group.
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Indexer consumers in this process (default: CPU cores).
+    #[arg(long)]
+    pub workers: Option<u32>,
+    /// How often the indexer commits, e.g. `1s`, `250ms`.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub commit_interval: Option<std::time::Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Directory to write auth.log, syslog and nginx-access.log into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Number of lines in all.
+    #[arg(long, default_value_t = 10_000)]
+    pub lines: usize,
+    /// Random seed (same seed, same lines).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Time of the first line (RFC 3339); default: `--span` before now.
+    #[arg(long)]
+    pub start: Option<String>,
+    /// Time the lines cover, e.g. `24h`.
+    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+    pub span: std::time::Duration,
+}

@@ -1,0 +1,112 @@
+//! What each subcommand runs.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use anyhow::Context;
+use chrono::Utc;
+use logwarden_config::Config;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{Command, GenerateArgs};
+use crate::{shutdown, telemetry};
+
+type Component = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
+
+pub async fn execute(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Run(args) => {
+            let config = args.load()?;
+            if config.collector.files.is_empty() {
+                anyhow::bail!("nothing to collect: give --input GLOB or [[collector.files]] in the config");
+            }
+            pipeline(config, true, true, true).await
+        }
+        Command::Collector(args) => {
+            let config = args.load()?;
+            if config.collector.files.is_empty() {
+                anyhow::bail!("nothing to collect: give --input GLOB or [[collector.files]] in the config");
+            }
+            pipeline(config, true, false, false).await
+        }
+        Command::Indexer(args) => pipeline(args.load()?, false, true, false).await,
+        Command::QueryApi(args) => pipeline(args.load()?, false, false, true).await,
+        Command::Generate(args) => generate(args),
+    }
+}
+
+/// Runs the chosen components until SIGTERM; if one fails, the others are
+/// stopped cleanly and the error is returned.
+async fn pipeline(config: Config, collector: bool, indexer: bool, api: bool) -> anyhow::Result<()> {
+    let shutdown = shutdown::on_signals();
+    let metrics = telemetry::install_metrics();
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    let mut components: Vec<(&str, Component)> = Vec::new();
+    if api {
+        let (listener, addr) = logwarden_query_api::bind(&config).await?;
+        let state = logwarden_query_api::state(&config, metrics);
+        println!("logwarden: query API listening on http://{addr}");
+        println!("logwarden: search: http://{addr}/api/v1/search?q=*&limit=10");
+        components.push(("query-api", Box::pin(logwarden_query_api::serve(listener, state, shutdown.clone()))));
+    }
+    if indexer {
+        components.push(("indexer", Box::pin(logwarden_indexer::run(config.clone(), shutdown.clone()))));
+    }
+    if collector {
+        components.push(("collector", Box::pin(logwarden_collector::run(config.clone(), shutdown.clone()))));
+    }
+    let handles: Vec<_> = components
+        .into_iter()
+        .map(|(name, component)| {
+            let shutdown = shutdown.clone();
+            (name, tokio::spawn(stop_all_on_error(name, component, shutdown)))
+        })
+        .collect();
+    let mut first_error = None;
+    for (name, handle) in handles {
+        match handle.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                first_error.get_or_insert(e.context(format!("{name} failed")));
+            }
+            Err(e) => {
+                first_error.get_or_insert(anyhow::anyhow!("{name} panicked: {e}"));
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => {
+            tracing::info!("logwarden stopped cleanly");
+            Ok(())
+        }
+    }
+}
+
+async fn stop_all_on_error(name: &'static str, component: Component, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let result = component.await;
+    if let Err(e) = &result {
+        tracing::error!(component = name, error = format!("{e:#}"), "component failed; stopping the others");
+        shutdown.cancel();
+    }
+    result
+}
+
+fn generate(args: GenerateArgs) -> anyhow::Result<()> {
+    let span = chrono::Duration::from_std(args.span).context("--span too large")?;
+    let start = match &args.start {
+        Some(text) => chrono::DateTime::parse_from_rfc3339(text)
+            .with_context(|| format!("--start `{text}` is not an RFC 3339 time"))?
+            .to_utc(),
+        None => Utc::now() - span,
+    };
+    let step = span / (args.lines.max(1) as i32);
+    let generator = logwarden_generator::Generator::new(args.seed, start, step);
+    let counts = logwarden_generator::write_files(&args.out, generator, args.lines)
+        .with_context(|| format!("writing to {}", args.out.display()))?;
+    for (kind, count) in counts {
+        println!("{}: {count} lines", args.out.join(kind.file_name()).display());
+    }
+    Ok(())
+}
