@@ -1,0 +1,136 @@
+//! Helpers for black-box tests: real `logwarden` processes, the real Kafka
+//! broker from `scripts/kafka.sh` (address in `LOGWARDEN_KAFKA_BROKERS`),
+//! real HTTP on 127.0.0.1.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub fn brokers() -> String {
+    std::env::var("LOGWARDEN_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".to_string())
+}
+
+pub fn loghub(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/loghub").join(name)
+}
+
+pub const LOGHUB_FILES: [&str; 3] = ["Linux_2k.log", "OpenSSH_2k.log", "Apache_2k.log"];
+
+/// A unique name per test run, for topics, groups and directories.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+pub struct Logwarden {
+    pub child: Child,
+    pub http: Option<String>,
+}
+
+impl Logwarden {
+    /// Starts `logwarden ARGS`; when it serves HTTP, waits for the address.
+    pub fn start(args: &[&str]) -> Logwarden {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_logwarden"))
+            .args(args)
+            .env("LOGWARDEN_KAFKA_BROKERS", brokers())
+            .env("LOGWARDEN_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting logwarden");
+        let serves_http = matches!(args.first(), Some(&"run") | Some(&"query-api"));
+        let mut http = None;
+        if serves_http {
+            let stdout = child.stdout.take().unwrap();
+            let mut lines = BufReader::new(stdout).lines();
+            for line in lines.by_ref() {
+                let line = line.expect("reading logwarden stdout");
+                if let Some(addr) = line.strip_prefix("logwarden: query API listening on ") {
+                    http = Some(addr.trim().to_string());
+                    break;
+                }
+            }
+            assert!(http.is_some(), "logwarden exited before serving HTTP");
+            // Keep draining stdout so the child never blocks on a full pipe.
+            std::thread::spawn(move || for _ in lines {});
+        }
+        Logwarden { child, http }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.http.as_ref().expect("this process serves HTTP"))
+    }
+
+    /// `GET /api/v1/search` and the JSON answer.
+    pub fn search(&self, q: &str, limit: usize) -> Value {
+        let response = reqwest::blocking::Client::new()
+            .get(self.url("/api/v1/search"))
+            .query(&[("q", q), ("limit", &limit.to_string())])
+            .send()
+            .expect("search request");
+        assert!(response.status().is_success(), "search `{q}` failed: {}", response.status());
+        response.json().expect("search answers JSON")
+    }
+
+    pub fn count(&self, q: &str) -> u64 {
+        self.search(q, 0)["total"].as_u64().expect("total is a number")
+    }
+
+    /// Polls until the count of `q` equals `want`; panics after `timeout`
+    /// with the last count seen.
+    pub fn wait_for_count(&self, q: &str, want: u64, timeout: Duration) {
+        let started = Instant::now();
+        let mut last = 0;
+        while started.elapsed() < timeout {
+            last = self.count(q);
+            if last == want {
+                return;
+            }
+            assert!(last < want, "`{q}`: {last} events found, more than the {want} expected (duplicates)");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("`{q}`: {last} events after {timeout:?}, expected {want}");
+    }
+
+    pub fn signal(&mut self, signal: i32) {
+        unsafe { libc::kill(self.child.id() as i32, signal) };
+    }
+
+    /// SIGTERM, then waits for a clean exit.
+    pub fn stop(mut self) {
+        self.signal(libc::SIGTERM);
+        let status = self.child.wait().expect("waiting for logwarden");
+        assert!(status.success(), "logwarden exited with {status} after SIGTERM");
+    }
+
+    pub fn kill(mut self) {
+        self.signal(libc::SIGKILL);
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Logwarden {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Lines of a file whose text, cut into lowercase alphanumeric tokens (as the
+/// `message` field is), contains `word`.
+pub fn lines_with_token(path: &Path, word: &str) -> u64 {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .filter(|line| line.split(|c: char| !c.is_alphanumeric()).any(|t| t.eq_ignore_ascii_case(word)))
+        .count() as u64
+}
+
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(unique(name));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
