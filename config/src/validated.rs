@@ -287,3 +287,13 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("/a"));
     }
 }
+
+#[cfg(test)]
+mod example_file {
+    #[test]
+    fn the_example_config_is_valid() {
+        let text = include_str!("../logwarden.example.toml");
+        let config = crate::RawConfig::from_toml(text).unwrap().validate().unwrap();
+        assert_eq!(config.collector.files.len(), 1);
+    }
+}

@@ -1,0 +1,14 @@
+# Build: docker build -t logwarden .
+FROM rust:1.95-bookworm AS build
+RUN apt-get update && apt-get install -y --no-install-recommends cmake perl && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+RUN cargo build --release --bin logwarden
+
+FROM debian:bookworm-slim
+RUN useradd --system --home /var/lib/logwarden logwarden && mkdir -p /var/lib/logwarden && chown logwarden /var/lib/logwarden
+COPY --from=build /src/target/release/logwarden /usr/local/bin/logwarden
+USER logwarden
+ENV LOGWARDEN_DATA_DIR=/var/lib/logwarden
+ENTRYPOINT ["/usr/local/bin/logwarden"]
+CMD ["--help"]

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Starts the whole pipeline locally on generated sample logs:
+# a real Kafka broker (scripts/kafka.sh), then `logwarden run`.
+# Ctrl-C stops logwarden (the broker keeps running: scripts/kafka.sh stop).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEMO_DIR=${DEMO_DIR:-$PWD/demo}
+HTTP_ADDR=${HTTP_ADDR:-127.0.0.1:8080}
+export LOGWARDEN_KAFKA_BROKERS=${LOGWARDEN_KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT:-9092}}
+
+scripts/kafka.sh start
+cargo build --release --bin logwarden
+bin=target/release/logwarden
+if [ ! -f "$DEMO_DIR/logs/auth.log" ]; then
+  "$bin" generate --out "$DEMO_DIR/logs" --lines 100000 --span 24h
+fi
+echo
+echo "Try:  curl -s 'http://$HTTP_ADDR/api/v1/search?q=sshd+AND+failed&limit=3'"
+echo "      curl -s 'http://$HTTP_ADDR/api/v1/search?q=host.name:bastion&limit=3'"
+echo
+exec "$bin" run --input "$DEMO_DIR/logs/*" --data-dir "$DEMO_DIR/data" --http-addr "$HTTP_ADDR" --brokers "$LOGWARDEN_KAFKA_BROKERS"
