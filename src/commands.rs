@@ -42,6 +42,10 @@ async fn pipeline(config: Config, collector: bool, indexer: bool, api: bool) -> 
     let metrics = telemetry::install_metrics();
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    if indexer {
+        // Created before anyone subscribes, with partitions = cores.
+        logwarden_collector::kafka::ensure_topic(&config.kafka.brokers, &config.kafka.topic, config.kafka.partitions).await?;
+    }
     let mut components: Vec<(&str, Component)> = Vec::new();
     if api {
         let (listener, addr) = logwarden_query_api::bind(&config).await?;
