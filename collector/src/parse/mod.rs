@@ -94,4 +94,18 @@ mod tests {
             assert_eq!(lines, 2000, "{name}");
         }
     }
+
+    #[test]
+    fn every_generated_line_parses_and_routes() {
+        let start = DateTime::parse_from_rfc3339("2026-02-28T00:00:00Z").unwrap().to_utc();
+        let lines = logwarden_generator::Generator::new(3, start, chrono::Duration::seconds(1));
+        let mut streams = std::collections::BTreeSet::new();
+        for (_, line) in lines.take(5000) {
+            let event = parse_line(&line, &ctx());
+            assert_eq!(event.parse_error, None, "{line}");
+            assert!(event.timestamp >= start && event.timestamp < ctx().ingested, "{line}");
+            streams.insert(event.stream);
+        }
+        assert_eq!(streams.into_iter().collect::<Vec<_>>(), ["access", "auth", "system"]);
+    }
 }
