@@ -134,9 +134,14 @@ impl RawConfig {
             .enumerate()
             .map(|(i, input)| validate_file_input(i, input))
             .collect::<Result<Vec<_>, _>>()?;
-        let max_line_bytes = collector.max_line_bytes.unwrap_or(1024 * 1024);
-        if max_line_bytes < 256 {
-            return Err(ConfigError::invalid("collector.max_line_bytes", "must be at least 256"));
+        let max_line_bytes = collector.max_line_bytes.unwrap_or(256 * 1024);
+        // An event holds the line twice (event.original and message) plus
+        // fields: keep it under Kafka's default 1 MB message limit.
+        if !(256..=400 * 1024).contains(&max_line_bytes) {
+            return Err(ConfigError::invalid(
+                "collector.max_line_bytes",
+                "must be between 256 and 409600 (events must fit Kafka's 1 MB message limit)",
+            ));
         }
         let collector = CollectorConfig {
             files,
