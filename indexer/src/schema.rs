@@ -7,7 +7,7 @@ use logwarden_event::fields;
 use serde_json::{Map, Value};
 use tantivy::schema::{
     DateOptions, DateTimePrecision, FAST, Field, INDEXED, JsonObjectOptions, STORED, STRING, Schema, TEXT,
-    TextFieldIndexing, TextOptions,
+    TextFieldIndexing,
 };
 use tantivy::{DateTime as TantivyDateTime, TantivyDocument};
 
@@ -50,7 +50,7 @@ impl LogSchema {
                 .set_index_option(tantivy::schema::IndexRecordOption::Basic),
         );
         let free = builder.add_json_field(fields::FIELDS, json_options);
-        let keyword = TextOptions::from(STRING).set_fast("raw");
+        let keyword = STRING.set_fast("raw");
         let keywords = fields::KEYWORDS
             .iter()
             .map(|&name| (name, builder.add_text_field(name, keyword.clone())))

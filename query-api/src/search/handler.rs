@@ -67,7 +67,7 @@ pub async fn search(
                 (ts.map_or(i64::MIN, |t| t.into_timestamp_micros()), split_index, addr)
             }));
         }
-        candidates.sort_by(|a, b| b.0.cmp(&a.0));
+        candidates.sort_by_key(|c| std::cmp::Reverse(c.0));
         candidates.truncate(limit);
         let source = state.schema.source;
         let mut hits = Vec::with_capacity(candidates.len());
