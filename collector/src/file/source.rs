@@ -191,13 +191,40 @@ fn send_new_lines(
         if line.truncated {
             event.parse_error = Some(format!("line longer than {} bytes; truncated", config.max_line_bytes));
         }
-        payload.clear();
-        wire::encode_into(&event, payload);
+        encode_within_limit(&mut event, payload);
         kafka::send(producer, topic, wire::key(&event), payload, &batch);
     }
     metrics::lines_read(chunk.lines.len() as u64);
     tail.track(batch);
     chunk.lines.len()
+}
+
+/// Kafka's default message size limit, with room for the record overhead.
+const MAX_PAYLOAD: usize = 900_000;
+
+/// Encodes the event; one that would exceed Kafka's message limit (JSON
+/// escaping can multiply a line's size) is cut until it fits and flagged,
+/// never dropped and never left to fail forever.
+fn encode_within_limit(event: &mut logwarden_event::Event, payload: &mut Vec<u8>) {
+    loop {
+        payload.clear();
+        wire::encode_into(event, payload);
+        if payload.len() <= MAX_PAYLOAD {
+            return;
+        }
+        let keep = event.original.len() / 2;
+        event.original = truncate_at_char(&event.original, keep);
+        event.message = truncate_at_char(&event.message, keep);
+        event.parse_error = Some(format!("event larger than {MAX_PAYLOAD} bytes encoded; text truncated"));
+    }
+}
+
+fn truncate_at_char(text: &str, max: usize) -> String {
+    let mut end = max.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_string()
 }
 
 fn expand(input: &FileInput) -> Vec<PathBuf> {
@@ -220,4 +247,24 @@ pub fn spawn(source: FileSource, producer: Arc<EventProducer>, shutdown: Cancell
         .name("file-source".into())
         .spawn(move || source.run(&producer, &shutdown))
         .expect("spawning the file source thread")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oversized_events_are_cut_to_fit_and_flagged() {
+        // Control characters are escaped as \u0001: six bytes each in JSON.
+        let line = "\u{1}é".repeat(200_000);
+        let mut event = logwarden_event::Event::new(line.clone(), Utc::now());
+        let mut payload = Vec::new();
+        encode_within_limit(&mut event, &mut payload);
+        assert!(payload.len() <= MAX_PAYLOAD);
+        assert!(event.parse_error.as_deref().unwrap().contains("truncated"));
+        assert!(line.starts_with(&event.original));
+        assert!(!event.original.is_empty());
+        let decoded = wire::decode(&payload).unwrap();
+        assert_eq!(decoded.original, event.original);
+    }
 }
