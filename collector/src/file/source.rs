@@ -23,7 +23,6 @@ const IDLE_WAIT: Duration = Duration::from_millis(50);
 const SHUTDOWN_FLUSH: Duration = Duration::from_secs(30);
 
 pub struct FileSource {
-    inputs: Vec<FileInput>,
     config: CollectorConfig,
     topic: String,
     host_name: String,
@@ -40,7 +39,6 @@ struct Tracked {
 impl FileSource {
     pub fn new(config: &CollectorConfig, topic: &str, host_name: String) -> anyhow::Result<FileSource> {
         Ok(FileSource {
-            inputs: config.files.clone(),
             config: config.clone(),
             topic: topic.to_string(),
             host_name,
@@ -62,7 +60,7 @@ impl FileSource {
             }
             let mut sent = 0;
             for tracked in self.files.values_mut() {
-                sent += send_new_lines(tracked, &self.inputs, &self.config, &self.topic, &self.host_name, producer, &mut payload);
+                sent += send_new_lines(tracked, &self.config, &self.topic, &self.host_name, producer, &mut payload);
             }
             self.settle();
             if last_save.elapsed() >= CHECKPOINT_EVERY {
@@ -86,7 +84,7 @@ impl FileSource {
     /// lets go of files that were rotated away or deleted once drained.
     fn scan(&mut self) {
         let mut seen: HashMap<FileId, (PathBuf, usize)> = HashMap::new();
-        for (index, input) in self.inputs.iter().enumerate() {
+        for (index, input) in self.config.files.iter().enumerate() {
             for path in expand(input) {
                 match std::fs::metadata(&path) {
                     Ok(meta) if meta.is_file() => {
@@ -160,7 +158,6 @@ impl FileSource {
 /// Reads a file's new lines and sends them; returns how many were sent.
 fn send_new_lines(
     tracked: &mut Tracked,
-    inputs: &[FileInput],
     config: &CollectorConfig,
     topic: &str,
     host_name: &str,
@@ -181,7 +178,7 @@ fn send_new_lines(
         ingested: Utc::now(),
         host_name,
         file_path: Some(&path),
-        stream: inputs[tracked.input].stream.as_deref(),
+        stream: config.files[tracked.input].stream.as_deref(),
     };
     let batch = Batch::new(chunk.end, chunk.lines.len());
     for line in &chunk.lines {
