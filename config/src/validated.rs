@@ -190,7 +190,7 @@ fn validate_file_input(index: usize, input: RawFileInput) -> Result<FileInput, C
         return Err(ConfigError::invalid(format!("{key}.include"), "must list at least one glob"));
     }
     for pattern in input.include.iter().chain(&input.exclude) {
-        if let Err(e) = glob_syntax_check(pattern) {
+        if let Err(e) = glob::Pattern::new(pattern) {
             return Err(ConfigError::invalid(format!("{key}.include"), format!("`{pattern}`: {e}")));
         }
     }
@@ -203,20 +203,6 @@ fn validate_file_input(index: usize, input: RawFileInput) -> Result<FileInput, C
         }
     }
     Ok(FileInput { include: input.include, exclude: input.exclude, stream: input.stream })
-}
-
-/// A minimal check that catches the common glob mistakes (unclosed classes)
-/// without depending on the glob crate here.
-fn glob_syntax_check(pattern: &str) -> Result<(), &'static str> {
-    if pattern.is_empty() {
-        return Err("empty pattern");
-    }
-    let opens = pattern.matches('[').count();
-    let closes = pattern.matches(']').count();
-    if opens != closes {
-        return Err("unbalanced '[' and ']'");
-    }
-    Ok(())
 }
 
 fn is_valid_topic(topic: &str) -> bool {
@@ -265,6 +251,7 @@ mod tests {
             ("[api]\nlisten = \"nowhere\"\n", "api.listen"),
             ("[indexer]\ncommit_interval = \"0s\"\n", "indexer.commit_interval"),
             ("[[collector.files]]\ninclude = []\n", "collector.files[0].include"),
+            ("[[collector.files]]\ninclude = [\"/var/log/[a.log\"]\n", "collector.files[0].include"),
             ("[[collector.files]]\ninclude = [\"/x\"]\nstream = \"A\"\n", "collector.files[0].stream"),
         ];
         for (text, key) in cases {

@@ -169,10 +169,6 @@ impl TailedFile {
         Ok(())
     }
 
-    pub fn in_flight(&self) -> usize {
-        self.inflight.len()
-    }
-
     /// Read to the end, nothing held back, nothing in flight.
     pub fn is_drained(&self) -> std::io::Result<bool> {
         Ok(self.inflight.is_empty() && self.partial.is_empty() && self.file.metadata()?.len() <= self.read_offset)
