@@ -9,14 +9,17 @@
 //!
 //! - `raw`: the file format as written by operators (TOML, serde, defaults).
 //! - `validated`: the checked configuration the components receive.
+//! - `retention`: per-stream retention classes and regulation presets.
 //! - `error`: [`ConfigError`], naming the key at fault.
 
 mod error;
 pub mod raw;
+pub mod retention;
 mod validated;
 
 pub use error::ConfigError;
 pub use raw::RawConfig;
+pub use retention::{PRESETS, Preset, StreamPolicy};
 pub use validated::{
     ApiConfig, CollectorConfig, Compression, Config, FileInput, IndexerConfig, KafkaConfig,
 };

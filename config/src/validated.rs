@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::raw::{RawConfig, RawFileInput};
+use crate::retention::{StreamPolicy, validate_streams};
 use crate::{ConfigError, cpu_cores};
 
 #[derive(Debug, Clone)]
@@ -15,6 +16,15 @@ pub struct Config {
     pub collector: CollectorConfig,
     pub indexer: IndexerConfig,
     pub api: ApiConfig,
+    /// Retention classes by stream; streams not listed are kept forever.
+    pub streams: BTreeMap<String, StreamPolicy>,
+}
+
+impl Config {
+    /// The retention class of `stream`.
+    pub fn stream_policy(&self, stream: &str) -> StreamPolicy {
+        self.streams.get(stream).cloned().unwrap_or_else(StreamPolicy::keep_forever)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +74,12 @@ pub struct IndexerConfig {
     pub workers: u32,
     pub commit_interval: Duration,
     pub writer_memory_bytes: usize,
+    pub split_window: Duration,
+    pub seal_grace: Duration,
+    pub split_max_events: u64,
+    pub signing_key: PathBuf,
+    pub dlq_topic: String,
+    pub retention_interval: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -163,12 +179,42 @@ impl RawConfig {
                 "must be between 16 and 4096 (tantivy needs at least 15 MB per writer)",
             ));
         }
+        let split_window = indexer.split_window.unwrap_or(Duration::from_secs(3600));
+        if split_window < Duration::from_secs(1) || split_window > Duration::from_secs(7 * 24 * 3600) {
+            return Err(ConfigError::invalid("indexer.split_window", "must be between 1s and 7d"));
+        }
+        if split_window.subsec_nanos() != 0 {
+            return Err(ConfigError::invalid("indexer.split_window", "must be a whole number of seconds"));
+        }
+        let seal_grace = indexer.seal_grace.unwrap_or(Duration::from_secs(300).min(split_window));
+        let split_max_events = indexer.split_max_events.unwrap_or(20_000_000);
+        if split_max_events == 0 {
+            return Err(ConfigError::invalid("indexer.split_max_events", "must be greater than zero"));
+        }
+        let dlq_topic = indexer.dlq_topic.unwrap_or_else(|| "logwarden.dlq".to_string());
+        if !is_valid_topic(&dlq_topic) || dlq_topic == kafka.topic {
+            return Err(ConfigError::invalid(
+                "indexer.dlq_topic",
+                format!("`{dlq_topic}` must be a valid Kafka topic name other than kafka.topic"),
+            ));
+        }
+        let retention_interval = indexer.retention_interval.unwrap_or(Duration::from_secs(600));
+        if retention_interval.is_zero() {
+            return Err(ConfigError::invalid("indexer.retention_interval", "must be greater than zero"));
+        }
         let indexer = IndexerConfig {
             group: indexer.group.unwrap_or_else(|| "logwarden-indexer".to_string()),
             workers: indexer.workers.filter(|&w| w > 0).unwrap_or_else(cpu_cores),
             commit_interval,
             writer_memory_bytes: writer_memory_mb * 1024 * 1024,
+            split_window,
+            seal_grace,
+            split_max_events,
+            signing_key: indexer.signing_key.unwrap_or_else(|| data_dir.join("keys").join("manifest-signing.pem")),
+            dlq_topic,
+            retention_interval,
         };
+        let streams = validate_streams(self.streams)?;
 
         let api = self.api;
         let listen_text = api.listen.unwrap_or_else(|| "127.0.0.1:8080".to_string());
@@ -180,7 +226,7 @@ impl RawConfig {
             return Err(ConfigError::invalid("api.max_hits", "must be greater than zero"));
         }
 
-        Ok(Config { data_dir, kafka, collector, indexer, api: ApiConfig { listen, max_hits } })
+        Ok(Config { data_dir, kafka, collector, indexer, api: ApiConfig { listen, max_hits }, streams })
     }
 }
 
