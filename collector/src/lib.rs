@@ -26,8 +26,14 @@ use tokio_util::sync::CancellationToken;
 /// Runs the collector until `shutdown` is cancelled; returns once every
 /// source has flushed and saved its checkpoints.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    kafka::ensure_topic(&config.kafka.brokers, &config.kafka.topic, config.kafka.partitions).await?;
-    let producer = Arc::new(kafka::create_producer(&config.kafka).context("creating kafka producer")?);
+    kafka::ensure_topic(
+        &config.kafka.brokers,
+        &config.kafka.topic,
+        config.kafka.partitions,
+    )
+    .await?;
+    let producer =
+        Arc::new(kafka::create_producer(&config.kafka).context("creating kafka producer")?);
     let host_name = gethostname::gethostname().to_string_lossy().into_owned();
     let source = file::FileSource::new(&config.collector, &config.kafka.topic, host_name)?;
     tracing::info!(inputs = config.collector.files.len(), topic = %config.kafka.topic, "collector started");

@@ -7,7 +7,8 @@ pub fn lines_read(count: u64) {
 }
 
 pub fn events_acked(topic: &str) {
-    metrics::counter!("logwarden_collector_events_sent_total", "topic" => topic.to_string()).increment(1);
+    metrics::counter!("logwarden_collector_events_sent_total", "topic" => topic.to_string())
+        .increment(1);
 }
 
 pub fn delivery_error(topic: &str, error: &KafkaError) {

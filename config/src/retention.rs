@@ -110,11 +110,19 @@ pub struct StreamPolicy {
 impl StreamPolicy {
     /// The policy of a stream with no `[streams.NAME]` table: kept forever.
     pub fn keep_forever() -> StreamPolicy {
-        StreamPolicy { retention: None, hot: None, presets: Vec::new(), legal_hold: false, legal_hold_reason: None }
+        StreamPolicy {
+            retention: None,
+            hot: None,
+            presets: Vec::new(),
+            legal_hold: false,
+            legal_hold_reason: None,
+        }
     }
 }
 
-pub(crate) fn validate_streams(raw: BTreeMap<String, RawStream>) -> Result<BTreeMap<String, StreamPolicy>, ConfigError> {
+pub(crate) fn validate_streams(
+    raw: BTreeMap<String, RawStream>,
+) -> Result<BTreeMap<String, StreamPolicy>, ConfigError> {
     raw.into_iter()
         .map(|(name, stream)| {
             let policy = validate_stream(&name, stream)?;
@@ -126,14 +134,23 @@ pub(crate) fn validate_streams(raw: BTreeMap<String, RawStream>) -> Result<BTree
 fn validate_stream(name: &str, raw: RawStream) -> Result<StreamPolicy, ConfigError> {
     let key = format!("streams.{name}");
     if !logwarden_event::is_valid_stream_name(name) {
-        return Err(ConfigError::invalid(&key, "a stream name is lowercase letters, digits, '_' or '-'"));
+        return Err(ConfigError::invalid(
+            &key,
+            "a stream name is lowercase letters, digits, '_' or '-'",
+        ));
     }
     if raw.retention.is_some_and(|r| r < Duration::from_secs(DAY)) {
-        return Err(ConfigError::invalid(format!("{key}.retention"), "must be at least 1 day"));
+        return Err(ConfigError::invalid(
+            format!("{key}.retention"),
+            "must be at least 1 day",
+        ));
     }
     if let (Some(hot), Some(retention)) = (raw.hot, raw.retention) {
         if hot > retention {
-            return Err(ConfigError::invalid(format!("{key}.hot"), "cannot be longer than the retention"));
+            return Err(ConfigError::invalid(
+                format!("{key}.hot"),
+                "cannot be longer than the retention",
+            ));
         }
     }
     let mut presets = Vec::new();
@@ -142,7 +159,10 @@ fn validate_stream(name: &str, raw: RawStream) -> Result<StreamPolicy, ConfigErr
             let known: Vec<_> = PRESETS.iter().map(|p| p.name).collect();
             return Err(ConfigError::invalid(
                 format!("{key}.presets[{i}]"),
-                format!("unknown preset `{preset_name}`; known: {}", known.join(", ")),
+                format!(
+                    "unknown preset `{preset_name}`; known: {}",
+                    known.join(", ")
+                ),
             ));
         };
         check_preset(&key, &raw, preset)?;
@@ -188,7 +208,10 @@ fn check_preset(key: &str, raw: &RawStream, preset: &Preset) -> Result<(), Confi
     if preset.requires_expiry && raw.retention.is_none() {
         return Err(ConfigError::invalid(
             format!("{key}.retention"),
-            format!("must be set: preset `{}` forbids keeping logs forever: {}", preset.name, preset.citation),
+            format!(
+                "must be set: preset `{}` forbids keeping logs forever: {}",
+                preset.name, preset.citation
+            ),
         ));
     }
     Ok(())
@@ -199,7 +222,11 @@ mod tests {
     use crate::RawConfig;
 
     fn err(text: &str) -> String {
-        RawConfig::from_toml(text).unwrap().validate().unwrap_err().to_string()
+        RawConfig::from_toml(text)
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -207,10 +234,15 @@ mod tests {
         let e = err("[streams.access]\nretention = \"180d\"\npresets = [\"kr-pipa-access\"]\n");
         assert!(e.contains("streams.access.retention"), "{e}");
         assert!(e.contains("제8조"), "{e}");
-        let e = err("[streams.payments]\nretention = \"2y\"\npresets = [\"pci-dss-10.5.1\", \"sox\"]\n");
+        let e = err(
+            "[streams.payments]\nretention = \"2y\"\npresets = [\"pci-dss-10.5.1\", \"sox\"]\n",
+        );
         assert!(e.contains("sox") && e.contains("Sarbanes-Oxley"), "{e}");
         // 365 days is a day short of a leap year: refused; "1y" passes.
-        assert!(err("[streams.a]\nretention = \"365d\"\npresets = [\"kr-pipa-access\"]\n").contains("retention"));
+        assert!(
+            err("[streams.a]\nretention = \"365d\"\npresets = [\"kr-pipa-access\"]\n")
+                .contains("retention")
+        );
     }
 
     #[test]
@@ -233,9 +265,18 @@ mod tests {
     fn other_stream_mistakes_name_their_key() {
         let cases = [
             ("[streams.a]\npresets = [\"gdpr\"]\n", "streams.a.retention"),
-            ("[streams.a]\npresets = [\"nope\"]\n", "streams.a.presets[0]"),
-            ("[streams.a]\nretention = \"1y\"\nhot = \"30d\"\npresets = [\"pci-dss-10.5.1\"]\n", "streams.a.hot"),
-            ("[streams.a]\nretention = \"10d\"\nhot = \"30d\"\n", "streams.a.hot"),
+            (
+                "[streams.a]\npresets = [\"nope\"]\n",
+                "streams.a.presets[0]",
+            ),
+            (
+                "[streams.a]\nretention = \"1y\"\nhot = \"30d\"\npresets = [\"pci-dss-10.5.1\"]\n",
+                "streams.a.hot",
+            ),
+            (
+                "[streams.a]\nretention = \"10d\"\nhot = \"30d\"\n",
+                "streams.a.hot",
+            ),
             ("[streams.a]\nretention = \"1h\"\n", "streams.a.retention"),
             ("[streams.A]\nretention = \"10d\"\n", "streams.A"),
         ];

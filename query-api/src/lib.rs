@@ -34,7 +34,10 @@ const OPENAPI: &str = include_str!("openapi.json");
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/api/v1/search", get(search::search))
-        .route("/api/v1/openapi.json", get(|| async { ([("content-type", "application/json")], OPENAPI) }))
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async { ([("content-type", "application/json")], OPENAPI) }),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
@@ -65,7 +68,11 @@ pub async fn bind(config: &Config) -> anyhow::Result<(TcpListener, SocketAddr)> 
 }
 
 /// Serves until `shutdown`, then finishes in-flight requests.
-pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     axum::serve(listener, router(state))
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await

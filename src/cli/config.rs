@@ -1,8 +1,8 @@
 //! Building the validated config from file, environment and flags.
 
 use anyhow::Context;
-use logwarden_config::{Config, RawConfig};
 use logwarden_config::raw::RawFileInput;
+use logwarden_config::{Config, RawConfig};
 
 use super::PipelineArgs;
 
@@ -10,14 +10,18 @@ impl PipelineArgs {
     pub fn load(&self) -> anyhow::Result<Config> {
         let mut raw = match &self.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading config {}", path.display()))?;
                 RawConfig::from_toml(&text).with_context(|| format!("in {}", path.display()))?
             }
             None => RawConfig::default(),
         };
         raw.apply_env(|name| std::env::var(name).ok());
         if !self.inputs.is_empty() {
-            raw.collector.files.push(RawFileInput { include: self.inputs.clone(), ..Default::default() });
+            raw.collector.files.push(RawFileInput {
+                include: self.inputs.clone(),
+                ..Default::default()
+            });
         }
         if let Some(dir) = &self.data_dir {
             raw.data_dir = Some(dir.clone());

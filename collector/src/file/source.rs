@@ -37,7 +37,11 @@ struct Tracked {
 }
 
 impl FileSource {
-    pub fn new(config: &CollectorConfig, topic: &str, host_name: String) -> anyhow::Result<FileSource> {
+    pub fn new(
+        config: &CollectorConfig,
+        topic: &str,
+        host_name: String,
+    ) -> anyhow::Result<FileSource> {
         Ok(FileSource {
             config: config.clone(),
             topic: topic.to_string(),
@@ -49,7 +53,11 @@ impl FileSource {
 
     /// Runs until `shutdown`, then flushes the producer and saves the
     /// checkpoints of everything acknowledged.
-    pub fn run(mut self, producer: &EventProducer, shutdown: &CancellationToken) -> anyhow::Result<()> {
+    pub fn run(
+        mut self,
+        producer: &EventProducer,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<()> {
         let mut last_scan: Option<Instant> = None;
         let mut last_save = Instant::now();
         let mut payload = Vec::with_capacity(4096);
@@ -60,7 +68,14 @@ impl FileSource {
             }
             let mut sent = 0;
             for tracked in self.files.values_mut() {
-                sent += send_new_lines(tracked, &self.config, &self.topic, &self.host_name, producer, &mut payload);
+                sent += send_new_lines(
+                    tracked,
+                    &self.config,
+                    &self.topic,
+                    &self.host_name,
+                    producer,
+                    &mut payload,
+                );
             }
             self.settle();
             if last_save.elapsed() >= CHECKPOINT_EVERY {
@@ -71,9 +86,14 @@ impl FileSource {
                 std::thread::sleep(IDLE_WAIT);
             }
         }
-        tracing::info!(files = self.files.len(), "file source stopping; waiting for kafka acknowledgements");
+        tracing::info!(
+            files = self.files.len(),
+            "file source stopping; waiting for kafka acknowledgements"
+        );
         if !kafka::flush(producer, SHUTDOWN_FLUSH) {
-            tracing::warn!("kafka did not acknowledge everything in time; unacknowledged lines will be read again on restart");
+            tracing::warn!(
+                "kafka did not acknowledge everything in time; unacknowledged lines will be read again on restart"
+            );
         }
         self.settle();
         self.save_checkpoints();
@@ -88,10 +108,16 @@ impl FileSource {
             for path in expand(input) {
                 match std::fs::metadata(&path) {
                     Ok(meta) if meta.is_file() => {
-                        seen.entry(FileId { dev: meta.dev(), ino: meta.ino() }).or_insert((path, index));
+                        seen.entry(FileId {
+                            dev: meta.dev(),
+                            ino: meta.ino(),
+                        })
+                        .or_insert((path, index));
                     }
                     Ok(_) => {}
-                    Err(e) => tracing::debug!(path = %path.display(), error = %e, "cannot stat file"),
+                    Err(e) => {
+                        tracing::debug!(path = %path.display(), error = %e, "cannot stat file")
+                    }
                 }
             }
         }
@@ -143,7 +169,8 @@ impl FileSource {
                     "kafka did not acknowledge lines; reading them again from the last checkpoint");
             }
             let path = tracked.tail.path.display().to_string();
-            self.checkpoints.set(tracked.tail.id, &path, tracked.tail.acked_offset);
+            self.checkpoints
+                .set(tracked.tail.id, &path, tracked.tail.acked_offset);
         }
     }
 
@@ -186,7 +213,10 @@ fn send_new_lines(
         event.id = Some(format!("{}:{}", tail.id.key(), line.start));
         event.log_offset = Some(line.start);
         if line.truncated {
-            event.parse_error = Some(format!("line longer than {} bytes; truncated", config.max_line_bytes));
+            event.parse_error = Some(format!(
+                "line longer than {} bytes; truncated",
+                config.max_line_bytes
+            ));
         }
         encode_within_limit(&mut event, payload);
         kafka::send(producer, topic, wire::key(&event), payload, &batch);
@@ -212,7 +242,9 @@ fn encode_within_limit(event: &mut logwarden_event::Event, payload: &mut Vec<u8>
         let keep = event.original.len() / 2;
         event.original = truncate_at_char(&event.original, keep);
         event.message = truncate_at_char(&event.message, keep);
-        event.parse_error = Some(format!("event larger than {MAX_PAYLOAD} bytes encoded; text truncated"));
+        event.parse_error = Some(format!(
+            "event larger than {MAX_PAYLOAD} bytes encoded; text truncated"
+        ));
     }
 }
 
@@ -225,12 +257,18 @@ fn truncate_at_char(text: &str, max: usize) -> String {
 }
 
 fn expand(input: &FileInput) -> Vec<PathBuf> {
-    let excludes: Vec<glob::Pattern> = input.exclude.iter().filter_map(|p| glob::Pattern::new(p).ok()).collect();
+    let excludes: Vec<glob::Pattern> = input
+        .exclude
+        .iter()
+        .filter_map(|p| glob::Pattern::new(p).ok())
+        .collect();
     let mut paths = Vec::new();
     for pattern in &input.include {
         match glob::glob(pattern) {
             Ok(entries) => paths.extend(
-                entries.flatten().filter(|p| !excludes.iter().any(|ex| ex.matches_path(Path::new(p)))),
+                entries
+                    .flatten()
+                    .filter(|p| !excludes.iter().any(|ex| ex.matches_path(Path::new(p)))),
             ),
             Err(e) => tracing::warn!(pattern, error = %e, "invalid glob"),
         }
@@ -239,7 +277,11 @@ fn expand(input: &FileInput) -> Vec<PathBuf> {
 }
 
 /// Wraps the shared producer for the file source thread.
-pub fn spawn(source: FileSource, producer: Arc<EventProducer>, shutdown: CancellationToken) -> std::thread::JoinHandle<anyhow::Result<()>> {
+pub fn spawn(
+    source: FileSource,
+    producer: Arc<EventProducer>,
+    shutdown: CancellationToken,
+) -> std::thread::JoinHandle<anyhow::Result<()>> {
     std::thread::Builder::new()
         .name("file-source".into())
         .spawn(move || source.run(&producer, &shutdown))

@@ -5,8 +5,8 @@
 //! acknowledged (`acks=all`, idempotent producer), in order.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use logwarden_config::KafkaConfig;
@@ -27,7 +27,11 @@ pub struct Batch {
 
 impl Batch {
     pub fn new(end: u64, messages: usize) -> Arc<Batch> {
-        Arc::new(Batch { end, pending: AtomicUsize::new(messages), error: Mutex::new(None) })
+        Arc::new(Batch {
+            end,
+            pending: AtomicUsize::new(messages),
+            error: Mutex::new(None),
+        })
     }
 
     /// `None` while messages are in flight; then `Ok` or the first error.
@@ -67,7 +71,11 @@ impl ProducerContext for AckContext {
             Err((error, message)) => {
                 metrics::delivery_error(message.topic(), error);
                 tracing::warn!(%error, topic = message.topic(), "kafka delivery failed");
-                batch.error.lock().unwrap().get_or_insert_with(|| error.to_string());
+                batch
+                    .error
+                    .lock()
+                    .unwrap()
+                    .get_or_insert_with(|| error.to_string());
             }
         }
         batch.pending.fetch_sub(1, Ordering::AcqRel);
@@ -100,7 +108,9 @@ pub fn create_producer(config: &KafkaConfig) -> anyhow::Result<EventProducer> {
 /// (backpressure). A message that can never be sent (too large, unknown
 /// topic…) fails its batch: the source keeps the data and retries.
 pub fn send(producer: &EventProducer, topic: &str, key: &str, payload: &[u8], batch: &Arc<Batch>) {
-    let mut record = BaseRecord::with_opaque_to(topic, batch.clone()).key(key).payload(payload);
+    let mut record = BaseRecord::with_opaque_to(topic, batch.clone())
+        .key(key)
+        .payload(payload);
     loop {
         match producer.send(record) {
             Ok(()) => return,

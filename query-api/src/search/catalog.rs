@@ -21,7 +21,10 @@ pub struct OpenSplit {
 
 impl SplitCatalog {
     pub fn new(data_dir: &Path) -> SplitCatalog {
-        SplitCatalog { data_dir: data_dir.to_path_buf(), readers: Mutex::new(HashMap::new()) }
+        SplitCatalog {
+            data_dir: data_dir.to_path_buf(),
+            readers: Mutex::new(HashMap::new()),
+        }
     }
 
     /// A fresh searcher over every split, optionally of one stream only.
@@ -37,18 +40,26 @@ impl SplitCatalog {
             }
             let reader = match readers.get(&location.path) {
                 Some(reader) => {
-                    reader.reload().with_context(|| format!("reloading split {}", location.path.display()))?;
+                    reader
+                        .reload()
+                        .with_context(|| format!("reloading split {}", location.path.display()))?;
                     reader.clone()
                 }
                 None => {
                     let index = Index::open_in_dir(&location.path)
                         .with_context(|| format!("opening split {}", location.path.display()))?;
-                    let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+                    let reader = index
+                        .reader_builder()
+                        .reload_policy(ReloadPolicy::Manual)
+                        .try_into()?;
                     readers.insert(location.path.clone(), reader.clone());
                     reader
                 }
             };
-            open.push(OpenSplit { location, searcher: reader.searcher() });
+            open.push(OpenSplit {
+                location,
+                searcher: reader.searcher(),
+            });
         }
         Ok(open)
     }

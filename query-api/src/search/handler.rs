@@ -50,21 +50,35 @@ pub async fn search(
     }
     if let Some(stream) = &params.stream {
         if !logwarden_event::is_valid_stream_name(stream) {
-            return Err(ApiError::bad_request("invalid_parameter", format!("stream `{stream}` is not a valid stream name")));
+            return Err(ApiError::bad_request(
+                "invalid_parameter",
+                format!("stream `{stream}` is not a valid stream name"),
+            ));
         }
     }
-    let query = state.queries.compile(&params.q).map_err(|m| ApiError::bad_request("invalid_query", m))?;
+    let query = state
+        .queries
+        .compile(&params.q)
+        .map_err(|m| ApiError::bad_request("invalid_query", m))?;
     let started = Instant::now();
     let response = tokio::task::spawn_blocking(move || -> anyhow::Result<SearchResponse> {
         let splits = state.catalog.searchers(params.stream.as_deref())?;
         let mut total = 0;
         let mut candidates: Vec<(i64, usize, DocAddress)> = Vec::new();
-        let collector = (Count, TopDocs::with_limit(limit.max(1)).order_by_fast_field::<tantivy::DateTime>(fields::TIMESTAMP, Order::Desc));
+        let collector = (
+            Count,
+            TopDocs::with_limit(limit.max(1))
+                .order_by_fast_field::<tantivy::DateTime>(fields::TIMESTAMP, Order::Desc),
+        );
         for (split_index, split) in splits.iter().enumerate() {
             let (count, top) = split.searcher.search(&query, &collector)?;
             total += count as u64;
             candidates.extend(top.into_iter().map(|(ts, addr)| {
-                (ts.map_or(i64::MIN, |t| t.into_timestamp_micros()), split_index, addr)
+                (
+                    ts.map_or(i64::MIN, |t| t.into_timestamp_micros()),
+                    split_index,
+                    addr,
+                )
             }));
         }
         candidates.sort_by_key(|c| std::cmp::Reverse(c.0));
@@ -73,10 +87,19 @@ pub async fn search(
         let mut hits = Vec::with_capacity(candidates.len());
         for (_, split_index, addr) in candidates {
             let doc: TantivyDocument = splits[split_index].searcher.doc(addr)?;
-            let text = doc.get_first(source).and_then(|v| v.as_str()).unwrap_or("{}");
-            hits.push(serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string())));
+            let text = doc
+                .get_first(source)
+                .and_then(|v| v.as_str())
+                .unwrap_or("{}");
+            hits.push(
+                serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string())),
+            );
         }
-        Ok(SearchResponse { total, hits, took_ms: started.elapsed().as_millis() as u64 })
+        Ok(SearchResponse {
+            total,
+            hits,
+            took_ms: started.elapsed().as_millis() as u64,
+        })
     })
     .await
     .map_err(|e| ApiError::Internal(e.into()))??;

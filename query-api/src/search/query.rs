@@ -25,7 +25,9 @@ impl QueryCompiler {
         if text.is_empty() || text == "*" {
             return Ok(Box::new(AllQuery));
         }
-        self.parser.parse_query(text).map_err(|e| format!("cannot parse query `{text}`: {e}"))
+        self.parser
+            .parse_query(text)
+            .map_err(|e| format!("cannot parse query `{text}`: {e}"))
     }
 }
 
