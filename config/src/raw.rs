@@ -115,6 +115,9 @@ pub struct RawStream {
 pub struct RawApi {
     pub listen: Option<String>,
     pub max_hits: Option<usize>,
+    /// A search running longer gets a 504.
+    #[serde(default, with = "humantime_serde")]
+    pub query_timeout: Option<Duration>,
 }
 
 impl RawConfig {

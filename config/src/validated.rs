@@ -89,6 +89,7 @@ pub struct IndexerConfig {
 pub struct ApiConfig {
     pub listen: SocketAddr,
     pub max_hits: usize,
+    pub query_timeout: Duration,
 }
 
 /// librdkafka properties that carry the delivery guarantee: overriding them
@@ -278,12 +279,24 @@ impl RawConfig {
             ));
         }
 
+        let query_timeout = api.query_timeout.unwrap_or(Duration::from_secs(30));
+        if query_timeout.is_zero() {
+            return Err(ConfigError::invalid(
+                "api.query_timeout",
+                "must be greater than zero",
+            ));
+        }
+        let api = ApiConfig {
+            listen,
+            max_hits,
+            query_timeout,
+        };
         Ok(Config {
             data_dir,
             kafka,
             collector,
             indexer,
-            api: ApiConfig { listen, max_hits },
+            api,
             streams,
         })
     }

@@ -16,6 +16,14 @@ pub const SOURCE: &str = "_source";
 /// Kafka offset of the event within its partition.
 pub const OFFSET: &str = "_offset";
 
+/// The kind of a field's doc values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FastKind {
+    Date,
+    Number,
+    Keyword,
+}
+
 #[derive(Clone, Debug)]
 pub struct LogSchema {
     pub schema: Schema,
@@ -129,6 +137,20 @@ impl LogSchema {
             );
         }
         doc
+    }
+
+    /// What doc values (fast field) `name` has, if any: what it can be
+    /// sorted and aggregated on.
+    pub fn fast_field_kind(&self, name: &str) -> Option<FastKind> {
+        if matches!(name, fields::TIMESTAMP | fields::INGESTED) {
+            Some(FastKind::Date)
+        } else if name == OFFSET || self.numbers.iter().any(|(n, _)| *n == name) {
+            Some(FastKind::Number)
+        } else if self.keywords.iter().any(|(n, _)| *n == name) {
+            Some(FastKind::Keyword)
+        } else {
+            None
+        }
     }
 
     fn is_mapped(&self, key: &str) -> bool {

@@ -13,6 +13,10 @@ pub enum ApiError {
     BadRequest { code: &'static str, message: String },
     /// No such endpoint.
     NotFound,
+    /// The request body is over the limit.
+    PayloadTooLarge(String),
+    /// The search ran past `api.query_timeout`.
+    Timeout(std::time::Duration),
     /// Something failed on our side; the details are logged.
     Internal(anyhow::Error),
 }
@@ -32,6 +36,16 @@ impl From<anyhow::Error> for ApiError {
     }
 }
 
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(rejection.body_text())
+        } else {
+            ApiError::bad_request("invalid_body", rejection.body_text())
+        }
+    }
+}
+
 impl From<axum::extract::rejection::QueryRejection> for ApiError {
     fn from(rejection: axum::extract::rejection::QueryRejection) -> Self {
         ApiError::bad_request("invalid_parameter", rejection.body_text())
@@ -46,6 +60,17 @@ impl IntoResponse for ApiError {
                 StatusCode::NOT_FOUND,
                 "not_found",
                 "no such endpoint".to_string(),
+            ),
+            ApiError::PayloadTooLarge(message) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+            }
+            ApiError::Timeout(limit) => (
+                StatusCode::GATEWAY_TIMEOUT,
+                "timeout",
+                format!(
+                    "the search ran longer than {} (api.query_timeout); narrow the time range or the query",
+                    humantime::format_duration(limit)
+                ),
             ),
             ApiError::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "request failed");

@@ -33,7 +33,10 @@ const OPENAPI: &str = include_str!("openapi.json");
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/api/v1/search", get(search::search))
+        .route(
+            "/api/v1/search",
+            get(search::search_get).post(search::search_post),
+        )
         .route(
             "/api/v1/openapi.json",
             get(|| async { ([("content-type", "application/json")], OPENAPI) }),
@@ -52,6 +55,7 @@ pub fn state(config: &Config, metrics: Option<PrometheusHandle>) -> Arc<AppState
         catalog: search::SplitCatalog::new(&config.data_dir),
         schema,
         max_hits: config.api.max_hits,
+        query_timeout: config.api.query_timeout,
         data_dir: config.data_dir.clone(),
         metrics,
     })

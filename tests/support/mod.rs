@@ -88,6 +88,21 @@ impl Logwarden {
         response.json().expect("search answers JSON")
     }
 
+    /// `GET /api/v1/search` with these parameters, and the JSON answer.
+    pub fn search_with(&self, params: &[(&str, &str)]) -> Value {
+        let response = reqwest::blocking::Client::new()
+            .get(self.url("/api/v1/search"))
+            .query(params)
+            .send()
+            .expect("search request");
+        assert!(
+            response.status().is_success(),
+            "search {params:?} failed: {}",
+            response.status()
+        );
+        response.json().expect("search answers JSON")
+    }
+
     pub fn count(&self, q: &str) -> u64 {
         self.search(q, 0)["total"]
             .as_u64()
