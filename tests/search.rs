@@ -19,6 +19,7 @@ fn search_api_over_the_loghub_index() {
     search_after_visits_every_hit_exactly_once_in_order(&node);
     aggregations_match_counts_computed_from_the_files(&node);
     a_time_range_counts_exactly_the_events_inside_it(&node);
+    wildcards_match_like_a_grep(&node);
     bad_search_requests_get_a_json_400_naming_the_problem(&node);
     node.stop();
 }
@@ -202,6 +203,35 @@ fn aggregations_match_counts_computed_from_the_files(node: &Logwarden) {
     assert_eq!(sum, TOTAL);
 }
 
+fn wildcards_match_like_a_grep(node: &Logwarden) {
+    assert_eq!(
+        ok(node, json!({"q": "host.name:Lab*", "limit": 0}))["total"],
+        2000
+    );
+    assert_eq!(
+        ok(node, json!({"q": "host.name:L?bSZ", "limit": 0}))["total"],
+        2000
+    );
+    // `authenticat*` in the message: lines with a token starting so.
+    let lines = std::fs::read_to_string(loghub("OpenSSH_2k.log")).unwrap();
+    let expected = lines
+        .lines()
+        .filter(|l| {
+            l.splitn(5, ' ')
+                .last()
+                .unwrap_or("")
+                .split(|c: char| !c.is_alphanumeric())
+                .any(|t| t.to_lowercase().starts_with("authenticat"))
+        })
+        .count();
+    let path = loghub("OpenSSH_2k.log").display().to_string();
+    let found = ok(
+        node,
+        json!({"q": format!("authenticat* AND log.file.path:\"{path}\""), "limit": 0}),
+    );
+    assert_eq!(found["total"], expected as u64);
+}
+
 fn a_time_range_counts_exactly_the_events_inside_it(node: &Logwarden) {
     let answer = ok(
         node,
@@ -236,6 +266,7 @@ fn bad_search_requests_get_a_json_400_naming_the_problem(node: &Logwarden) {
         (json!({"from": "last tuesday"}), "from"),
         (json!({"search_after": "nope"}), "search_after"),
         (json!({"q": "*", "bogus": 1}), "bogus"),
+        (json!({"q": "fields.nosuch:*"}), "fields.nosuch"),
     ] {
         let (status, answer) = post(node, body.clone());
         assert_eq!(status, 400, "{body}: {answer}");

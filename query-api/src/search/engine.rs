@@ -31,8 +31,8 @@ pub struct SearchResult {
 /// Why a search failed.
 pub enum EngineError {
     /// The request asked for something the data cannot give (e.g. an
-    /// aggregation over its limits).
-    Request(String),
+    /// aggregation over its limits): an error code and a message.
+    Request(&'static str, String),
     Internal(anyhow::Error),
 }
 
@@ -113,8 +113,9 @@ pub fn execute(
         })
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| match e {
+            tantivy::TantivyError::SchemaError(e) => EngineError::Request("invalid_query", e),
             tantivy::TantivyError::AggregationError(e) => {
-                EngineError::Request(format!("aggregation: {e}"))
+                EngineError::Request("invalid_aggregation", format!("aggregation: {e}"))
             }
             other => EngineError::Internal(other.into()),
         })?;
@@ -152,13 +153,15 @@ pub fn execute(
         page.push((event, cursor));
     }
     let aggregations = match (&request.aggs, merged_aggs) {
-        (Some(request), Some(merged)) => {
-            Some(request.finish(merged).map_err(EngineError::Request)?)
-        }
+        (Some(request), Some(merged)) => Some(
+            request
+                .finish(merged)
+                .map_err(|e| EngineError::Request("invalid_aggregation", e))?,
+        ),
         (Some(request), None) => Some(
             request
                 .finish(IntermediateAggregationResults::default())
-                .map_err(EngineError::Request)?,
+                .map_err(|e| EngineError::Request("invalid_aggregation", e))?,
         ),
         _ => None,
     };

@@ -103,9 +103,7 @@ pub async fn execute(
     };
     match result {
         Ok(result) => Ok((result, request)),
-        Err(EngineError::Request(message)) => {
-            Err(ApiError::bad_request("invalid_aggregation", message))
-        }
+        Err(EngineError::Request(code, message)) => Err(ApiError::bad_request(code, message)),
         Err(EngineError::Internal(e)) => Err(ApiError::Internal(e)),
     }
 }

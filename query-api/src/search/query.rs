@@ -1,5 +1,10 @@
 //! Query text → tantivy query, against the split schema.
+//!
+//! tantivy's grammar covers terms, phrases, `field:value`, ranges,
+//! AND/OR/NOT, `field:*` and `field:/regex/`. Lucene wildcards
+//! (`host.name:web*`, `fail?d`) are rewritten into regexes first.
 
+use logwarden_event::fields;
 use logwarden_indexer::schema::LogSchema;
 use tantivy::Index;
 use tantivy::query::{AllQuery, Query, QueryParser};
@@ -17,6 +22,7 @@ impl QueryCompiler {
         let index = Index::create_in_ram(schema.schema.clone());
         let mut parser = QueryParser::for_index(&index, vec![schema.message]);
         parser.set_conjunction_by_default();
+        parser.allow_regexes();
         QueryCompiler { parser }
     }
 
@@ -26,9 +32,99 @@ impl QueryCompiler {
             return Ok(Box::new(AllQuery));
         }
         self.parser
-            .parse_query(text)
+            .parse_query(&wildcards_to_regex(text))
             .map_err(|e| format!("cannot parse query `{text}`: {e}"))
     }
+}
+
+/// Rewrites each bare word holding `*` or `?` (outside quotes, ranges and
+/// regexes; not `field:*`) into `field:/regex/`. Words without a field
+/// search `message`, whose terms are lowercase.
+pub fn wildcards_to_regex(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let mut in_quotes = false;
+    let mut in_regex = false;
+    let mut range_depth = 0;
+    let flush = |word: &mut String, out: &mut String| {
+        out.push_str(&rewrite_word(word));
+        word.clear();
+    };
+    for c in text.chars() {
+        if in_quotes || in_regex {
+            out.push(c);
+            if c == '"' && in_quotes {
+                in_quotes = false;
+            } else if c == '/' && in_regex {
+                in_regex = false;
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                flush(&mut word, &mut out);
+                in_quotes = true;
+                out.push(c);
+            }
+            '/' if word.ends_with(':') => {
+                flush(&mut word, &mut out);
+                in_regex = true;
+                out.push(c);
+            }
+            '[' | '{' => {
+                range_depth += 1;
+                word.push(c);
+            }
+            ']' | '}' => {
+                range_depth -= 1;
+                word.push(c);
+            }
+            c if range_depth == 0 && (c.is_whitespace() || c == '(' || c == ')') => {
+                flush(&mut word, &mut out);
+                out.push(c);
+            }
+            c => word.push(c),
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+fn rewrite_word(word: &str) -> String {
+    let has_wildcard = word.contains(['*', '?']);
+    let is_range = word.contains(['[', '{']);
+    if !has_wildcard || is_range || word == "*" || word.ends_with(":*") {
+        return word.to_string();
+    }
+    let (prefix, field, pattern) = match word.split_once(':') {
+        Some((field, pattern)) => {
+            let (sign, field) = match field.strip_prefix(['+', '-']) {
+                Some(rest) => (&field[..1], rest),
+                None => ("", field),
+            };
+            (sign, field.to_string(), pattern.to_string())
+        }
+        None => {
+            let (sign, pattern) = match word.strip_prefix(['+', '-']) {
+                Some(rest) => (&word[..1], rest),
+                None => ("", word),
+            };
+            (sign, fields::MESSAGE.to_string(), pattern.to_lowercase())
+        }
+    };
+    let mut regex = String::new();
+    for c in pattern.chars() {
+        match c {
+            '*' => regex.push_str(".*"),
+            '?' => regex.push('.'),
+            c if "\\.+()|[]{}^$/#&<>~@\"".contains(c) => {
+                regex.push('\\');
+                regex.push(c);
+            }
+            c => regex.push(c),
+        }
+    }
+    format!("{prefix}{field}:/{regex}/")
 }
 
 #[cfg(test)]
@@ -43,5 +139,31 @@ mod tests {
         let err = compiler.compile("nosuchfield:x").unwrap_err();
         assert!(err.contains("nosuchfield"), "{err}");
         assert!(compiler.compile("message:(unclosed").is_err());
+    }
+
+    #[test]
+    fn wildcards_become_regexes_and_nothing_else_changes() {
+        assert_eq!(wildcards_to_regex("host.name:web*"), "host.name:/web.*/");
+        assert_eq!(
+            wildcards_to_regex("Fail?d AND -user.name:ad*n"),
+            "message:/fail.d/ AND -user.name:/ad.*n/"
+        );
+        assert_eq!(
+            wildcards_to_regex("source.ip:10.0.*"),
+            "source.ip:/10\\.0\\..*/"
+        );
+        for unchanged in [
+            "host.name:*",
+            "\"a * b\"",
+            "process.pid:[* TO 100]",
+            "@timestamp:[2025-12-10T06:55:00Z TO *}",
+            "host.name:/we.?b/",
+            "(a OR b) AND NOT c",
+        ] {
+            assert_eq!(wildcards_to_regex(unchanged), unchanged);
+        }
+        let compiler = QueryCompiler::new(&LogSchema::new());
+        let compiled = compiler.compile("host.name:Lab* AND (fail* OR auth?ntication)");
+        assert!(compiled.is_ok(), "{:?}", compiled.err());
     }
 }
