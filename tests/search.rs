@@ -20,6 +20,7 @@ fn search_api_over_the_loghub_index() {
     aggregations_match_counts_computed_from_the_files(&node);
     a_time_range_counts_exactly_the_events_inside_it(&node);
     wildcards_match_like_a_grep(&node);
+    es_search_answers_like_elasticsearch(&node);
     bad_search_requests_get_a_json_400_naming_the_problem(&node);
     node.stop();
 }
@@ -201,6 +202,66 @@ fn aggregations_match_counts_computed_from_the_files(node: &Logwarden) {
         .map(|b| b["doc_count"].as_u64().unwrap())
         .sum();
     assert_eq!(sum, TOTAL);
+}
+
+fn es_search_answers_like_elasticsearch(node: &Logwarden) {
+    let client = reqwest::blocking::Client::new();
+    let es = |path: &str, body: Value| -> Value {
+        let response = client.post(node.url(path)).json(&body).send().unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{path} {body}");
+        response.json().unwrap()
+    };
+    // bool + range + terms aggregation on the auth stream.
+    let native = ok(
+        node,
+        json!({"q": "host.name:LabSZ AND NOT message:accepted", "stream": "auth", "limit": 0}),
+    )["total"]
+        .clone();
+    let answer = es(
+        "/logwarden-auth/_search",
+        json!({
+            "size": 3,
+            "query": {"bool": {"filter": [{"term": {"host.name": "LabSZ"}}, {"range": {"@timestamp": {"gte": "2000-01-01T00:00:00Z", "lt": "now"}}}],
+                               "must_not": [{"match": {"message": "accepted"}}]}},
+            "sort": [{"@timestamp": {"order": "asc"}}],
+            "aggs": {"per_program": {"terms": {"field": "process.name", "size": 3}}}
+        }),
+    );
+    assert!(native.as_u64().unwrap() > 1000, "{native}");
+    assert_eq!(answer["hits"]["total"]["value"], native);
+    assert_eq!(answer["hits"]["total"]["relation"], "eq");
+    assert_eq!(answer["hits"]["hits"].as_array().unwrap().len(), 3);
+    assert_eq!(answer["hits"]["hits"][0]["_index"], "auth");
+    assert!(
+        answer["aggregations"]["per_program"]["buckets"][0]["doc_count"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    // Paging with the last hit's `sort` values visits each event once.
+    let mut seen = HashSet::new();
+    let mut after: Option<Value> = None;
+    loop {
+        let mut body =
+            json!({"size": 400, "query": {"match_all": {}}, "sort": [{"@timestamp": "desc"}]});
+        if let Some(sort) = &after {
+            body["search_after"] = sort.clone();
+        }
+        let page = es("/_search", body);
+        let hits = page["hits"]["hits"].as_array().unwrap();
+        for hit in hits {
+            assert!(
+                seen.insert(hit["_id"].as_str().unwrap().to_string()),
+                "{} twice",
+                hit["_id"]
+            );
+        }
+        match hits.last().and_then(|h| h.get("sort")) {
+            Some(sort) => after = Some(sort.clone()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len() as u64, TOTAL);
 }
 
 fn wildcards_match_like_a_grep(node: &Logwarden) {

@@ -41,6 +41,14 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/v1/openapi.json",
             get(|| async { ([("content-type", "application/json")], OPENAPI) }),
         )
+        .route(
+            "/_search",
+            get(search::es::search_all).post(search::es::search_all),
+        )
+        .route(
+            "/{index}/_search",
+            get(search::es::search_index).post(search::es::search_index),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

@@ -9,10 +9,12 @@
 //! - `aggs`: date histogram, terms and metric aggregations.
 //! - `engine`: runs a request over the splits.
 //! - `handler`: the HTTP endpoints.
+//! - `es`: the Elasticsearch `_search` subset.
 
 mod aggs;
 mod catalog;
 pub mod engine;
+pub mod es;
 mod handler;
 mod query;
 pub mod request;

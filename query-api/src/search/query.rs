@@ -7,7 +7,7 @@
 use logwarden_event::fields;
 use logwarden_indexer::schema::LogSchema;
 use tantivy::Index;
-use tantivy::query::{AllQuery, Query, QueryParser};
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser};
 
 /// Parses Lucene-style queries (`host.name:web01 AND "failed password"`);
 /// terms are ANDed by default, full text goes to `message`.
@@ -31,10 +31,37 @@ impl QueryCompiler {
         if text.is_empty() || text == "*" {
             return Ok(Box::new(AllQuery));
         }
+        // A query that only excludes (`NOT x`, `-x`) excludes from everything.
+        let rewritten = wildcards_to_regex(text);
+        let rewritten = if text.starts_with("NOT ") || text.starts_with('-') {
+            format!("* AND {rewritten}")
+        } else {
+            rewritten
+        };
         self.parser
-            .parse_query(&wildcards_to_regex(text))
+            .parse_query(&rewritten)
+            .map(complete_negations)
             .map_err(|e| format!("cannot parse query `{text}`: {e}"))
     }
+}
+
+/// tantivy parses `a AND NOT b` as `a` AND (a clause that only excludes
+/// `b`), and such a clause matches nothing; Lucene means "everything but
+/// `b`". Every boolean query made only of exclusions gets "everything" as
+/// what it excludes from.
+fn complete_negations(query: Box<dyn Query>) -> Box<dyn Query> {
+    let Some(boolean) = query.downcast_ref::<BooleanQuery>() else {
+        return query;
+    };
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = boolean
+        .clauses()
+        .iter()
+        .map(|(occur, q)| (*occur, complete_negations(q.box_clone())))
+        .collect();
+    if !clauses.is_empty() && clauses.iter().all(|(occur, _)| *occur == Occur::MustNot) {
+        clauses.push((Occur::Must, Box::new(AllQuery)));
+    }
+    Box::new(BooleanQuery::new(clauses))
 }
 
 /// Rewrites each bare word holding `*` or `?` (outside quotes, ranges and
@@ -165,5 +192,42 @@ mod tests {
         let compiler = QueryCompiler::new(&LogSchema::new());
         let compiled = compiler.compile("host.name:Lab* AND (fail* OR auth?ntication)");
         assert!(compiled.is_ok(), "{:?}", compiled.err());
+    }
+}
+
+#[cfg(test)]
+mod negation_tests {
+    use super::*;
+    use tantivy::collector::Count;
+    use tantivy::doc;
+
+    #[test]
+    fn and_not_excludes_from_what_the_rest_matches() {
+        let schema = LogSchema::new();
+        let index = Index::create_in_ram(schema.schema.clone());
+        let mut writer: tantivy::IndexWriter = index.writer(15_000_000).unwrap();
+        for (host, message) in [
+            ("a", "accepted key"),
+            ("a", "failed key"),
+            ("b", "failed key"),
+        ] {
+            let host_field = schema.schema.get_field("host.name").unwrap();
+            writer
+                .add_document(doc!(host_field => host, schema.message => message))
+                .unwrap();
+        }
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let compiler = QueryCompiler::new(&schema);
+        let count = |q: &str| {
+            searcher
+                .search(&compiler.compile(q).unwrap(), &Count)
+                .unwrap()
+        };
+        assert_eq!(count("host.name:a AND NOT message:accepted"), 1);
+        assert_eq!(count("host.name:a AND -message:accepted"), 1);
+        assert_eq!(count("NOT message:accepted"), 2);
+        assert_eq!(count("-host.name:a"), 1);
+        assert_eq!(count("key AND NOT (host.name:b OR message:accepted)"), 1);
     }
 }
