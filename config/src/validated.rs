@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::auth::KeyRing;
+use crate::push::{self, HttpIngestConfig, SpoolConfig, SyslogListener, TlsFiles};
 use crate::raw::{RawConfig, RawFileInput};
 use crate::{ConfigError, cpu_cores};
 
@@ -15,6 +17,8 @@ pub struct Config {
     pub collector: CollectorConfig,
     pub indexer: IndexerConfig,
     pub api: ApiConfig,
+    /// Keys that authenticate HTTP clients (ingest and query API).
+    pub auth: KeyRing,
 }
 
 #[derive(Debug, Clone)]
@@ -49,6 +53,10 @@ pub struct CollectorConfig {
     pub scan_interval: Duration,
     pub partial_line_timeout: Duration,
     pub max_line_bytes: usize,
+    pub syslog: Vec<SyslogListener>,
+    pub tls: Option<TlsFiles>,
+    pub http: HttpIngestConfig,
+    pub spool: SpoolConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -143,12 +151,20 @@ impl RawConfig {
                 "must be between 256 and 409600 (events must fit Kafka's 1 MB message limit)",
             ));
         }
+        let auth = push::validate_auth(self.auth)?;
+        let syslog = push::validate_syslog(collector.syslog, &collector.tls)?;
+        let http = push::validate_http(collector.http, &auth)?;
+        let spool = push::validate_spool(collector.spool, &data_dir)?;
         let collector = CollectorConfig {
             files,
             checkpoint_dir: collector.checkpoint_dir.unwrap_or_else(|| data_dir.join("checkpoints")),
             scan_interval: collector.scan_interval.unwrap_or(Duration::from_secs(1)),
             partial_line_timeout: collector.partial_line_timeout.unwrap_or(Duration::from_secs(1)),
             max_line_bytes,
+            syslog,
+            tls: push::validate_tls(collector.tls),
+            http,
+            spool,
         };
 
         let indexer = self.indexer;
@@ -180,7 +196,7 @@ impl RawConfig {
             return Err(ConfigError::invalid("api.max_hits", "must be greater than zero"));
         }
 
-        Ok(Config { data_dir, kafka, collector, indexer, api: ApiConfig { listen, max_hits } })
+        Ok(Config { data_dir, kafka, collector, indexer, api: ApiConfig { listen, max_hits }, auth })
     }
 }
 
