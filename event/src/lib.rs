@@ -50,6 +50,9 @@ pub struct Event {
     pub log_file_path: Option<String>,
     #[serde(rename = "log.offset", default, skip_serializing_if = "Option::is_none")]
     pub log_offset: Option<u64>,
+    /// Network peer that sent the event (`ip:port`), for pushed events.
+    #[serde(rename = "log.source.address", default, skip_serializing_if = "Option::is_none")]
+    pub log_source_address: Option<String>,
     #[serde(rename = "log.level", default, skip_serializing_if = "Option::is_none")]
     pub log_level: Option<String>,
     #[serde(rename = "log.syslog.facility.code", default, skip_serializing_if = "Option::is_none")]
@@ -108,6 +111,7 @@ impl Event {
             host_ip: None,
             log_file_path: None,
             log_offset: None,
+            log_source_address: None,
             log_level: None,
             syslog_facility: None,
             syslog_severity: None,
