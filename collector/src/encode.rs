@@ -20,7 +20,9 @@ pub(crate) fn encode_within_limit(event: &mut logwarden_event::Event, payload: &
         let keep = event.original.len() / 2;
         event.original = truncate_at_char(&event.original, keep);
         event.message = truncate_at_char(&event.message, keep);
-        event.parse_error = Some(format!("event larger than {MAX_PAYLOAD} bytes encoded; text truncated"));
+        event.parse_error = Some(format!(
+            "event larger than {MAX_PAYLOAD} bytes encoded; text truncated"
+        ));
     }
 }
 
@@ -36,7 +38,10 @@ fn truncate_at_char(text: &str, max: usize) -> String {
 pub fn encode_record(event: &mut Event) -> Record {
     let mut payload = Vec::with_capacity(512);
     encode_within_limit(event, &mut payload);
-    Record { key: wire::key(event).to_string(), payload }
+    Record {
+        key: wire::key(event).to_string(),
+        payload,
+    }
 }
 
 #[cfg(test)]

@@ -59,21 +59,27 @@ impl Listeners {
         }
         let http = match config.collector.http.listen {
             Some(addr) => {
-                let listener = TcpListener::bind(addr)
-                    .await
-                    .with_context(|| format!("binding http ingest on {addr} (collector.http.listen)"))?;
+                let listener = TcpListener::bind(addr).await.with_context(|| {
+                    format!("binding http ingest on {addr} (collector.http.listen)")
+                })?;
                 let local = listener.local_addr()?;
                 Some((listener, local))
             }
             None => None,
         };
-        Ok(Listeners { syslog: bound, http })
+        Ok(Listeners {
+            syslog: bound,
+            http,
+        })
     }
 
     /// `("syslog udp", addr)`, …, `("http ingest", addr)`.
     pub fn addresses(&self) -> Vec<(String, SocketAddr)> {
-        let mut out: Vec<_> =
-            self.syslog.iter().map(|s| (format!("syslog {}", s.transport().as_str()), s.local_addr())).collect();
+        let mut out: Vec<_> = self
+            .syslog
+            .iter()
+            .map(|s| (format!("syslog {}", s.transport().as_str()), s.local_addr()))
+            .collect();
         if let Some((_, addr)) = &self.http {
             out.push(("http ingest".to_string(), *addr));
         }
@@ -100,16 +106,26 @@ pub async fn serve(
     metrics: Option<PrometheusHandle>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    kafka::ensure_topic(&config.kafka.brokers, &config.kafka.topic, config.kafka.partitions).await?;
+    kafka::ensure_topic(
+        &config.kafka.brokers,
+        &config.kafka.topic,
+        config.kafka.partitions,
+    )
+    .await?;
     let host_name = gethostname::gethostname().to_string_lossy().into_owned();
     let file_source = if config.collector.files.is_empty() {
         None
     } else {
-        let producer = Arc::new(kafka::create_producer(&config.kafka).context("creating kafka producer")?);
+        let producer =
+            Arc::new(kafka::create_producer(&config.kafka).context("creating kafka producer")?);
         let source = file::FileSource::new(&config.collector, &config.kafka.topic, host_name)?;
         Some(file::source::spawn(source, producer, shutdown.clone()))
     };
-    let push = if listeners.is_empty() { None } else { Some(serve_push(&config, listeners, metrics, shutdown.clone())?) };
+    let push = if listeners.is_empty() {
+        None
+    } else {
+        Some(serve_push(&config, listeners, metrics, shutdown.clone())?)
+    };
     tracing::info!(inputs = config.collector.files.len(), topic = %config.kafka.topic, "collector started");
     let mut result = Ok(());
     if let Some((tasks, delivery)) = push {
@@ -118,9 +134,13 @@ pub async fn serve(
                 tracing::error!(error = %e, "collector task panicked");
             }
         }
-        let flushed = tokio::task::spawn_blocking(move || delivery.flush(SHUTDOWN_FLUSH)).await.unwrap_or(false);
+        let flushed = tokio::task::spawn_blocking(move || delivery.flush(SHUTDOWN_FLUSH))
+            .await
+            .unwrap_or(false);
         if !flushed {
-            tracing::warn!("kafka did not acknowledge every pushed event in time; spooled events stay in the spool");
+            tracing::warn!(
+                "kafka did not acknowledge every pushed event in time; spooled events stay in the spool"
+            );
         }
     }
     if let Some(handle) = file_source {
@@ -143,7 +163,12 @@ fn serve_push(
     let delivery = delivery::Delivery::open(&config.kafka, &config.collector.spool)?;
     let mut tasks = vec![delivery.spawn_drainer(shutdown.clone())];
     for bound in listeners.syslog {
-        tasks.push(syslog::spawn(bound, config.collector.tls.as_ref(), delivery.clone(), shutdown.clone())?);
+        tasks.push(syslog::spawn(
+            bound,
+            config.collector.tls.as_ref(),
+            delivery.clone(),
+            shutdown.clone(),
+        )?);
     }
     if let Some((listener, _)) = listeners.http {
         let state = http::IngestState {

@@ -7,7 +7,8 @@ pub fn lines_read(count: u64) {
 }
 
 pub fn events_acked(topic: &str) {
-    metrics::counter!("logwarden_collector_events_sent_total", "topic" => topic.to_string()).increment(1);
+    metrics::counter!("logwarden_collector_events_sent_total", "topic" => topic.to_string())
+        .increment(1);
 }
 
 pub fn delivery_error(topic: &str, error: &KafkaError) {
@@ -39,15 +40,18 @@ pub fn received(source: &'static str, count: u64) {
 }
 
 pub fn dropped(source: &'static str, reason: &'static str, count: u64) {
-    metrics::counter!("logwarden_collector_dropped_total", "source" => source, "reason" => reason).increment(count);
+    metrics::counter!("logwarden_collector_dropped_total", "source" => source, "reason" => reason)
+        .increment(count);
 }
 
 pub fn connection_refused(transport: &'static str) {
-    metrics::counter!("logwarden_collector_connections_refused_total", "transport" => transport).increment(1);
+    metrics::counter!("logwarden_collector_connections_refused_total", "transport" => transport)
+        .increment(1);
 }
 
 pub fn connections_open(transport: &'static str, delta: f64) {
-    metrics::gauge!("logwarden_collector_connections_open", "transport" => transport).increment(delta);
+    metrics::gauge!("logwarden_collector_connections_open", "transport" => transport)
+        .increment(delta);
 }
 
 pub fn spool_bytes(bytes: u64) {
@@ -67,7 +71,8 @@ pub fn drained(count: u64) {
 }
 
 pub fn spool_io_error() {
-    metrics::counter!("logwarden_collector_errors_total", "stage" => "spool", "error_type" => "io").increment(1);
+    metrics::counter!("logwarden_collector_errors_total", "stage" => "spool", "error_type" => "io")
+        .increment(1);
 }
 
 pub fn spool_unreadable(bytes: u64) {

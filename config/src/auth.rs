@@ -56,19 +56,35 @@ pub struct ApiKey {
 
 impl std::fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiKey").field("name", &self.name).field("role", &self.role).field("streams", &self.streams).finish()
+        f.debug_struct("ApiKey")
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("streams", &self.streams)
+            .finish()
     }
 }
 
 impl ApiKey {
     /// `hash` is `sha256:<64 hex digits>`; `None` when it is not.
-    pub fn new(name: String, role: Role, hash: &str, streams: Option<Vec<String>>) -> Option<ApiKey> {
+    pub fn new(
+        name: String,
+        role: Role,
+        hash: &str,
+        streams: Option<Vec<String>>,
+    ) -> Option<ApiKey> {
         let hex = hash.strip_prefix("sha256:")?;
-        Some(ApiKey { name, role, streams, hash: decode_hex32(hex)? })
+        Some(ApiKey {
+            name,
+            role,
+            streams,
+            hash: decode_hex32(hex)?,
+        })
     }
 
     pub fn allows_stream(&self, stream: &str) -> bool {
-        self.streams.as_ref().is_none_or(|streams| streams.iter().any(|s| s == stream))
+        self.streams
+            .as_ref()
+            .is_none_or(|streams| streams.iter().any(|s| s == stream))
     }
 }
 
@@ -106,7 +122,9 @@ impl KeyRing {
 
     /// The key presented in an `Authorization` header value, if valid.
     pub fn authorize(&self, header: &str) -> Option<&ApiKey> {
-        presented_secrets(header).iter().find_map(|secret| self.verify(secret))
+        presented_secrets(header)
+            .iter()
+            .find_map(|secret| self.verify(secret))
     }
 }
 
@@ -122,7 +140,12 @@ fn presented_secrets(header: &str) -> Vec<String> {
     let header = header.trim();
     let (scheme, rest) = header.split_once(' ').unwrap_or(("", header));
     let rest = rest.trim();
-    let decoded = || STANDARD.decode(rest).ok().and_then(|b| String::from_utf8(b).ok());
+    let decoded = || {
+        STANDARD
+            .decode(rest)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+    };
     match scheme.to_ascii_lowercase().as_str() {
         "bearer" => vec![rest.to_string()],
         "apikey" => {
@@ -165,7 +188,13 @@ mod tests {
 
     fn ring() -> KeyRing {
         KeyRing::new(vec![
-            ApiKey::new("shipper".into(), Role::Ingest, &hash_key("s3cret"), Some(vec!["auth".into()])).unwrap(),
+            ApiKey::new(
+                "shipper".into(),
+                Role::Ingest,
+                &hash_key("s3cret"),
+                Some(vec!["auth".into()]),
+            )
+            .unwrap(),
             ApiKey::new("reader".into(), Role::Analyst, &hash_key("look"), None).unwrap(),
         ])
     }
@@ -175,7 +204,12 @@ mod tests {
         let ring = ring();
         let apikey = STANDARD.encode("shipper-id:s3cret");
         let basic = STANDARD.encode("elastic:s3cret");
-        for header in ["Bearer s3cret", &format!("ApiKey {apikey}"), "ApiKey s3cret", &format!("Basic {basic}")] {
+        for header in [
+            "Bearer s3cret",
+            &format!("ApiKey {apikey}"),
+            "ApiKey s3cret",
+            &format!("Basic {basic}"),
+        ] {
             let key = ring.authorize(header).unwrap_or_else(|| panic!("{header}"));
             assert_eq!(key.name, "shipper");
             assert!(key.role.may_ingest());
@@ -187,7 +221,15 @@ mod tests {
     #[test]
     fn wrong_or_malformed_credentials_are_refused() {
         let ring = ring();
-        for header in ["Bearer nope", "s3cret", "Basic !!!", "Basic czNjcmV0", "ApiKey", "", "Bearer "] {
+        for header in [
+            "Bearer nope",
+            "s3cret",
+            "Basic !!!",
+            "Basic czNjcmV0",
+            "ApiKey",
+            "",
+            "Bearer ",
+        ] {
             assert!(ring.authorize(header).is_none(), "{header}");
         }
     }

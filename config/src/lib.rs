@@ -21,8 +21,8 @@ mod validated;
 
 pub use error::ConfigError;
 pub use push::{
-    FsyncPolicy, HttpIngestConfig, MAX_MESSAGE_BYTES, SpoolConfig, SyslogListener, SyslogTransport, TlsFiles,
-    parse_syslog_address,
+    FsyncPolicy, HttpIngestConfig, MAX_MESSAGE_BYTES, SpoolConfig, SyslogListener, SyslogTransport,
+    TlsFiles, parse_syslog_address,
 };
 pub use raw::RawConfig;
 pub use validated::{

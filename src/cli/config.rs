@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use logwarden_config::{Config, RawConfig};
-use logwarden_config::raw::RawFileInput;
+use logwarden_config::raw::{RawFileInput, RawSyslogListener};
 
 use super::PipelineArgs;
 
@@ -18,6 +18,12 @@ impl PipelineArgs {
         raw.apply_env(|name| std::env::var(name).ok());
         if !self.inputs.is_empty() {
             raw.collector.files.push(RawFileInput { include: self.inputs.clone(), ..Default::default() });
+        }
+        for listen in &self.syslog {
+            raw.collector.syslog.push(RawSyslogListener { listen: listen.clone(), ..Default::default() });
+        }
+        if let Some(addr) = &self.http_ingest {
+            raw.collector.http.listen = Some(addr.clone());
         }
         if let Some(dir) = &self.data_dir {
             raw.data_dir = Some(dir.clone());

@@ -18,10 +18,16 @@ pub(super) async fn run(delivery: Delivery, shutdown: CancellationToken) {
     let mut failing = false;
     while !shutdown.is_cancelled() {
         let spool_inner = inner.clone();
-        let oldest = tokio::task::spawn_blocking(move || spool_inner.spool.lock().unwrap_or_else(|e| e.into_inner()).oldest())
-            .await
-            .ok()
-            .flatten();
+        let oldest = tokio::task::spawn_blocking(move || {
+            spool_inner
+                .spool
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .oldest()
+        })
+        .await
+        .ok()
+        .flatten();
         let Some(segment) = oldest else {
             if inner.kafka_down.swap(false, Ordering::AcqRel) {
                 tracing::warn!("spool drained; pushed events go straight to kafka again");
@@ -43,7 +49,9 @@ pub(super) async fn run(delivery: Delivery, shutdown: CancellationToken) {
                 let removed = tokio::task::spawn_blocking(move || {
                     let mut spool = spool_inner.spool.lock().unwrap_or_else(|e| e.into_inner());
                     let removed = spool.remove(segment.seq);
-                    spool_inner.spooled_bytes.store(spool.used_bytes(), Ordering::Release);
+                    spool_inner
+                        .spooled_bytes
+                        .store(spool.used_bytes(), Ordering::Release);
                     metrics::spool_bytes(spool.used_bytes());
                     removed
                 })

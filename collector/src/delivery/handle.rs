@@ -60,7 +60,10 @@ impl Delivery {
     /// producer whose messages fail after `spool.kafka_timeout`.
     pub fn open(kafka: &KafkaConfig, spool: &SpoolConfig) -> anyhow::Result<Delivery> {
         let mut kafka = kafka.clone();
-        kafka.producer.entry("message.timeout.ms".into()).or_insert_with(|| spool.kafka_timeout.as_millis().to_string());
+        kafka
+            .producer
+            .entry("message.timeout.ms".into())
+            .or_insert_with(|| spool.kafka_timeout.as_millis().to_string());
         let producer = kafka::create_producer(&kafka)?;
         let store = Spool::open(&spool.dir, spool.max_bytes, spool.fsync)?;
         let used = store.used_bytes();
@@ -89,7 +92,8 @@ impl Delivery {
 
     /// Whether events currently go to the spool rather than to Kafka.
     pub fn spooling(&self) -> bool {
-        self.inner.kafka_down.load(Ordering::Acquire) || self.inner.spooled_bytes.load(Ordering::Acquire) > 0
+        self.inner.kafka_down.load(Ordering::Acquire)
+            || self.inner.spooled_bytes.load(Ordering::Acquire) > 0
     }
 
     /// Whether the last spool write was refused for lack of room.
@@ -118,7 +122,10 @@ impl Delivery {
                 Ok(Err(error)) => {
                     tracing::warn!(%error, events = records_back.len(), "kafka did not acknowledge events; spooling them")
                 }
-                Err(_) => tracing::warn!(events = records_back.len(), "no answer from kafka; spooling events"),
+                Err(_) => tracing::warn!(
+                    events = records_back.len(),
+                    "no answer from kafka; spooling events"
+                ),
             }
             if !self.inner.kafka_down.swap(true, Ordering::AcqRel) {
                 tracing::error!(topic = %self.inner.topic, "kafka unavailable: pushed events go to the spool until it is back");
@@ -134,7 +141,9 @@ impl Delivery {
         let result = tokio::task::spawn_blocking(move || {
             let mut spool = inner.spool.lock().unwrap_or_else(|e| e.into_inner());
             let result = spool.append(&records);
-            inner.spooled_bytes.store(spool.used_bytes(), Ordering::Release);
+            inner
+                .spooled_bytes
+                .store(spool.used_bytes(), Ordering::Release);
             metrics::spool_bytes(spool.used_bytes());
             result
         })

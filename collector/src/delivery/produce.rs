@@ -13,10 +13,17 @@ use crate::spool::Record;
 /// Queues every record; a full queue is waited on until `deadline`, then the
 /// rest of the batch fails (the caller spools it). The batch settles when
 /// Kafka acknowledged or failed every record.
-pub(super) fn produce(producer: &EventProducer, topic: &str, records: &[Record], deadline: Instant) -> Arc<Batch> {
+pub(super) fn produce(
+    producer: &EventProducer,
+    topic: &str,
+    records: &[Record],
+    deadline: Instant,
+) -> Arc<Batch> {
     let batch = Batch::new(0, records.len());
     for (i, record) in records.iter().enumerate() {
-        let mut message = BaseRecord::with_opaque_to(topic, batch.clone()).key(&record.key).payload(&record.payload);
+        let mut message = BaseRecord::with_opaque_to(topic, batch.clone())
+            .key(&record.key)
+            .payload(&record.payload);
         loop {
             match producer.send(message) {
                 Ok(()) => break,

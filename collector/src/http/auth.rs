@@ -5,10 +5,15 @@ use logwarden_config::auth::{ApiKey, KeyRing};
 
 use super::error::ApiError;
 
-pub fn authorize_ingest<'a>(headers: &HeaderMap, keys: &'a KeyRing) -> Result<&'a ApiKey, ApiError> {
+pub fn authorize_ingest<'a>(
+    headers: &HeaderMap,
+    keys: &'a KeyRing,
+) -> Result<&'a ApiKey, ApiError> {
     let header = headers
         .get(header::AUTHORIZATION)
-        .ok_or(ApiError::Unauthorized("an ingest key is required (Authorization: Bearer, ApiKey or Basic)"))?;
+        .ok_or(ApiError::Unauthorized(
+            "an ingest key is required (Authorization: Bearer, ApiKey or Basic)",
+        ))?;
     let key = header
         .to_str()
         .ok()
@@ -16,7 +21,11 @@ pub fn authorize_ingest<'a>(headers: &HeaderMap, keys: &'a KeyRing) -> Result<&'
         .ok_or(ApiError::Unauthorized("invalid ingest key"))?;
     if !key.role.may_ingest() {
         tracing::warn!(key = %key.name, role = key.role.as_str(), "http ingest refused: role may not ingest");
-        return Err(ApiError::Forbidden(format!("key `{}` has role {} which may not ingest", key.name, key.role.as_str())));
+        return Err(ApiError::Forbidden(format!(
+            "key `{}` has role {} which may not ingest",
+            key.name,
+            key.role.as_str()
+        )));
     }
     Ok(key)
 }

@@ -10,25 +10,57 @@ use crate::parse::{LineContext, parse_line};
 
 /// ECS keys the event holds as its own fields.
 const ECS_KEYS: &[&str] = &[
-    "host.name", "host.ip", "log.level", "log.file.path", "log.syslog.facility.code", "log.syslog.severity.code",
-    "process.name", "process.pid", "source.ip", "source.port", "destination.ip", "user.name", "event.category",
-    "event.action", "event.outcome", "observer.vendor", "observer.product",
+    "host.name",
+    "host.ip",
+    "log.level",
+    "log.file.path",
+    "log.syslog.facility.code",
+    "log.syslog.severity.code",
+    "process.name",
+    "process.pid",
+    "source.ip",
+    "source.port",
+    "destination.ip",
+    "user.name",
+    "event.category",
+    "event.action",
+    "event.outcome",
+    "observer.vendor",
+    "observer.product",
 ];
 /// Keys of the document the event sets itself.
-const OWN_KEYS: &[&str] = &["message", "@timestamp", "event.original", "event.ingested", "stream", "parse.error", "log.source.address", "event.id"];
+const OWN_KEYS: &[&str] = &[
+    "message",
+    "@timestamp",
+    "event.original",
+    "event.ingested",
+    "stream",
+    "parse.error",
+    "log.source.address",
+    "event.id",
+];
 
 pub fn document_event(line: &str, doc: Map<String, Value>, ctx: &LineContext<'_>) -> Event {
     let mut flat = Map::new();
     flatten("", doc, &mut flat);
-    let text = ["message", "event.original", "log"].iter().find_map(|k| flat.get(*k).and_then(Value::as_str));
+    let text = ["message", "event.original", "log"]
+        .iter()
+        .find_map(|k| flat.get(*k).and_then(Value::as_str));
     let mut event = parse_line(text.unwrap_or(line), ctx);
     event.original = line.to_string();
-    if let Some(ts) = flat.get("@timestamp").and_then(Value::as_str).and_then(|t| DateTime::parse_from_rfc3339(t).ok()) {
+    if let Some(ts) = flat
+        .get("@timestamp")
+        .and_then(Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+    {
         event.timestamp = ts.to_utc();
         // The document dated itself: no parser was needed.
         event.parse_error = None;
     }
-    let mut ecs = serde_json::to_value(&event).ok().and_then(|v| v.as_object().cloned()).unwrap_or_default();
+    let mut ecs = serde_json::to_value(&event)
+        .ok()
+        .and_then(|v| v.as_object().cloned())
+        .unwrap_or_default();
     let mut fields = std::mem::take(&mut event.fields);
     for (key, value) in flat {
         if OWN_KEYS.contains(&key.as_str()) {
@@ -58,7 +90,11 @@ pub fn document_event(line: &str, doc: Map<String, Value>, ctx: &LineContext<'_>
 /// `{"a":{"b":1}}` → `{"a.b":1}`; arrays stay values.
 fn flatten(prefix: &str, object: Map<String, Value>, out: &mut Map<String, Value>) {
     for (key, value) in object {
-        let name = if prefix.is_empty() { key } else { format!("{prefix}.{key}") };
+        let name = if prefix.is_empty() {
+            key
+        } else {
+            format!("{prefix}.{key}")
+        };
         match value {
             Value::Object(inner) if !inner.is_empty() => flatten(&name, inner, out),
             other => {
@@ -77,7 +113,12 @@ mod tests {
 
     fn event(doc: Value, stream: Option<&str>) -> Event {
         let line = doc.to_string();
-        let ctx = LineContext { ingested: Utc::now(), host_name: "10.0.0.9", file_path: None, stream };
+        let ctx = LineContext {
+            ingested: Utc::now(),
+            host_name: "10.0.0.9",
+            file_path: None,
+            stream,
+        };
         document_event(&line, doc.as_object().unwrap().clone(), &ctx)
     }
 
@@ -102,7 +143,10 @@ mod tests {
 
     #[test]
     fn a_syslog_message_inside_json_is_parsed() {
-        let e = event(json!({"message":"Jan  2 03:04:05 web01 sshd[7]: Failed password"}), None);
+        let e = event(
+            json!({"message":"Jan  2 03:04:05 web01 sshd[7]: Failed password"}),
+            None,
+        );
         assert_eq!(e.host_name.as_deref(), Some("web01"));
         assert_eq!(e.process_pid, Some(7));
         assert_eq!(e.stream, "auth");

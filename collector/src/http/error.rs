@@ -12,16 +12,25 @@ use crate::delivery::DeliveryError;
 pub enum ApiError {
     Unauthorized(&'static str),
     Forbidden(String),
-    BadRequest { code: &'static str, message: String },
+    BadRequest {
+        code: &'static str,
+        message: String,
+    },
     TooLarge,
     NotFound,
     /// Kafka unavailable and the spool full (or failing): retry later.
-    Unavailable { code: &'static str, message: String },
+    Unavailable {
+        code: &'static str,
+        message: String,
+    },
 }
 
 impl ApiError {
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError::BadRequest { code, message: message.into() }
+        ApiError::BadRequest {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn from_body(rejection: BytesRejection) -> ApiError {
@@ -36,11 +45,15 @@ impl ApiError {
         if error.is_spool_full() {
             ApiError::Unavailable {
                 code: "spool_full",
-                message: "kafka is unavailable and the collector's spool is full; retry later".into(),
+                message: "kafka is unavailable and the collector's spool is full; retry later"
+                    .into(),
             }
         } else {
             tracing::error!(%error, "http ingest: events could not be delivered");
-            ApiError::Unavailable { code: "unavailable", message: "events could not be stored; retry later".into() }
+            ApiError::Unavailable {
+                code: "unavailable",
+                message: "events could not be stored; retry later".into(),
+            }
         }
     }
 
@@ -63,14 +76,24 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(message) => ("unauthorized", message.to_string()),
             ApiError::Forbidden(message) => ("forbidden", message),
             ApiError::BadRequest { code, message } => (code, message),
-            ApiError::TooLarge => ("body_too_large", "the request body is larger than collector.http.max_body_bytes".into()),
+            ApiError::TooLarge => (
+                "body_too_large",
+                "the request body is larger than collector.http.max_body_bytes".into(),
+            ),
             ApiError::NotFound => ("not_found", "no such endpoint".into()),
             ApiError::Unavailable { code, message } => (code, message),
         };
-        let mut response = (status, Json(json!({"error": {"code": code, "message": message}}))).into_response();
+        let mut response = (
+            status,
+            Json(json!({"error": {"code": code, "message": message}})),
+        )
+            .into_response();
         let headers = response.headers_mut();
         if status == StatusCode::UNAUTHORIZED {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"logwarden\""));
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"logwarden\""),
+            );
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));

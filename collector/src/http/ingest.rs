@@ -34,14 +34,26 @@ pub async fn ndjson(
         ));
     }
     if !key.allows_stream(&stream) {
-        return Err(ApiError::Forbidden(format!("key `{}` may not write to stream `{stream}`", key.name)));
+        return Err(ApiError::Forbidden(format!(
+            "key `{}` may not write to stream `{stream}`",
+            key.name
+        )));
     }
     let body = body.map_err(ApiError::from_body)?;
-    let text = std::str::from_utf8(&body)
-        .map_err(|e| ApiError::bad_request("invalid_body", format!("body is not UTF-8 (at byte {})", e.valid_up_to())))?;
+    let text = std::str::from_utf8(&body).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_body",
+            format!("body is not UTF-8 (at byte {})", e.valid_up_to()),
+        )
+    })?;
     let ip = peer.ip().to_canonical().to_string();
     let source = SocketAddr::new(peer.ip().to_canonical(), peer.port()).to_string();
-    let ctx = LineContext { ingested: Utc::now(), host_name: &ip, file_path: None, stream: Some(&stream) };
+    let ctx = LineContext {
+        ingested: Utc::now(),
+        host_name: &ip,
+        file_path: None,
+        stream: Some(&stream),
+    };
     let mut records = Vec::new();
     let mut errors = Vec::new();
     for (index, line) in text.split('\n').enumerate() {
@@ -61,13 +73,21 @@ pub async fn ndjson(
         return Err(match errors.first() {
             Some(first) => ApiError::bad_request(
                 "invalid_body",
-                format!("no line could be ingested; line {}: {}", first["line"], first["error"].as_str().unwrap_or("")),
+                format!(
+                    "no line could be ingested; line {}: {}",
+                    first["line"],
+                    first["error"].as_str().unwrap_or("")
+                ),
             ),
             None => ApiError::bad_request("empty_body", "the body holds no lines"),
         });
     }
     let accepted = records.len();
-    state.delivery.deliver(records).await.map_err(ApiError::from_delivery)?;
+    state
+        .delivery
+        .deliver(records)
+        .await
+        .map_err(ApiError::from_delivery)?;
     tracing::debug!(key = %key.name, stream, accepted, rejected = errors.len(), "http ingest");
     Ok(Json(json!({"accepted": accepted, "errors": errors})))
 }

@@ -56,17 +56,28 @@ pub fn router(state: IngestState) -> Router {
         .with_state(state)
 }
 
-pub async fn serve(listener: TcpListener, state: IngestState, shutdown: CancellationToken) -> anyhow::Result<()> {
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await?;
+pub async fn serve(
+    listener: TcpListener,
+    state: IngestState,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await?;
     Ok(())
 }
 
 /// Counts requests by route and status; marks answers as coming from an
 /// Elasticsearch-compatible endpoint (clients check this header).
 async fn observe(request: Request, next: Next) -> Response {
-    let route = match request.extensions().get::<MatchedPath>().map(MatchedPath::as_str) {
+    let route = match request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str)
+    {
         Some("/api/v1/ingest/{stream}") => "ingest",
         Some("/_bulk") | Some("/{index}/_bulk") => "bulk",
         Some("/") => "root",
@@ -75,7 +86,10 @@ async fn observe(request: Request, next: Next) -> Response {
     };
     let mut response = next.run(request).await;
     crate::metrics::http_request(route, response.status().as_u16());
-    response.headers_mut().insert("x-elastic-product", HeaderValue::from_static("Elasticsearch"));
+    response.headers_mut().insert(
+        "x-elastic-product",
+        HeaderValue::from_static("Elasticsearch"),
+    );
     response
 }
 
@@ -111,5 +125,9 @@ async fn readyz(State(state): State<IngestState>) -> Response {
 }
 
 async fn metrics(State(state): State<IngestState>) -> String {
-    state.metrics.as_ref().map(PrometheusHandle::render).unwrap_or_default()
+    state
+        .metrics
+        .as_ref()
+        .map(PrometheusHandle::render)
+        .unwrap_or_default()
 }

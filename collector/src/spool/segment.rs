@@ -61,7 +61,13 @@ fn decode_one(bytes: &[u8]) -> Option<(Record, usize)> {
     let key_len = u32::from_le_bytes(body.get(0..4)?.try_into().ok()?) as usize;
     let key = std::str::from_utf8(body.get(4..4usize.checked_add(key_len)?)?).ok()?;
     let payload = body[4 + key_len..].to_vec();
-    Some((Record { key: key.to_string(), payload }, HEADER + body_len))
+    Some((
+        Record {
+            key: key.to_string(),
+            payload,
+        },
+        HEADER + body_len,
+    ))
 }
 
 #[cfg(test)]
@@ -69,7 +75,10 @@ mod tests {
     use super::*;
 
     fn record(i: usize) -> Record {
-        Record { key: format!("host{i}"), payload: format!("{{\"n\":{i}}}").into_bytes() }
+        Record {
+            key: format!("host{i}"),
+            payload: format!("{{\"n\":{i}}}").into_bytes(),
+        }
     }
 
     #[test]

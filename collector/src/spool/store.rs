@@ -13,7 +13,12 @@ use super::segment::{Record, encode_record};
 #[derive(Debug, Error)]
 pub enum SpoolError {
     #[error("spool {dir} is full: {used} of {limit} bytes used, {needed} more needed")]
-    Full { dir: String, used: u64, limit: u64, needed: u64 },
+    Full {
+        dir: String,
+        used: u64,
+        limit: u64,
+        needed: u64,
+    },
     #[error("spool {path}: {source}")]
     Io {
         path: String,
@@ -23,7 +28,10 @@ pub enum SpoolError {
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SpoolError + '_ {
-    move |source| SpoolError::Io { path: path.display().to_string(), source }
+    move |source| SpoolError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// A segment no longer appended to, ready to be drained.
@@ -60,7 +68,9 @@ impl Spool {
         for entry in std::fs::read_dir(dir).map_err(io_error(dir))? {
             let entry = entry.map_err(io_error(dir))?;
             let path = entry.path();
-            let Some(seq) = segment_seq(&path) else { continue };
+            let Some(seq) = segment_seq(&path) else {
+                continue;
+            };
             let bytes = entry.metadata().map_err(io_error(&path))?.len();
             found.push(SealedSegment { seq, path, bytes });
         }
@@ -108,18 +118,32 @@ impl Spool {
                 needed,
             });
         }
-        if self.active.as_ref().is_some_and(|a| a.bytes >= self.segment_bytes) {
+        if self
+            .active
+            .as_ref()
+            .is_some_and(|a| a.bytes >= self.segment_bytes)
+        {
             self.seal();
         }
         if self.active.is_none() {
             let seq = self.next_seq;
             let path = self.segment_path(seq);
-            let file = OpenOptions::new().create_new(true).append(true).open(&path).map_err(io_error(&path))?;
+            let file = OpenOptions::new()
+                .create_new(true)
+                .append(true)
+                .open(&path)
+                .map_err(io_error(&path))?;
             if self.fsync == FsyncPolicy::Always {
-                File::open(&self.dir).and_then(|d| d.sync_all()).map_err(io_error(&self.dir))?;
+                File::open(&self.dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(io_error(&self.dir))?;
             }
             self.next_seq += 1;
-            self.active = Some(Active { seq, file, bytes: 0 });
+            self.active = Some(Active {
+                seq,
+                file,
+                bytes: 0,
+            });
         }
         let path = self.segment_path(self.active.as_ref().map_or(0, |a| a.seq));
         let active = self.active.as_mut().expect("active segment just opened");
@@ -130,7 +154,10 @@ impl Spool {
         if let Err(source) = written {
             // Cut a partial write off so the segment stays framed.
             let _ = active.file.set_len(active.bytes);
-            return Err(SpoolError::Io { path: path.display().to_string(), source });
+            return Err(SpoolError::Io {
+                path: path.display().to_string(),
+                source,
+            });
         }
         active.bytes += needed;
         self.used += needed;
@@ -148,7 +175,9 @@ impl Spool {
 
     /// Deletes a drained segment (every record acknowledged by Kafka).
     pub fn remove(&mut self, seq: u64) -> Result<(), SpoolError> {
-        let Some(index) = self.sealed.iter().position(|s| s.seq == seq) else { return Ok(()) };
+        let Some(index) = self.sealed.iter().position(|s| s.seq == seq) else {
+            return Ok(());
+        };
         let path = self.sealed[index].path.clone();
         match std::fs::remove_file(&path) {
             Ok(()) => {}
@@ -164,7 +193,11 @@ impl Spool {
     fn seal(&mut self) {
         if let Some(active) = self.active.take() {
             let path = self.segment_path(active.seq);
-            self.sealed.push_back(SealedSegment { seq: active.seq, path, bytes: active.bytes });
+            self.sealed.push_back(SealedSegment {
+                seq: active.seq,
+                path,
+                bytes: active.bytes,
+            });
         }
     }
 
@@ -184,11 +217,19 @@ mod tests {
     use super::*;
 
     fn records(from: usize, n: usize) -> Vec<Record> {
-        (from..from + n).map(|i| Record { key: "h".into(), payload: format!("event {i:04}").into_bytes() }).collect()
+        (from..from + n)
+            .map(|i| Record {
+                key: "h".into(),
+                payload: format!("event {i:04}").into_bytes(),
+            })
+            .collect()
     }
 
     fn temp_dir() -> PathBuf {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
         std::env::temp_dir().join(format!("lw-spool-test-{}-{nanos}", std::process::id()))
     }
 

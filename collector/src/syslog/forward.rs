@@ -25,12 +25,23 @@ pub async fn forward(
     let mut batch = Vec::with_capacity(BATCH);
     while events.recv_many(&mut batch, BATCH).await > 0 {
         metrics::received(source, batch.len() as u64);
-        let records: Vec<Record> = batch.drain(..).map(|mut event| encode_record(&mut event)).collect();
+        let records: Vec<Record> = batch
+            .drain(..)
+            .map(|mut event| encode_record(&mut event))
+            .collect();
         loop {
             match delivery.deliver(records.clone()).await {
                 Ok(_) => break,
                 Err(error) if !can_wait => {
-                    metrics::dropped(source, if error.is_spool_full() { "spool_full" } else { "spool_error" }, records.len() as u64);
+                    metrics::dropped(
+                        source,
+                        if error.is_spool_full() {
+                            "spool_full"
+                        } else {
+                            "spool_error"
+                        },
+                        records.len() as u64,
+                    );
                     tracing::error!(source, events = records.len(), %error, "syslog messages dropped: kafka unavailable and spool refused them");
                     break;
                 }

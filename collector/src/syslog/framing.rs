@@ -35,7 +35,10 @@ pub struct Decoder {
 
 impl Decoder {
     pub fn new(max: usize) -> Decoder {
-        Decoder { max, state: State::Start }
+        Decoder {
+            max,
+            state: State::Start,
+        }
     }
 
     /// The next complete message in `buf`, consuming its bytes; `None` when
@@ -63,7 +66,10 @@ impl Decoder {
                     }
                 },
                 State::Start => {
-                    let blank = buf.iter().take_while(|&&b| matches!(b, b'\n' | b'\r' | 0)).count();
+                    let blank = buf
+                        .iter()
+                        .take_while(|&&b| matches!(b, b'\n' | b'\r' | 0))
+                        .count();
                     buf.advance(blank);
                     if buf.is_empty() {
                         return None;
@@ -89,7 +95,10 @@ impl Decoder {
         }
         let bytes = trim_end(&buf[..]).to_vec();
         buf.clear();
-        (!bytes.is_empty()).then_some(Frame { bytes, truncated: false })
+        (!bytes.is_empty()).then_some(Frame {
+            bytes,
+            truncated: false,
+        })
     }
 
     fn octet_frame(&mut self, buf: &mut BytesMut, digits: usize, len: usize) -> Option<Frame> {
@@ -103,7 +112,10 @@ impl Decoder {
         if len > keep {
             self.state = State::Skip(len - keep);
         }
-        Some(Frame { bytes: trim_end(&bytes).to_vec(), truncated: len > keep })
+        Some(Frame {
+            bytes: trim_end(&bytes).to_vec(),
+            truncated: len > keep,
+        })
     }
 
     fn line_frame(&mut self, buf: &mut BytesMut) -> Option<Frame> {
@@ -112,12 +124,18 @@ impl Decoder {
             Some(end) => {
                 let bytes = trim_end(&buf[..end]).to_vec();
                 buf.advance(end + 1);
-                Some(Frame { bytes, truncated: false })
+                Some(Frame {
+                    bytes,
+                    truncated: false,
+                })
             }
             None if buf.len() > self.max => {
                 let bytes = buf.split_to(self.max).to_vec();
                 self.state = State::SkipLine;
-                Some(Frame { bytes, truncated: true })
+                Some(Frame {
+                    bytes,
+                    truncated: true,
+                })
             }
             None => None,
         }
@@ -138,7 +156,9 @@ fn octet_count(buf: &[u8]) -> Count {
         match b {
             b'0'..=b'9' if i < MAX_DIGITS => {}
             b' ' => {
-                let len = std::str::from_utf8(&buf[..i]).ok().and_then(|d| d.parse().ok());
+                let len = std::str::from_utf8(&buf[..i])
+                    .ok()
+                    .and_then(|d| d.parse().ok());
                 return match len {
                     Some(len) => Count::Octets { digits: i, len },
                     None => Count::NotCounted,
@@ -147,12 +167,19 @@ fn octet_count(buf: &[u8]) -> Count {
             _ => return Count::NotCounted,
         }
     }
-    if buf.len() <= MAX_DIGITS { Count::NeedMore } else { Count::NotCounted }
+    if buf.len() <= MAX_DIGITS {
+        Count::NeedMore
+    } else {
+        Count::NotCounted
+    }
 }
 
 /// Drops a trailing CR, LF or NUL that senders add inside the frame.
 fn trim_end(bytes: &[u8]) -> &[u8] {
-    let end = bytes.iter().rposition(|&b| !matches!(b, b'\n' | b'\r' | 0)).map_or(0, |i| i + 1);
+    let end = bytes
+        .iter()
+        .rposition(|&b| !matches!(b, b'\n' | b'\r' | 0))
+        .map_or(0, |i| i + 1);
     &bytes[..end]
 }
 
@@ -187,7 +214,13 @@ mod tests {
         for chunk in 1..input.len() {
             assert_eq!(
                 frames(input, 1024, chunk),
-                whole(&["<13>Jan  1 00:00:00 h a: one", "<13>two\nthre", "e", "<13>four", "5 <13>5"]),
+                whole(&[
+                    "<13>Jan  1 00:00:00 h a: one",
+                    "<13>two\nthre",
+                    "e",
+                    "<13>four",
+                    "<13>5"
+                ]),
                 "chunk {chunk}"
             );
         }
@@ -225,6 +258,9 @@ mod tests {
 
     #[test]
     fn digits_that_are_not_a_count_are_text() {
-        assert_eq!(frames(b"2026-01-01 text\n12345678901 y\n", 64, 4), whole(&["2026-01-01 text", "12345678901 y"]));
+        assert_eq!(
+            frames(b"2026-01-01 text\n12345678901 y\n", 64, 4),
+            whole(&["2026-01-01 text", "12345678901 y"])
+        );
     }
 }

@@ -10,12 +10,24 @@ use crate::parse::{LineContext, parse_line};
 
 /// Builds the event of one message received from `peer`. A message that
 /// names no host gets the sender's IP as `host.name`.
-pub fn to_event(bytes: &[u8], truncated: bool, max: usize, peer: SocketAddr, stream: Option<&str>) -> Event {
+pub fn to_event(
+    bytes: &[u8],
+    truncated: bool,
+    max: usize,
+    peer: SocketAddr,
+    stream: Option<&str>,
+) -> Event {
     let text = String::from_utf8_lossy(bytes);
     let ip = peer.ip().to_canonical().to_string();
-    let ctx = LineContext { ingested: Utc::now(), host_name: &ip, file_path: None, stream };
+    let ctx = LineContext {
+        ingested: Utc::now(),
+        host_name: &ip,
+        file_path: None,
+        stream,
+    };
     let mut event = parse_line(&text, &ctx);
-    event.log_source_address = Some(SocketAddr::new(peer.ip().to_canonical(), peer.port()).to_string());
+    event.log_source_address =
+        Some(SocketAddr::new(peer.ip().to_canonical(), peer.port()).to_string());
     if truncated {
         let cut = format!("message longer than {max} bytes; truncated");
         event.parse_error = Some(match event.parse_error.take() {
@@ -36,7 +48,13 @@ mod tests {
 
     #[test]
     fn fields_come_from_the_message_and_the_sender_is_recorded() {
-        let event = to_event(b"<38>Jan  2 03:04:05 web01 sshd[7]: Accepted password", false, 1024, peer(), None);
+        let event = to_event(
+            b"<38>Jan  2 03:04:05 web01 sshd[7]: Accepted password",
+            false,
+            1024,
+            peer(),
+            None,
+        );
         assert_eq!(event.host_name.as_deref(), Some("web01"));
         assert_eq!(event.process_name.as_deref(), Some("sshd"));
         assert_eq!(event.process_pid, Some(7));
@@ -52,6 +70,11 @@ mod tests {
         assert_eq!(event.host_name.as_deref(), Some("192.0.2.7"));
         assert_eq!(event.stream, "network");
         assert!(event.original.starts_with("plain text "));
-        assert!(event.parse_error.unwrap().starts_with("message longer than 12 bytes; truncated"));
+        assert!(
+            event
+                .parse_error
+                .unwrap()
+                .starts_with("message longer than 12 bytes; truncated")
+        );
     }
 }

@@ -53,7 +53,13 @@ impl BoundSyslog {
 }
 
 pub async fn bind(config: &SyslogListener) -> anyhow::Result<BoundSyslog> {
-    let what = || format!("binding syslog {}://{}", config.transport.as_str(), config.addr);
+    let what = || {
+        format!(
+            "binding syslog {}://{}",
+            config.transport.as_str(),
+            config.addr
+        )
+    };
     let (socket, local) = match config.transport {
         SyslogTransport::Udp => {
             let socket = UdpSocket::bind(config.addr).await.with_context(what)?;
@@ -66,7 +72,11 @@ pub async fn bind(config: &SyslogListener) -> anyhow::Result<BoundSyslog> {
             (Socket::Tcp(listener), local)
         }
     };
-    Ok(BoundSyslog { socket, config: config.clone(), local })
+    Ok(BoundSyslog {
+        socket,
+        config: config.clone(),
+        local,
+    })
 }
 
 /// Serves the listener until `shutdown`, then delivers what it still holds.
@@ -87,9 +97,9 @@ pub fn spawn(
         Socket::Udp(socket) => tokio::spawn(udp::serve(socket, config, tx, shutdown.clone())),
         Socket::Tcp(listener) => {
             let acceptor = match config.transport {
-                SyslogTransport::Tls => {
-                    Some(tls::acceptor(tls.context("tls:// listener without collector.tls")?)?)
-                }
+                SyslogTransport::Tls => Some(tls::acceptor(
+                    tls.context("tls:// listener without collector.tls")?,
+                )?),
                 _ => None,
             };
             tokio::spawn(tcp::serve(listener, config, acceptor, tx, shutdown.clone()))

@@ -47,16 +47,27 @@ pub async fn serve(
             drop(stream);
             continue;
         };
-        let (config, events, shutdown, tls) = (config.clone(), events.clone(), shutdown.clone(), tls.clone());
+        let (config, events, shutdown, tls) = (
+            config.clone(),
+            events.clone(),
+            shutdown.clone(),
+            tls.clone(),
+        );
         connections.spawn(async move {
             metrics::connections_open(transport, 1.0);
             match tls {
                 None => read_messages(stream, peer, &config, &events, &shutdown).await,
-                Some(acceptor) => match tokio::time::timeout(config.idle_timeout, acceptor.accept(stream)).await {
-                    Ok(Ok(stream)) => read_messages(stream, peer, &config, &events, &shutdown).await,
-                    Ok(Err(error)) => tracing::warn!(%peer, %error, "syslog tls handshake failed"),
-                    Err(_) => tracing::warn!(%peer, "syslog tls handshake timed out"),
-                },
+                Some(acceptor) => {
+                    match tokio::time::timeout(config.idle_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            read_messages(stream, peer, &config, &events, &shutdown).await
+                        }
+                        Ok(Err(error)) => {
+                            tracing::warn!(%peer, %error, "syslog tls handshake failed")
+                        }
+                        Err(_) => tracing::warn!(%peer, "syslog tls handshake timed out"),
+                    }
+                }
             }
             metrics::connections_open(transport, -1.0);
             drop(slot);
@@ -78,7 +89,13 @@ async fn read_messages<S: AsyncRead + Unpin>(
     let stream_name = config.stream.as_deref();
     loop {
         while let Some(frame) = decoder.decode(&mut buf) {
-            let event = to_event(&frame.bytes, frame.truncated, config.max_message_bytes, peer, stream_name);
+            let event = to_event(
+                &frame.bytes,
+                frame.truncated,
+                config.max_message_bytes,
+                peer,
+                stream_name,
+            );
             if events.send(event).await.is_err() {
                 return;
             }
@@ -102,12 +119,26 @@ async fn read_messages<S: AsyncRead + Unpin>(
         }
     }
     while let Some(frame) = decoder.decode(&mut buf) {
-        let event = to_event(&frame.bytes, frame.truncated, config.max_message_bytes, peer, stream_name);
+        let event = to_event(
+            &frame.bytes,
+            frame.truncated,
+            config.max_message_bytes,
+            peer,
+            stream_name,
+        );
         if events.send(event).await.is_err() {
             return;
         }
     }
     if let Some(frame) = decoder.finish(&mut buf) {
-        let _ = events.send(to_event(&frame.bytes, frame.truncated, config.max_message_bytes, peer, stream_name)).await;
+        let _ = events
+            .send(to_event(
+                &frame.bytes,
+                frame.truncated,
+                config.max_message_bytes,
+                peer,
+                stream_name,
+            ))
+            .await;
     }
 }

@@ -12,12 +12,24 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 pub fn acceptor(files: &TlsFiles) -> anyhow::Result<TlsAcceptor> {
     let certs = CertificateDer::pem_file_iter(&files.cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .with_context(|| format!("reading certificates from {} (collector.tls.cert)", files.cert.display()))?;
+        .with_context(|| {
+            format!(
+                "reading certificates from {} (collector.tls.cert)",
+                files.cert.display()
+            )
+        })?;
     if certs.is_empty() {
-        anyhow::bail!("no certificate in {} (collector.tls.cert)", files.cert.display());
+        anyhow::bail!(
+            "no certificate in {} (collector.tls.cert)",
+            files.cert.display()
+        );
     }
-    let key = PrivateKeyDer::from_pem_file(&files.key)
-        .with_context(|| format!("reading the private key from {} (collector.tls.key)", files.key.display()))?;
+    let key = PrivateKeyDer::from_pem_file(&files.key).with_context(|| {
+        format!(
+            "reading the private key from {} (collector.tls.key)",
+            files.key.display()
+        )
+    })?;
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

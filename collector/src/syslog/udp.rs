@@ -13,7 +13,12 @@ use super::message::to_event;
 /// Largest UDP payload.
 const DATAGRAM: usize = 65_535;
 
-pub async fn serve(socket: Arc<UdpSocket>, config: SyslogListener, events: mpsc::Sender<Event>, shutdown: CancellationToken) {
+pub async fn serve(
+    socket: Arc<UdpSocket>,
+    config: SyslogListener,
+    events: mpsc::Sender<Event>,
+    shutdown: CancellationToken,
+) {
     let mut buf = vec![0u8; DATAGRAM];
     loop {
         let (len, peer) = tokio::select! {
@@ -31,7 +36,13 @@ pub async fn serve(socket: Arc<UdpSocket>, config: SyslogListener, events: mpsc:
             continue;
         }
         let keep = datagram.len().min(config.max_message_bytes);
-        let event = to_event(&datagram[..keep], keep < datagram.len(), config.max_message_bytes, peer, config.stream.as_deref());
+        let event = to_event(
+            &datagram[..keep],
+            keep < datagram.len(),
+            config.max_message_bytes,
+            peer,
+            config.stream.as_deref(),
+        );
         if events.send(event).await.is_err() {
             return;
         }
@@ -40,6 +51,9 @@ pub async fn serve(socket: Arc<UdpSocket>, config: SyslogListener, events: mpsc:
 
 /// Drops the LF, CRLF or NUL some senders end datagrams with.
 fn trim(bytes: &[u8]) -> &[u8] {
-    let end = bytes.iter().rposition(|&b| !matches!(b, b'\n' | b'\r' | 0)).map_or(0, |i| i + 1);
+    let end = bytes
+        .iter()
+        .rposition(|&b| !matches!(b, b'\n' | b'\r' | 0))
+        .map_or(0, |i| i + 1);
     &bytes[..end]
 }
