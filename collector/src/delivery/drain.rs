@@ -56,9 +56,16 @@ pub(super) async fn run(delivery: Delivery, shutdown: CancellationToken) {
                     removed
                 })
                 .await;
-                if let Ok(Err(error)) = removed {
-                    tracing::error!(%error, "cannot delete a drained spool segment; its events may be sent again");
-                    sleep_or_shutdown(RETRY, &shutdown).await;
+                match removed {
+                    Ok(Ok(())) => {
+                        if inner.full_reported.swap(false, Ordering::AcqRel) {
+                            tracing::warn!("spool has room again; accepting pushed events");
+                        }
+                    }
+                    _ => {
+                        tracing::error!("cannot delete a drained spool segment; its events may be sent again");
+                        sleep_or_shutdown(RETRY, &shutdown).await;
+                    }
                 }
             }
             Err(error) => {

@@ -50,7 +50,7 @@ pub(super) struct Inner {
     /// Set when Kafka failed a delivery; cleared when the spool is drained.
     pub(super) kafka_down: AtomicBool,
     pub(super) kafka_timeout: Duration,
-    full_reported: AtomicBool,
+    pub(super) full_reported: AtomicBool,
     /// Wakes the drainer when records were spooled.
     pub(super) wake: Notify,
 }
