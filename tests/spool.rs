@@ -25,7 +25,7 @@ fn collector_args<'a>(config: &'a str, data: &'a str, topic: &'a str) -> Vec<&'a
 fn send_tcp(collector: &Collector, ids: &[String]) {
     let mut stream = TcpStream::connect(collector.addr("syslog tcp")).unwrap();
     for id in ids {
-        write!(stream, "<13>Jan  1 00:00:00 spoolhost spooltest: {id}\n").unwrap();
+        writeln!(stream, "<13>Jan  1 00:00:00 spoolhost spooltest: {id}").unwrap();
     }
     stream.flush().unwrap();
 }

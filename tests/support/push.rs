@@ -66,7 +66,14 @@ impl Collector {
         while addresses.len() < expect.len() {
             let Some(Ok(line)) = lines.next() else { panic!("logwarden exited before announcing {expect:?}") };
             if let Some((what, addr)) = line.strip_prefix("logwarden: ").and_then(|l| l.split_once(" listening on ")) {
-                addresses.insert(what.to_string(), addr.trim().to_string());
+                // A second listener of the same kind is "syslog tcp #2".
+                let mut name = what.to_string();
+                let mut n = 1;
+                while addresses.contains_key(&name) {
+                    n += 1;
+                    name = format!("{what} #{n}");
+                }
+                addresses.insert(name, addr.trim().to_string());
             }
         }
         std::thread::spawn(move || for _ in lines {});
