@@ -371,5 +371,8 @@ mod example_file {
             .validate()
             .unwrap();
         assert_eq!(config.collector.files.len(), 1);
+        assert_eq!(config.collector.syslog.len(), 2);
+        assert!(config.collector.http.listen.is_some());
+        assert_eq!(config.auth.keys().len(), 1);
     }
 }
