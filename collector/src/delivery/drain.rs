@@ -63,7 +63,9 @@ pub(super) async fn run(delivery: Delivery, shutdown: CancellationToken) {
                         }
                     }
                     _ => {
-                        tracing::error!("cannot delete a drained spool segment; its events may be sent again");
+                        tracing::error!(
+                            "cannot delete a drained spool segment; its events may be sent again"
+                        );
                         sleep_or_shutdown(RETRY, &shutdown).await;
                     }
                 }
@@ -83,7 +85,7 @@ pub(super) async fn run(delivery: Delivery, shutdown: CancellationToken) {
 async fn send_segment(delivery: &Delivery, segment: &SealedSegment) -> Result<usize, String> {
     let inner = delivery.inner.clone();
     let path = segment.path.clone();
-    let (count, batch) = tokio::task::spawn_blocking(move || {
+    let (count, batch, producer) = tokio::task::spawn_blocking(move || {
         let bytes = std::fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
         let contents = decode_segment(&bytes);
         if contents.unreadable_bytes > 0 {
@@ -92,17 +94,22 @@ async fn send_segment(delivery: &Delivery, segment: &SealedSegment) -> Result<us
                 "spool segment ends in unreadable bytes (torn write or corruption); the readable records are sent");
         }
         let deadline = Instant::now() + inner.kafka_timeout;
-        let batch = produce(&inner.producer, &inner.topic, &contents.records, deadline);
-        Ok::<_, String>((contents.records.len(), batch))
+        let producer = inner.producer();
+        let batch = produce(&producer, &inner.topic, &contents.records, deadline);
+        Ok::<_, String>((contents.records.len(), batch, producer))
     })
     .await
     .map_err(|e| e.to_string())??;
     let bound = delivery.inner.kafka_timeout * 2 + Duration::from_secs(5);
-    match tokio::time::timeout(bound, batch.settled()).await {
+    let result = match tokio::time::timeout(bound, batch.settled()).await {
         Ok(Ok(())) => Ok(count),
         Ok(Err(error)) => Err(error),
         Err(_) => Err("no delivery report from kafka".to_string()),
+    };
+    if result.is_err() {
+        delivery.inner.replace_if_fatal(&producer);
     }
+    result
 }
 
 async fn sleep_or_shutdown(duration: Duration, shutdown: &CancellationToken) {

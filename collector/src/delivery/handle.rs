@@ -42,7 +42,9 @@ pub struct Delivery {
 }
 
 pub(super) struct Inner {
-    pub(super) producer: EventProducer,
+    /// Replaced when librdkafka reports a fatal error (see [`Inner::replace_if_fatal`]).
+    producer: Mutex<Arc<EventProducer>>,
+    kafka: KafkaConfig,
     pub(super) topic: String,
     pub(super) spool: Mutex<Spool>,
     /// Mirror of the spool's size, readable without the lock.
@@ -73,8 +75,9 @@ impl Delivery {
         metrics::spool_bytes(used);
         Ok(Delivery {
             inner: Arc::new(Inner {
-                producer,
+                producer: Mutex::new(Arc::new(producer)),
                 topic: kafka.topic.clone(),
+                kafka,
                 spool: Mutex::new(store),
                 spooled_bytes: AtomicU64::new(used),
                 kafka_down: AtomicBool::new(used > 0),
@@ -108,10 +111,11 @@ impl Delivery {
         }
         if !self.spooling() {
             let inner = self.inner.clone();
-            let (records_back, batch) = tokio::task::spawn_blocking(move || {
+            let (records_back, batch, producer) = tokio::task::spawn_blocking(move || {
                 let deadline = Instant::now() + inner.kafka_timeout;
-                let batch = produce(&inner.producer, &inner.topic, &records, deadline);
-                (records, batch)
+                let producer = inner.producer();
+                let batch = produce(&producer, &inner.topic, &records, deadline);
+                (records, batch, producer)
             })
             .await?;
             // librdkafka fails undelivered messages after kafka_timeout; the
@@ -127,6 +131,7 @@ impl Delivery {
                     "no answer from kafka; spooling events"
                 ),
             }
+            self.inner.replace_if_fatal(&producer);
             if !self.inner.kafka_down.swap(true, Ordering::AcqRel) {
                 tracing::error!(topic = %self.inner.topic, "kafka unavailable: pushed events go to the spool until it is back");
             }
@@ -174,6 +179,41 @@ impl Delivery {
 
     /// Waits for Kafka to acknowledge what is in flight (at shutdown).
     pub fn flush(&self, timeout: Duration) -> bool {
-        kafka::flush(&self.inner.producer, timeout)
+        kafka::flush(&self.inner.producer(), timeout)
+    }
+}
+
+impl Inner {
+    pub(super) fn producer(&self) -> Arc<EventProducer> {
+        self.producer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// After a failed delivery: an idempotent producer in a fatal state
+    /// (librdkafka's `fatal_error`, e.g. a broken sequence after broker data
+    /// loss) fails every later message, so it is replaced by a new one.
+    pub(super) fn replace_if_fatal(&self, used: &Arc<EventProducer>) {
+        use rdkafka::producer::Producer;
+        let Some((code, reason)) = used.client().fatal_error() else {
+            return;
+        };
+        tracing::error!(
+            ?code,
+            reason,
+            "kafka producer hit a fatal error; replacing it"
+        );
+        match kafka::create_producer(&self.kafka) {
+            Ok(fresh) => {
+                let mut current = self.producer.lock().unwrap_or_else(|e| e.into_inner());
+                if Arc::ptr_eq(&current, used) {
+                    *current = Arc::new(fresh);
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot create a new kafka producer; retrying on the next failure")
+            }
+        }
     }
 }

@@ -169,6 +169,7 @@ async fn handle(
         ));
     }
     let errors = records.len() < items.len();
+    crate::metrics::received("http", records.len() as u64);
     state
         .delivery
         .deliver(records)

@@ -83,6 +83,7 @@ pub async fn ndjson(
         });
     }
     let accepted = records.len();
+    crate::metrics::received("http", records.len() as u64);
     state
         .delivery
         .deliver(records)
