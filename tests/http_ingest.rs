@@ -84,7 +84,23 @@ fn ndjson_and_bulk_round_trip_to_kafka() {
     assert_eq!(reply["errors"], false);
     assert_eq!(reply["items"][0]["index"]["status"], 201);
 
-    let events = read_topic(&brokers(), &topic, TIMEOUT, |events| events.len() >= 4);
+    // Filebeat gzips its bodies.
+    let gzip = std::process::Command::new("sh")
+        .args(["-c", "printf '%s\\n%s\\n' '{\"create\":{\"_index\":\"app\"}}' '{\"message\":\"bulk gzipped\"}' | gzip -c"])
+        .output()
+        .expect("gzip");
+    let response = client
+        .post(collector.url("/_bulk"))
+        .bearer_auth(INGEST_KEY)
+        .header("content-encoding", "gzip")
+        .body(gzip.stdout)
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let reply: Value = response.json().unwrap();
+    assert_eq!(reply["items"][0]["create"]["status"], 201, "{reply}");
+
+    let events = read_topic(&brokers(), &topic, TIMEOUT, |events| events.len() >= 5);
     let find = |message: &str| -> Value {
         let found: Vec<&Value> = events.iter().filter(|e| e["message"] == message).collect();
         assert_eq!(found.len(), 1, "`{message}` exactly once in {events:?}");
@@ -103,8 +119,9 @@ fn ndjson_and_bulk_round_trip_to_kafka() {
     assert_eq!(bulk_one["event.id"], "doc-1");
     let bulk_three = find("bulk three");
     assert_eq!((bulk_three["stream"].as_str(), bulk_three["source.ip"].as_str()), (Some("network"), Some("10.1.2.3")));
+    assert_eq!(find("bulk gzipped")["stream"], "app");
     collector.stop();
-    assert_eq!(topic_message_count(&brokers(), &topic), 4);
+    assert_eq!(topic_message_count(&brokers(), &topic), 5);
 }
 
 #[test]

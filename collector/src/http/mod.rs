@@ -52,6 +52,9 @@ pub fn router(state: IngestState) -> Router {
         .route("/{index}/_bulk", post(bulk::bulk_index))
         .fallback(|| async { ApiError::NotFound })
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
+        // Filebeat and others gzip their bodies; the limit applies to the
+        // decompressed size.
+        .layer(tower_http::decompression::RequestDecompressionLayer::new())
         .layer(axum::middleware::from_fn(observe))
         .with_state(state)
 }
