@@ -158,6 +158,11 @@ fn keys_bad_bodies_and_limits_get_clear_errors() {
     assert!(message.contains("line 1"), "{message}");
     let (status, code, _) = error_of(client.post(&url).bearer_auth(INGEST_KEY).body("x".repeat(4096)).send().unwrap());
     assert_eq!((status, code.as_str()), (413, "body_too_large"));
+    // The limit holds for the decompressed size of a small gzipped body.
+    let bomb = std::process::Command::new("sh").args(["-c", "head -c 65536 /dev/zero | tr '\\0' x | gzip -c"]).output().unwrap();
+    assert!(bomb.stdout.len() < 2048);
+    let response = client.post(&url).bearer_auth(INGEST_KEY).header("content-encoding", "gzip").body(bomb.stdout).send().unwrap();
+    assert_eq!(response.status().as_u16(), 413);
 
     // Elasticsearch clients check the root document and the product header.
     let response = client.get(collector.url("/")).send().unwrap();
