@@ -6,8 +6,17 @@ set -euo pipefail
 KAFKA_VERSION=4.3.1
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 POM="$SCRIPT_DIR/kafka/pom.xml"
-KHOME=${LOGWARDEN_KAFKA_HOME:-$HOME/.cache/logwarden/kafka-$KAFKA_VERSION}
-LIB="$KHOME/lib"
+KBASE=${LOGWARDEN_KAFKA_HOME:-$HOME/.cache/logwarden/kafka-$KAFKA_VERSION}
+LIB="$KBASE/lib"
+# A named private instance (tests that stop Kafka) has its own data, log,
+# pid and properties under instances/NAME and shares the fetched jars.
+INSTANCE=${LOGWARDEN_KAFKA_INSTANCE:-}
+if [[ -n "$INSTANCE" ]]; then
+  [[ "$INSTANCE" =~ ^[A-Za-z0-9._-]+$ ]] || { echo "kafka: LOGWARDEN_KAFKA_INSTANCE must be letters, digits, '.', '_' or '-'" >&2; exit 2; }
+  KHOME="$KBASE/instances/$INSTANCE"
+else
+  KHOME="$KBASE"
+fi
 DATA="$KHOME/data"
 LOG="$KHOME/broker.log"
 PROPS="$KHOME/server.properties"
@@ -27,7 +36,9 @@ usage: $(basename "$0") COMMAND [ARGS]
   perf-test ARGS...  org.apache.kafka.tools.ProducerPerformance ARGS
   run CLASS ARGS...  any class on the Kafka classpath, e.g. org.apache.kafka.tools.TopicCommand
 env: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (KAFKA_PORT+1), KAFKA_HEAP_OPTS (-Xmx1g -Xms512m),
-     LOGWARDEN_KAFKA_HOME (~/.cache/logwarden/kafka-$KAFKA_VERSION: lib/, data/, broker.log)
+     LOGWARDEN_KAFKA_HOME (~/.cache/logwarden/kafka-$KAFKA_VERSION: lib/, data/, broker.log),
+     LOGWARDEN_KAFKA_INSTANCE=NAME: a private broker in instances/NAME (own data, log, pid; shared lib/);
+       give it its own KAFKA_PORT. 'stop --wipe' of an instance also removes its folder.
 EOF
 }
 
@@ -36,7 +47,7 @@ fetch() {
   [[ -f "$LIB/.complete" ]] && return 0
   command -v mvn >/dev/null || { echo "kafka: mvn not found (apt-get install maven)" >&2; exit 1; }
   echo "kafka: fetching Kafka $KAFKA_VERSION jars from Maven Central into $LIB ..."
-  mkdir -p "$KHOME"; rm -rf "$LIB.tmp"
+  mkdir -p "$KBASE" "$KHOME"; rm -rf "$LIB.tmp"
   if ! mvn -B -q -Dstyle.color=never -f "$POM" dependency:copy-dependencies \
       -DoutputDirectory="$LIB.tmp" -DincludeScope=runtime >"$KHOME/fetch.log" 2>&1; then
     tail -n 40 "$KHOME/fetch.log" >&2; echo "kafka: fetch failed" >&2; exit 1
@@ -163,7 +174,10 @@ stop() {
   echo "kafka: stopped (pid $pid)"
 }
 
-wipe() { stop; rm -rf "$DATA"; echo "kafka: data removed ($DATA)"; }
+wipe() {
+  stop; rm -rf "$DATA"; echo "kafka: data removed ($DATA)"
+  if [[ -n "$INSTANCE" ]]; then rm -rf "$KHOME"; fi
+}
 
 status() {
   if running; then echo "kafka: running on $BOOTSTRAP (pid $(pid_alive))"; return 0; fi

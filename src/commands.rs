@@ -17,20 +17,12 @@ pub async fn execute(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Run(args) => {
             let config = args.load()?;
-            if config.collector.files.is_empty() {
-                anyhow::bail!(
-                    "nothing to collect: give --input GLOB or [[collector.files]] in the config"
-                );
-            }
+            require_sources(&config)?;
             pipeline(config, true, true, true).await
         }
         Command::Collector(args) => {
             let config = args.load()?;
-            if config.collector.files.is_empty() {
-                anyhow::bail!(
-                    "nothing to collect: give --input GLOB or [[collector.files]] in the config"
-                );
-            }
+            require_sources(&config)?;
             pipeline(config, true, false, false).await
         }
         Command::Indexer(args) => pipeline(args.load()?, false, true, false).await,
@@ -39,6 +31,16 @@ pub async fn execute(command: Command) -> anyhow::Result<()> {
         Command::Verify(args) => compliance::verify(args),
         Command::Retention(args) => compliance::retention(args),
     }
+}
+
+fn require_sources(config: &Config) -> anyhow::Result<()> {
+    let collector = &config.collector;
+    if collector.files.is_empty() && collector.syslog.is_empty() && collector.http.listen.is_none() {
+        anyhow::bail!(
+            "nothing to collect: give --input GLOB, --syslog URL or --http-ingest ADDR, or [[collector.files]], [[collector.syslog]] or collector.http.listen in the config"
+        );
+    }
+    Ok(())
 }
 
 /// Runs the chosen components until SIGTERM; if one fails, the others are
@@ -64,6 +66,18 @@ async fn pipeline(config: Config, collector: bool, indexer: bool, api: bool) -> 
         .await?;
     }
     let mut components: Vec<(&str, Component)> = Vec::new();
+    if collector {
+        // Bound first so the addresses (port 0) are announced before anything runs.
+        let listeners = logwarden_collector::Listeners::bind(&config).await?;
+        for (what, addr) in listeners.addresses() {
+            match what.as_str() {
+                "http ingest" => println!("logwarden: {what} listening on http://{addr}"),
+                _ => println!("logwarden: {what} listening on {addr}"),
+            }
+        }
+        let component = logwarden_collector::serve(config.clone(), listeners, metrics.clone(), shutdown.clone());
+        components.push(("collector", Box::pin(component)));
+    }
     if api {
         let (listener, addr) = logwarden_query_api::bind(&config).await?;
         let state = logwarden_query_api::state(&config, metrics);
@@ -82,12 +96,6 @@ async fn pipeline(config: Config, collector: bool, indexer: bool, api: bool) -> 
         components.push((
             "indexer",
             Box::pin(logwarden_indexer::run(config.clone(), shutdown.clone())),
-        ));
-    }
-    if collector {
-        components.push((
-            "collector",
-            Box::pin(logwarden_collector::run(config.clone(), shutdown.clone())),
         ));
     }
     let handles: Vec<_> = components

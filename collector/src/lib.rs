@@ -1,46 +1,188 @@
 //! The collector: reads logs from their sources, parses them into normalized
 //! events, and produces them to Kafka with at-least-once delivery.
 //!
-//! A source position (a file offset) moves only after Kafka acknowledged
-//! every event before it, in order; when Kafka is unreachable, sources pause
-//! instead of dropping.
+//! A file position moves only after Kafka acknowledged every event before
+//! it, in order; when Kafka is unreachable, the file source pauses. Pushed
+//! events (syslog, HTTP) cannot be re-read, so they wait in a bounded on-disk
+//! spool until Kafka takes them.
 //!
 //! # Layout
 //!
 //! - `file`: the file source (globs, tailing, rotation, checkpoints).
+//! - `syslog`: syslog listeners (UDP, TCP, TLS; RFC 6587 framing).
+//! - `http`: HTTP ingest (NDJSON, Elasticsearch `_bulk`), authenticated by keys.
+//! - `delivery`: pushed events to Kafka, or to the spool while Kafka is down.
+//! - `spool`: the bounded on-disk spool (CRC-framed segment files).
 //! - `parse`: line parsers (RFC 3164 syslog, Apache error log) and stream routing.
+//! - `encode`: events to Kafka records within the message size limit.
 //! - `kafka`: topic creation and the acknowledging producer.
 //! - `metrics`: Prometheus counters of this crate.
 
+pub mod delivery;
+mod encode;
 pub mod file;
+pub mod http;
 pub mod kafka;
 mod metrics;
 pub mod parse;
+pub mod spool;
+pub mod syslog;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use logwarden_config::Config;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+pub use encode::encode_record;
+
+/// How long shutdown waits for Kafka to acknowledge pushed events in flight.
+const SHUTDOWN_FLUSH: Duration = Duration::from_secs(30);
+
+/// The collector's network listeners, bound before it runs (so port 0 can
+/// be announced).
+pub struct Listeners {
+    syslog: Vec<syslog::BoundSyslog>,
+    http: Option<(TcpListener, SocketAddr)>,
+}
+
+impl Listeners {
+    /// Binds every syslog listener and the HTTP ingest listener of `config`.
+    pub async fn bind(config: &Config) -> anyhow::Result<Listeners> {
+        let mut bound = Vec::new();
+        for listener in &config.collector.syslog {
+            bound.push(syslog::bind(listener).await?);
+        }
+        let http = match config.collector.http.listen {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr).await.with_context(|| {
+                    format!("binding http ingest on {addr} (collector.http.listen)")
+                })?;
+                let local = listener.local_addr()?;
+                Some((listener, local))
+            }
+            None => None,
+        };
+        Ok(Listeners {
+            syslog: bound,
+            http,
+        })
+    }
+
+    /// `("syslog udp", addr)`, …, `("http ingest", addr)`.
+    pub fn addresses(&self) -> Vec<(String, SocketAddr)> {
+        let mut out: Vec<_> = self
+            .syslog
+            .iter()
+            .map(|s| (format!("syslog {}", s.transport().as_str()), s.local_addr()))
+            .collect();
+        if let Some((_, addr)) = &self.http {
+            out.push(("http ingest".to_string(), *addr));
+        }
+        out
+    }
+
+    fn is_empty(&self) -> bool {
+        self.syslog.is_empty() && self.http.is_none()
+    }
+}
 
 /// Runs the collector until `shutdown` is cancelled; returns once every
 /// source has flushed and saved its checkpoints.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let listeners = Listeners::bind(&config).await?;
+    serve(config, listeners, None, shutdown).await
+}
+
+/// [`run`] with listeners bound by the caller and the Prometheus handle
+/// that HTTP ingest serves at `/metrics`.
+pub async fn serve(
+    config: Config,
+    listeners: Listeners,
+    metrics: Option<PrometheusHandle>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     kafka::ensure_topic(
         &config.kafka.brokers,
         &config.kafka.topic,
         config.kafka.partitions,
     )
     .await?;
-    let producer =
-        Arc::new(kafka::create_producer(&config.kafka).context("creating kafka producer")?);
     let host_name = gethostname::gethostname().to_string_lossy().into_owned();
-    let source = file::FileSource::new(&config.collector, &config.kafka.topic, host_name)?;
+    let file_source = if config.collector.files.is_empty() {
+        None
+    } else {
+        let producer =
+            Arc::new(kafka::create_producer(&config.kafka).context("creating kafka producer")?);
+        let source = file::FileSource::new(&config.collector, &config.kafka.topic, host_name)?;
+        Some(file::source::spawn(source, producer, shutdown.clone()))
+    };
+    let push = if listeners.is_empty() {
+        None
+    } else {
+        Some(serve_push(&config, listeners, metrics, shutdown.clone())?)
+    };
     tracing::info!(inputs = config.collector.files.len(), topic = %config.kafka.topic, "collector started");
-    let handle = file::source::spawn(source, producer, shutdown);
-    tokio::task::spawn_blocking(move || handle.join())
-        .await?
-        .map_err(|_| anyhow::anyhow!("file source thread panicked"))??;
+    let mut result = Ok(());
+    if let Some((tasks, delivery)) = push {
+        for task in tasks {
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "collector task panicked");
+            }
+        }
+        let flushed = tokio::task::spawn_blocking(move || delivery.flush(SHUTDOWN_FLUSH))
+            .await
+            .unwrap_or(false);
+        if !flushed {
+            tracing::warn!(
+                "kafka did not acknowledge every pushed event in time; spooled events stay in the spool"
+            );
+        }
+    }
+    if let Some(handle) = file_source {
+        result = tokio::task::spawn_blocking(move || handle.join())
+            .await?
+            .map_err(|_| anyhow::anyhow!("file source thread panicked"))?;
+    }
     tracing::info!("collector stopped");
-    Ok(())
+    result
+}
+
+type Tasks = Vec<tokio::task::JoinHandle<()>>;
+
+fn serve_push(
+    config: &Config,
+    listeners: Listeners,
+    metrics: Option<PrometheusHandle>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<(Tasks, delivery::Delivery)> {
+    let delivery = delivery::Delivery::open(&config.kafka, &config.collector.spool)?;
+    let mut tasks = vec![delivery.spawn_drainer(shutdown.clone())];
+    for bound in listeners.syslog {
+        tasks.push(syslog::spawn(
+            bound,
+            config.collector.tls.as_ref(),
+            delivery.clone(),
+            shutdown.clone(),
+        )?);
+    }
+    if let Some((listener, _)) = listeners.http {
+        let state = http::IngestState {
+            delivery: delivery.clone(),
+            keys: Arc::new(config.auth.clone()),
+            metrics,
+            max_body_bytes: config.collector.http.max_body_bytes,
+        };
+        let shutdown = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            if let Err(error) = http::serve(listener, state, shutdown).await {
+                tracing::error!(%error, "http ingest stopped");
+            }
+        }));
+    }
+    Ok((tasks, delivery))
 }

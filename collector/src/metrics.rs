@@ -34,3 +34,52 @@ pub fn rewind() {
 pub fn checkpoint_error() {
     metrics::counter!("logwarden_collector_errors_total", "stage" => "checkpoint", "error_type" => "io").increment(1);
 }
+
+pub fn received(source: &'static str, count: u64) {
+    metrics::counter!("logwarden_collector_lines_read_total", "source" => source).increment(count);
+}
+
+pub fn dropped(source: &'static str, reason: &'static str, count: u64) {
+    metrics::counter!("logwarden_collector_dropped_total", "source" => source, "reason" => reason)
+        .increment(count);
+}
+
+pub fn connection_refused(transport: &'static str) {
+    metrics::counter!("logwarden_collector_connections_refused_total", "transport" => transport)
+        .increment(1);
+}
+
+pub fn connections_open(transport: &'static str, delta: f64) {
+    metrics::gauge!("logwarden_collector_connections_open", "transport" => transport)
+        .increment(delta);
+}
+
+pub fn spool_bytes(bytes: u64) {
+    metrics::gauge!("logwarden_collector_spool_bytes").set(bytes as f64);
+}
+
+pub fn spool_full() {
+    metrics::counter!("logwarden_collector_spool_full_total").increment(1);
+}
+
+pub fn spooled(count: u64) {
+    metrics::counter!("logwarden_collector_spool_records_total", "op" => "write").increment(count);
+}
+
+pub fn drained(count: u64) {
+    metrics::counter!("logwarden_collector_spool_records_total", "op" => "drain").increment(count);
+}
+
+pub fn spool_io_error() {
+    metrics::counter!("logwarden_collector_errors_total", "stage" => "spool", "error_type" => "io")
+        .increment(1);
+}
+
+pub fn spool_unreadable(bytes: u64) {
+    metrics::counter!("logwarden_collector_spool_unreadable_bytes_total").increment(bytes);
+}
+
+pub fn http_request(route: &'static str, status: u16) {
+    metrics::counter!("logwarden_collector_http_requests_total", "route" => route, "status" => status.to_string())
+        .increment(1);
+}

@@ -10,14 +10,22 @@
 //! - `raw`: the file format as written by operators (TOML, serde, defaults).
 //! - `validated`: the checked configuration the components receive.
 //! - `retention`: per-stream retention classes and regulation presets.
+//! - `push`: syslog listeners, HTTP ingest and the spool (push sources).
+//! - `auth`: ingest/API keys as SHA-256 hashes, checked in constant time.
 //! - `error`: [`ConfigError`], naming the key at fault.
 
+pub mod auth;
 mod error;
+mod push;
 pub mod raw;
 pub mod retention;
 mod validated;
 
 pub use error::ConfigError;
+pub use push::{
+    FsyncPolicy, HttpIngestConfig, MAX_MESSAGE_BYTES, SpoolConfig, SyslogListener, SyslogTransport,
+    TlsFiles, parse_syslog_address,
+};
 pub use raw::RawConfig;
 pub use retention::{PRESETS, Preset, StreamPolicy};
 pub use validated::{

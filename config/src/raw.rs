@@ -24,6 +24,26 @@ pub struct RawConfig {
     /// Retention classes, by stream name (`[streams.auth]`).
     #[serde(default)]
     pub streams: BTreeMap<String, RawStream>,
+    #[serde(default)]
+    pub auth: RawAuth,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuth {
+    #[serde(default)]
+    pub keys: Vec<RawAuthKey>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuthKey {
+    pub name: String,
+    /// `admin`, `analyst`, `auditor` or `ingest`.
+    pub role: String,
+    /// `sha256:<hex>` of the key; the key itself is never in the config.
+    pub hash: String,
+    pub streams: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -53,6 +73,54 @@ pub struct RawCollector {
     #[serde(default, with = "humantime_serde")]
     pub partial_line_timeout: Option<Duration>,
     pub max_line_bytes: Option<usize>,
+    /// Syslog listeners (`udp://`, `tcp://`, `tls://` addresses).
+    #[serde(default)]
+    pub syslog: Vec<RawSyslogListener>,
+    /// Certificate and key of `tls://` syslog listeners.
+    pub tls: Option<RawTls>,
+    #[serde(default)]
+    pub http: RawHttpIngest,
+    #[serde(default)]
+    pub spool: RawSpool,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSyslogListener {
+    pub listen: String,
+    pub stream: Option<String>,
+    pub max_message_bytes: Option<usize>,
+    pub max_connections: Option<usize>,
+    #[serde(default, with = "humantime_serde")]
+    pub idle_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttpIngest {
+    pub listen: Option<String>,
+    pub max_body_bytes: Option<usize>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSpool {
+    pub dir: Option<PathBuf>,
+    pub max_bytes: Option<u64>,
+    /// `always` (fsync every write before acknowledging) or `never`.
+    pub fsync: Option<String>,
+    /// How long a delivery to Kafka may take before events go to the spool.
+    #[serde(default, with = "humantime_serde")]
+    pub kafka_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::auth::KeyRing;
+use crate::push::{self, HttpIngestConfig, SpoolConfig, SyslogListener, TlsFiles};
 use crate::raw::{RawConfig, RawFileInput};
 use crate::retention::{StreamPolicy, validate_streams};
 use crate::{ConfigError, cpu_cores};
@@ -18,6 +20,8 @@ pub struct Config {
     pub api: ApiConfig,
     /// Retention classes by stream; streams not listed are kept forever.
     pub streams: BTreeMap<String, StreamPolicy>,
+    /// Keys that authenticate HTTP clients (ingest and query API).
+    pub auth: KeyRing,
 }
 
 impl Config {
@@ -62,6 +66,10 @@ pub struct CollectorConfig {
     pub scan_interval: Duration,
     pub partial_line_timeout: Duration,
     pub max_line_bytes: usize,
+    pub syslog: Vec<SyslogListener>,
+    pub tls: Option<TlsFiles>,
+    pub http: HttpIngestConfig,
+    pub spool: SpoolConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -175,6 +183,10 @@ impl RawConfig {
                 "must be between 256 and 409600 (events must fit Kafka's 1 MB message limit)",
             ));
         }
+        let auth = push::validate_auth(self.auth)?;
+        let syslog = push::validate_syslog(collector.syslog, &collector.tls)?;
+        let http = push::validate_http(collector.http, &auth)?;
+        let spool = push::validate_spool(collector.spool, &data_dir)?;
         let collector = CollectorConfig {
             files,
             checkpoint_dir: collector
@@ -185,6 +197,10 @@ impl RawConfig {
                 .partial_line_timeout
                 .unwrap_or(Duration::from_secs(1)),
             max_line_bytes,
+            syslog,
+            tls: push::validate_tls(collector.tls),
+            http,
+            spool,
         };
 
         let indexer = self.indexer;
@@ -298,6 +314,7 @@ impl RawConfig {
             indexer,
             api,
             streams,
+            auth,
         })
     }
 }
@@ -439,5 +456,8 @@ mod example_file {
             .validate()
             .unwrap();
         assert_eq!(config.collector.files.len(), 1);
+        assert_eq!(config.collector.syslog.len(), 2);
+        assert!(config.collector.http.listen.is_some());
+        assert_eq!(config.auth.keys().len(), 1);
     }
 }

@@ -8,6 +8,8 @@ pub const MESSAGE: &str = "message";
 pub const STREAM: &str = "stream";
 pub const PARSE_ERROR: &str = "parse.error";
 pub const FIELDS: &str = "fields";
+/// Network peer (`ip:port`) that pushed the event (syslog, HTTP ingest).
+pub const LOG_SOURCE_ADDRESS: &str = "log.source.address";
 
 /// Fields holding one exact value each (host names, IPs, user names, …):
 /// indexed untokenized, so `host.name:web01` matches exactly.

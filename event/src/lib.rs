@@ -58,6 +58,13 @@ pub struct Event {
         skip_serializing_if = "Option::is_none"
     )]
     pub log_offset: Option<u64>,
+    /// Network peer that sent the event (`ip:port`), for pushed events.
+    #[serde(
+        rename = "log.source.address",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub log_source_address: Option<String>,
     #[serde(rename = "log.level", default, skip_serializing_if = "Option::is_none")]
     pub log_level: Option<String>,
     #[serde(
@@ -164,6 +171,7 @@ impl Event {
             host_ip: None,
             log_file_path: None,
             log_offset: None,
+            log_source_address: None,
             log_level: None,
             syslog_facility: None,
             syslog_severity: None,

@@ -1,8 +1,8 @@
 //! Building the validated config from file, environment and flags.
 
 use anyhow::Context;
-use logwarden_config::raw::RawFileInput;
 use logwarden_config::{Config, RawConfig};
+use logwarden_config::raw::{RawFileInput, RawSyslogListener};
 
 use super::PipelineArgs;
 
@@ -22,6 +22,12 @@ impl PipelineArgs {
                 include: self.inputs.clone(),
                 ..Default::default()
             });
+        }
+        for listen in &self.syslog {
+            raw.collector.syslog.push(RawSyslogListener { listen: listen.clone(), ..Default::default() });
+        }
+        if let Some(addr) = &self.http_ingest {
+            raw.collector.http.listen = Some(addr.clone());
         }
         if let Some(dir) = &self.data_dir {
             raw.data_dir = Some(dir.clone());

@@ -34,7 +34,7 @@ pub enum LogFormat {
 pub enum Command {
     /// Run collector, indexer and query API in one process (single machine).
     Run(PipelineArgs),
-    /// Tail files and produce their lines to Kafka.
+    /// Collect logs (files, syslog, HTTP ingest) and produce them to Kafka.
     Collector(PipelineArgs),
     /// Consume from Kafka into tantivy splits (consumer group member).
     Indexer(PipelineArgs),
@@ -86,6 +86,14 @@ pub struct PipelineArgs {
     /// Files to tail (glob, repeatable).
     #[arg(long = "input", value_name = "GLOB")]
     pub inputs: Vec<String>,
+    /// Syslog listener: `udp://ADDR`, `tcp://ADDR`, or `tls://ADDR` with
+    /// [collector.tls] in the config (repeatable; port 0 picks a free port).
+    #[arg(long = "syslog", value_name = "URL")]
+    pub syslog: Vec<String>,
+    /// HTTP ingest listen address (NDJSON and Elasticsearch `_bulk`); needs
+    /// [[auth.keys]] in the config.
+    #[arg(long, value_name = "ADDR")]
+    pub http_ingest: Option<String>,
     /// Where splits, checkpoints and keys are stored.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,

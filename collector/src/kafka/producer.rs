@@ -23,6 +23,8 @@ pub struct Batch {
     pub end: u64,
     pending: AtomicUsize,
     error: Mutex<Option<String>>,
+    /// Signalled when the last message of the batch is settled.
+    settled: tokio::sync::Notify,
 }
 
 impl Batch {
@@ -31,6 +33,7 @@ impl Batch {
             end,
             pending: AtomicUsize::new(messages),
             error: Mutex::new(None),
+            settled: tokio::sync::Notify::new(),
         })
     }
 
@@ -48,7 +51,23 @@ impl Batch {
     /// A message of this batch could not be handed to the producer at all.
     pub fn fail_unsent(&self, count: usize, error: String) {
         self.error.lock().unwrap().get_or_insert(error);
-        self.pending.fetch_sub(count, Ordering::AcqRel);
+        self.settle(count);
+    }
+
+    fn settle(&self, count: usize) {
+        if count > 0 && self.pending.fetch_sub(count, Ordering::AcqRel) == count {
+            self.settled.notify_one();
+        }
+    }
+
+    /// Waits until every message of the batch is acknowledged or failed.
+    pub async fn settled(&self) -> Result<(), String> {
+        loop {
+            if let Some(outcome) = self.outcome() {
+                return outcome;
+            }
+            self.settled.notified().await;
+        }
     }
 }
 
@@ -78,7 +97,7 @@ impl ProducerContext for AckContext {
                     .get_or_insert_with(|| error.to_string());
             }
         }
-        batch.pending.fetch_sub(1, Ordering::AcqRel);
+        batch.settle(1);
     }
 }
 

@@ -1,0 +1,120 @@
+//! The drainer: sends the oldest spool segment to Kafka and deletes it once
+//! every record of it was acknowledged; retries while Kafka is down.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use super::handle::Delivery;
+use super::produce::produce;
+use crate::metrics;
+use crate::spool::{SealedSegment, decode_segment};
+
+const RETRY: Duration = Duration::from_secs(1);
+
+pub(super) async fn run(delivery: Delivery, shutdown: CancellationToken) {
+    let inner = &delivery.inner;
+    let mut failing = false;
+    while !shutdown.is_cancelled() {
+        let spool_inner = inner.clone();
+        let oldest = tokio::task::spawn_blocking(move || {
+            spool_inner
+                .spool
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .oldest()
+        })
+        .await
+        .ok()
+        .flatten();
+        let Some(segment) = oldest else {
+            if inner.kafka_down.swap(false, Ordering::AcqRel) {
+                tracing::warn!("spool drained; pushed events go straight to kafka again");
+            }
+            tokio::select! {
+                _ = inner.wake.notified() => {}
+                _ = shutdown.cancelled() => {}
+            }
+            continue;
+        };
+        match send_segment(&delivery, &segment).await {
+            Ok(count) => {
+                if failing {
+                    tracing::warn!("kafka acknowledges again; draining the spool");
+                    failing = false;
+                }
+                metrics::drained(count as u64);
+                let spool_inner = inner.clone();
+                let removed = tokio::task::spawn_blocking(move || {
+                    let mut spool = spool_inner.spool.lock().unwrap_or_else(|e| e.into_inner());
+                    let removed = spool.remove(segment.seq);
+                    spool_inner
+                        .spooled_bytes
+                        .store(spool.used_bytes(), Ordering::Release);
+                    metrics::spool_bytes(spool.used_bytes());
+                    removed
+                })
+                .await;
+                match removed {
+                    Ok(Ok(())) => {
+                        if inner.full_reported.swap(false, Ordering::AcqRel) {
+                            tracing::warn!("spool has room again; accepting pushed events");
+                        }
+                    }
+                    _ => {
+                        tracing::error!(
+                            "cannot delete a drained spool segment; its events may be sent again"
+                        );
+                        sleep_or_shutdown(RETRY, &shutdown).await;
+                    }
+                }
+            }
+            Err(error) => {
+                if !failing {
+                    tracing::warn!(%error, segment = %segment.path.display(), "cannot drain the spool to kafka yet; retrying");
+                    failing = true;
+                }
+                sleep_or_shutdown(RETRY, &shutdown).await;
+            }
+        }
+    }
+}
+
+/// Sends every record of the segment; `Ok(count)` once all are acknowledged.
+async fn send_segment(delivery: &Delivery, segment: &SealedSegment) -> Result<usize, String> {
+    let inner = delivery.inner.clone();
+    let path = segment.path.clone();
+    let (count, batch, producer) = tokio::task::spawn_blocking(move || {
+        let bytes = std::fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+        let contents = decode_segment(&bytes);
+        if contents.unreadable_bytes > 0 {
+            metrics::spool_unreadable(contents.unreadable_bytes as u64);
+            tracing::error!(segment = %path.display(), bytes = contents.unreadable_bytes, records = contents.records.len(),
+                "spool segment ends in unreadable bytes (torn write or corruption); the readable records are sent");
+        }
+        let deadline = Instant::now() + inner.kafka_timeout;
+        let producer = inner.producer();
+        let batch = produce(&producer, &inner.topic, &contents.records, deadline);
+        Ok::<_, String>((contents.records.len(), batch, producer))
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    let bound = delivery.inner.kafka_timeout * 2 + Duration::from_secs(5);
+    let result = match tokio::time::timeout(bound, batch.settled()).await {
+        Ok(Ok(())) => Ok(count),
+        Ok(Err(error)) => Err(error),
+        Err(_) => Err("no delivery report from kafka".to_string()),
+    };
+    if result.is_err() {
+        delivery.inner.replace_if_fatal(&producer);
+    }
+    result
+}
+
+async fn sleep_or_shutdown(duration: Duration, shutdown: &CancellationToken) {
+    tokio::select! {
+        _ = tokio::time::sleep(duration) => {}
+        _ = shutdown.cancelled() => {}
+    }
+}

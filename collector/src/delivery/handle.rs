@@ -1,0 +1,219 @@
+//! [`Delivery`]: the handle push sources deliver through.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use logwarden_config::{KafkaConfig, SpoolConfig};
+use thiserror::Error;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::produce::produce;
+use crate::kafka::{self, EventProducer};
+use crate::metrics;
+use crate::spool::{Record, Spool, SpoolError};
+
+#[derive(Debug, Error)]
+pub enum DeliveryError {
+    #[error(transparent)]
+    Spool(#[from] SpoolError),
+    #[error("delivery task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl DeliveryError {
+    /// Kafka is unavailable and the spool has no room: retry later.
+    pub fn is_spool_full(&self) -> bool {
+        matches!(self, DeliveryError::Spool(SpoolError::Full { .. }))
+    }
+}
+
+/// Where delivered events are now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivered {
+    Kafka,
+    Spool,
+}
+
+#[derive(Clone)]
+pub struct Delivery {
+    pub(super) inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    /// Replaced when librdkafka reports a fatal error (see [`Inner::replace_if_fatal`]).
+    producer: Mutex<Arc<EventProducer>>,
+    kafka: KafkaConfig,
+    pub(super) topic: String,
+    pub(super) spool: Mutex<Spool>,
+    /// Mirror of the spool's size, readable without the lock.
+    pub(super) spooled_bytes: AtomicU64,
+    /// Set when Kafka failed a delivery; cleared when the spool is drained.
+    pub(super) kafka_down: AtomicBool,
+    pub(super) kafka_timeout: Duration,
+    pub(super) full_reported: AtomicBool,
+    /// Wakes the drainer when records were spooled.
+    pub(super) wake: Notify,
+}
+
+impl Delivery {
+    /// Opens the spool (keeping what a previous run left in it) and a
+    /// producer whose messages fail after `spool.kafka_timeout`.
+    pub fn open(kafka: &KafkaConfig, spool: &SpoolConfig) -> anyhow::Result<Delivery> {
+        let mut kafka = kafka.clone();
+        kafka
+            .producer
+            .entry("message.timeout.ms".into())
+            .or_insert_with(|| spool.kafka_timeout.as_millis().to_string());
+        let producer = kafka::create_producer(&kafka)?;
+        let store = Spool::open(&spool.dir, spool.max_bytes, spool.fsync)?;
+        let used = store.used_bytes();
+        if used > 0 {
+            tracing::info!(dir = %spool.dir.display(), bytes = used, "spool holds events from a previous run; draining them to kafka");
+        }
+        metrics::spool_bytes(used);
+        Ok(Delivery {
+            inner: Arc::new(Inner {
+                producer: Mutex::new(Arc::new(producer)),
+                topic: kafka.topic.clone(),
+                kafka,
+                spool: Mutex::new(store),
+                spooled_bytes: AtomicU64::new(used),
+                kafka_down: AtomicBool::new(used > 0),
+                kafka_timeout: spool.kafka_timeout,
+                full_reported: AtomicBool::new(false),
+                wake: Notify::new(),
+            }),
+        })
+    }
+
+    /// Starts the task that drains the spool to Kafka; it stops with `shutdown`.
+    pub fn spawn_drainer(&self, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(super::drain::run(self.clone(), shutdown))
+    }
+
+    /// Whether events currently go to the spool rather than to Kafka.
+    pub fn spooling(&self) -> bool {
+        self.inner.kafka_down.load(Ordering::Acquire)
+            || self.inner.spooled_bytes.load(Ordering::Acquire) > 0
+    }
+
+    /// Whether the last spool write was refused for lack of room.
+    pub fn spool_full(&self) -> bool {
+        self.inner.full_reported.load(Ordering::Acquire)
+    }
+
+    /// Returns once the records are acknowledged by Kafka or in the spool.
+    pub async fn deliver(&self, records: Vec<Record>) -> Result<Delivered, DeliveryError> {
+        if records.is_empty() {
+            return Ok(Delivered::Kafka);
+        }
+        if !self.spooling() {
+            let inner = self.inner.clone();
+            let (records_back, batch, producer) = tokio::task::spawn_blocking(move || {
+                let deadline = Instant::now() + inner.kafka_timeout;
+                let producer = inner.producer();
+                let batch = produce(&producer, &inner.topic, &records, deadline);
+                (records, batch, producer)
+            })
+            .await?;
+            // librdkafka fails undelivered messages after kafka_timeout; the
+            // outer bound only guards against a report that never comes.
+            let bound = self.inner.kafka_timeout * 2 + Duration::from_secs(5);
+            match tokio::time::timeout(bound, batch.settled()).await {
+                Ok(Ok(())) => return Ok(Delivered::Kafka),
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, events = records_back.len(), "kafka did not acknowledge events; spooling them")
+                }
+                Err(_) => tracing::warn!(
+                    events = records_back.len(),
+                    "no answer from kafka; spooling events"
+                ),
+            }
+            self.inner.replace_if_fatal(&producer);
+            if !self.inner.kafka_down.swap(true, Ordering::AcqRel) {
+                tracing::error!(topic = %self.inner.topic, "kafka unavailable: pushed events go to the spool until it is back");
+            }
+            return self.spool(records_back).await;
+        }
+        self.spool(records).await
+    }
+
+    async fn spool(&self, records: Vec<Record>) -> Result<Delivered, DeliveryError> {
+        let inner = self.inner.clone();
+        let count = records.len() as u64;
+        let result = tokio::task::spawn_blocking(move || {
+            let mut spool = inner.spool.lock().unwrap_or_else(|e| e.into_inner());
+            let result = spool.append(&records);
+            inner
+                .spooled_bytes
+                .store(spool.used_bytes(), Ordering::Release);
+            metrics::spool_bytes(spool.used_bytes());
+            result
+        })
+        .await?;
+        match result {
+            Ok(()) => {
+                metrics::spooled(count);
+                self.inner.wake.notify_one();
+                if self.inner.full_reported.swap(false, Ordering::AcqRel) {
+                    tracing::warn!("spool has room again; accepting events");
+                }
+                Ok(Delivered::Spool)
+            }
+            Err(error) => {
+                if matches!(error, SpoolError::Full { .. }) {
+                    metrics::spool_full();
+                    if !self.inner.full_reported.swap(true, Ordering::AcqRel) {
+                        tracing::error!(%error, "SPOOL FULL: kafka is unavailable and the spool has no room; refusing pushed events (HTTP 503, TCP paused, UDP dropped)");
+                    }
+                } else {
+                    metrics::spool_io_error();
+                    tracing::error!(%error, "cannot write to the spool");
+                }
+                Err(error.into())
+            }
+        }
+    }
+
+    /// Waits for Kafka to acknowledge what is in flight (at shutdown).
+    pub fn flush(&self, timeout: Duration) -> bool {
+        kafka::flush(&self.inner.producer(), timeout)
+    }
+}
+
+impl Inner {
+    pub(super) fn producer(&self) -> Arc<EventProducer> {
+        self.producer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// After a failed delivery: an idempotent producer in a fatal state
+    /// (librdkafka's `fatal_error`, e.g. a broken sequence after broker data
+    /// loss) fails every later message, so it is replaced by a new one.
+    pub(super) fn replace_if_fatal(&self, used: &Arc<EventProducer>) {
+        use rdkafka::producer::Producer;
+        let Some((code, reason)) = used.client().fatal_error() else {
+            return;
+        };
+        tracing::error!(
+            ?code,
+            reason,
+            "kafka producer hit a fatal error; replacing it"
+        );
+        match kafka::create_producer(&self.kafka) {
+            Ok(fresh) => {
+                let mut current = self.producer.lock().unwrap_or_else(|e| e.into_inner());
+                if Arc::ptr_eq(&current, used) {
+                    *current = Arc::new(fresh);
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot create a new kafka producer; retrying on the next failure")
+            }
+        }
+    }
+}

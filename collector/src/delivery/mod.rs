@@ -1,0 +1,12 @@
+//! Delivery of pushed events (syslog, HTTP): straight to Kafka while it
+//! acknowledges, to the on-disk spool when it does not, and from the spool
+//! back to Kafka, in order, when it returns.
+//!
+//! A caller's `deliver` returns only once its events are acknowledged by
+//! Kafka or written to the spool (fsynced under the `always` policy).
+
+mod drain;
+mod handle;
+mod produce;
+
+pub use handle::{Delivered, Delivery, DeliveryError};

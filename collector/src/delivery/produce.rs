@@ -1,0 +1,46 @@
+//! Handing records to the producer with a bound on backpressure.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::BaseRecord;
+
+use crate::kafka::{Batch, EventProducer};
+use crate::metrics;
+use crate::spool::Record;
+
+/// Queues every record; a full queue is waited on until `deadline`, then the
+/// rest of the batch fails (the caller spools it). The batch settles when
+/// Kafka acknowledged or failed every record.
+pub(super) fn produce(
+    producer: &EventProducer,
+    topic: &str,
+    records: &[Record],
+    deadline: Instant,
+) -> Arc<Batch> {
+    let batch = Batch::new(0, records.len());
+    for (i, record) in records.iter().enumerate() {
+        let mut message = BaseRecord::with_opaque_to(topic, batch.clone())
+            .key(&record.key)
+            .payload(&record.payload);
+        loop {
+            match producer.send(message) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned))
+                    if Instant::now() < deadline =>
+                {
+                    metrics::backpressure();
+                    message = returned;
+                    producer.poll(Duration::from_millis(10));
+                }
+                Err((error, _)) => {
+                    metrics::delivery_error(topic, &error);
+                    batch.fail_unsent(records.len() - i, error.to_string());
+                    return batch;
+                }
+            }
+        }
+    }
+    batch
+}

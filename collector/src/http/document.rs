@@ -1,0 +1,162 @@
+//! A JSON document (NDJSON line or `_bulk` source) to an event: its
+//! `message` goes through `parse_line`, known ECS keys (flat `host.name` or
+//! nested `{"host":{"name":…}}`) fill the event, the rest goes to `fields`.
+
+use chrono::DateTime;
+use logwarden_event::Event;
+use serde_json::{Map, Value};
+
+use crate::parse::{LineContext, parse_line};
+
+/// ECS keys the event holds as its own fields.
+const ECS_KEYS: &[&str] = &[
+    "host.name",
+    "host.ip",
+    "log.level",
+    "log.file.path",
+    "log.syslog.facility.code",
+    "log.syslog.severity.code",
+    "process.name",
+    "process.pid",
+    "source.ip",
+    "source.port",
+    "destination.ip",
+    "user.name",
+    "event.category",
+    "event.action",
+    "event.outcome",
+    "observer.vendor",
+    "observer.product",
+];
+/// Keys of the document the event sets itself.
+const OWN_KEYS: &[&str] = &[
+    "message",
+    "@timestamp",
+    "event.original",
+    "event.ingested",
+    "stream",
+    "parse.error",
+    "log.source.address",
+    "event.id",
+];
+
+pub fn document_event(line: &str, doc: Map<String, Value>, ctx: &LineContext<'_>) -> Event {
+    let mut flat = Map::new();
+    flatten("", doc, &mut flat);
+    let text = ["message", "event.original", "log"]
+        .iter()
+        .find_map(|k| flat.get(*k).and_then(Value::as_str));
+    let mut event = parse_line(text.unwrap_or(line), ctx);
+    event.original = line.to_string();
+    if let Some(ts) = flat
+        .get("@timestamp")
+        .and_then(Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+    {
+        event.timestamp = ts.to_utc();
+        // The document dated itself: no parser was needed.
+        event.parse_error = None;
+    }
+    let mut ecs = serde_json::to_value(&event)
+        .ok()
+        .and_then(|v| v.as_object().cloned())
+        .unwrap_or_default();
+    let mut fields = std::mem::take(&mut event.fields);
+    for (key, value) in flat {
+        if OWN_KEYS.contains(&key.as_str()) {
+            continue;
+        }
+        if ECS_KEYS.contains(&key.as_str()) {
+            let previous = ecs.insert(key.clone(), value.clone());
+            if serde_json::from_value::<Event>(Value::Object(ecs.clone())).is_ok() {
+                continue;
+            }
+            match previous {
+                Some(previous) => ecs.insert(key.clone(), previous),
+                None => ecs.remove(&key),
+            };
+        }
+        fields.insert(key, value);
+    }
+    let mut event = serde_json::from_value::<Event>(Value::Object(ecs)).unwrap_or(event);
+    event.stream = match ctx.stream {
+        Some(stream) => stream.to_string(),
+        None => crate::parse::route_stream(&event).to_string(),
+    };
+    event.fields = fields;
+    event
+}
+
+/// `{"a":{"b":1}}` → `{"a.b":1}`; arrays stay values.
+fn flatten(prefix: &str, object: Map<String, Value>, out: &mut Map<String, Value>) {
+    for (key, value) in object {
+        let name = if prefix.is_empty() {
+            key
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            Value::Object(inner) if !inner.is_empty() => flatten(&name, inner, out),
+            other => {
+                out.insert(name, other);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use serde_json::json;
+
+    use super::*;
+
+    fn event(doc: Value, stream: Option<&str>) -> Event {
+        let line = doc.to_string();
+        let ctx = LineContext {
+            ingested: Utc::now(),
+            host_name: "10.0.0.9",
+            file_path: None,
+            stream,
+        };
+        document_event(&line, doc.as_object().unwrap().clone(), &ctx)
+    }
+
+    #[test]
+    fn ecs_keys_fill_the_event_and_the_rest_goes_to_fields() {
+        let e = event(
+            json!({"@timestamp":"2026-03-01T10:00:00Z","message":"user login","host":{"name":"app01"},
+                   "user.name":"kim","process.pid":"not a number","kubernetes":{"pod":"web-1"}}),
+            Some("app"),
+        );
+        assert_eq!(e.timestamp.to_rfc3339(), "2026-03-01T10:00:00+00:00");
+        assert_eq!(e.message, "user login");
+        assert_eq!(e.host_name.as_deref(), Some("app01"));
+        assert_eq!(e.user_name.as_deref(), Some("kim"));
+        assert_eq!(e.process_pid, None);
+        assert_eq!(e.fields["process.pid"], "not a number");
+        assert_eq!(e.fields["kubernetes.pod"], "web-1");
+        assert_eq!(e.stream, "app");
+        assert_eq!(e.parse_error, None);
+        assert!(e.original.contains("kubernetes"));
+    }
+
+    #[test]
+    fn a_syslog_message_inside_json_is_parsed() {
+        let e = event(
+            json!({"message":"Jan  2 03:04:05 web01 sshd[7]: Failed password"}),
+            None,
+        );
+        assert_eq!(e.host_name.as_deref(), Some("web01"));
+        assert_eq!(e.process_pid, Some(7));
+        assert_eq!(e.stream, "auth");
+    }
+
+    #[test]
+    fn a_document_without_message_keeps_its_text() {
+        let e = event(json!({"level":"info"}), None);
+        assert_eq!(e.host_name.as_deref(), Some("10.0.0.9"));
+        assert_eq!(e.fields["level"], "info");
+        assert!(e.message.contains("level"));
+    }
+}

@@ -1,0 +1,136 @@
+//! HTTP ingest on its own listener (`collector.http.listen`).
+//!
+//! - `ingest`: `POST /api/v1/ingest/{stream}` (NDJSON).
+//! - `bulk`: `POST /_bulk`, `POST /{index}/_bulk` (Elasticsearch subset).
+//! - `document`: a JSON document to an event.
+//! - `auth`: ingest keys; `error`: [`ApiError`](error::ApiError).
+//!
+//! A 2xx answer means the events are acknowledged by Kafka or in the spool.
+
+mod auth;
+mod bulk;
+mod document;
+mod error;
+mod ingest;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use logwarden_config::auth::KeyRing;
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use error::ApiError;
+
+use crate::delivery::Delivery;
+
+#[derive(Clone)]
+pub struct IngestState {
+    pub delivery: Delivery,
+    pub keys: Arc<KeyRing>,
+    pub metrics: Option<PrometheusHandle>,
+    pub max_body_bytes: usize,
+}
+
+pub fn router(state: IngestState) -> Router {
+    Router::new()
+        .route("/", get(root).head(root))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/ingest/{stream}", post(ingest::ndjson))
+        .route("/_bulk", post(bulk::bulk))
+        .route("/{index}/_bulk", post(bulk::bulk_index))
+        .fallback(|| async { ApiError::NotFound })
+        .layer(DefaultBodyLimit::max(state.max_body_bytes))
+        // Filebeat and others gzip their bodies; the limit applies to the
+        // decompressed size.
+        .layer(tower_http::decompression::RequestDecompressionLayer::new())
+        .layer(axum::middleware::from_fn(observe))
+        .with_state(state)
+}
+
+pub async fn serve(
+    listener: TcpListener,
+    state: IngestState,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await?;
+    Ok(())
+}
+
+/// Counts requests by route and status; marks answers as coming from an
+/// Elasticsearch-compatible endpoint (clients check this header).
+async fn observe(request: Request, next: Next) -> Response {
+    let route = match request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str)
+    {
+        Some("/api/v1/ingest/{stream}") => "ingest",
+        Some("/_bulk") | Some("/{index}/_bulk") => "bulk",
+        Some("/") => "root",
+        Some(_) => "other",
+        None => "unmatched",
+    };
+    let mut response = next.run(request).await;
+    crate::metrics::http_request(route, response.status().as_u16());
+    response.headers_mut().insert(
+        "x-elastic-product",
+        HeaderValue::from_static("Elasticsearch"),
+    );
+    response
+}
+
+/// What Elasticsearch clients read at `GET /` before they send.
+async fn root() -> Json<serde_json::Value> {
+    Json(json!({
+        "name": gethostname::gethostname().to_string_lossy(),
+        "cluster_name": "logwarden",
+        "cluster_uuid": "logwarden",
+        "version": {
+            "number": "8.11.0",
+            "build_flavor": "default",
+            "build_type": "logwarden",
+            "lucene_version": "9.8.0",
+            "minimum_wire_compatibility_version": "7.17.0",
+            "minimum_index_compatibility_version": "7.0.0"
+        },
+        "tagline": "You Know, for Search"
+    }))
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Not ready while the spool is full: pushed events would be refused.
+async fn readyz(State(state): State<IngestState>) -> Response {
+    if state.delivery.spool_full() {
+        (StatusCode::SERVICE_UNAVAILABLE, "spool full").into_response()
+    } else {
+        "ready".into_response()
+    }
+}
+
+async fn metrics(State(state): State<IngestState>) -> String {
+    state
+        .metrics
+        .as_ref()
+        .map(PrometheusHandle::render)
+        .unwrap_or_default()
+}

@@ -1,0 +1,59 @@
+//! Syslog over UDP: one datagram, one message.
+
+use std::sync::Arc;
+
+use logwarden_config::SyslogListener;
+use logwarden_event::Event;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::message::to_event;
+
+/// Largest UDP payload.
+const DATAGRAM: usize = 65_535;
+
+pub async fn serve(
+    socket: Arc<UdpSocket>,
+    config: SyslogListener,
+    events: mpsc::Sender<Event>,
+    shutdown: CancellationToken,
+) {
+    let mut buf = vec![0u8; DATAGRAM];
+    loop {
+        let (len, peer) = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            received = socket.recv_from(&mut buf) => match received {
+                Ok(received) => received,
+                Err(error) => {
+                    tracing::warn!(%error, listen = %config.addr, "syslog udp receive failed");
+                    continue;
+                }
+            },
+        };
+        let datagram = trim(&buf[..len]);
+        if datagram.is_empty() {
+            continue;
+        }
+        let keep = datagram.len().min(config.max_message_bytes);
+        let event = to_event(
+            &datagram[..keep],
+            keep < datagram.len(),
+            config.max_message_bytes,
+            peer,
+            config.stream.as_deref(),
+        );
+        if events.send(event).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Drops the LF, CRLF or NUL some senders end datagrams with.
+fn trim(bytes: &[u8]) -> &[u8] {
+    let end = bytes
+        .iter()
+        .rposition(|&b| !matches!(b, b'\n' | b'\r' | 0))
+        .map_or(0, |i| i + 1);
+    &bytes[..end]
+}

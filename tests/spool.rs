@@ -1,0 +1,156 @@
+//! Kafka outages against a private broker (scripts/kafka.sh instance) that
+//! the test stops and starts: pushed events go to the spool, survive a
+//! collector kill -9, and reach Kafka when it returns; a full spool says so.
+
+mod support;
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::net::TcpStream;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::Client;
+use serde_json::Value;
+use support::push::*;
+use support::*;
+
+const TIMEOUT: Duration = Duration::from_secs(180);
+
+fn collector_args<'a>(config: &'a str, data: &'a str, topic: &'a str) -> Vec<&'a str> {
+    vec!["collector", "--config", config, "--data-dir", data, "--topic", topic,
+         "--syslog", "tcp://127.0.0.1:0", "--http-ingest", "127.0.0.1:0"]
+}
+
+fn send_tcp(collector: &Collector, ids: &[String]) {
+    let mut stream = TcpStream::connect(collector.addr("syslog tcp")).unwrap();
+    for id in ids {
+        writeln!(stream, "<13>Jan  1 00:00:00 spoolhost spooltest: {id}").unwrap();
+    }
+    stream.flush().unwrap();
+}
+
+fn post_lines(client: &Client, collector: &Collector, ids: &[String]) -> reqwest::blocking::Response {
+    let body: String = ids.iter().map(|id| format!("{id}\n")).collect();
+    client.post(collector.url("/api/v1/ingest/app")).bearer_auth(INGEST_KEY).body(body).send().unwrap()
+}
+
+fn ids(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}-{i:04}")).collect()
+}
+
+fn distinct_messages(events: &[Value]) -> HashSet<String> {
+    events.iter().filter_map(|e| e["message"].as_str().map(str::to_string)).collect()
+}
+
+/// Polls `condition` until it holds; panics with `what` after TIMEOUT.
+fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !condition() {
+        assert!(started.elapsed() < TIMEOUT, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn spool_segments(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries.filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "seg"))).count()
+    })
+}
+
+#[test]
+fn kafka_outage_spools_survives_kill_9_and_drains_without_loss() {
+    let kafka = PrivateKafka::start();
+    let brokers = kafka.brokers();
+    let dir = temp_dir("spool-outage");
+    let config = key_config(&dir, "[collector.spool]\nkafka_timeout = \"2s\"\n");
+    let data = dir.join("data");
+    let topic = unique("lw-spool");
+    let args = collector_args(config.to_str().unwrap(), data.to_str().unwrap(), &topic);
+    let expect = ["syslog tcp", "http ingest"];
+    let client = Client::new();
+
+    // Kafka up: straight through.
+    let collector = Collector::start(&args, &brokers, &expect);
+    let (tcp_a, http_a) = (ids("tcp-a", 20), ids("http-a", 20));
+    send_tcp(&collector, &tcp_a);
+    assert_eq!(post_lines(&client, &collector, &http_a).status().as_u16(), 200);
+    let before: HashSet<String> = tcp_a.iter().chain(&http_a).cloned().collect();
+    let events = read_topic(&brokers, &topic, TIMEOUT, |e| before.is_subset(&distinct_messages(e)));
+    assert!(before.is_subset(&distinct_messages(&events)), "phase A reached kafka");
+
+    // Kafka down: accepted into the spool.
+    kafka.stop();
+    let (tcp_b, http_b) = (ids("tcp-b", 100), ids("http-b", 100));
+    send_tcp(&collector, &tcp_b);
+    for chunk in http_b.chunks(10) {
+        let response = post_lines(&client, &collector, chunk);
+        assert_eq!(response.status().as_u16(), 200, "spooled, not refused");
+    }
+    wait_until("200 records written to the spool", || {
+        collector.metric("logwarden_collector_spool_records_total{op=\"write\"}") >= 200.0
+    });
+    assert!(collector.metric("logwarden_collector_spool_bytes") > 0.0);
+    let spool_dir = data.join("spool");
+    assert!(spool_segments(&spool_dir) > 0, "segments on disk");
+
+    // A crash with Kafka still down, then Kafka and the collector come back.
+    collector.kill();
+    kafka.restart();
+    let collector = Collector::start(&args, &brokers, &expect);
+    let all: HashSet<String> = before.iter().chain(&tcp_b).chain(&http_b).cloned().collect();
+    let events = read_topic(&brokers, &topic, TIMEOUT, |e| all.is_subset(&distinct_messages(e)));
+    let got = distinct_messages(&events);
+    let missing: Vec<&String> = all.difference(&got).collect();
+    assert!(missing.is_empty(), "lost {} events, e.g. {:?}", missing.len(), &missing[..missing.len().min(5)]);
+    assert_eq!(got.len(), all.len(), "nothing but the sent events: {:?}", got.difference(&all).collect::<Vec<_>>());
+    wait_until("the drained spool to be deleted", || spool_segments(&spool_dir) == 0);
+    collector.stop();
+}
+
+#[test]
+fn full_spool_answers_503_and_counts_it() {
+    let kafka = PrivateKafka::start();
+    let brokers = kafka.brokers();
+    let dir = temp_dir("spool-full");
+    let config = key_config(&dir, "[collector.spool]\nkafka_timeout = \"1s\"\nmax_bytes = 4096\n");
+    let data = dir.join("data");
+    let topic = unique("lw-spoolfull");
+    let args = collector_args(config.to_str().unwrap(), data.to_str().unwrap(), &topic);
+    let client = Client::new();
+    let collector = Collector::start(&args, &brokers, &["syslog tcp", "http ingest"]);
+    assert_eq!(post_lines(&client, &collector, &ids("up", 1)).status().as_u16(), 200);
+
+    kafka.stop();
+    let mut accepted = Vec::new();
+    let mut refused = None;
+    for i in 0..100 {
+        let batch = ids(&format!("down-{i:03}"), 5);
+        let response = post_lines(&client, &collector, &batch);
+        match response.status().as_u16() {
+            200 => accepted.extend(batch),
+            503 => {
+                refused = Some(response.json::<Value>().unwrap());
+                break;
+            }
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    let refused = refused.expect("a 4 KiB spool fills within 100 requests");
+    assert_eq!(refused["error"]["code"], "spool_full", "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("spool is full"));
+    assert!(!accepted.is_empty(), "the spool took events before it filled");
+    assert!(collector.metric("logwarden_collector_spool_full_total") >= 1.0);
+    assert_eq!(client.get(collector.url("/readyz")).send().unwrap().status().as_u16(), 503);
+
+    // Kafka back: what was accepted arrives, and ingest works again.
+    kafka.restart();
+    let want: HashSet<String> = accepted.iter().cloned().chain(["up-0000".to_string()]).collect();
+    let events = read_topic(&brokers, &topic, TIMEOUT, |e| want.is_subset(&distinct_messages(e)));
+    assert!(want.is_subset(&distinct_messages(&events)), "every accepted event reached kafka");
+    wait_until("readyz after the spool drained", || {
+        client.get(collector.url("/readyz")).send().unwrap().status().as_u16() == 200
+    });
+    assert_eq!(post_lines(&client, &collector, &ids("again", 1)).status().as_u16(), 200);
+    collector.stop();
+}
