@@ -31,7 +31,11 @@ impl ManifestSigner {
                 path: path.to_path_buf(),
                 message: format!("not an Ed25519 PKCS#8 PEM private key: {e}"),
             })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(path)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match create(path)? {
+                Some(key) => key,
+                // Another process created it first: use theirs.
+                None => return ManifestSigner::load_or_create(path),
+            },
             Err(e) => return Err(IndexerError::io(path, e)),
         };
         let public = public_key_path(path);
@@ -120,7 +124,10 @@ fn key_id(key: &VerifyingKey) -> String {
     format!("{digest:x}")[..16].to_string()
 }
 
-fn create(path: &Path) -> Result<SigningKey, IndexerError> {
+/// Creates the key at `path`; `None` when another process created it
+/// first. The file appears complete or not at all (written aside, then
+/// linked into place, which fails if the name exists).
+fn create(path: &Path) -> Result<Option<SigningKey>, IndexerError> {
     let mut secret = [0u8; 32];
     rand::rng().fill_bytes(&mut secret);
     let key = SigningKey::from_bytes(&secret);
@@ -133,10 +140,18 @@ fn create(path: &Path) -> Result<SigningKey, IndexerError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| IndexerError::io(dir, e))?;
     }
-    write_private(path, pem.as_bytes())?;
+    let tmp = crate::manifest::unique_tmp(path);
+    write_private(&tmp, pem.as_bytes())?;
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(None),
+        Err(e) => return Err(IndexerError::io(path, e)),
+    }
     write_public(&key.verifying_key(), &public_key_path(path))?;
     tracing::warn!(path = %path.display(), key_id = %key_id(&key.verifying_key()), "created a new manifest signing key; back it up and pin its public key");
-    Ok(key)
+    Ok(Some(key))
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), IndexerError> {
@@ -147,9 +162,11 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), IndexerError> {
         .mode(0o600)
         .open(path)
         .map_err(|e| IndexerError::io(path, e))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| IndexerError::io(path, e))
+    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| IndexerError::io(path, e))?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| IndexerError::io(dir, e))?;
+    }
+    Ok(())
 }
 
 fn write_public(key: &VerifyingKey, path: &Path) -> Result<(), IndexerError> {
@@ -192,5 +209,27 @@ mod tests {
             err.contains("signing.pem") && err.contains("PKCS#8"),
             "{err}"
         );
+    }
+}
+
+#[cfg(test)]
+mod race_tests {
+    use super::*;
+
+    #[test]
+    fn processes_starting_together_agree_on_one_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys").join("signing.pem");
+        let ids: Vec<String> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| ManifestSigner::load_or_create(&path).unwrap().key_id().to_string()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
+        let public = ManifestVerifier::load(&public_key_path(&path)).unwrap();
+        assert_eq!(public.key_id(), ids[0]);
+        let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(leftovers.len(), 2, "{leftovers:?}");
     }
 }

@@ -160,6 +160,16 @@ fn canonical<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("manifest serializes")
 }
 
+/// A temporary name beside `path`, unique to this process and call, so two
+/// processes writing the same file never share a temporary.
+pub fn unique_tmp(path: &Path) -> std::path::PathBuf {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(format!(".{}.{n}.tmp", std::process::id()));
+    path.with_file_name(name)
+}
+
 pub fn hex_sha256(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }
@@ -168,7 +178,7 @@ pub fn hex_sha256(bytes: &[u8]) -> String {
 /// the new one: a temporary file, fsync, rename, fsync of the directory.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), IndexerError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = path.with_extension("tmp");
+    let tmp = unique_tmp(path);
     let io = |e| IndexerError::io(path, e);
     {
         let mut file = std::fs::File::create(&tmp).map_err(io)?;
