@@ -9,7 +9,7 @@ use logwarden_config::Config;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Command, GenerateArgs};
-use crate::{compliance, shutdown, telemetry};
+use crate::{admin_key, compliance, shutdown, telemetry};
 
 type Component = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
 
@@ -45,11 +45,14 @@ fn require_sources(config: &Config) -> anyhow::Result<()> {
 
 /// Runs the chosen components until SIGTERM; if one fails, the others are
 /// stopped cleanly and the error is returned.
-async fn pipeline(config: Config, collector: bool, indexer: bool, api: bool) -> anyhow::Result<()> {
+async fn pipeline(mut config: Config, collector: bool, indexer: bool, api: bool) -> anyhow::Result<()> {
     let shutdown = shutdown::on_signals();
     let metrics = telemetry::install_metrics();
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    if api || config.collector.http.listen.is_some() {
+        admin_key::ensure(&mut config)?;
+    }
     if indexer {
         // Created before anyone subscribes, with partitions = cores.
         logwarden_collector::kafka::ensure_topic(
@@ -80,16 +83,18 @@ async fn pipeline(config: Config, collector: bool, indexer: bool, api: bool) -> 
     }
     if api {
         let (listener, addr) = logwarden_query_api::bind(&config).await?;
-        let state = logwarden_query_api::state(&config, metrics);
-        println!("logwarden: query API listening on http://{addr}");
-        println!("logwarden: search: http://{addr}/api/v1/search?q=*&limit=10");
+        let state = logwarden_query_api::state(&config, metrics, shutdown.clone())?;
+        let scheme = if config.api.tls.is_some() { "https" } else { "http" };
+        println!("logwarden: query API listening on {scheme}://{addr}");
+        println!(
+            "logwarden: search: curl -H \"Authorization: Bearer $(cat {})\" '{scheme}://{addr}/api/v1/search?q=*&limit=10'",
+            admin_key::path(&config).display()
+        );
+        let api_config = config.clone();
+        let shutdown_api = shutdown.clone();
         components.push((
             "query-api",
-            Box::pin(logwarden_query_api::serve(
-                listener,
-                state,
-                shutdown.clone(),
-            )),
+            Box::pin(async move { logwarden_query_api::serve(&api_config, listener, state, shutdown_api).await }),
         ));
     }
     if indexer {

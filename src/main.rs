@@ -2,12 +2,14 @@
 //!
 //! # Layout
 //!
+//! - `admin_key`: the admin key created on first start when none is configured.
 //! - `cli`: argument parsing and the config overrides each subcommand takes.
 //! - `commands`: what each subcommand runs.
 //! - `compliance`: `verify` and `retention`.
 //! - `telemetry`: logging (text or JSON) and the Prometheus recorder.
 //! - `shutdown`: SIGTERM/SIGINT to a cancellation token.
 
+mod admin_key;
 mod cli;
 mod commands;
 mod compliance;

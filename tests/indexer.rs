@@ -265,6 +265,8 @@ fn sigkilled_indexer_seals_every_event_exactly_once_and_chains_verify() {
         "query-api",
         "--config",
         config,
+        "--data-dir",
+        data.to_str().unwrap(),
         "--http-addr",
         "127.0.0.1:0",
     ]);

@@ -112,8 +112,8 @@ fn bad_queries_get_a_json_400() {
         (vec![("limit", "100000000")], "limit"),
         (vec![("stream", "../etc")], "stream"),
     ] {
-        let response = client
-            .get(node.url("/api/v1/search"))
+        let response = node
+            .get("/api/v1/search")
             .query(&query)
             .send()
             .unwrap();

@@ -53,8 +53,8 @@ fn start_node() -> Logwarden {
 }
 
 fn post(node: &Logwarden, body: Value) -> (u16, Value) {
-    let response = reqwest::blocking::Client::new()
-        .post(node.url("/api/v1/search"))
+    let response = node
+        .post("/api/v1/search")
         .json(&body)
         .send()
         .unwrap();
@@ -205,9 +205,8 @@ fn aggregations_match_counts_computed_from_the_files(node: &Logwarden) {
 }
 
 fn es_search_answers_like_elasticsearch(node: &Logwarden) {
-    let client = reqwest::blocking::Client::new();
     let es = |path: &str, body: Value| -> Value {
-        let response = client.post(node.url(path)).json(&body).send().unwrap();
+        let response = node.post(path).json(&body).send().unwrap();
         assert_eq!(response.status().as_u16(), 200, "{path} {body}");
         response.json().unwrap()
     };
@@ -339,8 +338,8 @@ fn bad_search_requests_get_a_json_400_naming_the_problem(node: &Logwarden) {
             "{body}: {answer}"
         );
     }
-    let response = reqwest::blocking::Client::new()
-        .post(node.url("/api/v1/search"))
+    let response = node
+        .post("/api/v1/search")
         .header("content-type", "application/json")
         .body("x".repeat(3 * 1024 * 1024))
         .send()

@@ -183,6 +183,8 @@ pub struct RawStream {
 pub struct RawApi {
     pub listen: Option<String>,
     pub max_hits: Option<usize>,
+    /// Serve HTTPS with this certificate and key.
+    pub tls: Option<RawTls>,
     /// A search running longer gets a 504.
     #[serde(default, with = "humantime_serde")]
     pub query_timeout: Option<Duration>,

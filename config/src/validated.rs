@@ -98,6 +98,7 @@ pub struct ApiConfig {
     pub listen: SocketAddr,
     pub max_hits: usize,
     pub query_timeout: Duration,
+    pub tls: Option<TlsFiles>,
 }
 
 /// librdkafka properties that carry the delivery guarantee: overriding them
@@ -302,11 +303,8 @@ impl RawConfig {
                 "must be greater than zero",
             ));
         }
-        let api = ApiConfig {
-            listen,
-            max_hits,
-            query_timeout,
-        };
+        let tls = push::validate_tls(api.tls);
+        let api = ApiConfig { listen, max_hits, query_timeout, tls };
         Ok(Config {
             data_dir,
             kafka,

@@ -11,8 +11,15 @@ use serde_json::json;
 pub enum ApiError {
     /// A request parameter is missing, malformed or out of range.
     BadRequest { code: &'static str, message: String },
+    /// No key, or not a valid one.
+    Unauthorized(String),
+    /// A valid key whose role or streams do not allow the request.
+    Forbidden(String),
     /// No such endpoint.
     NotFound,
+    /// The access record could not be written (Kafka down, spool full): the
+    /// answer is withheld rather than given unrecorded.
+    AuditUnavailable(String),
     /// The request body is over the limit.
     PayloadTooLarge(String),
     /// The search ran past `api.query_timeout`.
@@ -56,6 +63,27 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, message) = match self {
             ApiError::BadRequest { code, message } => (StatusCode::BAD_REQUEST, code, message),
+            ApiError::Unauthorized(message) => {
+                let mut response = (
+                    StatusCode::UNAUTHORIZED,
+                    Json(json!({ "error": { "code": "unauthorized", "message": message } })),
+                )
+                    .into_response();
+                response.headers_mut().insert(
+                    axum::http::header::WWW_AUTHENTICATE,
+                    axum::http::HeaderValue::from_static("Bearer realm=\"logwarden\""),
+                );
+                return response;
+            }
+            ApiError::Forbidden(message) => (StatusCode::FORBIDDEN, "forbidden", message),
+            ApiError::AuditUnavailable(reason) => {
+                tracing::error!(%reason, "answer withheld: the access record could not be written");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "audit_unavailable",
+                    "the access record of this request could not be written; retry later".to_string(),
+                )
+            }
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,
                 "not_found",

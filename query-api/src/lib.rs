@@ -3,16 +3,22 @@
 //! # Layout
 //!
 //! - `search`: `GET /api/v1/search`, the split catalog and query compilation.
+//! - `auth`: API keys and roles on every request; `audit`: the access record
+//!   of every call, in the `audit` stream.
+//! - `tls`: HTTPS when `api.tls` is set.
 //! - `health`: `/healthz`, `/readyz`, `/metrics`.
 //! - `error`: [`ApiError`], the JSON error every endpoint answers with.
 //! - `state`: what handlers share.
 //! - `openapi.json`: the API description served at `/api/v1/openapi.json`.
 
+mod audit;
+mod auth;
 mod error;
 mod health;
 mod metrics;
 pub mod search;
 mod state;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -53,12 +59,21 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .fallback(|| async { ApiError::NotFound })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard))
         .with_state(state)
 }
 
-pub fn state(config: &Config, metrics: Option<PrometheusHandle>) -> Arc<AppState> {
+/// The shared state: schema, catalog, keys, and the audit delivery (whose
+/// spool drains until `shutdown`).
+pub fn state(
+    config: &Config,
+    metrics: Option<PrometheusHandle>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Arc<AppState>> {
     let schema = LogSchema::new();
-    Arc::new(AppState {
+    let audit = audit::Auditor::open(config).context("opening the audit delivery")?;
+    audit.spawn_drainer(shutdown);
+    Ok(Arc::new(AppState {
         queries: search::QueryCompiler::new(&schema),
         catalog: search::SplitCatalog::new(&config.data_dir),
         schema,
@@ -66,7 +81,9 @@ pub fn state(config: &Config, metrics: Option<PrometheusHandle>) -> Arc<AppState
         query_timeout: config.api.query_timeout,
         data_dir: config.data_dir.clone(),
         metrics,
-    })
+        keys: config.auth.clone(),
+        audit,
+    }))
 }
 
 /// Binds `config.api.listen`; the bound address is returned before serving
@@ -79,14 +96,32 @@ pub async fn bind(config: &Config) -> anyhow::Result<(TcpListener, SocketAddr)> 
     Ok((listener, addr))
 }
 
-/// Serves until `shutdown`, then finishes in-flight requests.
+/// Serves until `shutdown`, then finishes in-flight requests and flushes
+/// the audit records. HTTPS when `api.tls` is set.
 pub async fn serve(
+    config: &Config,
     listener: TcpListener,
     state: Arc<AppState>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
-        .context("query API server")
+    let app = router(state.clone()).into_make_service_with_connect_info::<tls::ClientAddr>();
+    let stop = shutdown.clone();
+    let served = match &config.api.tls {
+        Some(files) => {
+            let acceptor = logwarden_collector::syslog::tls::acceptor_for(files, "api.tls")?;
+            axum::serve(tls::TlsListener::new(listener, acceptor), app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+        }
+    };
+    let flushed = tokio::task::spawn_blocking(move || state.audit.flush(std::time::Duration::from_secs(10))).await?;
+    if !flushed {
+        tracing::warn!("audit records not acknowledged by Kafka at shutdown stay in the audit spool");
+    }
+    served.context("query API server")
 }

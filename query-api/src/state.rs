@@ -1,4 +1,7 @@
+use logwarden_config::auth::KeyRing;
 use logwarden_indexer::schema::LogSchema;
+
+use crate::audit::Auditor;
 
 use crate::search::{QueryCompiler, SplitCatalog};
 
@@ -11,4 +14,8 @@ pub struct AppState {
     pub query_timeout: std::time::Duration,
     pub data_dir: std::path::PathBuf,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// Who may call.
+    pub keys: KeyRing,
+    /// Where every call is recorded.
+    pub audit: Auditor,
 }

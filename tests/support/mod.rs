@@ -36,6 +36,8 @@ pub fn unique(prefix: &str) -> String {
 pub struct Logwarden {
     pub child: Child,
     pub http: Option<String>,
+    /// The admin key (printed on first start, or read from DATA_DIR/admin.key).
+    pub key: Option<String>,
 }
 
 impl Logwarden {
@@ -51,11 +53,15 @@ impl Logwarden {
             .expect("starting logwarden");
         let serves_http = matches!(args.first(), Some(&"run") | Some(&"query-api"));
         let mut http = None;
+        let mut key = None;
         if serves_http {
             let stdout = child.stdout.take().unwrap();
             let mut lines = BufReader::new(stdout).lines();
             for line in lines.by_ref() {
                 let line = line.expect("reading logwarden stdout");
+                if let Some(secret) = line.strip_prefix("logwarden: admin key: ") {
+                    key = Some(secret.trim().to_string());
+                }
                 if let Some(addr) = line.strip_prefix("logwarden: query API listening on ") {
                     http = Some(addr.trim().to_string());
                     break;
@@ -64,8 +70,29 @@ impl Logwarden {
             assert!(http.is_some(), "logwarden exited before serving HTTP");
             // Keep draining stdout so the child never blocks on a full pipe.
             std::thread::spawn(move || for _ in lines {});
+            if key.is_none() {
+                let data_dir = args.iter().position(|a| *a == "--data-dir").and_then(|i| args.get(i + 1));
+                key = data_dir.and_then(|d| std::fs::read_to_string(Path::new(d).join("admin.key")).ok()).map(|k| k.trim().to_string());
+            }
         }
-        Logwarden { child, http }
+        Logwarden { child, http, key }
+    }
+
+    /// A GET to this process, with its admin key.
+    pub fn get(&self, path: &str) -> reqwest::blocking::RequestBuilder {
+        self.authorized(reqwest::blocking::Client::new().get(self.url(path)))
+    }
+
+    /// A POST to this process, with its admin key.
+    pub fn post(&self, path: &str) -> reqwest::blocking::RequestBuilder {
+        self.authorized(reqwest::blocking::Client::new().post(self.url(path)))
+    }
+
+    fn authorized(&self, request: reqwest::blocking::RequestBuilder) -> reqwest::blocking::RequestBuilder {
+        match &self.key {
+            Some(key) => request.bearer_auth(key),
+            None => request,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -77,8 +104,8 @@ impl Logwarden {
 
     /// `GET /api/v1/search` and the JSON answer.
     pub fn search(&self, q: &str, limit: usize) -> Value {
-        let response = reqwest::blocking::Client::new()
-            .get(self.url("/api/v1/search"))
+        let response = self
+            .get("/api/v1/search")
             .query(&[("q", q), ("limit", &limit.to_string())])
             .send()
             .expect("search request");
@@ -92,8 +119,8 @@ impl Logwarden {
 
     /// `GET /api/v1/search` with these parameters, and the JSON answer.
     pub fn search_with(&self, params: &[(&str, &str)]) -> Value {
-        let response = reqwest::blocking::Client::new()
-            .get(self.url("/api/v1/search"))
+        let response = self
+            .get("/api/v1/search")
             .query(params)
             .send()
             .expect("search request");

@@ -9,7 +9,7 @@ mod forward;
 mod framing;
 mod message;
 mod tcp;
-mod tls;
+pub mod tls;
 mod udp;
 
 use std::net::SocketAddr;

@@ -1,4 +1,5 @@
-//! The TLS acceptor of `tls://` listeners, from PEM files.
+//! TLS acceptors from PEM files: `tls://` syslog listeners, and the query
+//! API when `api.tls` is set.
 
 use std::sync::Arc;
 
@@ -10,23 +11,29 @@ use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 pub fn acceptor(files: &TlsFiles) -> anyhow::Result<TlsAcceptor> {
+    acceptor_for(files, "collector.tls")
+}
+
+/// An acceptor for the certificate and key of config section `section`
+/// (named in errors).
+pub fn acceptor_for(files: &TlsFiles, section: &str) -> anyhow::Result<TlsAcceptor> {
     let certs = CertificateDer::pem_file_iter(&files.cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
         .with_context(|| {
             format!(
-                "reading certificates from {} (collector.tls.cert)",
+                "reading certificates from {} ({section}.cert)",
                 files.cert.display()
             )
         })?;
     if certs.is_empty() {
         anyhow::bail!(
-            "no certificate in {} (collector.tls.cert)",
+            "no certificate in {} ({section}.cert)",
             files.cert.display()
         );
     }
     let key = PrivateKeyDer::from_pem_file(&files.key).with_context(|| {
         format!(
-            "reading the private key from {} (collector.tls.key)",
+            "reading the private key from {} ({section}.key)",
             files.key.display()
         )
     })?;
@@ -36,6 +43,6 @@ pub fn acceptor(files: &TlsFiles) -> anyhow::Result<TlsAcceptor> {
         .context("tls protocol versions")?
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .context("collector.tls: certificate and key do not match")?;
+        .with_context(|| format!("{section}: certificate and key do not match"))?;
     Ok(TlsAcceptor::from(Arc::new(config)))
 }

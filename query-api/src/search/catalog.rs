@@ -34,15 +34,15 @@ impl SplitCatalog {
         }
     }
 
-    /// A fresh searcher over every split, optionally of one stream only.
-    pub fn searchers(&self, stream: Option<&str>) -> anyhow::Result<Vec<OpenSplit>> {
+    /// A fresh searcher over every split of the streams `admits` accepts.
+    pub fn searchers(&self, admits: impl Fn(&str) -> bool) -> anyhow::Result<Vec<OpenSplit>> {
         let locations = storage::list_splits(&self.data_dir)
             .with_context(|| format!("listing splits in {}", self.data_dir.display()))?;
         let mut readers = self.readers.lock().unwrap();
         readers.retain(|path, _| locations.iter().any(|l| &l.path == path));
         let mut open = Vec::with_capacity(locations.len());
         for location in locations {
-            if stream.is_some_and(|s| s != location.stream) {
+            if !admits(&location.stream) {
                 continue;
             }
             let reader = match readers.get_mut(&location.path) {

@@ -80,7 +80,7 @@ pub fn execute(
     schema: &LogSchema,
     request: &SearchRequest,
 ) -> Result<SearchResult, EngineError> {
-    let all = catalog.searchers(request.stream.as_deref())?;
+    let all = catalog.searchers(|stream| request.admits_stream(stream))?;
     let splits_total = all.len();
     let splits: Vec<OpenSplit> = all
         .into_iter()

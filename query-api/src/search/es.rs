@@ -12,11 +12,13 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::handler::run;
+use super::handler::{Audited, run};
+use crate::audit::AuditResults;
+use crate::auth::Identity;
 use super::request::SearchParams;
 use super::sorted::Cursor;
 use crate::error::ApiError;
@@ -48,17 +50,19 @@ pub struct EsSearch {
 
 pub async fn search_all(
     State(state): State<Arc<AppState>>,
+    Extension(identity): Extension<Identity>,
     body: Result<Json<EsSearch>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    search(state, "_all", body).await
+) -> Result<Audited<Value>, ApiError> {
+    search(state, identity, "_all", body).await
 }
 
 pub async fn search_index(
     State(state): State<Arc<AppState>>,
+    Extension(identity): Extension<Identity>,
     Path(index): Path<String>,
     body: Result<Json<EsSearch>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    search(state, &index, body).await
+) -> Result<Audited<Value>, ApiError> {
+    search(state, identity, &index, body).await
 }
 
 fn bad(message: impl Into<String>) -> ApiError {
@@ -67,9 +71,10 @@ fn bad(message: impl Into<String>) -> ApiError {
 
 async fn search(
     state: Arc<AppState>,
+    identity: Identity,
     index: &str,
     body: Result<Json<EsSearch>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Audited<Value>, ApiError> {
     let body = match body {
         Ok(Json(body)) => body,
         // An empty body is a match_all.
@@ -97,7 +102,14 @@ async fn search(
         aggs: body.aggs.clone(),
         ..SearchParams::default()
     };
-    let response = run(state, params).await?;
+    let audit_query = params.q.clone();
+    let response = run(state, identity, params).await?;
+    let results = AuditResults {
+        total: response.total,
+        returned: response.hits.len().saturating_sub(from) as u64,
+        query: Some(audit_query),
+        stream: stream.clone(),
+    };
     let hits: Vec<Value> = response
         .hits
         .into_iter()
@@ -140,7 +152,7 @@ async fn search(
     if let Some(aggregations) = response.aggregations {
         answer["aggregations"] = aggregations;
     }
-    Ok(Json(answer))
+    Ok((Extension(results), Json(answer)))
 }
 
 /// `auth`, `logwarden-auth` → that stream; `*`, `_all`, `logwarden*` → all.

@@ -6,13 +6,15 @@ use std::time::Instant;
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use chrono::Utc;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::engine::{self, EngineError, SearchResult};
 use super::request::{SearchParams, SearchRequest};
+use crate::audit::AuditResults;
+use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -40,10 +42,14 @@ pub struct SplitCounts {
     pub searched: usize,
 }
 
+/// A search answer with what the audit record states about it.
+pub type Audited<T> = (Extension<AuditResults>, Json<T>);
+
 pub async fn search_get(
     State(state): State<Arc<AppState>>,
+    Extension(identity): Extension<Identity>,
     params: Result<Query<SearchParams>, QueryRejection>,
-) -> Result<Json<SearchResponse>, ApiError> {
+) -> Result<Audited<SearchResponse>, ApiError> {
     let Query(params) = params?;
     if params.aggs.is_some() {
         return Err(ApiError::bad_request(
@@ -51,22 +57,33 @@ pub async fn search_get(
             "aggs: send aggregations with POST /api/v1/search",
         ));
     }
-    run(state, params).await.map(Json)
+    audited(state, identity, params).await
 }
 
 pub async fn search_post(
     State(state): State<Arc<AppState>>,
+    Extension(identity): Extension<Identity>,
     body: Result<Json<SearchParams>, JsonRejection>,
-) -> Result<Json<SearchResponse>, ApiError> {
+) -> Result<Audited<SearchResponse>, ApiError> {
     let Json(params) = body?;
-    run(state, params).await.map(Json)
+    audited(state, identity, params).await
+}
+
+async fn audited(state: Arc<AppState>, identity: Identity, params: SearchParams) -> Result<Audited<SearchResponse>, ApiError> {
+    let (query, stream) = (params.q.clone(), params.stream.clone());
+    let response = run(state, identity, params).await?;
+    let results = AuditResults { total: response.total, returned: response.hits.len() as u64, query: Some(query), stream };
+    Ok((Extension(results), Json(response)))
 }
 
 /// Checks and runs a search within the configured timeout.
-pub async fn run(state: Arc<AppState>, params: SearchParams) -> Result<SearchResponse, ApiError> {
+pub async fn run(state: Arc<AppState>, identity: Identity, params: SearchParams) -> Result<SearchResponse, ApiError> {
     let started = Instant::now();
+    if let Some(stream) = &params.stream {
+        identity.may_search_stream(stream)?;
+    }
     let request = params
-        .check(&state.queries, &state.schema, state.max_hits, Utc::now())
+        .check(identity, &state.queries, &state.schema, state.max_hits, Utc::now())
         .map_err(|(code, message)| ApiError::bad_request(code, message))?;
     let (result, request) = execute(state.clone(), request).await?;
     let next = (result.hits.len() == request.limit && result.total > 0)

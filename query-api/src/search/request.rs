@@ -13,6 +13,7 @@ use tantivy::Term;
 use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery};
 
 use super::QueryCompiler;
+use crate::auth::Identity;
 use super::aggs::AggRequest;
 use super::sorted::{Cursor, SortKind, SortSpec};
 use super::time::parse_time;
@@ -45,13 +46,25 @@ pub struct SearchParams {
 /// A checked request.
 pub struct SearchRequest {
     pub query: Box<dyn Query>,
+    /// The stream asked for; `None`: every stream the caller searches by
+    /// default (not `audit`, and only the key's streams).
     pub stream: Option<String>,
+    pub identity: Identity,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub limit: usize,
     pub sort: SortSpec,
     pub after: Option<Cursor>,
     pub aggs: Option<AggRequest>,
+}
+
+impl SearchRequest {
+    pub fn admits_stream(&self, stream: &str) -> bool {
+        match &self.stream {
+            Some(only) => only == stream,
+            None => self.identity.searches_by_default(stream),
+        }
+    }
 }
 
 fn bad(message: impl Into<String>) -> (&'static str, String) {
@@ -62,6 +75,7 @@ impl SearchParams {
     /// Checks every parameter; the error is `(code, message)`.
     pub fn check(
         self,
+        identity: Identity,
         compiler: &QueryCompiler,
         schema: &LogSchema,
         max_hits: usize,
@@ -113,6 +127,7 @@ impl SearchParams {
         Ok(SearchRequest {
             query,
             stream: self.stream,
+            identity,
             from,
             to,
             limit,
@@ -176,7 +191,8 @@ mod tests {
 
     fn check(params: SearchParams) -> Result<SearchRequest, (&'static str, String)> {
         let schema = LogSchema::new();
-        params.check(&QueryCompiler::new(&schema), &schema, 1000, Utc::now())
+        let admin = Identity { name: "t".into(), role: logwarden_config::auth::Role::Admin, streams: None };
+        params.check(admin, &QueryCompiler::new(&schema), &schema, 1000, Utc::now())
     }
 
     #[test]

@@ -1,0 +1,130 @@
+//! The access record of every API call — who, when, from where, what, how
+//! many results — as an event in the `audit` stream: produced to the events
+//! topic like any other event (so it is indexed, sealed, signed and kept
+//! per the `audit` stream's retention), through the collector's delivery,
+//! which spools to disk while Kafka is away. This is the access record that
+//! 개인정보의 안전성 확보조치 기준 제8조 asks a system to keep.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use chrono::{SecondsFormat, Utc};
+use logwarden_collector::delivery::Delivery;
+use logwarden_collector::spool::Record;
+use logwarden_config::Config;
+use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::{AUDIT_STREAM, Identity};
+
+/// What a handler found, for the audit record (a response extension).
+#[derive(Debug, Clone, Default)]
+pub struct AuditResults {
+    /// Matching events.
+    pub total: u64,
+    /// Events returned in this response.
+    pub returned: u64,
+    /// The query as the caller wrote it.
+    pub query: Option<String>,
+    /// The stream searched, when one was named.
+    pub stream: Option<String>,
+}
+
+/// One API call.
+pub struct AuditEntry {
+    pub identity: Option<Identity>,
+    pub client: SocketAddr,
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub status: u16,
+    pub took: Duration,
+    pub results: Option<AuditResults>,
+}
+
+pub struct Auditor {
+    delivery: Delivery,
+    host: String,
+}
+
+impl Auditor {
+    /// Opens the audit delivery; its spool is `DATA_DIR/spool-audit`.
+    pub fn open(config: &Config) -> anyhow::Result<Auditor> {
+        let mut spool = config.collector.spool.clone();
+        spool.dir = config.data_dir.join("spool-audit");
+        let delivery = Delivery::open(&config.kafka, &spool)?;
+        let host = gethostname::gethostname().to_string_lossy().into_owned();
+        Ok(Auditor { delivery, host })
+    }
+
+    pub fn spawn_drainer(&self, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+        self.delivery.spawn_drainer(shutdown)
+    }
+
+    /// Returns once the record is acknowledged by Kafka or in the spool.
+    pub async fn record(&self, entry: AuditEntry) -> Result<(), String> {
+        let event = self.event(&entry);
+        let record = Record { key: self.host.clone(), payload: event.to_string().into_bytes() };
+        self.delivery.deliver(vec![record]).await.map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    /// Flushes records in flight (at shutdown).
+    pub fn flush(&self, timeout: Duration) -> bool {
+        self.delivery.flush(timeout)
+    }
+
+    fn event(&self, entry: &AuditEntry) -> Value {
+        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
+        let who = entry.identity.as_ref().map_or("-", |i| i.name.as_str());
+        let outcome = if entry.status < 400 { "success" } else { "failure" };
+        let action = match entry.status {
+            401 => "api-unauthenticated",
+            403 => "api-forbidden",
+            _ => "api-call",
+        };
+        let mut message = format!("{who} {} {} {}", entry.method, entry.path, entry.status);
+        let mut free = Map::new();
+        if let Some(results) = &entry.results {
+            message.push_str(&format!(" ({} of {} results)", results.returned, results.total));
+            free.insert("results.total".into(), results.total.into());
+            free.insert("results.returned".into(), results.returned.into());
+            if let Some(query) = &results.query {
+                free.insert("search.query".into(), query.clone().into());
+            }
+            if let Some(stream) = &results.stream {
+                free.insert("search.stream".into(), stream.clone().into());
+            }
+        }
+        if let Some(query) = &entry.query {
+            free.insert("url.query".into(), query.clone().into());
+        }
+        free.insert("url.path".into(), entry.path.clone().into());
+        free.insert("http.request.method".into(), entry.method.clone().into());
+        free.insert("http.response.status_code".into(), entry.status.into());
+        free.insert("event.duration".into(), (entry.took.as_nanos() as u64).into());
+        if let Some(identity) = &entry.identity {
+            free.insert("user.roles".into(), identity.role.as_str().into());
+        }
+        let mut event = json!({
+            "@timestamp": now,
+            "event.ingested": now,
+            "event.id": format!("audit-{:032x}", rand::random::<u128>()),
+            "event.kind": "event",
+            "event.category": "web",
+            "event.action": action,
+            "event.outcome": outcome,
+            "message": message,
+            "event.original": message,
+            "stream": AUDIT_STREAM,
+            "host.name": self.host,
+            "source.ip": entry.client.ip().to_string(),
+            "source.port": entry.client.port(),
+            "observer.product": "logwarden query-api",
+            "fields": free,
+        });
+        if let Some(identity) = &entry.identity {
+            event["user.name"] = identity.name.clone().into();
+        }
+        event
+    }
+}

@@ -1,0 +1,180 @@
+//! Who may call what, and the audit record of every call.
+//!
+//! Every endpoint but the probes (`/healthz`, `/readyz`), `/metrics` and the
+//! OpenAPI document needs a key from `[[auth.keys]]` (stored as SHA-256
+//! hashes, compared in constant time; keys are never logged). A missing or
+//! unknown key gets a 401, a role that may not get a 403. Every call that
+//! reaches this guard, allowed or not, is recorded in the `audit` stream
+//! before its answer leaves.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use logwarden_config::auth::{ApiKey, Role};
+
+use crate::audit::{AuditEntry, AuditResults};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::tls::ClientAddr;
+
+/// The stream of access records: searchable by admins and auditors only,
+/// and left out of searches that do not ask for it.
+pub const AUDIT_STREAM: &str = "audit";
+
+/// The caller, as established by [`guard`].
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub name: String,
+    pub role: Role,
+    /// Streams the key is limited to; `None` = all.
+    pub streams: Option<Vec<String>>,
+}
+
+impl From<&ApiKey> for Identity {
+    fn from(key: &ApiKey) -> Self {
+        Identity { name: key.name.clone(), role: key.role, streams: key.streams.clone() }
+    }
+}
+
+/// What an endpoint requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Permission {
+    /// Search and read events: admin, analyst, auditor.
+    Search,
+    /// Any valid key (unknown paths: a 404 only after authentication).
+    Authenticated,
+}
+
+fn is_public(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/metrics" | "/api/v1/openapi.json")
+}
+
+fn permission(path: &str) -> Permission {
+    if path == "/api/v1/search" || path == "/_search" || path.ends_with("/_search") {
+        Permission::Search
+    } else {
+        Permission::Authenticated
+    }
+}
+
+fn allows(role: Role, permission: Permission) -> bool {
+    match permission {
+        Permission::Search => matches!(role, Role::Admin | Role::Analyst | Role::Auditor),
+        Permission::Authenticated => true,
+    }
+}
+
+impl Identity {
+    /// Whether this caller may search `stream`.
+    pub fn may_search_stream(&self, stream: &str) -> Result<(), ApiError> {
+        if stream == AUDIT_STREAM && !matches!(self.role, Role::Admin | Role::Auditor) {
+            return Err(ApiError::Forbidden(format!(
+                "key `{}` has role {}; the audit stream is for admin and auditor keys",
+                self.name,
+                self.role.as_str()
+            )));
+        }
+        if self.streams.as_ref().is_some_and(|allowed| !allowed.iter().any(|s| s == stream)) {
+            return Err(ApiError::Forbidden(format!("key `{}` may not search stream `{stream}`", self.name)));
+        }
+        Ok(())
+    }
+
+    /// Whether a search without a stream filter covers `stream`.
+    pub fn searches_by_default(&self, stream: &str) -> bool {
+        stream != AUDIT_STREAM && self.streams.as_ref().is_none_or(|allowed| allowed.iter().any(|s| s == stream))
+    }
+}
+
+fn authenticate(state: &AppState, request: &Request) -> Result<Identity, ApiError> {
+    let header = request.headers().get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::Unauthorized("an API key is required: Authorization: Bearer KEY (or ApiKey, or Basic with the key as password)".into())
+    })?;
+    let key = header
+        .to_str()
+        .ok()
+        .and_then(|value| state.keys.authorize(value))
+        .ok_or_else(|| ApiError::Unauthorized("the API key is not valid".into()))?;
+    let path = request.uri().path();
+    let needed = permission(path);
+    if !allows(key.role, needed) {
+        return Err(ApiError::Forbidden(format!(
+            "key `{}` has role {}, which may not call {path}",
+            key.name,
+            key.role.as_str()
+        )));
+    }
+    Ok(Identity::from(key))
+}
+
+/// Authenticates, authorizes and audits every non-public request.
+pub async fn guard(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(ClientAddr(client)): ConnectInfo<ClientAddr>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path().to_string();
+    if is_public(&path) {
+        return next.run(request).await;
+    }
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let query = request.uri().query().map(str::to_string);
+    let (response, identity) = match authenticate(&state, &request) {
+        Ok(identity) => {
+            request.extensions_mut().insert(identity.clone());
+            (next.run(request).await, Some(identity))
+        }
+        Err(refused) => {
+            crate::metrics::refused(&refused);
+            (refused.into_response(), None)
+        }
+    };
+    let entry = AuditEntry {
+        identity,
+        client,
+        method,
+        path,
+        query,
+        status: response.status().as_u16(),
+        took: started.elapsed(),
+        results: response.extensions().get::<AuditResults>().cloned(),
+    };
+    match state.audit.record(entry).await {
+        Ok(()) => response,
+        Err(e) if response.status().is_success() => ApiError::AuditUnavailable(e).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot record a refused request in the audit stream");
+            response
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_and_paths() {
+        for role in [Role::Admin, Role::Analyst, Role::Auditor] {
+            assert!(allows(role, permission("/api/v1/search")));
+            assert!(allows(role, permission("/logwarden-auth/_search")));
+        }
+        assert!(!allows(Role::Ingest, permission("/api/v1/search")));
+        assert!(!allows(Role::Ingest, permission("/_search")));
+        assert!(is_public("/healthz") && !is_public("/api/v1/search"));
+        let analyst = Identity { name: "a".into(), role: Role::Analyst, streams: Some(vec!["auth".into()]) };
+        assert!(analyst.may_search_stream("auth").is_ok());
+        assert!(analyst.may_search_stream("access").is_err());
+        assert!(analyst.may_search_stream(AUDIT_STREAM).is_err());
+        assert!(!analyst.searches_by_default("access") && analyst.searches_by_default("auth"));
+        let auditor = Identity { name: "b".into(), role: Role::Auditor, streams: None };
+        assert!(auditor.may_search_stream(AUDIT_STREAM).is_ok());
+        assert!(!auditor.searches_by_default(AUDIT_STREAM));
+    }
+}
