@@ -97,24 +97,15 @@ impl RawConfig {
     pub fn validate(self) -> Result<Config, ConfigError> {
         let data_dir = self.data_dir.unwrap_or_else(|| PathBuf::from("data"));
         let kafka = self.kafka;
-        let brokers = kafka
-            .brokers
-            .unwrap_or_else(|| "127.0.0.1:9092".to_string());
+        let brokers = kafka.brokers.unwrap_or_else(|| "127.0.0.1:9092".to_string());
         if brokers.trim().is_empty() {
-            return Err(ConfigError::invalid(
-                "kafka.brokers",
-                "must list at least one host:port",
-            ));
+            return Err(ConfigError::invalid("kafka.brokers", "must list at least one host:port"));
         }
-        let topic = kafka
-            .topic
-            .unwrap_or_else(|| "logwarden.events".to_string());
+        let topic = kafka.topic.unwrap_or_else(|| "logwarden.events".to_string());
         if !is_valid_topic(&topic) {
             return Err(ConfigError::invalid(
                 "kafka.topic",
-                format!(
-                    "`{topic}` is not a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249)"
-                ),
+                format!("`{topic}` is not a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249)"),
             ));
         }
         let compression = match kafka.compression.as_deref().unwrap_or("lz4") {
@@ -138,10 +129,7 @@ impl RawConfig {
         let kafka = KafkaConfig {
             brokers,
             topic,
-            partitions: kafka
-                .partitions
-                .filter(|&p| p > 0)
-                .unwrap_or_else(cpu_cores),
+            partitions: kafka.partitions.filter(|&p| p > 0).unwrap_or_else(cpu_cores),
             compression,
             linger: kafka.linger.unwrap_or(Duration::from_millis(5)),
             producer: kafka.producer,
@@ -169,13 +157,9 @@ impl RawConfig {
         let spool = push::validate_spool(collector.spool, &data_dir)?;
         let collector = CollectorConfig {
             files,
-            checkpoint_dir: collector
-                .checkpoint_dir
-                .unwrap_or_else(|| data_dir.join("checkpoints")),
+            checkpoint_dir: collector.checkpoint_dir.unwrap_or_else(|| data_dir.join("checkpoints")),
             scan_interval: collector.scan_interval.unwrap_or(Duration::from_secs(1)),
-            partial_line_timeout: collector
-                .partial_line_timeout
-                .unwrap_or(Duration::from_secs(1)),
+            partial_line_timeout: collector.partial_line_timeout.unwrap_or(Duration::from_secs(1)),
             max_line_bytes,
             syslog,
             tls: push::validate_tls(collector.tls),
@@ -186,10 +170,7 @@ impl RawConfig {
         let indexer = self.indexer;
         let commit_interval = indexer.commit_interval.unwrap_or(Duration::from_secs(1));
         if commit_interval.is_zero() {
-            return Err(ConfigError::invalid(
-                "indexer.commit_interval",
-                "must be greater than zero",
-            ));
+            return Err(ConfigError::invalid("indexer.commit_interval", "must be greater than zero"));
         }
         let writer_memory_mb = indexer.writer_memory_mb.unwrap_or(64);
         if !(16..=4096).contains(&writer_memory_mb) {
@@ -199,9 +180,7 @@ impl RawConfig {
             ));
         }
         let indexer = IndexerConfig {
-            group: indexer
-                .group
-                .unwrap_or_else(|| "logwarden-indexer".to_string()),
+            group: indexer.group.unwrap_or_else(|| "logwarden-indexer".to_string()),
             workers: indexer.workers.filter(|&w| w > 0).unwrap_or_else(cpu_cores),
             commit_interval,
             writer_memory_bytes: writer_memory_mb * 1024 * 1024,
@@ -210,44 +189,25 @@ impl RawConfig {
         let api = self.api;
         let listen_text = api.listen.unwrap_or_else(|| "127.0.0.1:8080".to_string());
         let listen = listen_text.parse().map_err(|_| {
-            ConfigError::invalid(
-                "api.listen",
-                format!("`{listen_text}` is not an address like 127.0.0.1:8080"),
-            )
+            ConfigError::invalid("api.listen", format!("`{listen_text}` is not an address like 127.0.0.1:8080"))
         })?;
         let max_hits = api.max_hits.unwrap_or(10_000);
         if max_hits == 0 {
-            return Err(ConfigError::invalid(
-                "api.max_hits",
-                "must be greater than zero",
-            ));
+            return Err(ConfigError::invalid("api.max_hits", "must be greater than zero"));
         }
 
-        Ok(Config {
-            data_dir,
-            kafka,
-            collector,
-            indexer,
-            api: ApiConfig { listen, max_hits },
-            auth,
-        })
+        Ok(Config { data_dir, kafka, collector, indexer, api: ApiConfig { listen, max_hits }, auth })
     }
 }
 
 fn validate_file_input(index: usize, input: RawFileInput) -> Result<FileInput, ConfigError> {
     let key = format!("collector.files[{index}]");
     if input.include.is_empty() {
-        return Err(ConfigError::invalid(
-            format!("{key}.include"),
-            "must list at least one glob",
-        ));
+        return Err(ConfigError::invalid(format!("{key}.include"), "must list at least one glob"));
     }
     for pattern in input.include.iter().chain(&input.exclude) {
         if let Err(e) = glob::Pattern::new(pattern) {
-            return Err(ConfigError::invalid(
-                format!("{key}.include"),
-                format!("`{pattern}`: {e}"),
-            ));
+            return Err(ConfigError::invalid(format!("{key}.include"), format!("`{pattern}`: {e}")));
         }
     }
     if let Some(stream) = &input.stream {
@@ -258,11 +218,7 @@ fn validate_file_input(index: usize, input: RawFileInput) -> Result<FileInput, C
             ));
         }
     }
-    Ok(FileInput {
-        include: input.include,
-        exclude: input.exclude,
-        stream: input.stream,
-    })
+    Ok(FileInput { include: input.include, exclude: input.exclude, stream: input.stream })
 }
 
 fn is_valid_topic(topic: &str) -> bool {
@@ -270,9 +226,7 @@ fn is_valid_topic(topic: &str) -> bool {
         && topic.len() <= 249
         && topic != "."
         && topic != ".."
-        && topic
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && topic.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 #[cfg(test)]
@@ -290,10 +244,7 @@ mod tests {
         assert_eq!(config.kafka.partitions, cpu_cores());
         assert_eq!(config.indexer.group, "logwarden-indexer");
         assert_eq!(config.indexer.commit_interval, Duration::from_secs(1));
-        assert_eq!(
-            config.collector.checkpoint_dir,
-            PathBuf::from("data/checkpoints")
-        );
+        assert_eq!(config.collector.checkpoint_dir, PathBuf::from("data/checkpoints"));
     }
 
     #[test]
@@ -304,9 +255,7 @@ mod tests {
 
     #[test]
     fn overriding_the_delivery_guarantee_is_refused() {
-        let err = load("[kafka.producer]\nacks = \"1\"\n")
-            .unwrap_err()
-            .to_string();
+        let err = load("[kafka.producer]\nacks = \"1\"\n").unwrap_err().to_string();
         assert!(err.contains("kafka.producer.acks"), "{err}");
     }
 
@@ -316,22 +265,10 @@ mod tests {
             ("[kafka]\ncompression = \"snappy\"\n", "kafka.compression"),
             ("[kafka]\ntopic = \"a b\"\n", "kafka.topic"),
             ("[api]\nlisten = \"nowhere\"\n", "api.listen"),
-            (
-                "[indexer]\ncommit_interval = \"0s\"\n",
-                "indexer.commit_interval",
-            ),
-            (
-                "[[collector.files]]\ninclude = []\n",
-                "collector.files[0].include",
-            ),
-            (
-                "[[collector.files]]\ninclude = [\"/var/log/[a.log\"]\n",
-                "collector.files[0].include",
-            ),
-            (
-                "[[collector.files]]\ninclude = [\"/x\"]\nstream = \"A\"\n",
-                "collector.files[0].stream",
-            ),
+            ("[indexer]\ncommit_interval = \"0s\"\n", "indexer.commit_interval"),
+            ("[[collector.files]]\ninclude = []\n", "collector.files[0].include"),
+            ("[[collector.files]]\ninclude = [\"/var/log/[a.log\"]\n", "collector.files[0].include"),
+            ("[[collector.files]]\ninclude = [\"/x\"]\nstream = \"A\"\n", "collector.files[0].stream"),
         ];
         for (text, key) in cases {
             let err = load(text).unwrap_err().to_string();
@@ -341,16 +278,14 @@ mod tests {
 
     #[test]
     fn durations_are_human_text() {
-        let config =
-            load("[indexer]\ncommit_interval = \"250ms\"\n[kafka]\nlinger = \"20ms\"\n").unwrap();
+        let config = load("[indexer]\ncommit_interval = \"250ms\"\n[kafka]\nlinger = \"20ms\"\n").unwrap();
         assert_eq!(config.indexer.commit_interval, Duration::from_millis(250));
         assert_eq!(config.kafka.linger, Duration::from_millis(20));
     }
 
     #[test]
     fn environment_overrides_file_values() {
-        let mut raw =
-            RawConfig::from_toml("data_dir = \"/a\"\n[kafka]\nbrokers = \"h:1\"\n").unwrap();
+        let mut raw = RawConfig::from_toml("data_dir = \"/a\"\n[kafka]\nbrokers = \"h:1\"\n").unwrap();
         raw.apply_env(|name| match name {
             "LOGWARDEN_KAFKA_BROKERS" => Some("k:9".into()),
             _ => None,
@@ -366,10 +301,7 @@ mod example_file {
     #[test]
     fn the_example_config_is_valid() {
         let text = include_str!("../logwarden.example.toml");
-        let config = crate::RawConfig::from_toml(text)
-            .unwrap()
-            .validate()
-            .unwrap();
+        let config = crate::RawConfig::from_toml(text).unwrap().validate().unwrap();
         assert_eq!(config.collector.files.len(), 1);
         assert_eq!(config.collector.syslog.len(), 2);
         assert!(config.collector.http.listen.is_some());
