@@ -174,9 +174,14 @@ fn full_spool_answers_503_and_counts_it() {
     );
     let data = dir.join("data");
     let topic = unique("lw-spoolfull");
-    let args = collector_args(config.to_str().unwrap(), data.to_str().unwrap(), &topic);
+    let mut args = collector_args(config.to_str().unwrap(), data.to_str().unwrap(), &topic);
+    args.extend(["--syslog", "udp://127.0.0.1:0"]);
     let client = Client::new();
-    let collector = Collector::start(&args, &brokers, &["syslog tcp", "http ingest"]);
+    let collector = Collector::start(
+        &args,
+        &brokers,
+        &["syslog tcp", "http ingest", "syslog udp"],
+    );
     assert_eq!(
         post_lines(&client, &collector, &ids("up", 1))
             .status()
@@ -221,6 +226,24 @@ fn full_spool_answers_503_and_counts_it() {
             .as_u16(),
         503
     );
+    // UDP cannot be paused: once the spool has no room even for one
+    // datagram, its messages are dropped and counted.
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dropped = || {
+        collector.metric(
+            "logwarden_collector_dropped_total{source=\"syslog_udp\",reason=\"spool_full\"}",
+        )
+    };
+    let mut sent = 0;
+    wait_until("a udp drop to be counted", || {
+        if sent < 200 {
+            let line = format!("<13>Jan  1 00:00:00 h udp: datagram {sent}");
+            udp.send_to(line.as_bytes(), collector.addr("syslog udp"))
+                .unwrap();
+            sent += 1;
+        }
+        dropped() >= 1.0
+    });
 
     // Kafka back: what was accepted arrives, and ingest works again.
     kafka.restart();
