@@ -9,7 +9,7 @@ use logwarden_config::Config;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Command, GenerateArgs};
-use crate::{shutdown, telemetry};
+use crate::{compliance, shutdown, telemetry};
 
 type Component = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
 
@@ -28,6 +28,8 @@ pub async fn execute(command: Command) -> anyhow::Result<()> {
         Command::Indexer(args) => pipeline(args.load()?, false, true, false).await,
         Command::QueryApi(args) => pipeline(args.load()?, false, false, true).await,
         Command::Generate(args) => generate(args),
+        Command::Verify(args) => compliance::verify(args),
+        Command::Retention(args) => compliance::retention(args),
     }
 }
 
@@ -50,7 +52,18 @@ async fn pipeline(config: Config, collector: bool, indexer: bool, api: bool) -> 
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
     if indexer {
         // Created before anyone subscribes, with partitions = cores.
-        logwarden_collector::kafka::ensure_topic(&config.kafka.brokers, &config.kafka.topic, config.kafka.partitions).await?;
+        logwarden_collector::kafka::ensure_topic(
+            &config.kafka.brokers,
+            &config.kafka.topic,
+            config.kafka.partitions,
+        )
+        .await?;
+        logwarden_collector::kafka::ensure_topic(
+            &config.kafka.brokers,
+            &config.indexer.dlq_topic,
+            config.kafka.partitions,
+        )
+        .await?;
     }
     let mut components: Vec<(&str, Component)> = Vec::new();
     if collector {
@@ -70,16 +83,29 @@ async fn pipeline(config: Config, collector: bool, indexer: bool, api: bool) -> 
         let state = logwarden_query_api::state(&config, metrics);
         println!("logwarden: query API listening on http://{addr}");
         println!("logwarden: search: http://{addr}/api/v1/search?q=*&limit=10");
-        components.push(("query-api", Box::pin(logwarden_query_api::serve(listener, state, shutdown.clone()))));
+        components.push((
+            "query-api",
+            Box::pin(logwarden_query_api::serve(
+                listener,
+                state,
+                shutdown.clone(),
+            )),
+        ));
     }
     if indexer {
-        components.push(("indexer", Box::pin(logwarden_indexer::run(config.clone(), shutdown.clone()))));
+        components.push((
+            "indexer",
+            Box::pin(logwarden_indexer::run(config.clone(), shutdown.clone())),
+        ));
     }
     let handles: Vec<_> = components
         .into_iter()
         .map(|(name, component)| {
             let shutdown = shutdown.clone();
-            (name, tokio::spawn(stop_all_on_error(name, component, shutdown)))
+            (
+                name,
+                tokio::spawn(stop_all_on_error(name, component, shutdown)),
+            )
         })
         .collect();
     let mut first_error = None;
@@ -103,10 +129,18 @@ async fn pipeline(config: Config, collector: bool, indexer: bool, api: bool) -> 
     }
 }
 
-async fn stop_all_on_error(name: &'static str, component: Component, shutdown: CancellationToken) -> anyhow::Result<()> {
+async fn stop_all_on_error(
+    name: &'static str,
+    component: Component,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let result = component.await;
     if let Err(e) = &result {
-        tracing::error!(component = name, error = format!("{e:#}"), "component failed; stopping the others");
+        tracing::error!(
+            component = name,
+            error = format!("{e:#}"),
+            "component failed; stopping the others"
+        );
         shutdown.cancel();
     }
     result
@@ -125,7 +159,10 @@ fn generate(args: GenerateArgs) -> anyhow::Result<()> {
     let counts = logwarden_generator::write_files(&args.out, generator, args.lines)
         .with_context(|| format!("writing to {}", args.out.display()))?;
     for (kind, count) in counts {
-        println!("{}: {count} lines", args.out.join(kind.file_name()).display());
+        println!(
+            "{}: {count} lines",
+            args.out.join(kind.file_name()).display()
+        );
     }
     Ok(())
 }

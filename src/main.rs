@@ -4,11 +4,13 @@
 //!
 //! - `cli`: argument parsing and the config overrides each subcommand takes.
 //! - `commands`: what each subcommand runs.
+//! - `compliance`: `verify` and `retention`.
 //! - `telemetry`: logging (text or JSON) and the Prometheus recorder.
 //! - `shutdown`: SIGTERM/SIGINT to a cancellation token.
 
 mod cli;
 mod commands;
+mod compliance;
 mod shutdown;
 mod telemetry;
 
@@ -17,7 +19,10 @@ use clap::Parser;
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     telemetry::init_logging(cli.log_format, &cli.log_level);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -10,7 +10,9 @@ pub fn init_logging(format: LogFormat, filter: &str) {
         eprintln!("warning: invalid log filter `{filter}` ({e}); using `info`");
         EnvFilter::new("info")
     });
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),

@@ -10,7 +10,17 @@ use support::*;
 const TIMEOUT: Duration = Duration::from_secs(180);
 
 fn run_args<'a>(inputs: &'a [String], data: &'a str, topic: &'a str) -> Vec<&'a str> {
-    let mut args = vec!["run", "--data-dir", data, "--http-addr", "127.0.0.1:0", "--topic", topic, "--group", topic];
+    let mut args = vec![
+        "run",
+        "--data-dir",
+        data,
+        "--http-addr",
+        "127.0.0.1:0",
+        "--topic",
+        topic,
+        "--group",
+        topic,
+    ];
     for input in inputs {
         args.extend(["--input", input.as_str()]);
     }
@@ -18,7 +28,10 @@ fn run_args<'a>(inputs: &'a [String], data: &'a str, topic: &'a str) -> Vec<&'a 
 }
 
 fn loghub_inputs() -> Vec<String> {
-    LOGHUB_FILES.iter().map(|f| loghub(f).display().to_string()).collect()
+    LOGHUB_FILES
+        .iter()
+        .map(|f| loghub(f).display().to_string())
+        .collect()
 }
 
 fn assert_every_line_once(node: &Logwarden) {
@@ -26,7 +39,11 @@ fn assert_every_line_once(node: &Logwarden) {
         let path = loghub(file).display().to_string();
         let lines = std::fs::read_to_string(&path).unwrap().lines().count() as u64;
         assert_eq!(lines, 2000);
-        assert_eq!(node.count(&format!("log.file.path:\"{path}\"")), lines, "{file}");
+        assert_eq!(
+            node.count(&format!("log.file.path:\"{path}\"")),
+            lines,
+            "{file}"
+        );
     }
 }
 
@@ -41,19 +58,39 @@ fn every_loghub_line_is_searchable_exactly_once() {
 
     // A word whose line count grep-like counting gives.
     for word in ["authentication", "Invalid", "failure", "workerEnv"] {
-        let want: u64 = LOGHUB_FILES.iter().map(|f| lines_with_token(&loghub(f), word)).sum();
+        let want: u64 = LOGHUB_FILES
+            .iter()
+            .map(|f| lines_with_token(&loghub(f), word))
+            .sum();
         assert!(want > 0, "{word} appears in the corpus");
         assert_eq!(node.count(word), want, "lines containing `{word}`");
     }
     // ECS fields parsed from the lines are queryable.
     assert_eq!(node.count("host.name:LabSZ"), 2000);
-    assert_eq!(node.count("process.name:\"sshd(pam_unix)\" AND host.name:combo"), lines_with_token(&loghub("Linux_2k.log"), "sshd") );
+    assert_eq!(
+        node.count("process.name:\"sshd(pam_unix)\" AND host.name:combo"),
+        lines_with_token(&loghub("Linux_2k.log"), "sshd")
+    );
     // Newest first.
-    let hits = node.search("host.name:LabSZ", 50)["hits"].as_array().unwrap().clone();
+    let hits = node.search("host.name:LabSZ", 50)["hits"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert_eq!(hits.len(), 50);
-    let times: Vec<&str> = hits.iter().map(|h| h["@timestamp"].as_str().unwrap()).collect();
-    assert!(times.windows(2).all(|w| w[0] >= w[1]), "hits are newest first: {times:?}");
-    assert!(hits[0]["event.original"].as_str().unwrap().contains("LabSZ"));
+    let times: Vec<&str> = hits
+        .iter()
+        .map(|h| h["@timestamp"].as_str().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] >= w[1]),
+        "hits are newest first: {times:?}"
+    );
+    assert!(
+        hits[0]["event.original"]
+            .as_str()
+            .unwrap()
+            .contains("LabSZ")
+    );
 
     // Nothing more arrives later: no duplicates after the pipeline settles.
     std::thread::sleep(Duration::from_secs(3));
@@ -75,7 +112,11 @@ fn bad_queries_get_a_json_400() {
         (vec![("limit", "100000000")], "limit"),
         (vec![("stream", "../etc")], "stream"),
     ] {
-        let response = client.get(node.url("/api/v1/search")).query(&query).send().unwrap();
+        let response = client
+            .get(node.url("/api/v1/search"))
+            .query(&query)
+            .send()
+            .unwrap();
         assert_eq!(response.status().as_u16(), 400, "{query:?}");
         let body: serde_json::Value = response.json().unwrap();
         let message = body["error"]["message"].as_str().unwrap();
@@ -83,9 +124,18 @@ fn bad_queries_get_a_json_400() {
         assert!(message.contains(fragment), "{query:?}: {message}");
     }
     for path in ["/healthz", "/readyz", "/metrics", "/api/v1/openapi.json"] {
-        assert_eq!(client.get(node.url(path)).send().unwrap().status().as_u16(), 200, "{path}");
+        assert_eq!(
+            client.get(node.url(path)).send().unwrap().status().as_u16(),
+            200,
+            "{path}"
+        );
     }
-    let openapi: serde_json::Value = client.get(node.url("/api/v1/openapi.json")).send().unwrap().json().unwrap();
+    let openapi: serde_json::Value = client
+        .get(node.url("/api/v1/openapi.json"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
     assert!(openapi["paths"]["/api/v1/search"].is_object());
     node.stop();
 }
@@ -120,16 +170,46 @@ fn indexer_killed_with_sigkill_resumes_exactly_once() {
     let logs = temp_dir("kill9-logs");
     let topic = unique("lw-kill9");
     let generated = std::process::Command::new(env!("CARGO_BIN_EXE_logwarden"))
-        .args(["generate", "--out", logs.to_str().unwrap(), "--lines", "30000"])
+        .args([
+            "generate",
+            "--out",
+            logs.to_str().unwrap(),
+            "--lines",
+            "30000",
+        ])
         .output()
         .unwrap();
     assert!(generated.status.success());
     let glob = format!("{}/*", logs.display());
     let data_s = data.to_str().unwrap();
     let ckpt = temp_dir("kill9-ckpt");
-    let collector = Logwarden::start(&["collector", "--input", &glob, "--data-dir", ckpt.to_str().unwrap(), "--topic", &topic]);
-    let api = Logwarden::start(&["query-api", "--data-dir", data_s, "--http-addr", "127.0.0.1:0"]);
-    let indexer_args = ["indexer", "--data-dir", data_s, "--topic", &topic, "--group", &topic, "--commit-interval", "100ms"];
+    let collector = Logwarden::start(&[
+        "collector",
+        "--input",
+        &glob,
+        "--data-dir",
+        ckpt.to_str().unwrap(),
+        "--topic",
+        &topic,
+    ]);
+    let api = Logwarden::start(&[
+        "query-api",
+        "--data-dir",
+        data_s,
+        "--http-addr",
+        "127.0.0.1:0",
+    ]);
+    let indexer_args = [
+        "indexer",
+        "--data-dir",
+        data_s,
+        "--topic",
+        &topic,
+        "--group",
+        &topic,
+        "--commit-interval",
+        "100ms",
+    ];
     for round in 0..4 {
         let indexer = Logwarden::start(&indexer_args);
         let before = api.count("*");
@@ -147,7 +227,11 @@ fn indexer_killed_with_sigkill_resumes_exactly_once() {
     for file in ["auth.log", "syslog", "nginx-access.log"] {
         let path = logs.join(file);
         let lines = std::fs::read_to_string(&path).unwrap().lines().count() as u64;
-        assert_eq!(api.count(&format!("log.file.path:\"{}\"", path.display())), lines, "{file}");
+        assert_eq!(
+            api.count(&format!("log.file.path:\"{}\"", path.display())),
+            lines,
+            "{file}"
+        );
     }
     indexer.stop();
     api.stop();

@@ -9,6 +9,7 @@
 //!
 //! - `raw`: the file format as written by operators (TOML, serde, defaults).
 //! - `validated`: the checked configuration the components receive.
+//! - `retention`: per-stream retention classes and regulation presets.
 //! - `push`: syslog listeners, HTTP ingest and the spool (push sources).
 //! - `auth`: ingest/API keys as SHA-256 hashes, checked in constant time.
 //! - `error`: [`ConfigError`], naming the key at fault.
@@ -17,6 +18,7 @@ pub mod auth;
 mod error;
 mod push;
 pub mod raw;
+pub mod retention;
 mod validated;
 
 pub use error::ConfigError;
@@ -25,6 +27,7 @@ pub use push::{
     TlsFiles, parse_syslog_address,
 };
 pub use raw::RawConfig;
+pub use retention::{PRESETS, Preset, StreamPolicy};
 pub use validated::{
     ApiConfig, CollectorConfig, Compression, Config, FileInput, IndexerConfig, KafkaConfig,
 };

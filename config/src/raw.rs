@@ -21,6 +21,9 @@ pub struct RawConfig {
     pub indexer: RawIndexer,
     #[serde(default)]
     pub api: RawApi,
+    /// Retention classes, by stream name (`[streams.auth]`).
+    #[serde(default)]
+    pub streams: BTreeMap<String, RawStream>,
     #[serde(default)]
     pub auth: RawAuth,
 }
@@ -139,6 +142,40 @@ pub struct RawIndexer {
     #[serde(default, with = "humantime_serde")]
     pub commit_interval: Option<Duration>,
     pub writer_memory_mb: Option<usize>,
+    /// Event-time window of a split (default 1h).
+    #[serde(default, with = "humantime_serde")]
+    pub split_window: Option<Duration>,
+    /// How long after its window ends a split stays open for stragglers.
+    #[serde(default, with = "humantime_serde")]
+    pub seal_grace: Option<Duration>,
+    /// A split is sealed early once it holds this many events.
+    pub split_max_events: Option<u64>,
+    /// Ed25519 key that signs manifests (PKCS#8 PEM); created if missing.
+    pub signing_key: Option<PathBuf>,
+    /// Topic for messages that cannot be indexed.
+    pub dlq_topic: Option<String>,
+    /// How often the retention job runs.
+    #[serde(default, with = "humantime_serde")]
+    pub retention_interval: Option<Duration>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStream {
+    /// How long events are kept; absent = forever.
+    #[serde(default, with = "humantime_serde")]
+    pub retention: Option<Duration>,
+    /// How long events stay immediately searchable.
+    #[serde(default, with = "humantime_serde")]
+    pub hot: Option<Duration>,
+    /// Regulation presets this stream must satisfy (e.g. "kr-pipa-access").
+    #[serde(default)]
+    pub presets: Vec<String>,
+    /// Nothing of this stream is deleted while set.
+    #[serde(default)]
+    pub legal_hold: bool,
+    /// Why the hold is in place (case number, request), for reports.
+    pub legal_hold_reason: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -146,6 +183,9 @@ pub struct RawIndexer {
 pub struct RawApi {
     pub listen: Option<String>,
     pub max_hits: Option<usize>,
+    /// A search running longer gets a 504.
+    #[serde(default, with = "humantime_serde")]
+    pub query_timeout: Option<Duration>,
 }
 
 impl RawConfig {

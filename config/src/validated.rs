@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::auth::KeyRing;
 use crate::push::{self, HttpIngestConfig, SpoolConfig, SyslogListener, TlsFiles};
 use crate::raw::{RawConfig, RawFileInput};
+use crate::retention::{StreamPolicy, validate_streams};
 use crate::{ConfigError, cpu_cores};
 
 #[derive(Debug, Clone)]
@@ -17,8 +18,20 @@ pub struct Config {
     pub collector: CollectorConfig,
     pub indexer: IndexerConfig,
     pub api: ApiConfig,
+    /// Retention classes by stream; streams not listed are kept forever.
+    pub streams: BTreeMap<String, StreamPolicy>,
     /// Keys that authenticate HTTP clients (ingest and query API).
     pub auth: KeyRing,
+}
+
+impl Config {
+    /// The retention class of `stream`.
+    pub fn stream_policy(&self, stream: &str) -> StreamPolicy {
+        self.streams
+            .get(stream)
+            .cloned()
+            .unwrap_or_else(StreamPolicy::keep_forever)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -72,12 +85,19 @@ pub struct IndexerConfig {
     pub workers: u32,
     pub commit_interval: Duration,
     pub writer_memory_bytes: usize,
+    pub split_window: Duration,
+    pub seal_grace: Duration,
+    pub split_max_events: u64,
+    pub signing_key: PathBuf,
+    pub dlq_topic: String,
+    pub retention_interval: Duration,
 }
 
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
     pub listen: SocketAddr,
     pub max_hits: usize,
+    pub query_timeout: Duration,
 }
 
 /// librdkafka properties that carry the delivery guarantee: overriding them
@@ -97,15 +117,24 @@ impl RawConfig {
     pub fn validate(self) -> Result<Config, ConfigError> {
         let data_dir = self.data_dir.unwrap_or_else(|| PathBuf::from("data"));
         let kafka = self.kafka;
-        let brokers = kafka.brokers.unwrap_or_else(|| "127.0.0.1:9092".to_string());
+        let brokers = kafka
+            .brokers
+            .unwrap_or_else(|| "127.0.0.1:9092".to_string());
         if brokers.trim().is_empty() {
-            return Err(ConfigError::invalid("kafka.brokers", "must list at least one host:port"));
+            return Err(ConfigError::invalid(
+                "kafka.brokers",
+                "must list at least one host:port",
+            ));
         }
-        let topic = kafka.topic.unwrap_or_else(|| "logwarden.events".to_string());
+        let topic = kafka
+            .topic
+            .unwrap_or_else(|| "logwarden.events".to_string());
         if !is_valid_topic(&topic) {
             return Err(ConfigError::invalid(
                 "kafka.topic",
-                format!("`{topic}` is not a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249)"),
+                format!(
+                    "`{topic}` is not a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249)"
+                ),
             ));
         }
         let compression = match kafka.compression.as_deref().unwrap_or("lz4") {
@@ -129,7 +158,10 @@ impl RawConfig {
         let kafka = KafkaConfig {
             brokers,
             topic,
-            partitions: kafka.partitions.filter(|&p| p > 0).unwrap_or_else(cpu_cores),
+            partitions: kafka
+                .partitions
+                .filter(|&p| p > 0)
+                .unwrap_or_else(cpu_cores),
             compression,
             linger: kafka.linger.unwrap_or(Duration::from_millis(5)),
             producer: kafka.producer,
@@ -157,9 +189,13 @@ impl RawConfig {
         let spool = push::validate_spool(collector.spool, &data_dir)?;
         let collector = CollectorConfig {
             files,
-            checkpoint_dir: collector.checkpoint_dir.unwrap_or_else(|| data_dir.join("checkpoints")),
+            checkpoint_dir: collector
+                .checkpoint_dir
+                .unwrap_or_else(|| data_dir.join("checkpoints")),
             scan_interval: collector.scan_interval.unwrap_or(Duration::from_secs(1)),
-            partial_line_timeout: collector.partial_line_timeout.unwrap_or(Duration::from_secs(1)),
+            partial_line_timeout: collector
+                .partial_line_timeout
+                .unwrap_or(Duration::from_secs(1)),
             max_line_bytes,
             syslog,
             tls: push::validate_tls(collector.tls),
@@ -170,7 +206,10 @@ impl RawConfig {
         let indexer = self.indexer;
         let commit_interval = indexer.commit_interval.unwrap_or(Duration::from_secs(1));
         if commit_interval.is_zero() {
-            return Err(ConfigError::invalid("indexer.commit_interval", "must be greater than zero"));
+            return Err(ConfigError::invalid(
+                "indexer.commit_interval",
+                "must be greater than zero",
+            ));
         }
         let writer_memory_mb = indexer.writer_memory_mb.unwrap_or(64);
         if !(16..=4096).contains(&writer_memory_mb) {
@@ -179,35 +218,121 @@ impl RawConfig {
                 "must be between 16 and 4096 (tantivy needs at least 15 MB per writer)",
             ));
         }
+        let split_window = indexer.split_window.unwrap_or(Duration::from_secs(3600));
+        if split_window < Duration::from_secs(1)
+            || split_window > Duration::from_secs(7 * 24 * 3600)
+        {
+            return Err(ConfigError::invalid(
+                "indexer.split_window",
+                "must be between 1s and 7d",
+            ));
+        }
+        if split_window.subsec_nanos() != 0 {
+            return Err(ConfigError::invalid(
+                "indexer.split_window",
+                "must be a whole number of seconds",
+            ));
+        }
+        let seal_grace = indexer
+            .seal_grace
+            .unwrap_or(Duration::from_secs(300).min(split_window));
+        let split_max_events = indexer.split_max_events.unwrap_or(20_000_000);
+        if split_max_events == 0 {
+            return Err(ConfigError::invalid(
+                "indexer.split_max_events",
+                "must be greater than zero",
+            ));
+        }
+        let dlq_topic = indexer
+            .dlq_topic
+            .unwrap_or_else(|| "logwarden.dlq".to_string());
+        if !is_valid_topic(&dlq_topic) || dlq_topic == kafka.topic {
+            return Err(ConfigError::invalid(
+                "indexer.dlq_topic",
+                format!("`{dlq_topic}` must be a valid Kafka topic name other than kafka.topic"),
+            ));
+        }
+        let retention_interval = indexer
+            .retention_interval
+            .unwrap_or(Duration::from_secs(600));
+        if retention_interval.is_zero() {
+            return Err(ConfigError::invalid(
+                "indexer.retention_interval",
+                "must be greater than zero",
+            ));
+        }
         let indexer = IndexerConfig {
-            group: indexer.group.unwrap_or_else(|| "logwarden-indexer".to_string()),
+            group: indexer
+                .group
+                .unwrap_or_else(|| "logwarden-indexer".to_string()),
             workers: indexer.workers.filter(|&w| w > 0).unwrap_or_else(cpu_cores),
             commit_interval,
             writer_memory_bytes: writer_memory_mb * 1024 * 1024,
+            split_window,
+            seal_grace,
+            split_max_events,
+            signing_key: indexer
+                .signing_key
+                .unwrap_or_else(|| data_dir.join("keys").join("manifest-signing.pem")),
+            dlq_topic,
+            retention_interval,
         };
+        let streams = validate_streams(self.streams)?;
 
         let api = self.api;
         let listen_text = api.listen.unwrap_or_else(|| "127.0.0.1:8080".to_string());
         let listen = listen_text.parse().map_err(|_| {
-            ConfigError::invalid("api.listen", format!("`{listen_text}` is not an address like 127.0.0.1:8080"))
+            ConfigError::invalid(
+                "api.listen",
+                format!("`{listen_text}` is not an address like 127.0.0.1:8080"),
+            )
         })?;
         let max_hits = api.max_hits.unwrap_or(10_000);
         if max_hits == 0 {
-            return Err(ConfigError::invalid("api.max_hits", "must be greater than zero"));
+            return Err(ConfigError::invalid(
+                "api.max_hits",
+                "must be greater than zero",
+            ));
         }
 
-        Ok(Config { data_dir, kafka, collector, indexer, api: ApiConfig { listen, max_hits }, auth })
+        let query_timeout = api.query_timeout.unwrap_or(Duration::from_secs(30));
+        if query_timeout.is_zero() {
+            return Err(ConfigError::invalid(
+                "api.query_timeout",
+                "must be greater than zero",
+            ));
+        }
+        let api = ApiConfig {
+            listen,
+            max_hits,
+            query_timeout,
+        };
+        Ok(Config {
+            data_dir,
+            kafka,
+            collector,
+            indexer,
+            api,
+            streams,
+            auth,
+        })
     }
 }
 
 fn validate_file_input(index: usize, input: RawFileInput) -> Result<FileInput, ConfigError> {
     let key = format!("collector.files[{index}]");
     if input.include.is_empty() {
-        return Err(ConfigError::invalid(format!("{key}.include"), "must list at least one glob"));
+        return Err(ConfigError::invalid(
+            format!("{key}.include"),
+            "must list at least one glob",
+        ));
     }
     for pattern in input.include.iter().chain(&input.exclude) {
         if let Err(e) = glob::Pattern::new(pattern) {
-            return Err(ConfigError::invalid(format!("{key}.include"), format!("`{pattern}`: {e}")));
+            return Err(ConfigError::invalid(
+                format!("{key}.include"),
+                format!("`{pattern}`: {e}"),
+            ));
         }
     }
     if let Some(stream) = &input.stream {
@@ -218,7 +343,11 @@ fn validate_file_input(index: usize, input: RawFileInput) -> Result<FileInput, C
             ));
         }
     }
-    Ok(FileInput { include: input.include, exclude: input.exclude, stream: input.stream })
+    Ok(FileInput {
+        include: input.include,
+        exclude: input.exclude,
+        stream: input.stream,
+    })
 }
 
 fn is_valid_topic(topic: &str) -> bool {
@@ -226,7 +355,9 @@ fn is_valid_topic(topic: &str) -> bool {
         && topic.len() <= 249
         && topic != "."
         && topic != ".."
-        && topic.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && topic
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 #[cfg(test)]
@@ -244,7 +375,10 @@ mod tests {
         assert_eq!(config.kafka.partitions, cpu_cores());
         assert_eq!(config.indexer.group, "logwarden-indexer");
         assert_eq!(config.indexer.commit_interval, Duration::from_secs(1));
-        assert_eq!(config.collector.checkpoint_dir, PathBuf::from("data/checkpoints"));
+        assert_eq!(
+            config.collector.checkpoint_dir,
+            PathBuf::from("data/checkpoints")
+        );
     }
 
     #[test]
@@ -255,7 +389,9 @@ mod tests {
 
     #[test]
     fn overriding_the_delivery_guarantee_is_refused() {
-        let err = load("[kafka.producer]\nacks = \"1\"\n").unwrap_err().to_string();
+        let err = load("[kafka.producer]\nacks = \"1\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("kafka.producer.acks"), "{err}");
     }
 
@@ -265,10 +401,22 @@ mod tests {
             ("[kafka]\ncompression = \"snappy\"\n", "kafka.compression"),
             ("[kafka]\ntopic = \"a b\"\n", "kafka.topic"),
             ("[api]\nlisten = \"nowhere\"\n", "api.listen"),
-            ("[indexer]\ncommit_interval = \"0s\"\n", "indexer.commit_interval"),
-            ("[[collector.files]]\ninclude = []\n", "collector.files[0].include"),
-            ("[[collector.files]]\ninclude = [\"/var/log/[a.log\"]\n", "collector.files[0].include"),
-            ("[[collector.files]]\ninclude = [\"/x\"]\nstream = \"A\"\n", "collector.files[0].stream"),
+            (
+                "[indexer]\ncommit_interval = \"0s\"\n",
+                "indexer.commit_interval",
+            ),
+            (
+                "[[collector.files]]\ninclude = []\n",
+                "collector.files[0].include",
+            ),
+            (
+                "[[collector.files]]\ninclude = [\"/var/log/[a.log\"]\n",
+                "collector.files[0].include",
+            ),
+            (
+                "[[collector.files]]\ninclude = [\"/x\"]\nstream = \"A\"\n",
+                "collector.files[0].stream",
+            ),
         ];
         for (text, key) in cases {
             let err = load(text).unwrap_err().to_string();
@@ -278,14 +426,16 @@ mod tests {
 
     #[test]
     fn durations_are_human_text() {
-        let config = load("[indexer]\ncommit_interval = \"250ms\"\n[kafka]\nlinger = \"20ms\"\n").unwrap();
+        let config =
+            load("[indexer]\ncommit_interval = \"250ms\"\n[kafka]\nlinger = \"20ms\"\n").unwrap();
         assert_eq!(config.indexer.commit_interval, Duration::from_millis(250));
         assert_eq!(config.kafka.linger, Duration::from_millis(20));
     }
 
     #[test]
     fn environment_overrides_file_values() {
-        let mut raw = RawConfig::from_toml("data_dir = \"/a\"\n[kafka]\nbrokers = \"h:1\"\n").unwrap();
+        let mut raw =
+            RawConfig::from_toml("data_dir = \"/a\"\n[kafka]\nbrokers = \"h:1\"\n").unwrap();
         raw.apply_env(|name| match name {
             "LOGWARDEN_KAFKA_BROKERS" => Some("k:9".into()),
             _ => None,
@@ -301,7 +451,10 @@ mod example_file {
     #[test]
     fn the_example_config_is_valid() {
         let text = include_str!("../logwarden.example.toml");
-        let config = crate::RawConfig::from_toml(text).unwrap().validate().unwrap();
+        let config = crate::RawConfig::from_toml(text)
+            .unwrap()
+            .validate()
+            .unwrap();
         assert_eq!(config.collector.files.len(), 1);
         assert_eq!(config.collector.syslog.len(), 2);
         assert!(config.collector.http.listen.is_some());

@@ -34,9 +34,37 @@ impl Kind {
     }
 }
 
-const HOSTS: &[&str] = &["web01", "web02", "web03", "db01", "db02", "bastion", "mail01", "vpn-gw", "app01", "app02", "ci-runner", "ldap01"];
-const USERS: &[&str] = &["root", "admin", "alice", "bob", "carol", "deploy", "backup", "postgres", "www-data", "jenkins", "oracle", "test", "guest", "ubuntu"];
-const PATHS: &[&str] = &["/", "/login", "/api/v1/accounts", "/api/v1/transfer", "/static/app.js", "/admin", "/wp-login.php", "/health", "/api/v1/search?q=card", "/.env", "/favicon.ico"];
+const HOSTS: &[&str] = &[
+    "web01",
+    "web02",
+    "web03",
+    "db01",
+    "db02",
+    "bastion",
+    "mail01",
+    "vpn-gw",
+    "app01",
+    "app02",
+    "ci-runner",
+    "ldap01",
+];
+const USERS: &[&str] = &[
+    "root", "admin", "alice", "bob", "carol", "deploy", "backup", "postgres", "www-data",
+    "jenkins", "oracle", "test", "guest", "ubuntu",
+];
+const PATHS: &[&str] = &[
+    "/",
+    "/login",
+    "/api/v1/accounts",
+    "/api/v1/transfer",
+    "/static/app.js",
+    "/admin",
+    "/wp-login.php",
+    "/health",
+    "/api/v1/search?q=card",
+    "/.env",
+    "/favicon.ico",
+];
 const AGENTS: &[&str] = &[
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36",
     "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0",
@@ -45,7 +73,14 @@ const AGENTS: &[&str] = &[
     "sqlmap/1.8#stable (https://sqlmap.org)",
     "kube-probe/1.31",
 ];
-const COMMANDS: &[&str] = &["/usr/bin/systemctl restart nginx", "/usr/bin/apt-get upgrade -y", "/bin/cat /etc/shadow", "/usr/bin/journalctl -u sshd", "/usr/sbin/useradd tmpuser", "/usr/bin/docker ps"];
+const COMMANDS: &[&str] = &[
+    "/usr/bin/systemctl restart nginx",
+    "/usr/bin/apt-get upgrade -y",
+    "/bin/cat /etc/shadow",
+    "/usr/bin/journalctl -u sshd",
+    "/usr/sbin/useradd tmpuser",
+    "/usr/bin/docker ps",
+];
 const KERNEL: &[&str] = &[
     "[UFW BLOCK] IN=eth0 OUT= MAC=52:54:00:12:34:56 SRC={ip} DST=10.0.0.5 LEN=60 PROTO=TCP SPT=51234 DPT=22 WINDOW=29200 SYN",
     "Out of memory: Killed process {pid} (java) total-vm:8123456kB",
@@ -63,7 +98,11 @@ pub struct Generator {
 impl Generator {
     /// Lines start at `start` and advance by about `step` each on average.
     pub fn new(seed: u64, start: DateTime<Utc>, step: Duration) -> Generator {
-        Generator { rng: StdRng::seed_from_u64(seed), now: start, step_ms: step.num_milliseconds().max(1) }
+        Generator {
+            rng: StdRng::seed_from_u64(seed),
+            now: start,
+            step_ms: step.num_milliseconds().max(1),
+        }
     }
 
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
@@ -73,15 +112,29 @@ impl Generator {
     fn ip(&mut self) -> String {
         // A few noisy scanners, many ordinary clients.
         if self.rng.random_bool(0.3) {
-            let scanners = ["185.220.101.4", "45.155.205.233", "218.92.0.107", "61.177.172.19"];
+            let scanners = [
+                "185.220.101.4",
+                "45.155.205.233",
+                "218.92.0.107",
+                "61.177.172.19",
+            ];
             return scanners[self.rng.random_range(0..scanners.len())].to_string();
         }
-        format!("{}.{}.{}.{}", self.rng.random_range(1..224), self.rng.random_range(0..256), self.rng.random_range(0..256), self.rng.random_range(1..255))
+        format!(
+            "{}.{}.{}.{}",
+            self.rng.random_range(1..224),
+            self.rng.random_range(0..256),
+            self.rng.random_range(0..256),
+            self.rng.random_range(1..255)
+        )
     }
 
     fn syslog(&mut self, host: &str, program: &str, message: &str) -> String {
         let pid = self.rng.random_range(300..65000);
-        format!("{} {host} {program}[{pid}]: {message}", self.now.format("%b %e %H:%M:%S"))
+        format!(
+            "{} {host} {program}[{pid}]: {message}",
+            self.now.format("%b %e %H:%M:%S")
+        )
     }
 
     fn auth_line(&mut self) -> String {
@@ -107,11 +160,20 @@ impl Generator {
         let host = self.pick(HOSTS);
         if self.rng.random_bool(0.5) {
             let user = self.pick(&["root", "www-data", "backup"]);
-            self.syslog(host, "CRON", &format!("({user}) CMD (/usr/local/bin/rotate-logs.sh >/dev/null 2>&1)"))
+            self.syslog(
+                host,
+                "CRON",
+                &format!("({user}) CMD (/usr/local/bin/rotate-logs.sh >/dev/null 2>&1)"),
+            )
         } else {
             let template = self.pick(KERNEL);
-            let message = template.replace("{ip}", &self.ip()).replace("{pid}", &self.rng.random_range(300..65000).to_string());
-            format!("{} {host} kernel: {message}", self.now.format("%b %e %H:%M:%S"))
+            let message = template
+                .replace("{ip}", &self.ip())
+                .replace("{pid}", &self.rng.random_range(300..65000).to_string());
+            format!(
+                "{} {host} kernel: {message}",
+                self.now.format("%b %e %H:%M:%S")
+            )
         }
     }
 
@@ -119,10 +181,20 @@ impl Generator {
         let ip = self.ip();
         let path = self.pick(PATHS);
         let agent = self.pick(AGENTS);
-        let method = if self.rng.random_bool(0.8) { "GET" } else { "POST" };
-        let status = *[200, 200, 200, 200, 301, 304, 401, 403, 404, 500].get(self.rng.random_range(0..10)).unwrap_or(&200);
+        let method = if self.rng.random_bool(0.8) {
+            "GET"
+        } else {
+            "POST"
+        };
+        let status = *[200, 200, 200, 200, 301, 304, 401, 403, 404, 500]
+            .get(self.rng.random_range(0..10))
+            .unwrap_or(&200);
         let bytes = self.rng.random_range(0..50_000);
-        let user = if self.rng.random_bool(0.1) { self.pick(USERS) } else { "-" };
+        let user = if self.rng.random_bool(0.1) {
+            self.pick(USERS)
+        } else {
+            "-"
+        };
         format!(
             "{ip} - {user} [{}] \"{method} {path} HTTP/1.1\" {status} {bytes} \"-\" \"{agent}\"",
             self.now.format("%d/%b/%Y:%H:%M:%S +0000")
@@ -151,7 +223,11 @@ impl Iterator for Generator {
 
 /// Writes `lines` generated lines into `dir`, spread over the three files;
 /// returns how many lines each file got.
-pub fn write_files(dir: &Path, generator: Generator, lines: usize) -> std::io::Result<Vec<(Kind, usize)>> {
+pub fn write_files(
+    dir: &Path,
+    generator: Generator,
+    lines: usize,
+) -> std::io::Result<Vec<(Kind, usize)>> {
     std::fs::create_dir_all(dir)?;
     let kinds = [Kind::Auth, Kind::Syslog, Kind::Access];
     let mut writers = Vec::new();
@@ -175,22 +251,31 @@ mod tests {
     use super::*;
 
     fn start() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z").unwrap().to_utc()
+        DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+            .unwrap()
+            .to_utc()
     }
 
     #[test]
     fn same_seed_same_lines() {
-        let a: Vec<_> = Generator::new(7, start(), Duration::seconds(1)).take(50).collect();
-        let b: Vec<_> = Generator::new(7, start(), Duration::seconds(1)).take(50).collect();
+        let a: Vec<_> = Generator::new(7, start(), Duration::seconds(1))
+            .take(50)
+            .collect();
+        let b: Vec<_> = Generator::new(7, start(), Duration::seconds(1))
+            .take(50)
+            .collect();
         assert_eq!(a, b);
-        let c: Vec<_> = Generator::new(8, start(), Duration::seconds(1)).take(50).collect();
+        let c: Vec<_> = Generator::new(8, start(), Duration::seconds(1))
+            .take(50)
+            .collect();
         assert_ne!(a, c);
     }
 
     #[test]
     fn writes_every_line_to_one_file() {
         let dir = std::env::temp_dir().join(format!("lw-gen-{}", std::process::id()));
-        let counts = write_files(&dir, Generator::new(1, start(), Duration::seconds(1)), 1000).unwrap();
+        let counts =
+            write_files(&dir, Generator::new(1, start(), Duration::seconds(1)), 1000).unwrap();
         let total: usize = counts.iter().map(|(_, n)| n).sum();
         assert_eq!(total, 1000);
         for (kind, n) in counts {

@@ -8,6 +8,12 @@ pub enum IndexerError {
     Tantivy(#[from] tantivy::TantivyError),
     #[error("kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("dead-letter topic: {0}")]
+    DeadLetter(String),
+    #[error("{path}: {message}")]
+    Key { path: PathBuf, message: String },
+    #[error("{path}: corrupt: {message}")]
+    Corrupt { path: PathBuf, message: String },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -18,6 +24,9 @@ pub enum IndexerError {
 
 impl IndexerError {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
-        IndexerError::Io { path: path.to_path_buf(), source }
+        IndexerError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }

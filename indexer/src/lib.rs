@@ -11,23 +11,41 @@
 //! - `schema`: the tantivy schema and event → document mapping (shared with
 //!   the query API).
 //! - `storage`: the on-disk layout of splits and their commit payload.
+//! - `window`: which split an event belongs to; when a window closes.
 //! - `split`: one active split (a tantivy index and its writer).
-//! - `partition`: a partition's active splits and exactly-once bookkeeping.
+//! - `partition`: a partition's active splits, sealing, and exactly-once
+//!   bookkeeping.
+//! - `facts`, `manifest`, `keys`: what a sealed split holds, its signed
+//!   hash-chained manifest, and the Ed25519 key that signs it.
+//! - `verify`: checks every chain, signature and split (`logwarden verify`).
+//! - `retention`: deletes expired sealed splits, keeping their manifests.
+//! - `dlq`: the dead-letter topic for messages that cannot be indexed.
 //! - `worker`: a consumer thread and its rebalance handling.
 //! - `metrics`: Prometheus metrics of this crate.
 
+mod dlq;
 mod error;
+pub mod facts;
+pub mod keys;
+pub mod manifest;
 mod metrics;
 mod partition;
+pub mod retention;
 pub mod schema;
 mod split;
 pub mod storage;
+pub mod verify;
+mod window;
 mod worker;
 
 pub use error::IndexerError;
 
+use std::sync::Arc;
+
 use logwarden_config::Config;
 use tokio_util::sync::CancellationToken;
+
+use crate::partition::SplitSettings;
 
 /// Why splits were committed; a metric label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,15 +72,31 @@ impl CommitReason {
 /// consumed before returning.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)?;
+    let signer = keys::ManifestSigner::load_or_create(&config.indexer.signing_key)?;
+    let settings = Arc::new(SplitSettings {
+        data_dir: config.data_dir.clone(),
+        schema: schema::LogSchema::new(),
+        writer_memory: config.indexer.writer_memory_bytes,
+        windowing: window::Windowing::new(config.indexer.split_window, config.indexer.seal_grace),
+        max_events: config.indexer.split_max_events,
+        signer,
+    });
     let mut handles = Vec::new();
+    handles.push(retention::spawn(
+        config.clone(),
+        settings.clone(),
+        shutdown.clone(),
+    )?);
     for id in 0..config.indexer.workers {
         let config = config.clone();
         let shutdown = shutdown.clone();
+        let settings = settings.clone();
         handles.push(
             std::thread::Builder::new()
                 .name(format!("indexer-{id}"))
                 .spawn(move || {
-                    let result = worker::run_worker(id, &config, &shutdown);
+                    let result = worker::run_worker(id, &config, settings, &shutdown)
+                        .map_err(anyhow::Error::from);
                     if let Err(e) = &result {
                         tracing::error!(worker = id, error = %e, "indexer worker failed");
                         shutdown.cancel();
@@ -72,9 +106,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         );
     }
     tracing::info!(workers = config.indexer.workers, group = %config.indexer.group, topic = %config.kafka.topic, "indexer started");
-    let results = tokio::task::spawn_blocking(move || handles.into_iter().map(|h| h.join()).collect::<Vec<_>>()).await?;
+    let results = tokio::task::spawn_blocking(move || {
+        handles.into_iter().map(|h| h.join()).collect::<Vec<_>>()
+    })
+    .await?;
     for result in results {
-        result.map_err(|_| anyhow::anyhow!("indexer worker panicked"))??;
+        result.map_err(|_| anyhow::anyhow!("indexer thread panicked"))??;
     }
     Ok(())
 }

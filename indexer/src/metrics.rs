@@ -3,23 +3,43 @@
 use std::time::Duration;
 
 use crate::CommitReason;
+use crate::manifest::SealReason;
 
 pub fn indexed(stream: &str) {
-    metrics::counter!("logwarden_indexer_events_indexed_total", "stream" => stream.to_string()).increment(1);
+    metrics::counter!("logwarden_indexer_events_indexed_total", "stream" => stream.to_string())
+        .increment(1);
 }
 
 pub fn replay_skipped(stream: &str) {
-    metrics::counter!("logwarden_indexer_replay_skipped_total", "stream" => stream.to_string()).increment(1);
+    metrics::counter!("logwarden_indexer_replay_skipped_total", "stream" => stream.to_string())
+        .increment(1);
 }
 
-pub fn invalid_message() {
-    metrics::counter!("logwarden_indexer_errors_total", "stage" => "decode", "error_type" => "not_an_event").increment(1);
+pub fn dead_lettered() {
+    metrics::counter!("logwarden_indexer_dead_lettered_total").increment(1);
+}
+
+pub fn sealed(stream: &str, reason: SealReason, took: Duration) {
+    let reason = match reason {
+        SealReason::WindowClosed => "window_closed",
+        SealReason::Size => "size",
+        SealReason::LateRotation => "late_rotation",
+    };
+    metrics::counter!("logwarden_indexer_splits_sealed_total", "stream" => stream.to_string(), "reason" => reason).increment(1);
+    metrics::histogram!("logwarden_indexer_seal_seconds").record(took.as_secs_f64());
+}
+
+pub fn retention_deleted(stream: &str) {
+    metrics::counter!("logwarden_indexer_splits_deleted_total", "stream" => stream.to_string())
+        .increment(1);
 }
 
 pub fn commit(reason: CommitReason, took: Duration) {
-    metrics::histogram!("logwarden_indexer_commit_seconds", "reason" => reason.as_str()).record(took.as_secs_f64());
+    metrics::histogram!("logwarden_indexer_commit_seconds", "reason" => reason.as_str())
+        .record(took.as_secs_f64());
 }
 
 pub fn error(stage: &'static str) {
-    metrics::counter!("logwarden_indexer_errors_total", "stage" => stage, "error_type" => "failed").increment(1);
+    metrics::counter!("logwarden_indexer_errors_total", "stage" => stage, "error_type" => "failed")
+        .increment(1);
 }

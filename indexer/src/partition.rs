@@ -1,137 +1,870 @@
-//! One Kafka partition's indexing state: its active splits (one per stream)
-//! and the exactly-once bookkeeping between them.
+//! One Kafka partition's indexing state: per stream, its active splits (one
+//! per open window, plus a late split), what has been sealed, and the head
+//! of its manifest chain.
 //!
-//! Every split's payload says up to which partition offset it is complete.
-//! After a crash those may differ (the crash fell between two split
-//! commits): consumption resumes at the smallest, and an event is skipped
-//! by the split it belongs to when that split already holds it.
+//! Exactly once: every split's payload says up to which partition offset it
+//! is complete. After a crash those may differ (the crash fell between two
+//! split commits): consumption resumes at the smallest, and an event is
+//! skipped by the split it belongs to when that split already holds it.
+//! Which split an event belongs to depends only on the message and on what
+//! is on disk (see `window`), so a re-read event finds the same split.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use logwarden_event::{DEFAULT_STREAM, fields, is_valid_stream_name};
 use serde_json::{Map, Value};
 
+use crate::facts::{SplitFacts, files_sha256, rfc3339};
+use crate::keys::ManifestSigner;
+use crate::manifest::{FORMAT, Manifest, ManifestBody, SealReason, hex_sha256};
 use crate::schema::{LogSchema, parse_time};
 use crate::split::ActiveSplit;
-use crate::storage::{self, SplitLocation};
+use crate::storage::{self, SplitId, SplitKind, SplitLocation};
+use crate::window::Windowing;
 use crate::{CommitReason, IndexerError, metrics};
+
+/// What every partition of a process shares.
+pub struct SplitSettings {
+    pub data_dir: PathBuf,
+    pub schema: LogSchema,
+    pub writer_memory: usize,
+    pub windowing: Windowing,
+    pub max_events: u64,
+    pub signer: ManifestSigner,
+}
+
+/// What became of a message.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Indexed,
+    /// Already held by the split it belongs to (a re-read after a crash).
+    Skipped,
+    /// Cannot be indexed; the caller sends it to the dead-letter topic and
+    /// then calls [`PartitionIndexer::consumed`].
+    Rejected(String),
+}
 
 pub struct PartitionIndexer {
     pub partition: i32,
-    data_dir: PathBuf,
-    schema: LogSchema,
-    writer_memory: usize,
-    splits: HashMap<String, ActiveSplit>,
+    settings: Arc<SplitSettings>,
+    streams: HashMap<String, StreamSplits>,
     /// Offset of the next message to read.
     pub next_offset: Option<i64>,
     pub last_commit: Instant,
 }
 
+/// The head of a stream/partition manifest chain.
+#[derive(Debug, Default)]
+struct ChainHead {
+    next_seq: u64,
+    last_hash: Option<String>,
+    /// Start of the newest window with a manifest.
+    last_window: Option<i64>,
+}
+
+struct StreamSplits {
+    name: String,
+    active: BTreeMap<SplitKind, ActiveSplit>,
+    /// The newest seal of each window: the offset it was complete up to,
+    /// and why it was sealed.
+    sealed_windows: BTreeMap<i64, (i64, SealReason)>,
+    /// The offset the newest sealed late split was complete up to.
+    late_sealed_next: i64,
+    chain: ChainHead,
+}
+
 impl PartitionIndexer {
-    /// Opens the partition's existing splits and works out where to resume.
-    pub fn open(data_dir: PathBuf, partition: i32, schema: LogSchema, writer_memory: usize) -> Result<PartitionIndexer, IndexerError> {
-        let mut splits = HashMap::new();
-        let existing = storage::list_splits(&data_dir).map_err(|e| IndexerError::io(&data_dir, e))?;
-        // The newest split of each stream is the active one.
-        let mut newest: HashMap<String, SplitLocation> = HashMap::new();
-        for location in existing.into_iter().filter(|l| l.partition == partition) {
-            newest.insert(location.stream.clone(), location);
+    /// Opens the partition's splits and manifests, finishes any seal a crash
+    /// interrupted, and works out where to resume.
+    pub fn open(
+        settings: Arc<SplitSettings>,
+        partition: i32,
+    ) -> Result<PartitionIndexer, IndexerError> {
+        let data_dir = &settings.data_dir;
+        let locations = storage::list_split_dirs(data_dir, Some(partition))
+            .map_err(|e| IndexerError::io(data_dir, e))?;
+        let mut streams: HashMap<String, StreamSplits> = HashMap::new();
+        let mut unfinished = Vec::new();
+        for location in locations {
+            let stream = streams
+                .entry(location.stream.clone())
+                .or_insert_with(|| StreamSplits::new(&location.stream));
+            match Manifest::read(&location.path) {
+                Ok(Some(manifest)) => {
+                    stream.record_manifest(&manifest);
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    metrics::error("manifest");
+                    tracing::error!(error = %e, "unreadable manifest; `logwarden verify` will report it");
+                    continue;
+                }
+            }
+            if !storage::has_index(&location.path) {
+                continue;
+            }
+            let first = SplitId::parse(&location.id)
+                .and_then(|id| id.first_offset)
+                .unwrap_or(0);
+            let split = ActiveSplit::open_or_create(
+                location,
+                &settings.schema,
+                first,
+                settings.writer_memory,
+            )?;
+            if split.sealed {
+                unfinished.push(split);
+            } else if let Some(older) = stream.active.insert(split.id.kind, split) {
+                unfinished.push(older);
+            }
         }
-        for (stream, location) in newest {
-            let split = ActiveSplit::open_or_create(location, &schema, 0, writer_memory)?;
-            splits.insert(stream, split);
-        }
-        let next_offset = splits.values().map(|s| s.committed_next).min();
-        Ok(PartitionIndexer {
+        let mut indexer = PartitionIndexer {
             partition,
-            data_dir,
-            schema,
-            writer_memory,
-            splits,
-            next_offset,
+            settings,
+            streams,
+            next_offset: None,
             last_commit: Instant::now(),
-        })
+        };
+        for split in unfinished {
+            tracing::warn!(split = %split.location.id, "finishing a seal interrupted by a crash");
+            let stream = indexer
+                .streams
+                .get_mut(&split.location.stream)
+                .expect("stream loaded above");
+            stream.seal_split(split, None, &indexer.settings, partition)?;
+        }
+        // Resume where the least advanced active split is; with none, after
+        // everything sealed.
+        let active_min = indexer.active().map(|s| s.committed_next).min();
+        let sealed_max = indexer
+            .streams
+            .values()
+            .filter_map(StreamSplits::sealed_next)
+            .max();
+        indexer.next_offset = active_min.or(sealed_max);
+        Ok(indexer)
     }
 
-    /// Indexes the message at `offset`. A payload that is not a JSON event is
-    /// indexed anyway, its raw text kept and `parse.error` set.
-    pub fn index(&mut self, offset: i64, payload: &[u8]) -> Result<(), IndexerError> {
-        let (event, raw) = decode(payload);
-        let stream = event
+    /// Indexes the message at `offset`, produced at `produced` (its Kafka
+    /// timestamp).
+    pub fn index(
+        &mut self,
+        offset: i64,
+        produced: Option<DateTime<Utc>>,
+        payload: &[u8],
+    ) -> Result<Outcome, IndexerError> {
+        let (event, raw) = match decode(payload) {
+            Ok(decoded) => decoded,
+            Err(reason) => return Ok(Outcome::Rejected(reason)),
+        };
+        let timestamp = match event.get(fields::TIMESTAMP) {
+            Some(Value::String(text)) => match parse_time(text) {
+                Some(time) => time,
+                None => {
+                    return Ok(Outcome::Rejected(format!(
+                        "@timestamp `{text}` is not an RFC 3339 time"
+                    )));
+                }
+            },
+            _ => {
+                return Ok(Outcome::Rejected(
+                    "the event has no @timestamp string".into(),
+                ));
+            }
+        };
+        let stream_name = event
             .get(fields::STREAM)
             .and_then(Value::as_str)
             .filter(|s| is_valid_stream_name(s))
-            .unwrap_or(DEFAULT_STREAM)
-            .to_string();
-        let split = match self.splits.get_mut(&stream) {
-            Some(split) => split,
-            None => {
-                let id = storage::split_id(offset);
-                let path = storage::split_path(&self.data_dir, &stream, self.partition, &id);
-                let location = SplitLocation { stream: stream.clone(), partition: self.partition, id, path };
-                let split = ActiveSplit::open_or_create(location, &self.schema, offset, self.writer_memory)?;
-                self.splits.entry(stream.clone()).or_insert(split)
-            }
-        };
-        self.next_offset = Some(offset + 1);
-        if offset < split.committed_next {
-            metrics::replay_skipped(&stream);
-            return Ok(());
+            .unwrap_or(DEFAULT_STREAM);
+        if !self.streams.contains_key(stream_name) {
+            self.streams
+                .insert(stream_name.to_string(), StreamSplits::new(stream_name));
         }
-        let timestamp = event
-            .get(fields::TIMESTAMP)
-            .and_then(Value::as_str)
-            .and_then(parse_time)
-            .unwrap_or_else(Utc::now);
-        split.add(self.schema.to_document(&event, &raw, offset as u64, timestamp))?;
-        metrics::indexed(&stream);
-        Ok(())
+        let stream = self.streams.get_mut(stream_name).expect("inserted above");
+        let placement = self
+            .settings
+            .windowing
+            .place(timestamp, produced.unwrap_or(timestamp));
+        self.next_offset = Some(offset + 1);
+        let Some(split) = stream.split_for(placement, offset, &self.settings, self.partition)?
+        else {
+            metrics::replay_skipped(stream_name);
+            return Ok(Outcome::Skipped);
+        };
+        split.add(
+            self.settings
+                .schema
+                .to_document(&event, &raw, offset as u64, timestamp),
+        )?;
+        metrics::indexed(stream_name);
+        Ok(Outcome::Indexed)
+    }
+
+    /// Marks a rejected message as handled (sent to the dead-letter topic).
+    pub fn consumed(&mut self, offset: i64) {
+        self.next_offset = Some(offset + 1);
     }
 
     /// Commits every active split with the partition's next offset.
     pub fn commit(&mut self, reason: CommitReason) -> Result<(), IndexerError> {
-        let Some(next) = self.next_offset else { return Ok(()) };
+        let Some(next) = self.next_offset else {
+            return Ok(());
+        };
         let started = Instant::now();
         let mut docs = 0;
-        for split in self.splits.values_mut() {
-            if split.committed_next == next && split.pending_docs == 0 {
+        for split in self
+            .streams
+            .values_mut()
+            .flat_map(|s| s.active.values_mut())
+        {
+            // A split ahead of the partition (replay after a crash) keeps its
+            // payload: lowering it would let it take its events again.
+            if split.committed_next >= next && split.pending_docs == 0 {
                 continue;
             }
             docs += split.pending_docs;
-            split.commit(next)?;
+            split.commit(next.max(split.committed_next))?;
         }
         self.last_commit = Instant::now();
         if docs > 0 {
             metrics::commit(reason, started.elapsed());
-            tracing::debug!(partition = self.partition, next, docs, ?reason, "committed splits");
+            tracing::debug!(
+                partition = self.partition,
+                next,
+                docs,
+                ?reason,
+                "committed splits"
+            );
         }
         Ok(())
     }
 
     pub fn has_pending(&self) -> bool {
-        self.splits.values().any(|s| s.pending_docs > 0 || Some(s.committed_next) != self.next_offset)
+        self.active()
+            .any(|s| s.pending_docs > 0 || Some(s.committed_next) < self.next_offset)
+    }
+
+    fn active(&self) -> impl Iterator<Item = &ActiveSplit> {
+        self.streams.values().flat_map(|s| s.active.values())
+    }
+
+    /// Seals what is due at `now`: splits whose window closed, full splits,
+    /// the late split once per window, and manifests for empty windows.
+    /// Only when every split is committed up to the partition's next offset
+    /// (not while re-reading after a crash).
+    pub fn seal_due(&mut self, now: DateTime<Utc>) -> Result<(), IndexerError> {
+        let Some(next) = self.next_offset else {
+            return Ok(());
+        };
+        if self
+            .active()
+            .any(|s| s.pending_docs > 0 || s.committed_next != next)
+        {
+            return Ok(());
+        }
+        for stream in self.streams.values_mut() {
+            stream.seal_due(now, next, &self.settings, self.partition)?;
+        }
+        Ok(())
     }
 }
 
-/// Decodes a wire payload; anything else becomes an event that says so.
-fn decode(payload: &[u8]) -> (Map<String, Value>, String) {
-    let raw = String::from_utf8_lossy(payload).into_owned();
-    match serde_json::from_slice::<Value>(payload) {
-        Ok(Value::Object(map)) if map.contains_key(fields::TIMESTAMP) => (map, raw),
-        Ok(_) | Err(_) => {
-            let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-            let mut map = Map::new();
-            map.insert(fields::TIMESTAMP.into(), now.clone().into());
-            map.insert(fields::INGESTED.into(), now.into());
-            map.insert(fields::ORIGINAL.into(), raw.clone().into());
-            map.insert(fields::MESSAGE.into(), raw.into());
-            map.insert(fields::PARSE_ERROR.into(), "indexer: message is not a JSON event with @timestamp".into());
-            let source = Value::Object(map.clone()).to_string();
-            metrics::invalid_message();
-            (map, source)
+impl StreamSplits {
+    fn new(name: &str) -> StreamSplits {
+        StreamSplits {
+            name: name.to_string(),
+            active: BTreeMap::new(),
+            sealed_windows: BTreeMap::new(),
+            late_sealed_next: 0,
+            chain: ChainHead::default(),
         }
+    }
+
+    /// The offset everything sealed in this stream is complete up to.
+    fn sealed_next(&self) -> Option<i64> {
+        let windows = self.sealed_windows.values().map(|&(next, _)| next).max();
+        windows.max((self.late_sealed_next > 0).then_some(self.late_sealed_next))
+    }
+
+    fn record_manifest(&mut self, manifest: &Manifest) {
+        let body = &manifest.body;
+        if body.seq >= self.chain.next_seq {
+            self.chain.next_seq = body.seq + 1;
+            self.chain.last_hash = Some(manifest.sha256());
+        }
+        match SplitId::parse(&body.split_id).map(|id| id.kind) {
+            Some(SplitKind::Window(start)) => {
+                let newest = self
+                    .sealed_windows
+                    .get(&start)
+                    .is_none_or(|&(next, _)| body.next_offset >= next);
+                if newest {
+                    self.sealed_windows
+                        .insert(start, (body.next_offset, body.seal_reason));
+                }
+                self.chain.last_window = self.chain.last_window.max(Some(start));
+            }
+            Some(SplitKind::Late) => {
+                self.late_sealed_next = self.late_sealed_next.max(body.next_offset)
+            }
+            None => {}
+        }
+    }
+
+    /// The split an event placed in `placement` goes to, or `None` when the
+    /// split it belongs to already holds it.
+    fn split_for(
+        &mut self,
+        placement: SplitKind,
+        offset: i64,
+        settings: &SplitSettings,
+        partition: i32,
+    ) -> Result<Option<&mut ActiveSplit>, IndexerError> {
+        let kind = match placement {
+            SplitKind::Window(start) if !self.active.contains_key(&placement) => {
+                match self.sealed_windows.get(&start) {
+                    Some(&(next, _)) if offset < next => return Ok(None),
+                    // A window sealed for size continues in a new split.
+                    None | Some((_, SealReason::Size)) => placement,
+                    // A window closed before this event was read: late.
+                    Some(_) => SplitKind::Late,
+                }
+            }
+            other => other,
+        };
+        if !self.active.contains_key(&kind) {
+            if kind == SplitKind::Late && offset < self.late_sealed_next {
+                return Ok(None);
+            }
+            let id = SplitId::new(kind, offset).to_string();
+            let path = storage::split_path(&settings.data_dir, &self.name, partition, &id);
+            let location = SplitLocation {
+                stream: self.name.clone(),
+                partition,
+                id,
+                path,
+            };
+            let split = ActiveSplit::open_or_create(
+                location,
+                &settings.schema,
+                offset,
+                settings.writer_memory,
+            )?;
+            self.active.insert(kind, split);
+        }
+        let split = self.active.get_mut(&kind).expect("inserted above");
+        Ok((offset >= split.committed_next).then_some(split))
+    }
+
+    fn seal_due(
+        &mut self,
+        now: DateTime<Utc>,
+        next: i64,
+        settings: &SplitSettings,
+        partition: i32,
+    ) -> Result<(), IndexerError> {
+        let windowing = &settings.windowing;
+        let mut due = Vec::new();
+        for (kind, split) in &self.active {
+            let reason = match *kind {
+                SplitKind::Window(start) if windowing.is_closed(start, now) => {
+                    SealReason::WindowClosed
+                }
+                _ if split.docs >= settings.max_events => SealReason::Size,
+                SplitKind::Late
+                    if split.docs > 0
+                        && windowing.is_closed(windowing.start_of(split.opened_at), now) =>
+                {
+                    SealReason::LateRotation
+                }
+                _ => continue,
+            };
+            due.push((*kind, reason));
+        }
+        for (kind, reason) in due {
+            let split = self.active.remove(&kind).expect("listed above");
+            self.seal_split(split, Some(reason), settings, partition)?;
+        }
+        // Windows that passed without an event still get a manifest.
+        if let Some(last) = self.chain.last_window {
+            let mut start = last + windowing.window_secs();
+            while windowing.is_closed(start, now)
+                && !self.active.contains_key(&SplitKind::Window(start))
+            {
+                self.write_empty_window(start, next, settings, partition)?;
+                start += windowing.window_secs();
+            }
+        }
+        Ok(())
+    }
+
+    /// Seals `split` and writes its manifest at the head of the chain.
+    /// `reason` is `None` when finishing a seal a crash interrupted.
+    fn seal_split(
+        &mut self,
+        split: ActiveSplit,
+        reason: Option<SealReason>,
+        settings: &SplitSettings,
+        partition: i32,
+    ) -> Result<(), IndexerError> {
+        let started = Instant::now();
+        let kind = split.id.kind;
+        let next = split.committed_next;
+        let reason = reason.unwrap_or(match kind {
+            SplitKind::Late => SealReason::LateRotation,
+            SplitKind::Window(start) if settings.windowing.is_closed(start, Utc::now()) => {
+                SealReason::WindowClosed
+            }
+            SplitKind::Window(_) => SealReason::Size,
+        });
+        let location = split.finish()?;
+        let facts = SplitFacts::compute(&location.path, &settings.schema)?;
+        let body = ManifestBody {
+            first_offset: facts.first_offset,
+            last_offset: facts.last_offset,
+            event_count: facts.event_count,
+            min_timestamp: facts.min_timestamp.map(rfc3339),
+            max_timestamp: facts.max_timestamp.map(rfc3339),
+            records_sha256: facts.records_sha256,
+            files_sha256: files_sha256(&location.path)?,
+            ..self.next_body(&location.id, kind, reason, next, settings, partition)
+        };
+        self.append(Manifest::sign(body, &settings.signer), &location.path)?;
+        metrics::sealed(&self.name, reason, started.elapsed());
+        tracing::info!(stream = %self.name, partition, split = %location.id, events = facts.event_count, ?reason, "split sealed");
+        Ok(())
+    }
+
+    fn write_empty_window(
+        &mut self,
+        start: i64,
+        next: i64,
+        settings: &SplitSettings,
+        partition: i32,
+    ) -> Result<(), IndexerError> {
+        let id = SplitId::empty_window(start).to_string();
+        let path = storage::split_path(&settings.data_dir, &self.name, partition, &id);
+        let body = ManifestBody {
+            first_offset: None,
+            last_offset: None,
+            event_count: 0,
+            min_timestamp: None,
+            max_timestamp: None,
+            records_sha256: hex_sha256(b""),
+            files_sha256: BTreeMap::new(),
+            ..self.next_body(
+                &id,
+                SplitKind::Window(start),
+                SealReason::WindowClosed,
+                next,
+                settings,
+                partition,
+            )
+        };
+        self.append(Manifest::sign(body, &settings.signer), &path)?;
+        metrics::sealed(
+            &self.name,
+            SealReason::WindowClosed,
+            std::time::Duration::ZERO,
+        );
+        Ok(())
+    }
+
+    /// A manifest body at the head of the chain, facts left empty.
+    fn next_body(
+        &self,
+        split_id: &str,
+        kind: SplitKind,
+        seal_reason: SealReason,
+        next_offset: i64,
+        settings: &SplitSettings,
+        partition: i32,
+    ) -> ManifestBody {
+        let window = match kind {
+            SplitKind::Window(start) => Some((start, start + settings.windowing.window_secs())),
+            SplitKind::Late => None,
+        };
+        let time = |secs: i64| rfc3339(DateTime::from_timestamp(secs, 0).unwrap_or_default());
+        ManifestBody {
+            format: FORMAT,
+            stream: self.name.clone(),
+            partition,
+            split_id: split_id.to_string(),
+            seq: self.chain.next_seq,
+            window_start: window.map(|w| time(w.0)),
+            window_end: window.map(|w| time(w.1)),
+            seal_reason,
+            first_offset: None,
+            last_offset: None,
+            next_offset,
+            event_count: 0,
+            min_timestamp: None,
+            max_timestamp: None,
+            records_sha256: String::new(),
+            files_sha256: BTreeMap::new(),
+            prev_manifest_sha256: self.chain.last_hash.clone(),
+            sealed_at: rfc3339(Utc::now()),
+            key_id: settings.signer.key_id().to_string(),
+        }
+    }
+
+    fn append(
+        &mut self,
+        manifest: Manifest,
+        split_dir: &std::path::Path,
+    ) -> Result<(), IndexerError> {
+        manifest.write(split_dir)?;
+        self.record_manifest(&manifest);
+        Ok(())
+    }
+}
+
+/// Decodes a wire payload, or says why it is not an event.
+fn decode(payload: &[u8]) -> Result<(Map<String, Value>, String), String> {
+    let raw = std::str::from_utf8(payload).map_err(|e| format!("payload is not UTF-8: {e}"))?;
+    match serde_json::from_str::<Value>(raw) {
+        Ok(Value::Object(map)) => Ok((map, raw.to_string())),
+        Ok(_) => Err("payload is JSON but not an object".into()),
+        Err(e) => Err(format!("payload is not JSON: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{ManifestVerifier, public_key_path};
+    use crate::verify::verify;
+    use std::time::Duration;
+
+    const WINDOW: i64 = 60;
+
+    fn settings(dir: &std::path::Path) -> Arc<SplitSettings> {
+        Arc::new(SplitSettings {
+            data_dir: dir.to_path_buf(),
+            schema: LogSchema::new(),
+            writer_memory: 15_000_000,
+            windowing: Windowing::new(Duration::from_secs(WINDOW as u64), Duration::from_secs(10)),
+            max_events: 150,
+            signer: ManifestSigner::load_or_create(&dir.join("keys").join("k.pem")).unwrap(),
+        })
+    }
+
+    fn verifier(dir: &std::path::Path) -> ManifestVerifier {
+        ManifestVerifier::load(&public_key_path(&dir.join("keys").join("k.pem"))).unwrap()
+    }
+
+    /// Message `offset` of a test partition: mostly events a second apart
+    /// starting an hour ago, every 7th from 2015 (late), every 50th garbage.
+    fn message(offset: i64, start: DateTime<Utc>) -> (Option<DateTime<Utc>>, Vec<u8>) {
+        let produced = start + chrono::Duration::seconds(offset + 1);
+        if offset % 50 == 49 {
+            return (Some(produced), format!("not json {offset}").into_bytes());
+        }
+        let time = if offset % 7 == 3 {
+            "2015-12-10T06:55:46Z".to_string()
+        } else {
+            rfc3339(start + chrono::Duration::seconds(offset))
+        };
+        let stream = if offset % 2 == 0 { "auth" } else { "system" };
+        let event = serde_json::json!({"@timestamp": time, "message": format!("line {offset}"), "stream": stream});
+        (Some(produced), event.to_string().into_bytes())
+    }
+
+    /// Feeds messages `range` as a consumer would, from where the indexer
+    /// says to resume; returns the offsets rejected.
+    fn feed(indexer: &mut PartitionIndexer, upto: i64, start: DateTime<Utc>) -> Vec<i64> {
+        let mut rejected = Vec::new();
+        for offset in indexer.next_offset.unwrap_or(0)..upto {
+            let (produced, payload) = message(offset, start);
+            if let Outcome::Rejected(_) = indexer.index(offset, produced, &payload).unwrap() {
+                rejected.push(offset);
+                indexer.consumed(offset);
+            }
+            if offset % 40 == 0 {
+                indexer.commit(CommitReason::Timeout).unwrap();
+            }
+        }
+        rejected
+    }
+
+    fn searchable(dir: &std::path::Path) -> u64 {
+        let schema = LogSchema::new();
+        storage::list_splits(dir)
+            .unwrap()
+            .iter()
+            .map(|l| SplitFacts::compute(&l.path, &schema).unwrap().event_count)
+            .sum()
+    }
+
+    #[test]
+    fn windows_seal_into_a_verifiable_chain_and_crashes_lose_or_repeat_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings(dir.path());
+        let start = Utc::now() - chrono::Duration::hours(1);
+        let total = 600;
+        let mut indexer = PartitionIndexer::open(settings.clone(), 0).unwrap();
+        feed(&mut indexer, 250, start);
+        // Crash: uncommitted work is lost with the process.
+        drop(indexer);
+        let mut indexer = PartitionIndexer::open(settings.clone(), 0).unwrap();
+        feed(&mut indexer, 400, start);
+        indexer.commit(CommitReason::Timeout).unwrap();
+        // Windows up to offset ~300 close; full splits seal for size.
+        indexer
+            .seal_due(start + chrono::Duration::seconds(300))
+            .unwrap();
+        drop(indexer);
+        let mut indexer = PartitionIndexer::open(settings.clone(), 0).unwrap();
+        let rejected = feed(&mut indexer, total, start);
+        assert!(
+            !rejected.is_empty(),
+            "re-read garbage is rejected again, the caller dead-letters it"
+        );
+        indexer.commit(CommitReason::Drained).unwrap();
+        indexer
+            .seal_due(Utc::now() + chrono::Duration::seconds(3 * WINDOW))
+            .unwrap();
+
+        let expected = (0..total).filter(|o| o % 50 != 49).count() as u64;
+        assert_eq!(searchable(dir.path()), expected);
+        let report = verify(dir.path(), &verifier(dir.path()), |_, _| {}).unwrap();
+        assert!(report.is_intact(), "{:?}", report.problems);
+        let verified: u64 = report.chains.iter().map(|c| c.verified_events).sum();
+        assert_eq!(
+            verified, expected,
+            "every event is in a sealed, verified split"
+        );
+        assert_eq!(report.chains.len(), 2);
+        assert!(
+            report
+                .chains
+                .iter()
+                .all(|c| c.active_splits == 0 && c.verified_splits >= 5)
+        );
+
+        // A window after the last event passes: it gets an empty manifest.
+        let mut indexer = PartitionIndexer::open(settings.clone(), 0).unwrap();
+        assert_eq!(indexer.next_offset, Some(total));
+        indexer
+            .seal_due(Utc::now() + chrono::Duration::seconds(6 * WINDOW))
+            .unwrap();
+        let report = verify(dir.path(), &verifier(dir.path()), |_, _| {}).unwrap();
+        assert!(report.is_intact(), "{:?}", report.problems);
+        assert!(
+            report.chains.iter().all(|c| c.empty_windows >= 1),
+            "{:?}",
+            report.chains
+        );
+    }
+
+    #[test]
+    fn a_late_event_for_a_sealed_window_goes_to_the_late_split() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings(dir.path());
+        let start = Utc::now() - chrono::Duration::hours(1);
+        let mut indexer = PartitionIndexer::open(settings, 0).unwrap();
+        let event = |t: DateTime<Utc>| {
+            serde_json::json!({"@timestamp": rfc3339(t), "stream": "auth"}).to_string()
+        };
+        indexer
+            .index(0, Some(start), event(start).as_bytes())
+            .unwrap();
+        indexer.commit(CommitReason::Timeout).unwrap();
+        indexer
+            .seal_due(start + chrono::Duration::seconds(2 * WINDOW))
+            .unwrap();
+        // Produced within the window's grace, but read after it was sealed.
+        indexer
+            .index(
+                1,
+                Some(start + chrono::Duration::seconds(WINDOW)),
+                event(start).as_bytes(),
+            )
+            .unwrap();
+        let kinds: Vec<_> = indexer.streams["auth"].active.keys().copied().collect();
+        assert_eq!(kinds, vec![SplitKind::Late]);
+        assert_eq!(
+            indexer.index(2, None, b"[1,2]").unwrap(),
+            Outcome::Rejected("payload is JSON but not an object".into())
+        );
+        assert!(
+            matches!(indexer.index(3, None, br#"{"@timestamp":"yesterday"}"#).unwrap(), Outcome::Rejected(r) if r.contains("yesterday"))
+        );
+    }
+
+    /// A data dir whose every split is sealed: two streams, several windows.
+    fn sealed_data_dir() -> (tempfile::TempDir, Arc<SplitSettings>) {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings(dir.path());
+        let start = Utc::now() - chrono::Duration::hours(1);
+        let mut indexer = PartitionIndexer::open(settings.clone(), 0).unwrap();
+        feed(&mut indexer, 400, start);
+        indexer.commit(CommitReason::Drained).unwrap();
+        indexer
+            .seal_due(Utc::now() + chrono::Duration::seconds(3 * WINDOW))
+            .unwrap();
+        drop(indexer);
+        (dir, settings)
+    }
+
+    fn problems(dir: &std::path::Path) -> Vec<String> {
+        let report = verify(dir, &verifier(dir), |_, _| {}).unwrap();
+        report
+            .problems
+            .iter()
+            .map(|p| format!("{}/{}: {}", p.stream, p.split, p.what))
+            .collect()
+    }
+
+    fn sealed_splits(dir: &std::path::Path, stream: &str) -> Vec<SplitLocation> {
+        storage::list_splits(dir)
+            .unwrap()
+            .into_iter()
+            .filter(|l| l.stream == stream)
+            .collect()
+    }
+
+    #[test]
+    fn verify_names_every_kind_of_tampering() {
+        let (dir, _) = sealed_data_dir();
+        assert_eq!(problems(dir.path()), Vec::<String>::new());
+        let auth = sealed_splits(dir.path(), "auth");
+        assert!(auth.len() >= 4);
+
+        // A changed byte in a split's largest file.
+        let victim = &auth[1];
+        let file = std::fs::read_dir(&victim.path)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "store"))
+            .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+            .unwrap();
+        let mut bytes = std::fs::read(&file).unwrap();
+        bytes[0] ^= 0xff;
+        std::fs::write(&file, bytes).unwrap();
+        let found = problems(dir.path());
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains(&victim.id) && p.contains("was modified")),
+            "{found:?}"
+        );
+
+        // A whole split deleted, manifest and all.
+        std::fs::remove_dir_all(&auth[2].path).unwrap();
+        let found = problems(dir.path());
+        assert!(
+            found.iter().any(|p| p.contains("missing before this one")),
+            "{found:?}"
+        );
+
+        // A manifest edited to hide an event.
+        let manifest_path = storage::manifest_path(&auth[3].path);
+        let text = std::fs::read_to_string(&manifest_path).unwrap();
+        let edited = text.replacen("\"event_count\": ", "\"event_count\": 1", 1);
+        assert_ne!(text, edited);
+        std::fs::write(&manifest_path, edited).unwrap();
+        let found = problems(dir.path());
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains(&auth[3].id) && p.contains("signature is invalid")),
+            "{found:?}"
+        );
+
+        // A manifest deleted, its split left in place.
+        let system = sealed_splits(dir.path(), "system");
+        std::fs::remove_file(storage::manifest_path(&system[0].path)).unwrap();
+        let found = problems(dir.path());
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains(&system[0].id) && p.contains("without a manifest")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn retention_deletes_expired_data_keeps_manifests_and_respects_legal_hold() {
+        let (dir, settings) = sealed_data_dir();
+        let config = logwarden_config::RawConfig::from_toml(
+            "[streams.auth]\nretention = \"1d\"\n[streams.system]\nretention = \"1d\"\nlegal_hold = true\n",
+        )
+        .unwrap()
+        .validate()
+        .unwrap();
+        let auth_before = sealed_splits(dir.path(), "auth").len();
+        let system_before = sealed_splits(dir.path(), "system").len();
+
+        // Today only the late splits (events from 2015) are past retention.
+        let report =
+            crate::retention::apply(dir.path(), &config, &settings.signer, Utc::now(), false)
+                .unwrap();
+        assert!(
+            !report.deleted.is_empty()
+                && report
+                    .deleted
+                    .iter()
+                    .all(|s| s.starts_with("auth/") && s.contains("/late-")),
+            "{report:?}"
+        );
+        assert!(
+            !report.held.is_empty()
+                && report
+                    .held
+                    .iter()
+                    .all(|s| s.starts_with("system/") && s.contains("/late-")),
+            "{report:?}"
+        );
+        let late_deleted = report.deleted.len();
+
+        // Three days later the windows have expired too. A dry run deletes nothing.
+        let later = Utc::now() + chrono::Duration::days(3);
+        let dry =
+            crate::retention::apply(dir.path(), &config, &settings.signer, later, true).unwrap();
+        assert_eq!(dry.deleted.len(), auth_before - late_deleted);
+        assert_eq!(
+            sealed_splits(dir.path(), "auth").len(),
+            auth_before - late_deleted
+        );
+        let report =
+            crate::retention::apply(dir.path(), &config, &settings.signer, later, false).unwrap();
+        assert_eq!(report.deleted.len(), auth_before - late_deleted);
+        assert_eq!(
+            report.held.len(),
+            system_before,
+            "legal hold keeps every system split"
+        );
+        assert!(sealed_splits(dir.path(), "auth").is_empty());
+        assert_eq!(sealed_splits(dir.path(), "system").len(), system_before);
+
+        let report = verify(dir.path(), &verifier(dir.path()), |_, _| {}).unwrap();
+        assert!(report.is_intact(), "{:?}", report.problems);
+        let auth = report.chains.iter().find(|c| c.stream == "auth").unwrap();
+        assert_eq!(
+            auth.deleted_splits as usize, auth_before,
+            "manifests stay as evidence"
+        );
+
+        // Data removed without retention's signed record is caught.
+        let deleted = storage::list_split_dirs(dir.path(), None)
+            .unwrap()
+            .into_iter()
+            .find(|l| l.stream == "auth" && storage::deletion_path(&l.path).exists())
+            .unwrap();
+        std::fs::remove_file(storage::deletion_path(&deleted.path)).unwrap();
+        let found = problems(dir.path());
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains(&deleted.id) && p.contains("without a signed deletion record")),
+            "{found:?}"
+        );
     }
 }

@@ -4,20 +4,30 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use tantivy::directory::MmapDirectory;
-use tantivy::{Index, IndexWriter, TantivyDocument};
+use tantivy::{Index, IndexWriter, ReloadPolicy, TantivyDocument};
 
-use crate::schema::LogSchema;
-use crate::storage::{SplitLocation, SplitPayload};
 use crate::IndexerError;
+use crate::schema::LogSchema;
+use crate::storage::{SplitId, SplitLocation, SplitPayload};
 
 pub struct ActiveSplit {
     pub location: SplitLocation,
+    pub id: SplitId,
+    index: Index,
     writer: IndexWriter,
     /// Offset up to which the split is committed (from its payload).
     pub committed_next: i64,
     /// Documents added since the last commit.
     pub pending_docs: u64,
+    /// Documents in the split, committed or not.
+    pub docs: u64,
+    /// The last commit said the split is sealed (its manifest may still be
+    /// missing after a crash).
+    pub sealed: bool,
+    /// When this process opened the split (wall clock).
+    pub opened_at: DateTime<Utc>,
 }
 
 impl ActiveSplit {
@@ -31,13 +41,37 @@ impl ActiveSplit {
         writer_memory: usize,
     ) -> Result<ActiveSplit, IndexerError> {
         std::fs::create_dir_all(&location.path).map_err(|e| IndexerError::io(&location.path, e))?;
-        let dir = MmapDirectory::open(&location.path).map_err(|e| IndexerError::Tantivy(e.into()))?;
+        let dir =
+            MmapDirectory::open(&location.path).map_err(|e| IndexerError::Tantivy(e.into()))?;
         let index = Index::open_or_create(dir, schema.schema.clone())?;
         let payload = read_payload(&index)?;
         let writer = open_writer(&index, writer_memory, &location.path)?;
-        let mut split = ActiveSplit { location, writer, committed_next: first_offset, pending_docs: 0 };
+        let docs = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?
+            .searcher()
+            .num_docs();
+        let id = SplitId::parse(&location.id).ok_or_else(|| IndexerError::Corrupt {
+            path: location.path.clone(),
+            message: "not a split id".into(),
+        })?;
+        let mut split = ActiveSplit {
+            location,
+            id,
+            index,
+            writer,
+            committed_next: first_offset,
+            pending_docs: 0,
+            docs,
+            sealed: false,
+            opened_at: Utc::now(),
+        };
         match payload {
-            Some(payload) => split.committed_next = payload.next_offset,
+            Some(payload) => {
+                split.committed_next = payload.next_offset;
+                split.sealed = payload.sealed;
+            }
             None => split.commit(first_offset)?,
         }
         Ok(split)
@@ -46,19 +80,46 @@ impl ActiveSplit {
     pub fn add(&mut self, doc: TantivyDocument) -> Result<(), IndexerError> {
         self.writer.add_document(doc)?;
         self.pending_docs += 1;
+        self.docs += 1;
         Ok(())
     }
 
     /// Commits with the partition's next offset in the payload
     /// (`prepare_commit` + `set_payload`: a plain commit would clear it).
     pub fn commit(&mut self, next_offset: i64) -> Result<(), IndexerError> {
-        let payload = SplitPayload { partition: self.location.partition, next_offset };
+        self.commit_with(next_offset, false)
+    }
+
+    fn commit_with(&mut self, next_offset: i64, sealed: bool) -> Result<(), IndexerError> {
+        let payload = SplitPayload {
+            partition: self.location.partition,
+            next_offset,
+            sealed,
+        };
         let mut prepared = self.writer.prepare_commit()?;
         prepared.set_payload(&payload.encode());
         prepared.commit()?;
         self.committed_next = next_offset;
         self.pending_docs = 0;
+        self.sealed = sealed;
         Ok(())
+    }
+
+    /// Closes the split for good: a last commit marks it sealed (so a crash
+    /// from here on finishes the seal rather than adding to the split), its
+    /// segments are merged into one, and the writer is released. Returns
+    /// the split's directory, ready for its manifest.
+    pub fn finish(mut self) -> Result<SplitLocation, IndexerError> {
+        if !self.sealed || self.pending_docs > 0 {
+            let next = self.committed_next;
+            self.commit_with(next, true)?;
+        }
+        let segments = self.index.searchable_segment_ids()?;
+        if segments.len() > 1 {
+            self.writer.merge(&segments).wait()?;
+        }
+        self.writer.wait_merging_threads()?;
+        Ok(self.location)
     }
 }
 
@@ -75,7 +136,9 @@ fn open_writer(index: &Index, memory: usize, path: &Path) -> Result<IndexWriter,
     loop {
         match index.writer_with_num_threads(1, memory) {
             Ok(writer) => return Ok(writer),
-            Err(tantivy::TantivyError::LockFailure(..)) if started.elapsed() < Duration::from_secs(30) => {
+            Err(tantivy::TantivyError::LockFailure(..))
+                if started.elapsed() < Duration::from_secs(30) =>
+            {
                 tracing::debug!(path = %path.display(), "split writer lock busy; retrying");
                 std::thread::sleep(Duration::from_millis(100));
             }

@@ -3,10 +3,10 @@
 //! cleanly in a rebalance.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use logwarden_config::Config;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
@@ -14,19 +14,19 @@ use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientConfig, ClientContext, Message, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
-use crate::partition::PartitionIndexer;
-use crate::schema::LogSchema;
+use crate::dlq::{self, DeadLetters};
+use crate::partition::{Outcome, PartitionIndexer, SplitSettings};
 use crate::{CommitReason, IndexerError, metrics};
 
 const POLL: Duration = Duration::from_millis(100);
+/// How often due seals are looked for.
+const SEAL_CHECK: Duration = Duration::from_secs(1);
 
 /// The partitions a worker owns, shared between its poll loop and the
 /// rebalance callback (which runs inside `poll`, on the same thread).
 struct Owned {
-    data_dir: PathBuf,
+    settings: Arc<SplitSettings>,
     topic: String,
-    schema: LogSchema,
-    writer_memory: usize,
     partitions: Mutex<HashMap<i32, PartitionIndexer>>,
     /// A failure inside a callback, raised by the poll loop.
     failure: Mutex<Option<IndexerError>>,
@@ -43,7 +43,12 @@ impl ClientContext for WorkerContext {
 }
 
 impl ConsumerContext for WorkerContext {
-    fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
         match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
                 if let Err(e) = self.assign(tpl) {
@@ -76,12 +81,16 @@ impl WorkerContext {
         let mut partitions = owned.partitions.lock().unwrap();
         let assigned: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
         for partition in assigned {
-            let indexer = PartitionIndexer::open(owned.data_dir.clone(), partition, owned.schema.clone(), owned.writer_memory)?;
+            let indexer = PartitionIndexer::open(owned.settings.clone(), partition)?;
             let offset = match indexer.next_offset {
                 Some(next) => Offset::Offset(next),
                 None => Offset::Beginning,
             };
-            tracing::info!(partition, ?offset, "partition assigned; resuming from the splits' payload");
+            tracing::info!(
+                partition,
+                ?offset,
+                "partition assigned; resuming from the splits' payload"
+            );
             tpl.set_partition_offset(&owned.topic, partition, offset)?;
             partitions.insert(partition, indexer);
         }
@@ -113,7 +122,8 @@ fn commit_partitions<'a, C: ConsumerContext>(
         match indexer.commit(reason) {
             Ok(()) => {
                 if let Some(next) = indexer.next_offset {
-                    let _ = tpl.add_partition_offset(topic, indexer.partition, Offset::Offset(next));
+                    let _ =
+                        tpl.add_partition_offset(topic, indexer.partition, Offset::Offset(next));
                 }
             }
             Err(e) => {
@@ -129,15 +139,23 @@ fn commit_partitions<'a, C: ConsumerContext>(
     }
 }
 
-pub fn run_worker(id: u32, config: &Config, shutdown: &CancellationToken) -> Result<(), IndexerError> {
+pub fn run_worker(
+    id: u32,
+    config: &Config,
+    settings: Arc<SplitSettings>,
+    shutdown: &CancellationToken,
+) -> Result<(), IndexerError> {
     let owned = Arc::new(Owned {
-        data_dir: config.data_dir.clone(),
+        settings,
         topic: config.kafka.topic.clone(),
-        schema: LogSchema::new(),
-        writer_memory: config.indexer.writer_memory_bytes,
         partitions: Mutex::new(HashMap::new()),
         failure: Mutex::new(None),
     });
+    let dead_letters = DeadLetters::new(
+        &config.kafka.brokers,
+        &config.indexer.dlq_topic,
+        &config.kafka.topic,
+    )?;
     let consumer: BaseConsumer<WorkerContext> = ClientConfig::new()
         .set("bootstrap.servers", &config.kafka.brokers)
         .set("group.id", &config.indexer.group)
@@ -148,9 +166,12 @@ pub fn run_worker(id: u32, config: &Config, shutdown: &CancellationToken) -> Res
         .set("isolation.level", "read_committed")
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000")
-        .create_with_context(WorkerContext { owned: owned.clone() })?;
+        .create_with_context(WorkerContext {
+            owned: owned.clone(),
+        })?;
     consumer.subscribe(&[&config.kafka.topic])?;
     let commit_interval = config.indexer.commit_interval;
+    let mut last_seal_check = Instant::now();
     while !shutdown.is_cancelled() {
         let message = consumer.poll(POLL);
         if let Some(e) = owned.failure.lock().unwrap().take() {
@@ -160,21 +181,53 @@ pub fn run_worker(id: u32, config: &Config, shutdown: &CancellationToken) -> Res
         match message {
             Some(Ok(message)) => {
                 if let Some(indexer) = partitions.get_mut(&message.partition()) {
-                    indexer.index(message.offset(), message.payload().unwrap_or_default())?;
+                    let produced = message
+                        .timestamp()
+                        .to_millis()
+                        .and_then(DateTime::from_timestamp_millis);
+                    let payload = message.payload().unwrap_or_default();
+                    if let Outcome::Rejected(reason) =
+                        indexer.index(message.offset(), produced, payload)?
+                    {
+                        dead_letters.send(&dlq::origin(&message), payload, &reason, shutdown)?;
+                        indexer.consumed(message.offset());
+                    }
                 } else {
-                    tracing::warn!(partition = message.partition(), "message for a partition this worker does not own");
+                    tracing::warn!(
+                        partition = message.partition(),
+                        "message for a partition this worker does not own"
+                    );
                 }
             }
             Some(Err(e)) => tracing::warn!(error = %e, "kafka consume error"),
             None => {}
         }
-        let due = partitions.values().any(|p| p.last_commit.elapsed() >= commit_interval && p.has_pending());
+        let due = partitions
+            .values()
+            .any(|p| p.last_commit.elapsed() >= commit_interval && p.has_pending());
         if due {
-            commit_partitions(&consumer, &owned.topic, partitions.values_mut(), CommitReason::Timeout);
+            commit_partitions(
+                &consumer,
+                &owned.topic,
+                partitions.values_mut(),
+                CommitReason::Timeout,
+            );
+        }
+        if last_seal_check.elapsed() >= SEAL_CHECK {
+            last_seal_check = Instant::now();
+            let now = Utc::now();
+            for indexer in partitions.values_mut() {
+                indexer.seal_due(now)?;
+            }
         }
     }
     let mut partitions = owned.partitions.lock().unwrap();
-    commit_partitions(&consumer, &owned.topic, partitions.values_mut(), CommitReason::Drained);
+    commit_partitions(
+        &consumer,
+        &owned.topic,
+        partitions.values_mut(),
+        CommitReason::Drained,
+    );
     partitions.clear();
     drop(partitions);
     consumer.unsubscribe();

@@ -13,19 +13,36 @@ pub enum ApiError {
     BadRequest { code: &'static str, message: String },
     /// No such endpoint.
     NotFound,
+    /// The request body is over the limit.
+    PayloadTooLarge(String),
+    /// The search ran past `api.query_timeout`.
+    Timeout(std::time::Duration),
     /// Something failed on our side; the details are logged.
     Internal(anyhow::Error),
 }
 
 impl ApiError {
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::BadRequest { code, message: message.into() }
+        ApiError::BadRequest {
+            code,
+            message: message.into(),
+        }
     }
 }
 
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
         ApiError::Internal(e)
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(rejection.body_text())
+        } else {
+            ApiError::bad_request("invalid_body", rejection.body_text())
+        }
     }
 }
 
@@ -39,12 +56,35 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, message) = match self {
             ApiError::BadRequest { code, message } => (StatusCode::BAD_REQUEST, code, message),
-            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", "no such endpoint".to_string()),
+            ApiError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such endpoint".to_string(),
+            ),
+            ApiError::PayloadTooLarge(message) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+            }
+            ApiError::Timeout(limit) => (
+                StatusCode::GATEWAY_TIMEOUT,
+                "timeout",
+                format!(
+                    "the search ran longer than {} (api.query_timeout); narrow the time range or the query",
+                    humantime::format_duration(limit)
+                ),
+            ),
             ApiError::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "request failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log".to_string())
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; see the server log".to_string(),
+                )
             }
         };
-        (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response()
+        (
+            status,
+            Json(json!({ "error": { "code": code, "message": message } })),
+        )
+            .into_response()
     }
 }

@@ -21,12 +21,18 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
         Ok(_) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "not_ready", "reason": format!("data dir {}: {e}", state.data_dir.display()) })),
+            Json(
+                json!({ "status": "not_ready", "reason": format!("data dir {}: {e}", state.data_dir.display()) }),
+            ),
         ),
     }
 }
 
 pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    let body = state.metrics.as_ref().map(|h| h.render()).unwrap_or_default();
+    let body = state
+        .metrics
+        .as_ref()
+        .map(|h| h.render())
+        .unwrap_or_default();
     ([("content-type", "text/plain; version=0.0.4")], body)
 }

@@ -33,8 +33,22 @@ const OPENAPI: &str = include_str!("openapi.json");
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/api/v1/search", get(search::search))
-        .route("/api/v1/openapi.json", get(|| async { ([("content-type", "application/json")], OPENAPI) }))
+        .route(
+            "/api/v1/search",
+            get(search::search_get).post(search::search_post),
+        )
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async { ([("content-type", "application/json")], OPENAPI) }),
+        )
+        .route(
+            "/_search",
+            get(search::es::search_all).post(search::es::search_all),
+        )
+        .route(
+            "/{index}/_search",
+            get(search::es::search_index).post(search::es::search_index),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
@@ -49,6 +63,7 @@ pub fn state(config: &Config, metrics: Option<PrometheusHandle>) -> Arc<AppState
         catalog: search::SplitCatalog::new(&config.data_dir),
         schema,
         max_hits: config.api.max_hits,
+        query_timeout: config.api.query_timeout,
         data_dir: config.data_dir.clone(),
         metrics,
     })
@@ -65,7 +80,11 @@ pub async fn bind(config: &Config) -> anyhow::Result<(TcpListener, SocketAddr)> 
 }
 
 /// Serves until `shutdown`, then finishes in-flight requests.
-pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     axum::serve(listener, router(state))
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await

@@ -8,6 +8,7 @@ pub struct AppState {
     pub queries: QueryCompiler,
     pub catalog: SplitCatalog,
     pub max_hits: usize,
+    pub query_timeout: std::time::Duration,
     pub data_dir: std::path::PathBuf,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }

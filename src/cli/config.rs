@@ -10,14 +10,18 @@ impl PipelineArgs {
     pub fn load(&self) -> anyhow::Result<Config> {
         let mut raw = match &self.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading config {}", path.display()))?;
                 RawConfig::from_toml(&text).with_context(|| format!("in {}", path.display()))?
             }
             None => RawConfig::default(),
         };
         raw.apply_env(|name| std::env::var(name).ok());
         if !self.inputs.is_empty() {
-            raw.collector.files.push(RawFileInput { include: self.inputs.clone(), ..Default::default() });
+            raw.collector.files.push(RawFileInput {
+                include: self.inputs.clone(),
+                ..Default::default()
+            });
         }
         for listen in &self.syslog {
             raw.collector.syslog.push(RawSyslogListener { listen: listen.clone(), ..Default::default() });

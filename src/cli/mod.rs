@@ -8,7 +8,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "logwarden", version, about = "Log management pipeline for SIEM ingestion: collectors → Kafka → tantivy indexers → query API")]
+#[command(
+    name = "logwarden",
+    version,
+    about = "Log management pipeline for SIEM ingestion: collectors → Kafka → tantivy indexers → query API"
+)]
 pub struct Cli {
     /// Log output format.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "LOGWARDEN_LOG_FORMAT")]
@@ -38,6 +42,39 @@ pub enum Command {
     QueryApi(PipelineArgs),
     /// Write realistic sample logs (sshd, sudo, PAM, cron, kernel, nginx).
     Generate(GenerateArgs),
+    /// Check every manifest chain, signature and sealed split; exit 1 at the first broken link.
+    Verify(VerifyArgs),
+    /// Delete the data of sealed splits past their stream's retention (manifests stay).
+    Retention(RetentionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Data directory to verify.
+    #[arg(long, value_name = "DIR", env = "LOGWARDEN_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// Ed25519 public key (PEM) the manifests must be signed with; pin the
+    /// one you exported. Default: DIR/keys/manifest-signing.pem.pub.pem.
+    #[arg(long, value_name = "FILE")]
+    pub public_key: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RetentionArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// Apply retention as of this time (RFC 3339) instead of now.
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+    /// Report what would be deleted, delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Settings shared by the pipeline commands; each flag overrides the config file.

@@ -17,14 +17,19 @@ pub fn brokers() -> String {
 }
 
 pub fn loghub(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/loghub").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/loghub")
+        .join(name)
 }
 
 pub const LOGHUB_FILES: [&str; 3] = ["Linux_2k.log", "OpenSSH_2k.log", "Apache_2k.log"];
 
 /// A unique name per test run, for topics, groups and directories.
 pub fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
 
@@ -64,7 +69,10 @@ impl Logwarden {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.http.as_ref().expect("this process serves HTTP"))
+        format!(
+            "{}{path}",
+            self.http.as_ref().expect("this process serves HTTP")
+        )
     }
 
     /// `GET /api/v1/search` and the JSON answer.
@@ -74,12 +82,33 @@ impl Logwarden {
             .query(&[("q", q), ("limit", &limit.to_string())])
             .send()
             .expect("search request");
-        assert!(response.status().is_success(), "search `{q}` failed: {}", response.status());
+        assert!(
+            response.status().is_success(),
+            "search `{q}` failed: {}",
+            response.status()
+        );
+        response.json().expect("search answers JSON")
+    }
+
+    /// `GET /api/v1/search` with these parameters, and the JSON answer.
+    pub fn search_with(&self, params: &[(&str, &str)]) -> Value {
+        let response = reqwest::blocking::Client::new()
+            .get(self.url("/api/v1/search"))
+            .query(params)
+            .send()
+            .expect("search request");
+        assert!(
+            response.status().is_success(),
+            "search {params:?} failed: {}",
+            response.status()
+        );
         response.json().expect("search answers JSON")
     }
 
     pub fn count(&self, q: &str) -> u64 {
-        self.search(q, 0)["total"].as_u64().expect("total is a number")
+        self.search(q, 0)["total"]
+            .as_u64()
+            .expect("total is a number")
     }
 
     /// Polls until the count of `q` equals `want`; panics after `timeout`
@@ -92,7 +121,10 @@ impl Logwarden {
             if last == want {
                 return;
             }
-            assert!(last < want, "`{q}`: {last} events found, more than the {want} expected (duplicates)");
+            assert!(
+                last < want,
+                "`{q}`: {last} events found, more than the {want} expected (duplicates)"
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
         panic!("`{q}`: {last} events after {timeout:?}, expected {want}");
@@ -106,7 +138,10 @@ impl Logwarden {
     pub fn stop(mut self) {
         self.signal(libc::SIGTERM);
         let status = self.child.wait().expect("waiting for logwarden");
-        assert!(status.success(), "logwarden exited with {status} after SIGTERM");
+        assert!(
+            status.success(),
+            "logwarden exited with {status} after SIGTERM"
+        );
     }
 
     pub fn kill(mut self) {
@@ -127,7 +162,10 @@ impl Drop for Logwarden {
 pub fn lines_with_token(path: &Path, word: &str) -> u64 {
     let text = std::fs::read_to_string(path).unwrap();
     text.lines()
-        .filter(|line| line.split(|c: char| !c.is_alphanumeric()).any(|t| t.eq_ignore_ascii_case(word)))
+        .filter(|line| {
+            line.split(|c: char| !c.is_alphanumeric())
+                .any(|t| t.eq_ignore_ascii_case(word))
+        })
         .count() as u64
 }
 

@@ -1,5 +1,6 @@
-//! The splits on disk and an open reader for each, refreshed per search so
-//! that what the indexer committed a moment ago is visible.
+//! The splits on disk and an open reader for each. Active splits are
+//! refreshed per search, so what the indexer committed a moment ago is
+//! visible; sealed splits never change and are not reloaded.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,7 +12,13 @@ use tantivy::{Index, IndexReader, ReloadPolicy, Searcher};
 
 pub struct SplitCatalog {
     data_dir: PathBuf,
-    readers: Mutex<HashMap<PathBuf, IndexReader>>,
+    readers: Mutex<HashMap<PathBuf, CachedReader>>,
+}
+
+struct CachedReader {
+    reader: IndexReader,
+    /// The split had a manifest when last seen: its files are final.
+    sealed: bool,
 }
 
 pub struct OpenSplit {
@@ -21,7 +28,10 @@ pub struct OpenSplit {
 
 impl SplitCatalog {
     pub fn new(data_dir: &Path) -> SplitCatalog {
-        SplitCatalog { data_dir: data_dir.to_path_buf(), readers: Mutex::new(HashMap::new()) }
+        SplitCatalog {
+            data_dir: data_dir.to_path_buf(),
+            readers: Mutex::new(HashMap::new()),
+        }
     }
 
     /// A fresh searcher over every split, optionally of one stream only.
@@ -35,20 +45,34 @@ impl SplitCatalog {
             if stream.is_some_and(|s| s != location.stream) {
                 continue;
             }
-            let reader = match readers.get(&location.path) {
-                Some(reader) => {
-                    reader.reload().with_context(|| format!("reloading split {}", location.path.display()))?;
-                    reader.clone()
+            let reader = match readers.get_mut(&location.path) {
+                Some(cached) if cached.sealed => cached.reader.clone(),
+                Some(cached) => {
+                    // Seen sealed from now on: one last reload picks up the
+                    // merge that sealing did.
+                    cached.sealed = storage::manifest_path(&location.path).exists();
+                    cached
+                        .reader
+                        .reload()
+                        .with_context(|| format!("reloading split {}", location.path.display()))?;
+                    cached.reader.clone()
                 }
                 None => {
                     let index = Index::open_in_dir(&location.path)
                         .with_context(|| format!("opening split {}", location.path.display()))?;
-                    let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-                    readers.insert(location.path.clone(), reader.clone());
+                    let reader = index
+                        .reader_builder()
+                        .reload_policy(ReloadPolicy::Manual)
+                        .try_into()?;
+                    let sealed = storage::manifest_path(&location.path).exists();
+                    readers.insert(location.path.clone(), CachedReader { reader: reader.clone(), sealed });
                     reader
                 }
             };
-            open.push(OpenSplit { location, searcher: reader.searcher() });
+            open.push(OpenSplit {
+                location,
+                searcher: reader.searcher(),
+            });
         }
         Ok(open)
     }

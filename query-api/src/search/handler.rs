@@ -1,85 +1,109 @@
+//! `GET /api/v1/search` (query-string parameters) and `POST /api/v1/search`
+//! (a JSON body, which may also carry aggregations).
+
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
-use logwarden_event::fields;
-use serde::{Deserialize, Serialize};
+use chrono::Utc;
+use serde::Serialize;
 use serde_json::Value;
-use tantivy::collector::{Count, TopDocs};
-use tantivy::schema::Value as _;
-use tantivy::{DocAddress, Order, TantivyDocument};
 
+use super::engine::{self, EngineError, SearchResult};
+use super::request::{SearchParams, SearchRequest};
 use crate::error::ApiError;
 use crate::state::AppState;
-
-pub const DEFAULT_LIMIT: usize = 100;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SearchParams {
-    /// Lucene-style query; absent or `*` matches everything.
-    #[serde(default)]
-    pub q: String,
-    pub limit: Option<usize>,
-    /// Only this stream's splits.
-    pub stream: Option<String>,
-}
 
 #[derive(Debug, Serialize)]
 pub struct SearchResponse {
     /// Exact number of matching events.
     pub total: u64,
-    /// Matching events, newest first, as they were stored.
+    /// Always `eq`: totals are exact, never estimated.
+    pub total_relation: &'static str,
+    /// Matching events in sort order, as they were stored.
     pub hits: Vec<Value>,
+    /// Cursor of the last hit: pass it as `search_after` for the next page.
+    /// Absent when this page is the last.
+    pub next: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aggregations: Option<Value>,
+    pub splits: SplitCounts,
     pub took_ms: u64,
 }
 
-pub async fn search(
+#[derive(Debug, Serialize)]
+pub struct SplitCounts {
+    pub total: usize,
+    /// Splits whose time range overlapped the request's.
+    pub searched: usize,
+}
+
+pub async fn search_get(
     State(state): State<Arc<AppState>>,
     params: Result<Query<SearchParams>, QueryRejection>,
 ) -> Result<Json<SearchResponse>, ApiError> {
     let Query(params) = params?;
-    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit > state.max_hits {
+    if params.aggs.is_some() {
         return Err(ApiError::bad_request(
             "invalid_parameter",
-            format!("limit {limit} is above the maximum of {}", state.max_hits),
+            "aggs: send aggregations with POST /api/v1/search",
         ));
     }
-    if let Some(stream) = &params.stream {
-        if !logwarden_event::is_valid_stream_name(stream) {
-            return Err(ApiError::bad_request("invalid_parameter", format!("stream `{stream}` is not a valid stream name")));
-        }
-    }
-    let query = state.queries.compile(&params.q).map_err(|m| ApiError::bad_request("invalid_query", m))?;
+    run(state, params).await.map(Json)
+}
+
+pub async fn search_post(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<SearchParams>, JsonRejection>,
+) -> Result<Json<SearchResponse>, ApiError> {
+    let Json(params) = body?;
+    run(state, params).await.map(Json)
+}
+
+/// Checks and runs a search within the configured timeout.
+pub async fn run(state: Arc<AppState>, params: SearchParams) -> Result<SearchResponse, ApiError> {
     let started = Instant::now();
-    let response = tokio::task::spawn_blocking(move || -> anyhow::Result<SearchResponse> {
-        let splits = state.catalog.searchers(params.stream.as_deref())?;
-        let mut total = 0;
-        let mut candidates: Vec<(i64, usize, DocAddress)> = Vec::new();
-        let collector = (Count, TopDocs::with_limit(limit.max(1)).order_by_fast_field::<tantivy::DateTime>(fields::TIMESTAMP, Order::Desc));
-        for (split_index, split) in splits.iter().enumerate() {
-            let (count, top) = split.searcher.search(&query, &collector)?;
-            total += count as u64;
-            candidates.extend(top.into_iter().map(|(ts, addr)| {
-                (ts.map_or(i64::MIN, |t| t.into_timestamp_micros()), split_index, addr)
-            }));
-        }
-        candidates.sort_by_key(|c| std::cmp::Reverse(c.0));
-        candidates.truncate(limit);
-        let source = state.schema.source;
-        let mut hits = Vec::with_capacity(candidates.len());
-        for (_, split_index, addr) in candidates {
-            let doc: TantivyDocument = splits[split_index].searcher.doc(addr)?;
-            let text = doc.get_first(source).and_then(|v| v.as_str()).unwrap_or("{}");
-            hits.push(serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string())));
-        }
-        Ok(SearchResponse { total, hits, took_ms: started.elapsed().as_millis() as u64 })
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))??;
+    let request = params
+        .check(&state.queries, &state.schema, state.max_hits, Utc::now())
+        .map_err(|(code, message)| ApiError::bad_request(code, message))?;
+    let (result, request) = execute(state.clone(), request).await?;
+    let next = (result.hits.len() == request.limit && result.total > 0)
+        .then(|| result.hits.last().map(|(_, cursor)| cursor.to_text()))
+        .flatten();
     crate::metrics::search(started.elapsed());
-    Ok(Json(response))
+    Ok(SearchResponse {
+        total: result.total,
+        total_relation: "eq",
+        hits: result.hits.into_iter().map(|(event, _)| event).collect(),
+        next,
+        aggregations: result.aggregations,
+        splits: SplitCounts {
+            total: result.splits_total,
+            searched: result.splits_searched,
+        },
+        took_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+/// Runs `request` on the blocking pool; 504 past `api.query_timeout`.
+pub async fn execute(
+    state: Arc<AppState>,
+    request: SearchRequest,
+) -> Result<(SearchResult, SearchRequest), ApiError> {
+    let timeout = state.query_timeout;
+    let task = tokio::task::spawn_blocking(move || {
+        let result = engine::execute(&state.catalog, &state.schema, &request);
+        (result, request)
+    });
+    let (result, request) = match tokio::time::timeout(timeout, task).await {
+        Ok(joined) => joined.map_err(|e| ApiError::Internal(e.into()))?,
+        Err(_) => return Err(ApiError::Timeout(timeout)),
+    };
+    match result {
+        Ok(result) => Ok((result, request)),
+        Err(EngineError::Request(code, message)) => Err(ApiError::bad_request(code, message)),
+        Err(EngineError::Internal(e)) => Err(ApiError::Internal(e)),
+    }
 }

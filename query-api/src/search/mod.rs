@@ -1,9 +1,27 @@
-//! `GET /api/v1/search`: query every split, merge newest first.
+//! Search: query every split whose time range can match, in parallel, and
+//! merge counts, sorted hits and aggregations.
+//!
+//! - `request`: parameters (query string or JSON) checked into a request.
+//! - `query`: Lucene-style query text → tantivy query.
+//! - `time`: absolute and relative time expressions.
+//! - `catalog`: the splits on disk and an open reader for each.
+//! - `sorted`: the sort order and `search_after` cursor across splits.
+//! - `aggs`: date histogram, terms and metric aggregations.
+//! - `engine`: runs a request over the splits.
+//! - `handler`: the HTTP endpoints.
+//! - `es`: the Elasticsearch `_search` subset.
 
+mod aggs;
 mod catalog;
+pub mod engine;
+pub mod es;
 mod handler;
 mod query;
+pub mod request;
+mod sorted;
+mod time;
 
 pub use catalog::SplitCatalog;
-pub use handler::search;
+pub use handler::{SearchResponse, run, search_get, search_post};
 pub use query::QueryCompiler;
+pub use request::SearchParams;

@@ -1,8 +1,13 @@
 //! Query text → tantivy query, against the split schema.
+//!
+//! tantivy's grammar covers terms, phrases, `field:value`, ranges,
+//! AND/OR/NOT, `field:*` and `field:/regex/`. Lucene wildcards
+//! (`host.name:web*`, `fail?d`) are rewritten into regexes first.
 
+use logwarden_event::fields;
 use logwarden_indexer::schema::LogSchema;
 use tantivy::Index;
-use tantivy::query::{AllQuery, Query, QueryParser};
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser};
 
 /// Parses Lucene-style queries (`host.name:web01 AND "failed password"`);
 /// terms are ANDed by default, full text goes to `message`.
@@ -17,6 +22,7 @@ impl QueryCompiler {
         let index = Index::create_in_ram(schema.schema.clone());
         let mut parser = QueryParser::for_index(&index, vec![schema.message]);
         parser.set_conjunction_by_default();
+        parser.allow_regexes();
         QueryCompiler { parser }
     }
 
@@ -25,8 +31,127 @@ impl QueryCompiler {
         if text.is_empty() || text == "*" {
             return Ok(Box::new(AllQuery));
         }
-        self.parser.parse_query(text).map_err(|e| format!("cannot parse query `{text}`: {e}"))
+        // A query that only excludes (`NOT x`, `-x`) excludes from everything.
+        let rewritten = wildcards_to_regex(text);
+        let rewritten = if text.starts_with("NOT ") || text.starts_with('-') {
+            format!("* AND {rewritten}")
+        } else {
+            rewritten
+        };
+        self.parser
+            .parse_query(&rewritten)
+            .map(complete_negations)
+            .map_err(|e| format!("cannot parse query `{text}`: {e}"))
     }
+}
+
+/// tantivy parses `a AND NOT b` as `a` AND (a clause that only excludes
+/// `b`), and such a clause matches nothing; Lucene means "everything but
+/// `b`". Every boolean query made only of exclusions gets "everything" as
+/// what it excludes from.
+fn complete_negations(query: Box<dyn Query>) -> Box<dyn Query> {
+    let Some(boolean) = query.downcast_ref::<BooleanQuery>() else {
+        return query;
+    };
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = boolean
+        .clauses()
+        .iter()
+        .map(|(occur, q)| (*occur, complete_negations(q.box_clone())))
+        .collect();
+    if !clauses.is_empty() && clauses.iter().all(|(occur, _)| *occur == Occur::MustNot) {
+        clauses.push((Occur::Must, Box::new(AllQuery)));
+    }
+    Box::new(BooleanQuery::new(clauses))
+}
+
+/// Rewrites each bare word holding `*` or `?` (outside quotes, ranges and
+/// regexes; not `field:*`) into `field:/regex/`. Words without a field
+/// search `message`, whose terms are lowercase.
+pub fn wildcards_to_regex(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let mut in_quotes = false;
+    let mut in_regex = false;
+    let mut range_depth = 0;
+    let flush = |word: &mut String, out: &mut String| {
+        out.push_str(&rewrite_word(word));
+        word.clear();
+    };
+    for c in text.chars() {
+        if in_quotes || in_regex {
+            out.push(c);
+            if c == '"' && in_quotes {
+                in_quotes = false;
+            } else if c == '/' && in_regex {
+                in_regex = false;
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                flush(&mut word, &mut out);
+                in_quotes = true;
+                out.push(c);
+            }
+            '/' if word.ends_with(':') => {
+                flush(&mut word, &mut out);
+                in_regex = true;
+                out.push(c);
+            }
+            '[' | '{' => {
+                range_depth += 1;
+                word.push(c);
+            }
+            ']' | '}' => {
+                range_depth -= 1;
+                word.push(c);
+            }
+            c if range_depth == 0 && (c.is_whitespace() || c == '(' || c == ')') => {
+                flush(&mut word, &mut out);
+                out.push(c);
+            }
+            c => word.push(c),
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+fn rewrite_word(word: &str) -> String {
+    let has_wildcard = word.contains(['*', '?']);
+    let is_range = word.contains(['[', '{']);
+    if !has_wildcard || is_range || word == "*" || word.ends_with(":*") {
+        return word.to_string();
+    }
+    let (prefix, field, pattern) = match word.split_once(':') {
+        Some((field, pattern)) => {
+            let (sign, field) = match field.strip_prefix(['+', '-']) {
+                Some(rest) => (&field[..1], rest),
+                None => ("", field),
+            };
+            (sign, field.to_string(), pattern.to_string())
+        }
+        None => {
+            let (sign, pattern) = match word.strip_prefix(['+', '-']) {
+                Some(rest) => (&word[..1], rest),
+                None => ("", word),
+            };
+            (sign, fields::MESSAGE.to_string(), pattern.to_lowercase())
+        }
+    };
+    let mut regex = String::new();
+    for c in pattern.chars() {
+        match c {
+            '*' => regex.push_str(".*"),
+            '?' => regex.push('.'),
+            c if "\\.+()|[]{}^$/#&<>~@\"".contains(c) => {
+                regex.push('\\');
+                regex.push(c);
+            }
+            c => regex.push(c),
+        }
+    }
+    format!("{prefix}{field}:/{regex}/")
 }
 
 #[cfg(test)]
@@ -41,5 +166,68 @@ mod tests {
         let err = compiler.compile("nosuchfield:x").unwrap_err();
         assert!(err.contains("nosuchfield"), "{err}");
         assert!(compiler.compile("message:(unclosed").is_err());
+    }
+
+    #[test]
+    fn wildcards_become_regexes_and_nothing_else_changes() {
+        assert_eq!(wildcards_to_regex("host.name:web*"), "host.name:/web.*/");
+        assert_eq!(
+            wildcards_to_regex("Fail?d AND -user.name:ad*n"),
+            "message:/fail.d/ AND -user.name:/ad.*n/"
+        );
+        assert_eq!(
+            wildcards_to_regex("source.ip:10.0.*"),
+            "source.ip:/10\\.0\\..*/"
+        );
+        for unchanged in [
+            "host.name:*",
+            "\"a * b\"",
+            "process.pid:[* TO 100]",
+            "@timestamp:[2025-12-10T06:55:00Z TO *}",
+            "host.name:/we.?b/",
+            "(a OR b) AND NOT c",
+        ] {
+            assert_eq!(wildcards_to_regex(unchanged), unchanged);
+        }
+        let compiler = QueryCompiler::new(&LogSchema::new());
+        let compiled = compiler.compile("host.name:Lab* AND (fail* OR auth?ntication)");
+        assert!(compiled.is_ok(), "{:?}", compiled.err());
+    }
+}
+
+#[cfg(test)]
+mod negation_tests {
+    use super::*;
+    use tantivy::collector::Count;
+    use tantivy::doc;
+
+    #[test]
+    fn and_not_excludes_from_what_the_rest_matches() {
+        let schema = LogSchema::new();
+        let index = Index::create_in_ram(schema.schema.clone());
+        let mut writer: tantivy::IndexWriter = index.writer(15_000_000).unwrap();
+        for (host, message) in [
+            ("a", "accepted key"),
+            ("a", "failed key"),
+            ("b", "failed key"),
+        ] {
+            let host_field = schema.schema.get_field("host.name").unwrap();
+            writer
+                .add_document(doc!(host_field => host, schema.message => message))
+                .unwrap();
+        }
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let compiler = QueryCompiler::new(&schema);
+        let count = |q: &str| {
+            searcher
+                .search(&compiler.compile(q).unwrap(), &Count)
+                .unwrap()
+        };
+        assert_eq!(count("host.name:a AND NOT message:accepted"), 1);
+        assert_eq!(count("host.name:a AND -message:accepted"), 1);
+        assert_eq!(count("NOT message:accepted"), 2);
+        assert_eq!(count("-host.name:a"), 1);
+        assert_eq!(count("key AND NOT (host.name:b OR message:accepted)"), 1);
     }
 }

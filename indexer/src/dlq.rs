@@ -1,0 +1,159 @@
+//! The dead-letter topic: messages that cannot be indexed go there with the
+//! reason and their origin, and are counted — never silently dropped.
+//!
+//! A message is sent and acknowledged before its offset counts as
+//! consumed, so a crash re-sends it rather than losing it: the topic is
+//! at-least-once, and `origin.partition` + `origin.offset` identify a
+//! repeat.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::{ClientConfig, ClientContext, Message};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::{IndexerError, metrics};
+
+struct DeliveryContext {
+    /// The outcome of the last send: `Some(Ok)` acknowledged, `Some(Err)` failed.
+    last: Mutex<Option<Result<(), String>>>,
+}
+
+impl ClientContext for DeliveryContext {}
+
+impl ProducerContext for DeliveryContext {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        let outcome = match result {
+            Ok(_) => Ok(()),
+            Err((e, _)) => Err(e.to_string()),
+        };
+        *self.last.lock().unwrap() = Some(outcome);
+    }
+}
+
+pub struct DeadLetters {
+    producer: ThreadedProducer<DeliveryContext>,
+    topic: String,
+    source_topic: String,
+}
+
+/// Where a rejected message came from.
+pub struct Origin<'a> {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<&'a [u8]>,
+    pub timestamp_ms: Option<i64>,
+}
+
+impl DeadLetters {
+    pub fn new(
+        brokers: &str,
+        topic: &str,
+        source_topic: &str,
+    ) -> Result<DeadLetters, IndexerError> {
+        let producer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "0")
+            .set("message.timeout.ms", "30000")
+            .create_with_context(DeliveryContext {
+                last: Mutex::new(None),
+            })?;
+        Ok(DeadLetters {
+            producer,
+            topic: topic.to_string(),
+            source_topic: source_topic.to_string(),
+        })
+    }
+
+    /// Sends `payload` with `reason` and waits until Kafka acknowledged it;
+    /// retries until it is, or until `shutdown` (then the error is returned
+    /// and the message's offset is not consumed).
+    pub fn send(
+        &self,
+        origin: &Origin<'_>,
+        payload: &[u8],
+        reason: &str,
+        shutdown: &CancellationToken,
+    ) -> Result<(), IndexerError> {
+        let body = json!({
+            "reason": reason,
+            "origin": {
+                "topic": self.source_topic,
+                "partition": origin.partition,
+                "offset": origin.offset,
+                "timestamp_ms": origin.timestamp_ms,
+            },
+            "payload": String::from_utf8_lossy(payload),
+            "payload_is_utf8": std::str::from_utf8(payload).is_ok(),
+        })
+        .to_string();
+        let headers = OwnedHeaders::new()
+            .insert(Header {
+                key: "logwarden.reason",
+                value: Some(reason),
+            })
+            .insert(Header {
+                key: "logwarden.origin",
+                value: Some(&format!(
+                    "{}/{}/{}",
+                    self.source_topic, origin.partition, origin.offset
+                )),
+            });
+        let mut attempt = 0u32;
+        loop {
+            *self.producer.context().last.lock().unwrap() = None;
+            let mut record = BaseRecord::to(&self.topic)
+                .payload(&body)
+                .headers(headers.clone());
+            if let Some(key) = origin.key {
+                record = record.key(key);
+            }
+            let sent = match self.producer.send(record) {
+                Ok(()) => {
+                    let _ = self.producer.flush(Duration::from_secs(30));
+                    self.producer
+                        .context()
+                        .last
+                        .lock()
+                        .unwrap()
+                        .take()
+                        .unwrap_or(Err("no delivery report within 30 s".into()))
+                }
+                Err((e, _)) => Err(e.to_string()),
+            };
+            match sent {
+                Ok(()) => {
+                    metrics::dead_lettered();
+                    tracing::warn!(partition = origin.partition, offset = origin.offset, reason, topic = %self.topic, "message sent to the dead-letter topic");
+                    return Ok(());
+                }
+                Err(error) => {
+                    metrics::error("dlq");
+                    tracing::error!(%error, attempt, topic = %self.topic, "cannot send to the dead-letter topic; retrying");
+                    if shutdown.is_cancelled() {
+                        return Err(IndexerError::DeadLetter(error));
+                    }
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(200 * u64::from(attempt.min(25))));
+                }
+            }
+        }
+    }
+}
+
+/// The origin of a consumed message.
+pub fn origin<'a, M: Message>(message: &'a M) -> Origin<'a> {
+    Origin {
+        partition: message.partition(),
+        offset: message.offset(),
+        key: message.key(),
+        timestamp_ms: message.timestamp().to_millis(),
+    }
+}

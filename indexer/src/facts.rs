@@ -1,0 +1,139 @@
+//! What a split's index holds, computed from its files: the record hash,
+//! count, offsets and time range a manifest states, and the hash of every
+//! file. Sealing writes these facts; `verify` recomputes and compares them.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sha2::{Digest, Sha256};
+use tantivy::directory::MmapDirectory;
+use tantivy::schema::Value;
+use tantivy::{Index, ReloadPolicy, TantivyDocument};
+
+use crate::IndexerError;
+use crate::schema::{LogSchema, OFFSET, from_tantivy};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SplitFacts {
+    pub event_count: u64,
+    pub first_offset: Option<i64>,
+    pub last_offset: Option<i64>,
+    pub min_timestamp: Option<DateTime<Utc>>,
+    pub max_timestamp: Option<DateTime<Utc>>,
+    pub records_sha256: String,
+    /// Offsets held more than once (always empty for a healthy split).
+    pub duplicate_offsets: Vec<i64>,
+}
+
+impl SplitFacts {
+    /// Reads every record of the index at `dir` in offset order.
+    pub fn compute(dir: &Path, schema: &LogSchema) -> Result<SplitFacts, IndexerError> {
+        let corrupt = |message: String| IndexerError::Corrupt {
+            path: dir.to_path_buf(),
+            message,
+        };
+        let directory = MmapDirectory::open(dir).map_err(|e| corrupt(e.to_string()))?;
+        let index = Index::open(directory)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let searcher = reader.searcher();
+        // (offset, segment, doc) of every live record, sorted by offset.
+        let mut order: Vec<(u64, u32, u32)> = Vec::with_capacity(searcher.num_docs() as usize);
+        let mut min_ts = None;
+        let mut max_ts = None;
+        for (segment, reader) in searcher.segment_readers().iter().enumerate() {
+            let offsets = reader.fast_fields().u64(OFFSET)?;
+            let times = reader
+                .fast_fields()
+                .date(logwarden_event::fields::TIMESTAMP)?;
+            for doc in reader.doc_ids_alive() {
+                let offset = offsets
+                    .first(doc)
+                    .ok_or_else(|| corrupt(format!("record {doc} has no offset")))?;
+                order.push((offset, segment as u32, doc));
+                if let Some(time) = times.first(doc).map(from_tantivy) {
+                    min_ts = Some(min_ts.map_or(time, |m: DateTime<Utc>| m.min(time)));
+                    max_ts = Some(max_ts.map_or(time, |m: DateTime<Utc>| m.max(time)));
+                }
+            }
+        }
+        order.sort_unstable();
+        let stores = searcher
+            .segment_readers()
+            .iter()
+            .map(|r| r.get_store_reader(64))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| IndexerError::io(dir, e))?;
+        let mut hasher = Sha256::new();
+        let mut duplicate_offsets = Vec::new();
+        let mut previous = None;
+        for &(offset, segment, doc) in &order {
+            if previous == Some(offset) {
+                duplicate_offsets.push(offset as i64);
+            }
+            previous = Some(offset);
+            let document: TantivyDocument = stores[segment as usize].get(doc)?;
+            let source = document
+                .get_first(schema.source)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
+            hasher.update(offset.to_be_bytes());
+            hasher.update((source.len() as u64).to_be_bytes());
+            hasher.update(source.as_bytes());
+        }
+        Ok(SplitFacts {
+            event_count: order.len() as u64,
+            first_offset: order.first().map(|o| o.0 as i64),
+            last_offset: order.last().map(|o| o.0 as i64),
+            min_timestamp: min_ts,
+            max_timestamp: max_ts,
+            records_sha256: format!("{:x}", hasher.finalize()),
+            duplicate_offsets,
+        })
+    }
+}
+
+/// Names of the files that are not part of the index's content.
+fn is_bookkeeping(name: &str) -> bool {
+    name.starts_with(".tantivy-")
+        || name.ends_with(".lock")
+        || name.ends_with(".tmp")
+        || name == "manifest.json"
+        || name == "deletion.json"
+}
+
+/// SHA-256 of every index file of a split directory, by name.
+pub fn files_sha256(dir: &Path) -> Result<BTreeMap<String, String>, IndexerError> {
+    let mut files = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| IndexerError::io(dir, e))? {
+        let entry = entry.map_err(|e| IndexerError::io(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if is_bookkeeping(&name) || !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        files.insert(name, file_sha256(&entry.path())?);
+    }
+    Ok(files)
+}
+
+fn file_sha256(path: &Path) -> Result<String, IndexerError> {
+    let mut file = std::fs::File::open(path).map_err(|e| IndexerError::io(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| IndexerError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(format!("{:x}", hasher.finalize()))
+}
+
+pub fn rfc3339(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Micros, true)
+}

@@ -1,0 +1,175 @@
+//! Runs a checked search over the splits: prunes those whose time range
+//! cannot match, searches the rest in parallel, and merges counts, sorted
+//! hits and aggregations.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use logwarden_event::fields;
+use logwarden_indexer::schema::{LogSchema, from_tantivy};
+use rayon::prelude::*;
+use serde_json::Value;
+use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
+use tantivy::collector::Count;
+use tantivy::schema::Value as _;
+use tantivy::{Searcher, TantivyDocument};
+
+use super::catalog::{OpenSplit, SplitCatalog};
+use super::request::SearchRequest;
+use super::sorted::{Cursor, Hit, SortedTop};
+
+pub struct SearchResult {
+    /// Exact number of matching events.
+    pub total: u64,
+    /// The page: each stored event with its sort cursor.
+    pub hits: Vec<(Value, Cursor)>,
+    pub aggregations: Option<Value>,
+    pub splits_total: usize,
+    pub splits_searched: usize,
+}
+
+/// Why a search failed.
+pub enum EngineError {
+    /// The request asked for something the data cannot give (e.g. an
+    /// aggregation over its limits): an error code and a message.
+    Request(&'static str, String),
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for EngineError {
+    fn from(e: anyhow::Error) -> Self {
+        EngineError::Internal(e)
+    }
+}
+
+impl From<tantivy::TantivyError> for EngineError {
+    fn from(e: tantivy::TantivyError) -> Self {
+        EngineError::Internal(e.into())
+    }
+}
+
+/// The time range a split's events span, from its segments' doc values.
+fn time_range(searcher: &Searcher) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut range: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
+    for segment in searcher.segment_readers() {
+        if segment.num_docs() == 0 {
+            continue;
+        }
+        let column = segment.fast_fields().date(fields::TIMESTAMP).ok()?;
+        let (min, max) = (
+            from_tantivy(column.min_value()),
+            from_tantivy(column.max_value()),
+        );
+        range = Some(range.map_or((min, max), |(a, b)| (a.min(min), b.max(max))));
+    }
+    range
+}
+
+fn overlaps(split: &OpenSplit, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> bool {
+    if from.is_none() && to.is_none() {
+        return true;
+    }
+    match time_range(&split.searcher) {
+        None => false, // no events
+        Some((min, max)) => from.is_none_or(|f| max >= f) && to.is_none_or(|t| min < t),
+    }
+}
+
+pub fn execute(
+    catalog: &SplitCatalog,
+    schema: &LogSchema,
+    request: &SearchRequest,
+) -> Result<SearchResult, EngineError> {
+    let all = catalog.searchers(request.stream.as_deref())?;
+    let splits_total = all.len();
+    let splits: Vec<OpenSplit> = all
+        .into_iter()
+        .filter(|s| overlaps(s, request.from, request.to))
+        .collect();
+    // Tie-breaker: the position of each split's (stream, partition).
+    let pairs: Vec<(String, i32)> = splits
+        .iter()
+        .map(|s| (s.location.stream.clone(), s.location.partition))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let per_split = splits
+        .par_iter()
+        .enumerate()
+        .map(|(index, split)| {
+            let pair = (split.location.stream.clone(), split.location.partition);
+            let top = SortedTop {
+                spec: request.sort.clone(),
+                limit: request.limit,
+                split_rank: pairs.binary_search(&pair).unwrap_or_default() as u32,
+                after: request.after.as_ref().map(|c| {
+                    let order = (pair.0.as_str(), pair.1).cmp(&(c.stream.as_str(), c.partition));
+                    (c.clone(), order)
+                }),
+            };
+            let aggs = request.aggs.as_ref().map(|a| a.collector());
+            let (count, hits, aggs) = split.searcher.search(&request.query, &(Count, top, aggs))?;
+            Ok::<_, tantivy::TantivyError>((index, count as u64, hits, aggs))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| match e {
+            tantivy::TantivyError::SchemaError(e) => EngineError::Request("invalid_query", e),
+            tantivy::TantivyError::AggregationError(e) => {
+                EngineError::Request("invalid_aggregation", format!("aggregation: {e}"))
+            }
+            other => EngineError::Internal(other.into()),
+        })?;
+    let mut total = 0;
+    let mut merged_aggs: Option<IntermediateAggregationResults> = None;
+    let mut tagged: Vec<(usize, Hit)> = Vec::new();
+    for (index, count, hits, aggs) in per_split {
+        total += count;
+        tagged.extend(hits.into_iter().map(|h| (index, h)));
+        if let Some(aggs) = aggs {
+            match &mut merged_aggs {
+                Some(merged) => merged.merge_fruits(aggs)?,
+                None => merged_aggs = Some(aggs),
+            }
+        }
+    }
+    // Merge the splits' pages: the rank decides (it is unique per event).
+    tagged.sort_unstable_by_key(|(_, hit)| std::cmp::Reverse(hit.rank));
+    tagged.truncate(request.limit);
+    let mut page = Vec::with_capacity(tagged.len());
+    for (index, hit) in tagged {
+        let split = &splits[index];
+        let doc: TantivyDocument = split.searcher.doc(hit.address)?;
+        let text = doc
+            .get_first(schema.source)
+            .and_then(|v| v.as_str())
+            .unwrap_or("{}");
+        let event = serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()));
+        let cursor = Cursor {
+            value: hit.value,
+            stream: split.location.stream.clone(),
+            partition: split.location.partition,
+            offset: hit.offset,
+        };
+        page.push((event, cursor));
+    }
+    let aggregations = match (&request.aggs, merged_aggs) {
+        (Some(request), Some(merged)) => Some(
+            request
+                .finish(merged)
+                .map_err(|e| EngineError::Request("invalid_aggregation", e))?,
+        ),
+        (Some(request), None) => Some(
+            request
+                .finish(IntermediateAggregationResults::default())
+                .map_err(|e| EngineError::Request("invalid_aggregation", e))?,
+        ),
+        _ => None,
+    };
+    Ok(SearchResult {
+        total,
+        hits: page,
+        aggregations,
+        splits_total,
+        splits_searched: splits.len(),
+    })
+}

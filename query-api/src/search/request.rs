@@ -1,0 +1,258 @@
+//! A search request, from query-string parameters (`GET`) or a JSON body
+//! (`POST`), checked into what the engine runs. Every error names the
+//! parameter at fault.
+
+use std::ops::Bound;
+
+use chrono::{DateTime, Utc};
+use logwarden_event::fields;
+use logwarden_indexer::schema::{FastKind, LogSchema, to_tantivy};
+use serde::Deserialize;
+use serde_json::Value;
+use tantivy::Term;
+use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery};
+
+use super::QueryCompiler;
+use super::aggs::AggRequest;
+use super::sorted::{Cursor, SortKind, SortSpec};
+use super::time::parse_time;
+
+pub const DEFAULT_LIMIT: usize = 100;
+
+/// The parameters as clients send them.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchParams {
+    /// Lucene-style query; absent or `*` matches everything.
+    #[serde(default)]
+    pub q: String,
+    /// Start of the time range (inclusive): RFC 3339, epoch ms or `now-15m`.
+    pub from: Option<String>,
+    /// End of the time range (exclusive).
+    pub to: Option<String>,
+    /// Only this stream's splits.
+    pub stream: Option<String>,
+    pub limit: Option<usize>,
+    /// `FIELD` or `FIELD:asc|desc`; default `@timestamp:desc`.
+    pub sort: Option<String>,
+    /// The `next` cursor of the previous page.
+    pub search_after: Option<String>,
+    /// Aggregations (JSON body only), in Elasticsearch's shape.
+    #[serde(default)]
+    pub aggs: Option<Value>,
+}
+
+/// A checked request.
+pub struct SearchRequest {
+    pub query: Box<dyn Query>,
+    pub stream: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub limit: usize,
+    pub sort: SortSpec,
+    pub after: Option<Cursor>,
+    pub aggs: Option<AggRequest>,
+}
+
+fn bad(message: impl Into<String>) -> (&'static str, String) {
+    ("invalid_parameter", message.into())
+}
+
+impl SearchParams {
+    /// Checks every parameter; the error is `(code, message)`.
+    pub fn check(
+        self,
+        compiler: &QueryCompiler,
+        schema: &LogSchema,
+        max_hits: usize,
+        now: DateTime<Utc>,
+    ) -> Result<SearchRequest, (&'static str, String)> {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if limit > max_hits {
+            return Err(bad(format!(
+                "limit {limit} is above the maximum of {max_hits}"
+            )));
+        }
+        if let Some(stream) = &self.stream {
+            if !logwarden_event::is_valid_stream_name(stream) {
+                return Err(bad(format!("stream `{stream}` is not a valid stream name")));
+            }
+        }
+        let from = self
+            .from
+            .as_deref()
+            .map(|t| parse_time(t, now).map_err(|e| bad(format!("from: {e}"))))
+            .transpose()?;
+        let to = self
+            .to
+            .as_deref()
+            .map(|t| parse_time(t, now).map_err(|e| bad(format!("to: {e}"))))
+            .transpose()?;
+        if let (Some(from), Some(to)) = (from, to) {
+            if from >= to {
+                return Err(bad(format!("from ({from}) must be before to ({to})")));
+            }
+        }
+        let sort = parse_sort(self.sort.as_deref(), schema).map_err(bad)?;
+        let after = self
+            .search_after
+            .as_deref()
+            .map(Cursor::parse)
+            .transpose()
+            .map_err(bad)?;
+        let aggs = self
+            .aggs
+            .as_ref()
+            .map(|a| AggRequest::parse(a, schema))
+            .transpose()
+            .map_err(|e| ("invalid_aggregation", e))?;
+        let query = compiler
+            .compile(&self.q)
+            .map_err(|m| ("invalid_query", m))?;
+        let query = within(query, schema, from, to);
+        Ok(SearchRequest {
+            query,
+            stream: self.stream,
+            from,
+            to,
+            limit,
+            sort,
+            after,
+            aggs,
+        })
+    }
+}
+
+/// `query` restricted to `[from, to)` on `@timestamp`.
+fn within(
+    query: Box<dyn Query>,
+    schema: &LogSchema,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Box<dyn Query> {
+    if from.is_none() && to.is_none() {
+        return query;
+    }
+    let term = |t: DateTime<Utc>| Term::from_field_date_for_search(schema.timestamp, to_tantivy(t));
+    let lower = from.map_or(Bound::Unbounded, |t| Bound::Included(term(t)));
+    let upper = to.map_or(Bound::Unbounded, |t| Bound::Excluded(term(t)));
+    Box::new(BooleanQuery::new(vec![
+        (Occur::Must, query),
+        (Occur::Must, Box::new(RangeQuery::new(lower, upper))),
+    ]))
+}
+
+fn parse_sort(text: Option<&str>, schema: &LogSchema) -> Result<SortSpec, String> {
+    let text = text.unwrap_or(fields::TIMESTAMP);
+    let (field, order) = match text.rsplit_once(':') {
+        Some((field, order)) => (field, order),
+        None => (text, "desc"),
+    };
+    let descending = match order {
+        "desc" => true,
+        "asc" => false,
+        other => return Err(format!("sort order `{other}` is not asc or desc")),
+    };
+    let kind = match schema.fast_field_kind(field) {
+        Some(FastKind::Date) => SortKind::Date,
+        Some(FastKind::Number) => SortKind::Number,
+        _ => {
+            return Err(format!(
+                "cannot sort by `{field}`: sortable fields are @timestamp, event.ingested and the numeric fields ({})",
+                fields::NUMBERS.join(", ")
+            ));
+        }
+    };
+    Ok(SortSpec {
+        field: field.to_string(),
+        kind,
+        descending,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(params: SearchParams) -> Result<SearchRequest, (&'static str, String)> {
+        let schema = LogSchema::new();
+        params.check(&QueryCompiler::new(&schema), &schema, 1000, Utc::now())
+    }
+
+    #[test]
+    fn each_bad_parameter_is_named() {
+        let cases: Vec<(SearchParams, &str)> = vec![
+            (
+                SearchParams {
+                    limit: Some(5000),
+                    ..Default::default()
+                },
+                "limit",
+            ),
+            (
+                SearchParams {
+                    from: Some("yesterday".into()),
+                    ..Default::default()
+                },
+                "from",
+            ),
+            (
+                SearchParams {
+                    from: Some("now".into()),
+                    to: Some("now-1h".into()),
+                    ..Default::default()
+                },
+                "must be before",
+            ),
+            (
+                SearchParams {
+                    sort: Some("message:desc".into()),
+                    ..Default::default()
+                },
+                "message",
+            ),
+            (
+                SearchParams {
+                    sort: Some("@timestamp:up".into()),
+                    ..Default::default()
+                },
+                "up",
+            ),
+            (
+                SearchParams {
+                    search_after: Some("zzz".into()),
+                    ..Default::default()
+                },
+                "search_after",
+            ),
+            (
+                SearchParams {
+                    q: "nosuch:x".into(),
+                    ..Default::default()
+                },
+                "nosuch",
+            ),
+            (
+                SearchParams {
+                    stream: Some("A/B".into()),
+                    ..Default::default()
+                },
+                "stream",
+            ),
+        ];
+        for (params, fragment) in cases {
+            let Err((_, message)) = check(params.clone()) else {
+                panic!("{params:?} was accepted")
+            };
+            assert!(message.contains(fragment), "{params:?}: {message}");
+        }
+        let ok = check(SearchParams {
+            sort: Some("process.pid:asc".into()),
+            from: Some("now-1h".into()),
+            ..Default::default()
+        })
+        .ok()
+        .unwrap();
+        assert!(!ok.sort.descending && ok.sort.kind == SortKind::Number && ok.from.is_some());
+    }
+}
