@@ -18,8 +18,19 @@ use support::*;
 const TIMEOUT: Duration = Duration::from_secs(180);
 
 fn collector_args<'a>(config: &'a str, data: &'a str, topic: &'a str) -> Vec<&'a str> {
-    vec!["collector", "--config", config, "--data-dir", data, "--topic", topic,
-         "--syslog", "tcp://127.0.0.1:0", "--http-ingest", "127.0.0.1:0"]
+    vec![
+        "collector",
+        "--config",
+        config,
+        "--data-dir",
+        data,
+        "--topic",
+        topic,
+        "--syslog",
+        "tcp://127.0.0.1:0",
+        "--http-ingest",
+        "127.0.0.1:0",
+    ]
 }
 
 fn send_tcp(collector: &Collector, ids: &[String]) {
@@ -30,9 +41,18 @@ fn send_tcp(collector: &Collector, ids: &[String]) {
     stream.flush().unwrap();
 }
 
-fn post_lines(client: &Client, collector: &Collector, ids: &[String]) -> reqwest::blocking::Response {
+fn post_lines(
+    client: &Client,
+    collector: &Collector,
+    ids: &[String],
+) -> reqwest::blocking::Response {
     let body: String = ids.iter().map(|id| format!("{id}\n")).collect();
-    client.post(collector.url("/api/v1/ingest/app")).bearer_auth(INGEST_KEY).body(body).send().unwrap()
+    client
+        .post(collector.url("/api/v1/ingest/app"))
+        .bearer_auth(INGEST_KEY)
+        .body(body)
+        .send()
+        .unwrap()
 }
 
 fn ids(prefix: &str, n: usize) -> Vec<String> {
@@ -40,7 +60,10 @@ fn ids(prefix: &str, n: usize) -> Vec<String> {
 }
 
 fn distinct_messages(events: &[Value]) -> HashSet<String> {
-    events.iter().filter_map(|e| e["message"].as_str().map(str::to_string)).collect()
+    events
+        .iter()
+        .filter_map(|e| e["message"].as_str().map(str::to_string))
+        .collect()
 }
 
 /// Polls `condition` until it holds; panics with `what` after TIMEOUT.
@@ -54,7 +77,12 @@ fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
 
 fn spool_segments(dir: &Path) -> usize {
     std::fs::read_dir(dir).map_or(0, |entries| {
-        entries.filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "seg"))).count()
+        entries
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "seg"))
+            })
+            .count()
     })
 }
 
@@ -74,10 +102,18 @@ fn kafka_outage_spools_survives_kill_9_and_drains_without_loss() {
     let collector = Collector::start(&args, &brokers, &expect);
     let (tcp_a, http_a) = (ids("tcp-a", 20), ids("http-a", 20));
     send_tcp(&collector, &tcp_a);
-    assert_eq!(post_lines(&client, &collector, &http_a).status().as_u16(), 200);
+    assert_eq!(
+        post_lines(&client, &collector, &http_a).status().as_u16(),
+        200
+    );
     let before: HashSet<String> = tcp_a.iter().chain(&http_a).cloned().collect();
-    let events = read_topic(&brokers, &topic, TIMEOUT, |e| before.is_subset(&distinct_messages(e)));
-    assert!(before.is_subset(&distinct_messages(&events)), "phase A reached kafka");
+    let events = read_topic(&brokers, &topic, TIMEOUT, |e| {
+        before.is_subset(&distinct_messages(e))
+    });
+    assert!(
+        before.is_subset(&distinct_messages(&events)),
+        "phase A reached kafka"
+    );
 
     // Kafka down: accepted into the spool.
     kafka.stop();
@@ -98,13 +134,32 @@ fn kafka_outage_spools_survives_kill_9_and_drains_without_loss() {
     collector.kill();
     kafka.restart();
     let collector = Collector::start(&args, &brokers, &expect);
-    let all: HashSet<String> = before.iter().chain(&tcp_b).chain(&http_b).cloned().collect();
-    let events = read_topic(&brokers, &topic, TIMEOUT, |e| all.is_subset(&distinct_messages(e)));
+    let all: HashSet<String> = before
+        .iter()
+        .chain(&tcp_b)
+        .chain(&http_b)
+        .cloned()
+        .collect();
+    let events = read_topic(&brokers, &topic, TIMEOUT, |e| {
+        all.is_subset(&distinct_messages(e))
+    });
     let got = distinct_messages(&events);
     let missing: Vec<&String> = all.difference(&got).collect();
-    assert!(missing.is_empty(), "lost {} events, e.g. {:?}", missing.len(), &missing[..missing.len().min(5)]);
-    assert_eq!(got.len(), all.len(), "nothing but the sent events: {:?}", got.difference(&all).collect::<Vec<_>>());
-    wait_until("the drained spool to be deleted", || spool_segments(&spool_dir) == 0);
+    assert!(
+        missing.is_empty(),
+        "lost {} events, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    assert_eq!(
+        got.len(),
+        all.len(),
+        "nothing but the sent events: {:?}",
+        got.difference(&all).collect::<Vec<_>>()
+    );
+    wait_until("the drained spool to be deleted", || {
+        spool_segments(&spool_dir) == 0
+    });
     collector.stop();
 }
 
@@ -113,13 +168,26 @@ fn full_spool_answers_503_and_counts_it() {
     let kafka = PrivateKafka::start();
     let brokers = kafka.brokers();
     let dir = temp_dir("spool-full");
-    let config = key_config(&dir, "[collector.spool]\nkafka_timeout = \"1s\"\nmax_bytes = 4096\n");
+    let config = key_config(
+        &dir,
+        "[collector.spool]\nkafka_timeout = \"1s\"\nmax_bytes = 4096\n",
+    );
     let data = dir.join("data");
     let topic = unique("lw-spoolfull");
-    let args = collector_args(config.to_str().unwrap(), data.to_str().unwrap(), &topic);
+    let mut args = collector_args(config.to_str().unwrap(), data.to_str().unwrap(), &topic);
+    args.extend(["--syslog", "udp://127.0.0.1:0"]);
     let client = Client::new();
-    let collector = Collector::start(&args, &brokers, &["syslog tcp", "http ingest"]);
-    assert_eq!(post_lines(&client, &collector, &ids("up", 1)).status().as_u16(), 200);
+    let collector = Collector::start(
+        &args,
+        &brokers,
+        &["syslog tcp", "http ingest", "syslog udp"],
+    );
+    assert_eq!(
+        post_lines(&client, &collector, &ids("up", 1))
+            .status()
+            .as_u16(),
+        200
+    );
 
     kafka.stop();
     let mut accepted = Vec::new();
@@ -138,19 +206,107 @@ fn full_spool_answers_503_and_counts_it() {
     }
     let refused = refused.expect("a 4 KiB spool fills within 100 requests");
     assert_eq!(refused["error"]["code"], "spool_full", "{refused}");
-    assert!(refused["error"]["message"].as_str().unwrap().contains("spool is full"));
-    assert!(!accepted.is_empty(), "the spool took events before it filled");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("spool is full")
+    );
+    assert!(
+        !accepted.is_empty(),
+        "the spool took events before it filled"
+    );
     assert!(collector.metric("logwarden_collector_spool_full_total") >= 1.0);
-    assert_eq!(client.get(collector.url("/readyz")).send().unwrap().status().as_u16(), 503);
+    assert_eq!(
+        client
+            .get(collector.url("/readyz"))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        503
+    );
+    // UDP cannot be paused: once the spool has no room even for one
+    // datagram, its messages are dropped and counted.
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dropped = || {
+        collector.metric(
+            "logwarden_collector_dropped_total{source=\"syslog_udp\",reason=\"spool_full\"}",
+        )
+    };
+    let mut sent = 0;
+    wait_until("a udp drop to be counted", || {
+        if sent < 200 {
+            let line = format!("<13>Jan  1 00:00:00 h udp: datagram {sent}");
+            udp.send_to(line.as_bytes(), collector.addr("syslog udp"))
+                .unwrap();
+            sent += 1;
+        }
+        dropped() >= 1.0
+    });
 
     // Kafka back: what was accepted arrives, and ingest works again.
     kafka.restart();
-    let want: HashSet<String> = accepted.iter().cloned().chain(["up-0000".to_string()]).collect();
-    let events = read_topic(&brokers, &topic, TIMEOUT, |e| want.is_subset(&distinct_messages(e)));
-    assert!(want.is_subset(&distinct_messages(&events)), "every accepted event reached kafka");
-    wait_until("readyz after the spool drained", || {
-        client.get(collector.url("/readyz")).send().unwrap().status().as_u16() == 200
+    let want: HashSet<String> = accepted
+        .iter()
+        .cloned()
+        .chain(["up-0000".to_string()])
+        .collect();
+    let events = read_topic(&brokers, &topic, TIMEOUT, |e| {
+        want.is_subset(&distinct_messages(e))
     });
-    assert_eq!(post_lines(&client, &collector, &ids("again", 1)).status().as_u16(), 200);
+    assert!(
+        want.is_subset(&distinct_messages(&events)),
+        "every accepted event reached kafka"
+    );
+    wait_until("readyz after the spool drained", || {
+        client
+            .get(collector.url("/readyz"))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+            == 200
+    });
+    assert_eq!(
+        post_lines(&client, &collector, &ids("again", 1))
+            .status()
+            .as_u16(),
+        200
+    );
+    collector.stop();
+}
+
+#[test]
+fn a_collector_started_while_kafka_is_down_spools_then_delivers() {
+    let kafka = PrivateKafka::reserve();
+    let brokers = kafka.brokers();
+    let dir = temp_dir("spool-cold");
+    let config = key_config(&dir, "[collector.spool]\nkafka_timeout = \"1s\"\n");
+    let data = dir.join("data");
+    let topic = unique("lw-cold");
+    let args = collector_args(config.to_str().unwrap(), data.to_str().unwrap(), &topic);
+    let client = Client::new();
+    let collector = Collector::start(&args, &brokers, &["syslog tcp", "http ingest"]);
+    let (tcp, http) = (ids("cold-tcp", 30), ids("cold-http", 30));
+    send_tcp(&collector, &tcp);
+    assert_eq!(
+        post_lines(&client, &collector, &http).status().as_u16(),
+        200,
+        "spooled while kafka is down"
+    );
+    wait_until("60 records in the spool", || {
+        collector.metric("logwarden_collector_spool_records_total{op=\"write\"}") >= 60.0
+    });
+
+    kafka.restart();
+    let all: HashSet<String> = tcp.iter().chain(&http).cloned().collect();
+    let events = read_topic(&brokers, &topic, TIMEOUT, |e| {
+        all.is_subset(&distinct_messages(e))
+    });
+    assert!(
+        all.is_subset(&distinct_messages(&events)),
+        "every event reached kafka once it came up"
+    );
     collector.stop();
 }

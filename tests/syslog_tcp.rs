@@ -19,19 +19,91 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 const TIMEOUT: Duration = Duration::from_secs(120);
 
 fn openssl(dir: &Path, args: &[&str]) {
-    let output = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl CLI");
-    assert!(output.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    let output = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl CLI");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// A test CA and a server certificate for localhost/127.0.0.1 signed by it.
 fn make_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    openssl(dir, &[&["req", "-x509"], &ec[..], &["-days", "1", "-subj", "/CN=logwarden test CA", "-keyout", "ca.key", "-out", "ca.pem"]].concat());
-    openssl(dir, &[&["req"], &ec[..], &["-subj", "/CN=localhost", "-keyout", "key.pem", "-out", "server.csr"]].concat());
-    std::fs::write(dir.join("ext.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n").unwrap();
-    openssl(dir, &["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                   "-days", "1", "-extfile", "ext.cnf", "-out", "cert.pem"]);
-    (dir.join("ca.pem"), dir.join("cert.pem"), dir.join("key.pem"))
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        dir,
+        &[
+            &["req", "-x509"],
+            &ec[..],
+            &[
+                "-days",
+                "1",
+                "-subj",
+                "/CN=logwarden test CA",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        dir,
+        &[
+            &["req"],
+            &ec[..],
+            &[
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+                "key.pem",
+                "-out",
+                "server.csr",
+            ],
+        ]
+        .concat(),
+    );
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "cert.pem",
+        ],
+    );
+    (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    )
 }
 
 #[test]
@@ -40,13 +112,26 @@ fn tls_listener_takes_octet_counted_and_newline_messages() {
     let (ca, cert, key) = make_certificates(&dir);
     let config = key_config(
         &dir,
-        &format!("[collector.tls]\ncert = \"{}\"\nkey = \"{}\"\n", cert.display(), key.display()),
+        &format!(
+            "[collector.tls]\ncert = \"{}\"\nkey = \"{}\"\n",
+            cert.display(),
+            key.display()
+        ),
     );
     let topic = unique("lw-tls");
     let data = dir.join("data");
     let collector = Collector::start(
-        &["collector", "--config", config.to_str().unwrap(), "--data-dir", data.to_str().unwrap(),
-          "--topic", &topic, "--syslog", "tls://127.0.0.1:0"],
+        &[
+            "collector",
+            "--config",
+            config.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--topic",
+            &topic,
+            "--syslog",
+            "tls://127.0.0.1:0",
+        ],
         &brokers(),
         &["syslog tls"],
     );
@@ -67,7 +152,8 @@ fn tls_listener_takes_octet_counted_and_newline_messages() {
     let mut tls = rustls::StreamOwned::new(connection, socket);
     let octet = "<38>Jan  2 03:04:05 tlshost sshd[99]: over tls octet-counted";
     write!(tls, "{} {octet}", octet.len()).unwrap();
-    tls.write_all(b"<38>Jan  2 03:04:05 tlshost sshd[99]: over tls newline\n").unwrap();
+    tls.write_all(b"<38>Jan  2 03:04:05 tlshost sshd[99]: over tls newline\n")
+        .unwrap();
     tls.flush().unwrap();
     tls.conn.send_close_notify();
     let _ = tls.flush();
@@ -77,7 +163,10 @@ fn tls_listener_takes_octet_counted_and_newline_messages() {
     assert_eq!(counts.get("over tls octet-counted"), Some(&1), "{events:?}");
     assert_eq!(counts.get("over tls newline"), Some(&1), "{events:?}");
     for event in &events {
-        assert_eq!((event["host.name"].as_str(), event["process.pid"].as_u64()), (Some("tlshost"), Some(99)));
+        assert_eq!(
+            (event["host.name"].as_str(), event["process.pid"].as_u64()),
+            (Some("tlshost"), Some(99))
+        );
         assert_eq!(event["stream"], "auth");
     }
     collector.stop();
@@ -94,13 +183,24 @@ fn extra_connections_are_refused_and_idle_ones_closed() {
     let topic = unique("lw-limits");
     let data = dir.join("data");
     let collector = Collector::start(
-        &["collector", "--config", config.to_str().unwrap(), "--data-dir", data.to_str().unwrap(),
-          "--topic", &topic, "--http-ingest", "127.0.0.1:0"],
+        &[
+            "collector",
+            "--config",
+            config.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--topic",
+            &topic,
+            "--http-ingest",
+            "127.0.0.1:0",
+        ],
         &brokers(),
         &["syslog tcp", "syslog tcp #2", "http ingest"],
     );
     let limited = collector.addr("syslog tcp").to_string();
-    let mut held: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(&limited).unwrap()).collect();
+    let mut held: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(&limited).unwrap())
+        .collect();
     for (i, stream) in held.iter_mut().enumerate() {
         writeln!(stream, "<13>Jan  1 00:00:00 h limits: held {i}").unwrap();
     }
@@ -112,12 +212,18 @@ fn extra_connections_are_refused_and_idle_ones_closed() {
     third.set_read_timeout(Some(TIMEOUT)).unwrap();
     let mut buf = [0u8; 16];
     let closed = matches!(third.read(&mut buf), Ok(0) | Err(_));
-    assert!(closed, "a third connection beyond max_connections = 2 is closed by the collector");
+    assert!(
+        closed,
+        "a third connection beyond max_connections = 2 is closed by the collector"
+    );
     assert!(collector.metric("logwarden_collector_connections_refused_total") >= 1.0);
 
     let mut idle = TcpStream::connect(collector.addr("syslog tcp #2")).unwrap();
     idle.set_read_timeout(Some(TIMEOUT)).unwrap();
-    assert!(matches!(idle.read(&mut buf), Ok(0)), "an idle connection is closed after idle_timeout");
+    assert!(
+        matches!(idle.read(&mut buf), Ok(0)),
+        "an idle connection is closed after idle_timeout"
+    );
     drop(held);
     collector.stop();
 }

@@ -106,12 +106,18 @@ pub async fn serve(
     metrics: Option<PrometheusHandle>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    kafka::ensure_topic(
-        &config.kafka.brokers,
-        &config.kafka.topic,
-        config.kafka.partitions,
-    )
-    .await?;
+    if listeners.is_empty() {
+        kafka::ensure_topic(
+            &config.kafka.brokers,
+            &config.kafka.topic,
+            config.kafka.partitions,
+        )
+        .await?;
+    } else {
+        // Pushed events are spooled while Kafka is down, so the collector
+        // starts without it and creates the topic once Kafka answers.
+        ensure_topic_or_retry(&config, shutdown.clone()).await;
+    }
     let host_name = gethostname::gethostname().to_string_lossy().into_owned();
     let file_source = if config.collector.files.is_empty() {
         None
@@ -150,6 +156,53 @@ pub async fn serve(
     }
     tracing::info!("collector stopped");
     result
+}
+
+/// How long start-up waits for Kafka before serving push sources anyway.
+const TOPIC_WAIT: Duration = Duration::from_secs(5);
+const TOPIC_RETRY: Duration = Duration::from_secs(5);
+
+async fn ensure_topic_or_retry(config: &Config, shutdown: CancellationToken) {
+    let kafka = config.kafka.clone();
+    let attempt = move || {
+        let kafka = kafka.clone();
+        async move {
+            match tokio::time::timeout(
+                TOPIC_WAIT,
+                kafka::ensure_topic(&kafka.brokers, &kafka.topic, kafka.partitions),
+            )
+            .await
+            {
+                Ok(result) => result,
+                Err(_) => Err(anyhow::anyhow!(
+                    "no answer from {} within {TOPIC_WAIT:?}",
+                    kafka.brokers
+                )),
+            }
+        }
+    };
+    let Err(error) = attempt().await else { return };
+    tracing::error!(
+        error = format!("{error:#}"),
+        "kafka unreachable at start; pushed events are spooled until it answers"
+    );
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(TOPIC_RETRY) => {}
+                _ = shutdown.cancelled() => return,
+            }
+            match attempt().await {
+                Ok(()) => {
+                    tracing::warn!("kafka answers; events topic ensured");
+                    return;
+                }
+                Err(error) => {
+                    tracing::debug!(error = format!("{error:#}"), "kafka still unreachable")
+                }
+            }
+        }
+    });
 }
 
 type Tasks = Vec<tokio::task::JoinHandle<()>>;

@@ -19,9 +19,6 @@ pub enum ConfigError {
 
 impl ConfigError {
     pub(crate) fn invalid(key: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigError::Invalid {
-            key: key.into(),
-            message: message.into(),
-        }
+        ConfigError::Invalid { key: key.into(), message: message.into() }
     }
 }

@@ -46,102 +46,42 @@ pub struct Event {
     pub host_name: Option<String>,
     #[serde(rename = "host.ip", default, skip_serializing_if = "Option::is_none")]
     pub host_ip: Option<String>,
-    #[serde(
-        rename = "log.file.path",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "log.file.path", default, skip_serializing_if = "Option::is_none")]
     pub log_file_path: Option<String>,
-    #[serde(
-        rename = "log.offset",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "log.offset", default, skip_serializing_if = "Option::is_none")]
     pub log_offset: Option<u64>,
     /// Network peer that sent the event (`ip:port`), for pushed events.
-    #[serde(
-        rename = "log.source.address",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "log.source.address", default, skip_serializing_if = "Option::is_none")]
     pub log_source_address: Option<String>,
     #[serde(rename = "log.level", default, skip_serializing_if = "Option::is_none")]
     pub log_level: Option<String>,
-    #[serde(
-        rename = "log.syslog.facility.code",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "log.syslog.facility.code", default, skip_serializing_if = "Option::is_none")]
     pub syslog_facility: Option<u8>,
-    #[serde(
-        rename = "log.syslog.severity.code",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "log.syslog.severity.code", default, skip_serializing_if = "Option::is_none")]
     pub syslog_severity: Option<u8>,
-    #[serde(
-        rename = "process.name",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "process.name", default, skip_serializing_if = "Option::is_none")]
     pub process_name: Option<String>,
-    #[serde(
-        rename = "process.pid",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "process.pid", default, skip_serializing_if = "Option::is_none")]
     pub process_pid: Option<u32>,
     #[serde(rename = "source.ip", default, skip_serializing_if = "Option::is_none")]
     pub source_ip: Option<String>,
-    #[serde(
-        rename = "source.port",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "source.port", default, skip_serializing_if = "Option::is_none")]
     pub source_port: Option<u16>,
-    #[serde(
-        rename = "destination.ip",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "destination.ip", default, skip_serializing_if = "Option::is_none")]
     pub destination_ip: Option<String>,
     #[serde(rename = "user.name", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
-    #[serde(
-        rename = "event.category",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "event.category", default, skip_serializing_if = "Option::is_none")]
     pub event_category: Option<String>,
-    #[serde(
-        rename = "event.action",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "event.action", default, skip_serializing_if = "Option::is_none")]
     pub event_action: Option<String>,
-    #[serde(
-        rename = "event.outcome",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "event.outcome", default, skip_serializing_if = "Option::is_none")]
     pub event_outcome: Option<String>,
-    #[serde(
-        rename = "observer.vendor",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "observer.vendor", default, skip_serializing_if = "Option::is_none")]
     pub observer_vendor: Option<String>,
-    #[serde(
-        rename = "observer.product",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "observer.product", default, skip_serializing_if = "Option::is_none")]
     pub observer_product: Option<String>,
-    #[serde(
-        rename = "parse.error",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "parse.error", default, skip_serializing_if = "Option::is_none")]
     pub parse_error: Option<String>,
     /// Free fields a parser extracted that have no ECS name.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
@@ -207,9 +147,7 @@ mod tests {
 
     #[test]
     fn serializes_flat_ecs_names_and_skips_empty_fields() {
-        let at = DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let at = DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z").unwrap().with_timezone(&Utc);
         let mut event = Event::new("Jan  2 03:04:05 web01 sshd[1]: hello", at);
         event.host_name = Some("web01".into());
         event.process_pid = Some(1);

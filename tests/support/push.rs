@@ -35,11 +35,15 @@ pub fn key_config(dir: &Path, extra: &str) -> PathBuf {
 }
 
 fn sha256_hex(text: &str) -> String {
-    let out = Command::new("sha256sum").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().and_then(|mut child| {
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(text.as_bytes())?;
-        child.wait_with_output()
-    });
+    let out = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(text.as_bytes())?;
+            child.wait_with_output()
+        });
     String::from_utf8(out.expect("sha256sum").stdout).unwrap()[..64].to_string()
 }
 
@@ -64,8 +68,13 @@ impl Collector {
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut addresses = HashMap::new();
         while addresses.len() < expect.len() {
-            let Some(Ok(line)) = lines.next() else { panic!("logwarden exited before announcing {expect:?}") };
-            if let Some((what, addr)) = line.strip_prefix("logwarden: ").and_then(|l| l.split_once(" listening on ")) {
+            let Some(Ok(line)) = lines.next() else {
+                panic!("logwarden exited before announcing {expect:?}")
+            };
+            if let Some((what, addr)) = line
+                .strip_prefix("logwarden: ")
+                .and_then(|l| l.split_once(" listening on "))
+            {
                 // A second listener of the same kind is "syslog tcp #2".
                 let mut name = what.to_string();
                 let mut n = 1;
@@ -81,7 +90,9 @@ impl Collector {
     }
 
     pub fn addr(&self, what: &str) -> &str {
-        self.addresses.get(what).unwrap_or_else(|| panic!("no {what} listener"))
+        self.addresses
+            .get(what)
+            .unwrap_or_else(|| panic!("no {what} listener"))
     }
 
     /// `(host, port)` of a syslog listener, for `logger -n HOST -P PORT`.
@@ -97,7 +108,10 @@ impl Collector {
     /// Value of a Prometheus counter or gauge line starting with `prefix`
     /// (summed over label sets), from the ingest listener's `/metrics`.
     pub fn metric(&self, prefix: &str) -> f64 {
-        let text = reqwest::blocking::get(self.url("/metrics")).unwrap().text().unwrap();
+        let text = reqwest::blocking::get(self.url("/metrics"))
+            .unwrap()
+            .text()
+            .unwrap();
         text.lines()
             .filter(|l| l.starts_with(prefix))
             .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<f64>().ok()))
@@ -107,7 +121,10 @@ impl Collector {
     pub fn stop(mut self) {
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         let status = self.child.wait().unwrap();
-        assert!(status.success(), "collector exited with {status} after SIGTERM");
+        assert!(
+            status.success(),
+            "collector exited with {status} after SIGTERM"
+        );
     }
 
     pub fn kill(mut self) {
@@ -125,7 +142,12 @@ impl Drop for Collector {
 
 /// Reads `topic` from the beginning until `done` holds for what was read,
 /// or `timeout` (then returns what it has; the caller's assertion fails).
-pub fn read_topic(brokers: &str, topic: &str, timeout: Duration, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+pub fn read_topic(
+    brokers: &str,
+    topic: &str,
+    timeout: Duration,
+    done: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", unique("lw-test-reader"))
@@ -147,18 +169,32 @@ pub fn read_topic(brokers: &str, topic: &str, timeout: Duration, done: impl Fn(&
 
 /// Messages in `topic` (sum of high watermarks; nothing is deleted in tests).
 pub fn topic_message_count(brokers: &str, topic: &str) -> i64 {
-    let consumer: BaseConsumer = ClientConfig::new().set("bootstrap.servers", brokers).create().unwrap();
-    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(30)).unwrap();
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .unwrap();
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(30))
+        .unwrap();
     let partitions = metadata.topics()[0].partitions().len() as i32;
     assert!(partitions > 0, "topic {topic} exists");
-    (0..partitions).map(|p| consumer.fetch_watermarks(topic, p, Duration::from_secs(30)).unwrap().1).sum()
+    (0..partitions)
+        .map(|p| {
+            consumer
+                .fetch_watermarks(topic, p, Duration::from_secs(30))
+                .unwrap()
+                .1
+        })
+        .sum()
 }
 
 /// Counts of each distinct `message` among events.
 pub fn message_counts(events: &[Value]) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
     for event in events {
-        *counts.entry(event["message"].as_str().unwrap_or("").to_string()).or_insert(0) += 1;
+        *counts
+            .entry(event["message"].as_str().unwrap_or("").to_string())
+            .or_insert(0) += 1;
     }
     counts
 }
@@ -173,9 +209,18 @@ pub struct PrivateKafka {
 
 impl PrivateKafka {
     pub fn start() -> PrivateKafka {
-        let kafka = PrivateKafka { name: unique("test"), port: free_port(), controller_port: free_port() };
+        let kafka = PrivateKafka::reserve();
         kafka.run("start");
         kafka
+    }
+
+    /// Picks the name and ports without starting the broker (`restart` starts it).
+    pub fn reserve() -> PrivateKafka {
+        PrivateKafka {
+            name: unique("test"),
+            port: free_port(),
+            controller_port: free_port(),
+        }
     }
 
     pub fn brokers(&self) -> String {
@@ -191,7 +236,11 @@ impl PrivateKafka {
     }
 
     fn run(&self, command: &str) {
-        assert!(self.try_run(command), "kafka.sh {command} for instance {}", self.name);
+        assert!(
+            self.try_run(command),
+            "kafka.sh {command} for instance {}",
+            self.name
+        );
     }
 
     fn try_run(&self, command: &str) -> bool {
@@ -215,7 +264,11 @@ impl Drop for PrivateKafka {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The shared broker of the other tests.

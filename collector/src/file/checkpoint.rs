@@ -44,8 +44,7 @@ pub struct CheckpointStore {
 impl CheckpointStore {
     /// Opens (or starts) the checkpoint file in `dir`.
     pub fn open(dir: &Path) -> anyhow::Result<CheckpointStore> {
-        fs::create_dir_all(dir)
-            .with_context(|| format!("creating checkpoint dir {}", dir.display()))?;
+        fs::create_dir_all(dir).with_context(|| format!("creating checkpoint dir {}", dir.display()))?;
         let path = dir.join("files.json");
         let entries = match fs::read(&path) {
             Ok(bytes) => serde_json::from_slice::<Vec<Checkpoint>>(&bytes)
@@ -56,11 +55,7 @@ impl CheckpointStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };
-        Ok(CheckpointStore {
-            path,
-            entries,
-            dirty: false,
-        })
+        Ok(CheckpointStore { path, entries, dirty: false })
     }
 
     pub fn get(&self, id: FileId) -> Option<&Checkpoint> {
@@ -68,11 +63,7 @@ impl CheckpointStore {
     }
 
     pub fn set(&mut self, id: FileId, path: &str, offset: u64) {
-        let entry = Checkpoint {
-            path: path.to_string(),
-            id,
-            offset,
-        };
+        let entry = Checkpoint { path: path.to_string(), id, offset };
         if self.entries.get(&id.key()) != Some(&entry) {
             self.entries.insert(id.key(), entry);
             self.dirty = true;
@@ -95,10 +86,8 @@ impl CheckpointStore {
         let tmp = self.path.with_extension("json.tmp");
         let mut file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
         file.write_all(&bytes)?;
-        file.sync_all()
-            .with_context(|| format!("fsync {}", tmp.display()))?;
-        fs::rename(&tmp, &self.path)
-            .with_context(|| format!("renaming to {}", self.path.display()))?;
+        file.sync_all().with_context(|| format!("fsync {}", tmp.display()))?;
+        fs::rename(&tmp, &self.path).with_context(|| format!("renaming to {}", self.path.display()))?;
         if let Some(dir) = self.path.parent() {
             File::open(dir)?.sync_all()?;
         }

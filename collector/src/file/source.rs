@@ -12,9 +12,9 @@ use logwarden_config::{CollectorConfig, FileInput};
 use logwarden_event::wire;
 use tokio_util::sync::CancellationToken;
 
-use crate::encode::encode_within_limit;
 use crate::file::{CheckpointStore, FileId, TailedFile};
 use crate::kafka::{self, Batch, EventProducer};
+use crate::encode::encode_within_limit;
 use crate::metrics;
 use crate::parse::{LineContext, parse_line};
 
@@ -38,11 +38,7 @@ struct Tracked {
 }
 
 impl FileSource {
-    pub fn new(
-        config: &CollectorConfig,
-        topic: &str,
-        host_name: String,
-    ) -> anyhow::Result<FileSource> {
+    pub fn new(config: &CollectorConfig, topic: &str, host_name: String) -> anyhow::Result<FileSource> {
         Ok(FileSource {
             config: config.clone(),
             topic: topic.to_string(),
@@ -54,11 +50,7 @@ impl FileSource {
 
     /// Runs until `shutdown`, then flushes the producer and saves the
     /// checkpoints of everything acknowledged.
-    pub fn run(
-        mut self,
-        producer: &EventProducer,
-        shutdown: &CancellationToken,
-    ) -> anyhow::Result<()> {
+    pub fn run(mut self, producer: &EventProducer, shutdown: &CancellationToken) -> anyhow::Result<()> {
         let mut last_scan: Option<Instant> = None;
         let mut last_save = Instant::now();
         let mut payload = Vec::with_capacity(4096);
@@ -69,14 +61,7 @@ impl FileSource {
             }
             let mut sent = 0;
             for tracked in self.files.values_mut() {
-                sent += send_new_lines(
-                    tracked,
-                    &self.config,
-                    &self.topic,
-                    &self.host_name,
-                    producer,
-                    &mut payload,
-                );
+                sent += send_new_lines(tracked, &self.config, &self.topic, &self.host_name, producer, &mut payload);
             }
             self.settle();
             if last_save.elapsed() >= CHECKPOINT_EVERY {
@@ -87,14 +72,9 @@ impl FileSource {
                 std::thread::sleep(IDLE_WAIT);
             }
         }
-        tracing::info!(
-            files = self.files.len(),
-            "file source stopping; waiting for kafka acknowledgements"
-        );
+        tracing::info!(files = self.files.len(), "file source stopping; waiting for kafka acknowledgements");
         if !kafka::flush(producer, SHUTDOWN_FLUSH) {
-            tracing::warn!(
-                "kafka did not acknowledge everything in time; unacknowledged lines will be read again on restart"
-            );
+            tracing::warn!("kafka did not acknowledge everything in time; unacknowledged lines will be read again on restart");
         }
         self.settle();
         self.save_checkpoints();
@@ -109,16 +89,10 @@ impl FileSource {
             for path in expand(input) {
                 match std::fs::metadata(&path) {
                     Ok(meta) if meta.is_file() => {
-                        seen.entry(FileId {
-                            dev: meta.dev(),
-                            ino: meta.ino(),
-                        })
-                        .or_insert((path, index));
+                        seen.entry(FileId { dev: meta.dev(), ino: meta.ino() }).or_insert((path, index));
                     }
                     Ok(_) => {}
-                    Err(e) => {
-                        tracing::debug!(path = %path.display(), error = %e, "cannot stat file")
-                    }
+                    Err(e) => tracing::debug!(path = %path.display(), error = %e, "cannot stat file"),
                 }
             }
         }
@@ -170,8 +144,7 @@ impl FileSource {
                     "kafka did not acknowledge lines; reading them again from the last checkpoint");
             }
             let path = tracked.tail.path.display().to_string();
-            self.checkpoints
-                .set(tracked.tail.id, &path, tracked.tail.acked_offset);
+            self.checkpoints.set(tracked.tail.id, &path, tracked.tail.acked_offset);
         }
     }
 
@@ -214,10 +187,7 @@ fn send_new_lines(
         event.id = Some(format!("{}:{}", tail.id.key(), line.start));
         event.log_offset = Some(line.start);
         if line.truncated {
-            event.parse_error = Some(format!(
-                "line longer than {} bytes; truncated",
-                config.max_line_bytes
-            ));
+            event.parse_error = Some(format!("line longer than {} bytes; truncated", config.max_line_bytes));
         }
         encode_within_limit(&mut event, payload);
         kafka::send(producer, topic, wire::key(&event), payload, &batch);
@@ -228,18 +198,12 @@ fn send_new_lines(
 }
 
 fn expand(input: &FileInput) -> Vec<PathBuf> {
-    let excludes: Vec<glob::Pattern> = input
-        .exclude
-        .iter()
-        .filter_map(|p| glob::Pattern::new(p).ok())
-        .collect();
+    let excludes: Vec<glob::Pattern> = input.exclude.iter().filter_map(|p| glob::Pattern::new(p).ok()).collect();
     let mut paths = Vec::new();
     for pattern in &input.include {
         match glob::glob(pattern) {
             Ok(entries) => paths.extend(
-                entries
-                    .flatten()
-                    .filter(|p| !excludes.iter().any(|ex| ex.matches_path(Path::new(p)))),
+                entries.flatten().filter(|p| !excludes.iter().any(|ex| ex.matches_path(Path::new(p)))),
             ),
             Err(e) => tracing::warn!(pattern, error = %e, "invalid glob"),
         }
@@ -248,11 +212,7 @@ fn expand(input: &FileInput) -> Vec<PathBuf> {
 }
 
 /// Wraps the shared producer for the file source thread.
-pub fn spawn(
-    source: FileSource,
-    producer: Arc<EventProducer>,
-    shutdown: CancellationToken,
-) -> std::thread::JoinHandle<anyhow::Result<()>> {
+pub fn spawn(source: FileSource, producer: Arc<EventProducer>, shutdown: CancellationToken) -> std::thread::JoinHandle<anyhow::Result<()>> {
     std::thread::Builder::new()
         .name("file-source".into())
         .spawn(move || source.run(&producer, &shutdown))

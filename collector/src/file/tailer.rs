@@ -52,10 +52,7 @@ impl TailedFile {
     pub fn open(path: &Path, offset: u64) -> std::io::Result<TailedFile> {
         let file = File::open(path)?;
         let meta = file.metadata()?;
-        let id = FileId {
-            dev: meta.dev(),
-            ino: meta.ino(),
-        };
+        let id = FileId { dev: meta.dev(), ino: meta.ino() };
         // A checkpoint past the end means the file was truncated or the inode
         // reused: start over rather than skip data.
         let offset = if offset > meta.len() { 0 } else { offset };
@@ -75,21 +72,13 @@ impl TailedFile {
     /// Reads what was appended since the last call, up to one chunk.
     /// A trailing line without newline is held back until it has been
     /// unchanged for `partial_timeout`, then sent as it is.
-    pub fn read_lines(
-        &mut self,
-        max_line: usize,
-        partial_timeout: Duration,
-    ) -> std::io::Result<Option<Chunk>> {
+    pub fn read_lines(&mut self, max_line: usize, partial_timeout: Duration) -> std::io::Result<Option<Chunk>> {
         let len = self.file.metadata()?.len();
         if len < self.read_offset {
             self.handle_truncation(len);
         }
         let mut buf = vec![0u8; READ_CHUNK.min((len - self.read_offset) as usize)];
-        let n = if buf.is_empty() {
-            0
-        } else {
-            self.file.read_at(&mut buf, self.read_offset)?
-        };
+        let n = if buf.is_empty() { 0 } else { self.file.read_at(&mut buf, self.read_offset)? };
         buf.truncate(n);
         let mut lines = Vec::new();
         let mut line_start = self.read_offset - self.partial.len() as u64;
@@ -110,24 +99,14 @@ impl TailedFile {
         while self.partial.len() > max_line {
             let tail = self.partial.split_off(max_line);
             let consumed = self.partial.len() as u64;
-            lines.push(Line {
-                start: line_start,
-                text: lossy(&self.partial),
-                truncated: true,
-            });
+            lines.push(Line { start: line_start, text: lossy(&self.partial), truncated: true });
             line_start += consumed;
             self.partial = tail;
         }
-        let idle = self
-            .partial_since
-            .is_some_and(|since| since.elapsed() >= partial_timeout);
+        let idle = self.partial_since.is_some_and(|since| since.elapsed() >= partial_timeout);
         if n == 0 && !self.partial.is_empty() && idle {
             let consumed = self.partial.len() as u64;
-            lines.push(Line {
-                start: line_start,
-                text: lossy(&self.partial),
-                truncated: false,
-            });
+            lines.push(Line { start: line_start, text: lossy(&self.partial), truncated: false });
             self.partial.clear();
             self.partial_since = None;
             line_start += consumed;
@@ -135,10 +114,7 @@ impl TailedFile {
         if lines.is_empty() {
             return Ok(None);
         }
-        Ok(Some(Chunk {
-            lines,
-            end: line_start,
-        }))
+        Ok(Some(Chunk { lines, end: line_start }))
     }
 
     /// Takes the buffered bytes as one line (cut to `max_line`); returns the
@@ -152,14 +128,7 @@ impl TailedFile {
         }
         let truncated = bytes.len() > max_line;
         bytes.truncate(max_line);
-        (
-            Line {
-                start,
-                text: lossy(&bytes),
-                truncated,
-            },
-            span,
-        )
+        (Line { start, text: lossy(&bytes), truncated }, span)
     }
 
     fn handle_truncation(&mut self, len: u64) {
@@ -202,9 +171,7 @@ impl TailedFile {
 
     /// Read to the end, nothing held back, nothing in flight.
     pub fn is_drained(&self) -> std::io::Result<bool> {
-        Ok(self.inflight.is_empty()
-            && self.partial.is_empty()
-            && self.file.metadata()?.len() <= self.read_offset)
+        Ok(self.inflight.is_empty() && self.partial.is_empty() && self.file.metadata()?.len() <= self.read_offset)
     }
 }
 
@@ -235,28 +202,13 @@ mod tests {
     fn complete_lines_then_a_held_back_tail() {
         let path = temp_file("a", b"one\r\ntwo\nthr");
         let mut t = TailedFile::open(&path, 0).unwrap();
-        let chunk = t
-            .read_lines(1024, Duration::from_secs(3600))
-            .unwrap()
-            .unwrap();
+        let chunk = t.read_lines(1024, Duration::from_secs(3600)).unwrap().unwrap();
         assert_eq!(texts(&chunk), ["one", "two"]);
         assert_eq!(chunk.end, 9);
         assert_eq!(chunk.lines[1].start, 5);
-        assert!(
-            t.read_lines(1024, Duration::from_secs(3600))
-                .unwrap()
-                .is_none()
-        );
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .unwrap()
-            .write_all(b"ee\n")
-            .unwrap();
-        let chunk = t
-            .read_lines(1024, Duration::from_secs(3600))
-            .unwrap()
-            .unwrap();
+        assert!(t.read_lines(1024, Duration::from_secs(3600)).unwrap().is_none());
+        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"ee\n").unwrap();
+        let chunk = t.read_lines(1024, Duration::from_secs(3600)).unwrap().unwrap();
         assert_eq!(texts(&chunk), ["three"]);
         assert_eq!((chunk.lines[0].start, chunk.end), (9, 15));
         std::fs::remove_file(path).unwrap();
@@ -290,15 +242,9 @@ mod tests {
     fn resumes_from_a_checkpoint_and_restarts_after_truncation() {
         let path = temp_file("d", b"aaa\nbbb\n");
         let mut t = TailedFile::open(&path, 4).unwrap();
-        assert_eq!(
-            texts(&t.read_lines(1024, Duration::ZERO).unwrap().unwrap()),
-            ["bbb"]
-        );
+        assert_eq!(texts(&t.read_lines(1024, Duration::ZERO).unwrap().unwrap()), ["bbb"]);
         std::fs::write(&path, b"c\n").unwrap();
-        assert_eq!(
-            texts(&t.read_lines(1024, Duration::ZERO).unwrap().unwrap()),
-            ["c"]
-        );
+        assert_eq!(texts(&t.read_lines(1024, Duration::ZERO).unwrap().unwrap()), ["c"]);
         // A checkpoint beyond the end of the file is not trusted.
         let t = TailedFile::open(&path, 100).unwrap();
         assert_eq!(t.acked_offset, 0);

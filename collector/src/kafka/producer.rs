@@ -5,8 +5,8 @@
 //! acknowledged (`acks=all`, idempotent producer), in order.
 
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use logwarden_config::KafkaConfig;
@@ -90,11 +90,7 @@ impl ProducerContext for AckContext {
             Err((error, message)) => {
                 metrics::delivery_error(message.topic(), error);
                 tracing::warn!(%error, topic = message.topic(), "kafka delivery failed");
-                batch
-                    .error
-                    .lock()
-                    .unwrap()
-                    .get_or_insert_with(|| error.to_string());
+                batch.error.lock().unwrap().get_or_insert_with(|| error.to_string());
             }
         }
         batch.settle(1);
@@ -127,9 +123,7 @@ pub fn create_producer(config: &KafkaConfig) -> anyhow::Result<EventProducer> {
 /// (backpressure). A message that can never be sent (too large, unknown
 /// topic…) fails its batch: the source keeps the data and retries.
 pub fn send(producer: &EventProducer, topic: &str, key: &str, payload: &[u8], batch: &Arc<Batch>) {
-    let mut record = BaseRecord::with_opaque_to(topic, batch.clone())
-        .key(key)
-        .payload(payload);
+    let mut record = BaseRecord::with_opaque_to(topic, batch.clone()).key(key).payload(payload);
     loop {
         match producer.send(record) {
             Ok(()) => return,

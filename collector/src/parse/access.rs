@@ -17,12 +17,8 @@ static COMBINED: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Fills `event` from an access-log line; false when it is not one.
 pub(super) fn parse_access_log(line: &str, event: &mut Event) -> bool {
-    let Some(caps) = COMBINED.captures(line) else {
-        return false;
-    };
-    let Ok(ts) = DateTime::parse_from_str(&caps["ts"], "%d/%b/%Y:%H:%M:%S %z") else {
-        return false;
-    };
+    let Some(caps) = COMBINED.captures(line) else { return false };
+    let Ok(ts) = DateTime::parse_from_str(&caps["ts"], "%d/%b/%Y:%H:%M:%S %z") else { return false };
     event.timestamp = ts.to_utc();
     event.source_ip = Some(caps["ip"].to_string());
     if &caps["user"] != "-" {

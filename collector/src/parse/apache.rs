@@ -15,13 +15,9 @@ static ERROR_LOG: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Fills `event` from an Apache error-log line; false when it is not one.
 pub(super) fn parse_error_log(line: &str, event: &mut Event) -> bool {
-    let Some(caps) = ERROR_LOG.captures(line) else {
-        return false;
-    };
+    let Some(caps) = ERROR_LOG.captures(line) else { return false };
     let text = format!("{} {}", &caps["ts"], &caps["year"]);
-    let Ok(ts) = NaiveDateTime::parse_from_str(&text, "%a %b %e %H:%M:%S %Y") else {
-        return false;
-    };
+    let Ok(ts) = NaiveDateTime::parse_from_str(&text, "%a %b %e %H:%M:%S %Y") else { return false };
     event.timestamp = ts.and_utc();
     event.log_level = Some(caps["level"].to_ascii_lowercase());
     event.process_name = Some("httpd".to_string());
@@ -46,10 +42,7 @@ mod tests {
         let e = parse("[Sun Dec 04 04:47:44 2005] [notice] workerEnv.init() ok /etc/httpd/conf/workers2.properties").unwrap();
         assert_eq!(e.timestamp.to_rfc3339(), "2005-12-04T04:47:44+00:00");
         assert_eq!(e.log_level.as_deref(), Some("notice"));
-        assert_eq!(
-            e.message,
-            "workerEnv.init() ok /etc/httpd/conf/workers2.properties"
-        );
+        assert_eq!(e.message, "workerEnv.init() ok /etc/httpd/conf/workers2.properties");
     }
 
     #[test]

@@ -35,8 +35,7 @@ pub fn parse_line(line: &str, ctx: &LineContext<'_>) -> Event {
         || apache::parse_error_log(line, &mut event)
         || access::parse_access_log(line, &mut event);
     if !recognized {
-        event.parse_error =
-            Some("no parser recognized the line; @timestamp is the receipt time".into());
+        event.parse_error = Some("no parser recognized the line; @timestamp is the receipt time".into());
     }
     if event.host_name.is_none() {
         event.host_name = Some(ctx.host_name.to_string());
@@ -54,9 +53,7 @@ mod tests {
 
     fn ctx() -> LineContext<'static> {
         LineContext {
-            ingested: DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z")
-                .unwrap()
-                .to_utc(),
+            ingested: DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z").unwrap().to_utc(),
             host_name: "collector01",
             file_path: Some("/var/log/x.log"),
             stream: None,
@@ -100,23 +97,15 @@ mod tests {
 
     #[test]
     fn every_generated_line_parses_and_routes() {
-        let start = DateTime::parse_from_rfc3339("2026-02-28T00:00:00Z")
-            .unwrap()
-            .to_utc();
+        let start = DateTime::parse_from_rfc3339("2026-02-28T00:00:00Z").unwrap().to_utc();
         let lines = logwarden_generator::Generator::new(3, start, chrono::Duration::seconds(1));
         let mut streams = std::collections::BTreeSet::new();
         for (_, line) in lines.take(5000) {
             let event = parse_line(&line, &ctx());
             assert_eq!(event.parse_error, None, "{line}");
-            assert!(
-                event.timestamp >= start && event.timestamp < ctx().ingested,
-                "{line}"
-            );
+            assert!(event.timestamp >= start && event.timestamp < ctx().ingested, "{line}");
             streams.insert(event.stream);
         }
-        assert_eq!(
-            streams.into_iter().collect::<Vec<_>>(),
-            ["access", "auth", "system"]
-        );
+        assert_eq!(streams.into_iter().collect::<Vec<_>>(), ["access", "auth", "system"]);
     }
 }

@@ -5,29 +5,14 @@ use logwarden_event::Event;
 
 /// Programs whose logs are authentication and authorization records.
 const AUTH_PROGRAMS: &[&str] = &[
-    "sshd",
-    "sudo",
-    "su",
-    "login",
-    "passwd",
-    "useradd",
-    "usermod",
-    "userdel",
-    "groupadd",
-    "chage",
-    "systemd-logind",
-    "klogind",
-    "gdm",
-    "polkitd",
-    "pam",
+    "sshd", "sudo", "su", "login", "passwd", "useradd", "usermod", "userdel", "groupadd", "chage",
+    "systemd-logind", "klogind", "gdm", "polkitd", "pam",
 ];
 const ACCESS_PROGRAMS: &[&str] = &["httpd", "apache", "apache2", "nginx"];
 const NETWORK_PROGRAMS: &[&str] = &["named", "dhcpd", "dhclient", "iptables", "ufw", "firewalld"];
 
 pub fn route_stream(event: &Event) -> &'static str {
-    let Some(process) = event.process_name.as_deref() else {
-        return logwarden_event::DEFAULT_STREAM;
-    };
+    let Some(process) = event.process_name.as_deref() else { return logwarden_event::DEFAULT_STREAM };
     // `sshd(pam_unix)` → `sshd`
     let program = process.split(['(', '/']).next().unwrap_or(process);
     if AUTH_PROGRAMS.contains(&program) || process.contains("pam_") {

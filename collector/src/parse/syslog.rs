@@ -17,18 +17,12 @@ static RFC3164: LazyLock<Regex> = LazyLock::new(|| {
 /// Fills `event` from an RFC 3164 line; false (and `event` untouched) when
 /// the line is not one.
 pub(super) fn parse_rfc3164(line: &str, received: DateTime<Utc>, event: &mut Event) -> bool {
-    let Some(caps) = RFC3164.captures(line) else {
-        return false;
-    };
-    let Some(timestamp) = infer_timestamp(&caps["mon"], &caps["day"], &caps["time"], received)
-    else {
+    let Some(caps) = RFC3164.captures(line) else { return false };
+    let Some(timestamp) = infer_timestamp(&caps["mon"], &caps["day"], &caps["time"], received) else {
         return false;
     };
     event.timestamp = timestamp;
-    if let Some(pri) = caps
-        .name("pri")
-        .and_then(|p| p.as_str().parse::<u16>().ok())
-    {
+    if let Some(pri) = caps.name("pri").and_then(|p| p.as_str().parse::<u16>().ok()) {
         if pri <= 191 {
             event.syslog_facility = Some((pri / 8) as u8);
             event.syslog_severity = Some((pri % 8) as u8);
@@ -44,18 +38,11 @@ pub(super) fn parse_rfc3164(line: &str, received: DateTime<Utc>, event: &mut Eve
 /// RFC 3164 timestamps carry no year and no zone: take the receipt year (in
 /// UTC), or the year before when that would put the event more than a day in
 /// the future (a December line read in January).
-fn infer_timestamp(
-    mon: &str,
-    day: &str,
-    time: &str,
-    received: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
+fn infer_timestamp(mon: &str, day: &str, time: &str, received: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let month = month_number(mon)?;
     let day: u32 = day.parse().ok()?;
     let time = NaiveTime::parse_from_str(time, "%H:%M:%S").ok()?;
-    let at = |year| {
-        NaiveDate::from_ymd_opt(year, month, day).map(|d| NaiveDateTime::new(d, time).and_utc())
-    };
+    let at = |year| NaiveDate::from_ymd_opt(year, month, day).map(|d| NaiveDateTime::new(d, time).and_utc());
     let this_year = at(received.year());
     match this_year {
         Some(ts) if ts <= received + chrono::Duration::days(1) => Some(ts),
@@ -64,9 +51,7 @@ fn infer_timestamp(
 }
 
 fn month_number(mon: &str) -> Option<u32> {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     MONTHS.iter().position(|m| *m == mon).map(|i| i as u32 + 1)
 }
 
@@ -75,9 +60,7 @@ mod tests {
     use super::*;
 
     fn received() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-01-05T12:00:00Z")
-            .unwrap()
-            .to_utc()
+        DateTime::parse_from_rfc3339("2026-01-05T12:00:00Z").unwrap().to_utc()
     }
 
     fn parse(line: &str) -> Option<Event> {

@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::message::to_event;
+use crate::metrics;
 
 /// Largest UDP payload.
 const DATAGRAM: usize = 65_535;
@@ -20,6 +21,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) {
     let mut buf = vec![0u8; DATAGRAM];
+    let mut backlog_full = false;
     loop {
         let (len, peer) = tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -43,9 +45,21 @@ pub async fn serve(
             peer,
             config.stream.as_deref(),
         );
-        if events.send(event).await.is_err() {
-            return;
+        // UDP has no backpressure: when delivery falls behind, count the
+        // drop instead of letting the kernel drop silently.
+        match events.try_send(event) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                metrics::dropped("syslog_udp", "backlog_full", 1);
+                if !backlog_full {
+                    tracing::error!(listen = %config.addr, "syslog udp messages dropped: delivery is behind (backlog full)");
+                }
+                backlog_full = true;
+                continue;
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => return,
         }
+        backlog_full = false;
     }
 }
 
