@@ -8,14 +8,14 @@
 //! # Layout
 //!
 //! - `file`: the file source (globs, tailing, rotation, checkpoints).
-//! - `parse`: line parsers (RFC 3164 syslog, Apache error log) and stream routing.
+//! - `parse`: re-export of the `logwarden-parse` crate (parsers, chain, routing).
 //! - `kafka`: topic creation and the acknowledging producer.
 //! - `metrics`: Prometheus counters of this crate.
 
 pub mod file;
 pub mod kafka;
 mod metrics;
-pub mod parse;
+pub use logwarden_parse as parse;
 
 use std::sync::Arc;
 

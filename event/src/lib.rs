@@ -66,6 +66,8 @@ pub struct Event {
     pub source_port: Option<u16>,
     #[serde(rename = "destination.ip", default, skip_serializing_if = "Option::is_none")]
     pub destination_ip: Option<String>,
+    #[serde(rename = "destination.port", default, skip_serializing_if = "Option::is_none")]
+    pub destination_port: Option<u16>,
     #[serde(rename = "user.name", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
     #[serde(rename = "event.category", default, skip_serializing_if = "Option::is_none")]
@@ -74,6 +76,13 @@ pub struct Event {
     pub event_action: Option<String>,
     #[serde(rename = "event.outcome", default, skip_serializing_if = "Option::is_none")]
     pub event_outcome: Option<String>,
+    /// Identifier of the event kind at its source (Windows event ID, CEF
+    /// signature ID, …).
+    #[serde(rename = "event.code", default, skip_serializing_if = "Option::is_none")]
+    pub event_code: Option<String>,
+    /// Address of the peer that sent the line (syslog/HTTP sources).
+    #[serde(rename = "log.source.address", default, skip_serializing_if = "Option::is_none")]
+    pub log_source_address: Option<String>,
     #[serde(rename = "observer.vendor", default, skip_serializing_if = "Option::is_none")]
     pub observer_vendor: Option<String>,
     #[serde(rename = "observer.product", default, skip_serializing_if = "Option::is_none")]
@@ -116,10 +125,13 @@ impl Event {
             source_ip: None,
             source_port: None,
             destination_ip: None,
+            destination_port: None,
             user_name: None,
             event_category: None,
             event_action: None,
             event_outcome: None,
+            event_code: None,
+            log_source_address: None,
             observer_vendor: None,
             observer_product: None,
             parse_error: None,
