@@ -256,3 +256,95 @@ impl Parsers {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::DateTime;
+
+    fn ctx() -> LineContext<'static> {
+        LineContext {
+            ingested: DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z").unwrap().to_utc(),
+            host_name: "collector01",
+            file_path: None,
+            stream: None,
+        }
+    }
+
+    #[test]
+    fn auto_expands_in_place_and_names_are_checked() {
+        assert_eq!(ParserKind::parse_chain(&["auto"]).unwrap(), ParserKind::AUTO);
+        let chain = ParserKind::parse_chain(&["logfmt", "auto"]).unwrap();
+        assert_eq!(chain[0], ParserKind::Logfmt);
+        assert_eq!(chain.len(), ParserKind::AUTO.len());
+        assert_eq!(ParserKind::parse_chain(&["json", "xml"]).unwrap_err().0, 1);
+        assert!(ParserKind::parse_chain(&["cef", "cef"]).unwrap_err().1.contains("twice"));
+        assert!(ParserKind::parse_chain::<&str>(&[]).is_err());
+        for kind in ParserKind::AUTO {
+            assert_eq!(kind.name().parse::<ParserKind>(), Ok(*kind));
+        }
+    }
+
+    #[test]
+    fn cef_after_a_syslog_header() {
+        let line = "<134>Feb 28 23:59:58 fw01 CEF:0|Palo Alto Networks|PAN-OS|10.1|TRAFFIC|end|3|src=10.1.1.1 dst=8.8.8.8 spt=5000 dpt=53 act=allow";
+        let e = Parsers::default().parse(line, &ctx());
+        assert_eq!(e.parse_error, None);
+        assert_eq!(e.host_name.as_deref(), Some("fw01"));
+        assert_eq!(e.timestamp.to_rfc3339(), "2026-02-28T23:59:58+00:00");
+        assert_eq!(e.observer_vendor.as_deref(), Some("Palo Alto Networks"));
+        assert_eq!((e.destination_ip.as_deref(), e.destination_port), (Some("8.8.8.8"), Some(53)));
+        // Without `syslog` in the chain, CEF still skips the header.
+        let e = Parsers::new(vec![ParserKind::Cef]).parse(line, &ctx());
+        assert_eq!((e.parse_error, e.event_code.as_deref()), (None, Some("TRAFFIC")));
+    }
+
+    #[test]
+    fn rfc5424_message_goes_through_patterns() {
+        let line = "<38>1 2026-02-28T10:00:00.5+01:00 bastion sshd 4242 - [meta@1 tenant=\"pci-eu\"] Failed password for root from 198.51.100.3 port 2222 ssh2";
+        let e = Parsers::default().parse(line, &ctx());
+        assert_eq!(e.timestamp.to_rfc3339(), "2026-02-28T09:00:00.500+00:00");
+        assert_eq!((e.process_name.as_deref(), e.process_pid), (Some("sshd"), Some(4242)));
+        assert_eq!(e.event_outcome.as_deref(), Some("failure"));
+        assert_eq!(e.source_ip.as_deref(), Some("198.51.100.3"));
+        assert_eq!(e.fields["sd.meta@1.tenant"], "pci-eu");
+        assert_eq!(e.stream, "auth");
+    }
+
+    #[test]
+    fn json_in_a_syslog_message() {
+        let line = r#"Feb 28 10:00:00 app1 api[7]: @cee: {"msg":"slow query","level":"warn","duration_ms":1200}"#;
+        let e = Parsers::default().parse(line, &ctx());
+        assert_eq!(e.message, "slow query");
+        assert_eq!(e.log_level.as_deref(), Some("warn"));
+        assert_eq!(e.fields["duration_ms"], 1200);
+        assert_eq!(e.host_name.as_deref(), Some("app1"));
+    }
+
+    #[test]
+    fn chain_order_and_override() {
+        let line = "level=info msg=hello user=alice";
+        let auto = Parsers::default();
+        assert_eq!(auto.parse(line, &ctx()).message, "hello");
+        let only_json = auto.with_chain(vec![ParserKind::Json]);
+        let e = only_json.parse(line, &ctx());
+        assert!(e.parse_error.is_some());
+        assert_eq!((e.original.as_str(), e.message.as_str()), (line, line));
+        assert_eq!(e.host_name.as_deref(), Some("collector01"));
+    }
+
+    #[test]
+    fn configured_zone_and_routes() {
+        let routes = vec![Route {
+            field: "host.name".into(),
+            condition: crate::RouteCondition::Matches(regex::Regex::new("^pos-").unwrap()),
+            stream: "pci".into(),
+        }];
+        let parsers = Parsers::default().with_timezone(chrono_tz::Asia::Seoul).with_routes(routes);
+        let e = parsers.parse("Feb 28 09:00:00 pos-17 app[1]: sale", &ctx());
+        assert_eq!(e.timestamp.to_rfc3339(), "2026-02-28T00:00:00+00:00");
+        assert_eq!(e.stream, "pci");
+        let forced = LineContext { stream: Some("audit"), ..ctx() };
+        assert_eq!(parsers.parse("Feb 28 09:00:00 pos-17 app[1]: sale", &forced).stream, "audit");
+    }
+}

@@ -37,7 +37,7 @@ static HEADER: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static TAG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?P<tag>[^:\[\s]{1,128})(?:\[(?P<pid>[^\]\s]{0,32})\]:?|:)(?: |$)(?P<msg>(?s:.*))$")
+    Regex::new(r"^(?P<tag>(?:-- )?[^:\[\s]{1,128}(?: \d+(?:\.\d+)+)?)(?:\[(?P<pid>[^\]\s]{0,32})\]:?|:)(?: |$)(?P<msg>(?s:.*))$")
         .expect("valid regex")
 });
 
@@ -230,6 +230,16 @@ mod tests {
         assert_eq!(e.timestamp.to_rfc3339(), "2026-01-02T02:04:05+00:00");
         let e = parse_in("Jul  2 03:04:05 web01 cron[1]: x", chrono_tz::Europe::Berlin).unwrap();
         assert_eq!(e.timestamp.to_rfc3339(), "2025-07-02T01:04:05+00:00", "summer time");
+    }
+
+    #[test]
+    fn tag_with_a_version() {
+        let e = parse("Jun 19 04:09:11 combo syslogd 1.4.1: restart.").unwrap();
+        assert_eq!(e.process_name.as_deref(), Some("syslogd 1.4.1"));
+        assert_eq!(e.message, "restart.");
+        // login(1) on old Linux: the process title is `-- root`.
+        let e = parse("Jul  7 08:06:15 combo  -- root[2421]: ROOT LOGIN ON tty2").unwrap();
+        assert_eq!((e.process_name.as_deref(), e.process_pid), (Some("-- root"), Some(2421)));
     }
 
     #[test]
