@@ -18,7 +18,7 @@ mod validated;
 pub use error::ConfigError;
 pub use raw::RawConfig;
 pub use validated::{
-    ApiConfig, CollectorConfig, Compression, Config, FileInput, IndexerConfig, KafkaConfig,
+    ApiConfig, CollectorConfig, Compression, Config, FileInput, IndexerConfig, KafkaConfig, ParseConfig,
 };
 
 use std::path::Path;
