@@ -18,7 +18,8 @@ pub(super) fn parse_error_log(line: &str, event: &mut Event) -> bool {
     let Some(caps) = ERROR_LOG.captures(line) else { return false };
     let text = format!("{} {}", &caps["ts"], &caps["year"]);
     let Ok(ts) = NaiveDateTime::parse_from_str(&text, "%a %b %e %H:%M:%S %Y") else { return false };
-    event.timestamp = ts.and_utc();
+    let Some(ts) = crate::ecs::in_range(ts.and_utc()) else { return false };
+    event.timestamp = ts;
     event.log_level = Some(caps["level"].to_ascii_lowercase());
     event.process_name = Some("httpd".to_string());
     event.source_ip = caps.name("client").map(|c| c.as_str().to_string());

@@ -70,7 +70,10 @@ fn normalize_outcome(value: &str) -> String {
 /// `rt`/`devTime`: epoch milliseconds, `MMM dd yyyy HH:mm:ss[.SSS][ zone]`,
 /// or ISO 8601.
 pub(crate) fn device_time(text: &str) -> Option<DateTime<Utc>> {
-    let text = text.trim();
+    device_time_any(text.trim()).and_then(ecs::in_range)
+}
+
+fn device_time_any(text: &str) -> Option<DateTime<Utc>> {
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         return DateTime::from_timestamp_millis(text.parse().ok()?);
     }

@@ -98,6 +98,13 @@ fn as_u64(value: &Value) -> Option<u64> {
     }
 }
 
+/// `ts` when its year is 1..=9999: what RFC 3339 (and so the wire format)
+/// can write and read back. Other years come from garbage, not from logs.
+pub fn in_range(ts: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    use chrono::Datelike;
+    (1..=9999).contains(&ts.year()).then_some(ts)
+}
+
 /// Parses the timestamp formats found in structured logs: RFC 3339 (with or
 /// without zone: zone-less is UTC), `YYYY-MM-DD HH:MM:SS[.f]`, and Unix
 /// epoch seconds or milliseconds as a number or numeric string.
@@ -110,7 +117,10 @@ pub fn parse_timestamp(value: &Value) -> Option<DateTime<Utc>> {
 }
 
 pub fn parse_timestamp_str(text: &str) -> Option<DateTime<Utc>> {
-    let text = text.trim();
+    parse_timestamp_any(text.trim()).and_then(in_range)
+}
+
+fn parse_timestamp_any(text: &str) -> Option<DateTime<Utc>> {
     if let Ok(ts) = DateTime::parse_from_rfc3339(text) {
         return Some(ts.to_utc());
     }
@@ -140,7 +150,7 @@ fn epoch(n: f64) -> Option<DateTime<Utc>> {
     if millis > 1e15 {
         return None;
     }
-    DateTime::from_timestamp_millis(millis as i64)
+    DateTime::from_timestamp_millis(millis as i64).and_then(in_range)
 }
 
 #[cfg(test)]
@@ -192,5 +202,8 @@ mod tests {
         assert_eq!(parse_timestamp(&Value::from(1_772_360_430_500_u64)).unwrap().to_rfc3339(), expect);
         assert!(parse_timestamp_str("yesterday").is_none());
         assert!(parse_timestamp(&Value::from(-1)).is_none());
+        // Years the wire format cannot carry are refused, not stored.
+        assert!(parse_timestamp(&Value::from(999_999_999_999_999_u64)).is_none());
+        assert!(parse_timestamp_str("0000-01-01T00:00:00+01:00").is_none());
     }
 }

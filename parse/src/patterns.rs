@@ -219,11 +219,14 @@ fn program_matches(programs: &[String], process: &str) -> bool {
 }
 
 fn parse_time(text: &str, format: &str, timezone: Tz) -> Option<DateTime<Utc>> {
-    if let Ok(ts) = DateTime::parse_from_str(text, format) {
-        return Some(ts.to_utc());
-    }
-    let naive = NaiveDateTime::parse_from_str(text, format).ok()?;
-    timezone.from_local_datetime(&naive).earliest().map(|t| t.with_timezone(&Utc))
+    let ts = match DateTime::parse_from_str(text, format) {
+        Ok(ts) => ts.to_utc(),
+        Err(_) => {
+            let naive = NaiveDateTime::parse_from_str(text, format).ok()?;
+            timezone.from_local_datetime(&naive).earliest()?.with_timezone(&Utc)
+        }
+    };
+    ecs::in_range(ts)
 }
 
 #[cfg(test)]

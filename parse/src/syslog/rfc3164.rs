@@ -121,7 +121,7 @@ fn iso_timestamp(text: &str, offset: Option<&str>, options: &SyslogOptions) -> O
         Some(offset) => {
             let offset =
                 if offset.len() == 5 { format!("{}:{}", &offset[..3], &offset[3..]) } else { offset.to_string() };
-            DateTime::parse_from_rfc3339(&format!("{text}{offset}")).ok().map(|t| t.to_utc())
+            DateTime::parse_from_rfc3339(&format!("{text}{offset}")).ok().and_then(|t| crate::ecs::in_range(t.to_utc()))
         }
         None => {
             let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
@@ -156,7 +156,7 @@ fn local_to_utc(naive: NaiveDateTime, zone: chrono_tz::Tz) -> Option<DateTime<Ut
     zone.from_local_datetime(&naive)
         .earliest()
         .or_else(|| zone.from_local_datetime(&(naive + chrono::Duration::hours(1))).earliest())
-        .map(|t| t.with_timezone(&Utc))
+        .and_then(|t| crate::ecs::in_range(t.with_timezone(&Utc)))
 }
 
 fn month_number(mon: &str) -> Option<u32> {

@@ -38,7 +38,11 @@ fn parse(line: &str) -> Option<Parsed<'_>> {
     let (timestamp, rest) = rest.split_once(' ')?;
     let timestamp = match timestamp {
         "-" => None,
-        text => Some(DateTime::parse_from_rfc3339(text).ok()?),
+        text => {
+            let ts = DateTime::parse_from_rfc3339(text).ok()?;
+            crate::ecs::in_range(ts.to_utc())?;
+            Some(ts)
+        }
     };
     let (host, rest) = header_field(rest, 255)?;
     let (app, rest) = header_field(rest, 48)?;
