@@ -31,19 +31,19 @@ static HEADER: LazyLock<Regex> = LazyLock::new(|| {
         r"[*.]?",
         r"(?:(?P<iso>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?)(?P<offset>Z|[+-]\d{2}:?\d{2})?",
         r"|(?P<mon>[A-Z][a-z]{2}) {1,2}(?P<day>\d{1,2})(?: (?P<year>\d{4}))? (?P<time>\d{2}:\d{2}:\d{2})(?P<frac>\.\d{1,9})?(?: (?P<zone>[A-Z]{3,4}))?)",
-        r":? +(?P<rest>.*)$",
+        // No capture of the rest: the engines stop at the header's end.
+        r":? +",
     ))
     .expect("valid regex")
 });
 
 static TAG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?P<tag>(?:-- )?[^:\[\s]{1,128}(?: \d+(?:\.\d+)+)?)(?:\[(?P<pid>[^\]\s]{0,32})\]:?|:)(?: |$)(?P<msg>(?s:.*))$")
+    Regex::new(r"^(?P<tag>(?:-- )?[^:\[\s]{1,128}(?: \d+(?:\.\d+)+)?)(?:\[(?P<pid>[^\]\s]{0,32})\]:?|:)(?: |$)")
         .expect("valid regex")
 });
 
-static CISCO: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^%(?P<code>[A-Z0-9_]+-(?P<sev>[0-7])-[A-Z0-9_]+): ?(?P<msg>(?s:.*))$").expect("valid regex")
-});
+static CISCO: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^%(?P<code>[A-Z0-9_]+-(?P<sev>[0-7])-[A-Z0-9_]+): ?").expect("valid regex"));
 
 /// Fills `event` from an RFC 3164 line; false (and `event` untouched) when
 /// the line is not one.
@@ -63,7 +63,7 @@ pub fn parse_rfc3164(line: &str, received: DateTime<Utc>, options: &SyslogOption
         bsd_timestamp(&caps, received, if utc_zone { chrono_tz::UTC } else { options.timezone })
     };
     let Some(timestamp) = timestamp else { return false };
-    let rest = &caps["rest"];
+    let rest = &line[caps.get(0).map_or(line.len(), |m| m.end())..];
 
     event.timestamp = timestamp;
     if let Some(pri) = pri {
@@ -79,7 +79,7 @@ pub fn parse_rfc3164(line: &str, received: DateTime<Utc>, options: &SyslogOption
         if pri.is_none() {
             event.syslog_severity = cisco["sev"].parse().ok();
         }
-        event.message = cisco["msg"].to_string();
+        event.message = body[cisco.get(0).map_or(body.len(), |m| m.end())..].to_string();
         return true;
     }
     // The first word is the host unless it already looks like the tag
@@ -94,7 +94,7 @@ pub fn parse_rfc3164(line: &str, received: DateTime<Utc>, options: &SyslogOption
         }
         if let Some(cisco) = CISCO.captures(body) {
             event.event_code = Some(cisco["code"].to_string());
-            event.message = cisco["msg"].to_string();
+            event.message = body[cisco.get(0).map_or(body.len(), |m| m.end())..].to_string();
             return true;
         }
     }
@@ -109,7 +109,7 @@ pub fn parse_rfc3164(line: &str, received: DateTime<Utc>, options: &SyslogOption
                     }
                 }
             }
-            event.message = tag["msg"].to_string();
+            event.message = body[tag.get(0).map_or(body.len(), |m| m.end())..].to_string();
         }
         None => event.message = body.to_string(),
     }
