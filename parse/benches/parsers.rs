@@ -77,7 +77,12 @@ fn case<'a, T>(
         name,
         events: lines.len() as u64,
         bytes: lines.iter().map(len).sum::<usize>() as u64,
-        run: Box::new(move || lines.iter().map(|l| black_box(parse(black_box(l)))).count()),
+        run: Box::new(move || {
+            for line in lines {
+                black_box(parse(black_box(line)));
+            }
+            lines.len()
+        }),
     }
 }
 
