@@ -160,7 +160,7 @@ impl Parsers {
     /// The same patterns, zone and routes with another chain (a per-input
     /// override).
     pub fn with_chain(&self, chain: Vec<ParserKind>) -> Parsers {
-        Parsers { chain: chain.to_vec(), ..self.clone() }
+        Parsers { chain, ..self.clone() }
     }
 
     pub fn chain(&self) -> &[ParserKind] {
