@@ -36,6 +36,8 @@ fn flatten(prefix: &str, object: Map<String, Value>, out: &mut Vec<(String, Valu
 
 fn apply(flat: Vec<(String, Value)>, event: &mut Event) {
     let mut windows = false;
+    let has_host =
+        flat.iter().any(|(k, v)| matches!(k.as_str(), "host.name" | "host" | "hostname" | "Hostname") && v.is_string());
     for (key, value) in flat {
         // Windows event data sits under a prefix that depends on the shipper.
         let name = windows::data_name(&key);
@@ -59,7 +61,10 @@ fn apply(flat: Vec<(String, Value)>, event: &mut Event) {
                 }
                 continue;
             }
-            "host" | "hostname" | "Hostname" | "Computer" | "winlog.computer_name" if value.is_string() => "host.name",
+            "host" | "hostname" | "Hostname" if value.is_string() => "host.name",
+            // The Windows computer name fills host.name only when the
+            // shipper did not set it (winlogbeat sends both).
+            "Computer" | "winlog.computer_name" if event.host_name.is_none() && !has_host => "host.name",
             "EventID" | "winlog.event_id" | "event.code" => {
                 windows |= key == "EventID" || key == "winlog.event_id";
                 "event.code"
@@ -130,6 +135,8 @@ mod tests {
         let line = r#"{"@timestamp":"2026-02-11T08:15:01.123Z","event":{"code":"4625","provider":"Microsoft-Windows-Security-Auditing"},"host":{"name":"DC01"},"winlog":{"channel":"Security","computer_name":"DC01.corp.local","event_id":"4625","event_data":{"TargetUserName":"bob","IpAddress":"192.0.2.10","IpPort":"51234","LogonType":"3","Status":"0xc000006d"}},"message":"An account failed to log on."}"#;
         let e = parse(line).unwrap();
         assert_eq!(e.event_code.as_deref(), Some("4625"));
+        assert_eq!(e.host_name.as_deref(), Some("DC01"));
+        assert_eq!(e.fields["winlog.computer_name"], "DC01.corp.local");
         assert_eq!(e.user_name.as_deref(), Some("bob"));
         assert_eq!(e.source_ip.as_deref(), Some("192.0.2.10"));
         assert_eq!(e.source_port, Some(51234));
