@@ -13,7 +13,7 @@
 //! - `http`: HTTP ingest (NDJSON, Elasticsearch `_bulk`), authenticated by keys.
 //! - `delivery`: pushed events to Kafka, or to the spool while Kafka is down.
 //! - `spool`: the bounded on-disk spool (CRC-framed segment files).
-//! - `parse`: line parsers (RFC 3164 syslog, Apache error log) and stream routing.
+//! - `parse`: re-export of the `logwarden-parse` crate (parsers, chain, routing).
 //! - `encode`: events to Kafka records within the message size limit.
 //! - `kafka`: topic creation and the acknowledging producer.
 //! - `metrics`: Prometheus counters of this crate.
@@ -24,7 +24,7 @@ pub mod file;
 pub mod http;
 pub mod kafka;
 mod metrics;
-pub mod parse;
+pub use logwarden_parse as parse;
 pub mod spool;
 pub mod syslog;
 

@@ -82,6 +82,26 @@ pub struct RawCollector {
     pub http: RawHttpIngest,
     #[serde(default)]
     pub spool: RawSpool,
+    /// `[collector.parse]`: parser chain, pattern files, syslog time zone.
+    #[serde(default)]
+    pub parse: RawParse,
+    /// `[[collector.routes]]`: stream routing rules, tried in order before
+    /// the built-in ones.
+    #[serde(default)]
+    pub routes: Vec<RawRoute>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawParse {
+    /// Parser names in order (`auto`, `json`, `logfmt`, `syslog`, `cef`,
+    /// `leef`, `patterns`, `apache`, `access`); absent = `["auto"]`.
+    pub chain: Option<Vec<String>>,
+    /// Pattern files added after the built-in library.
+    #[serde(default)]
+    pub patterns: Vec<PathBuf>,
+    /// IANA zone of syslog timestamps that carry none; absent = UTC.
+    pub syslog_timezone: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -125,12 +145,25 @@ pub struct RawSpool {
 
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    /// ECS field name (`process.name`, `observer.vendor`, a `fields` key).
+    pub field: String,
+    pub equals: Option<String>,
+    /// A regex the field must match.
+    pub matches: Option<String>,
+    pub stream: String,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RawFileInput {
     pub include: Vec<String>,
     #[serde(default)]
     pub exclude: Vec<String>,
     /// Stream for every event of these files; absent = chosen by routing.
     pub stream: Option<String>,
+    /// Parser chain for these files; absent = `collector.parse.chain`.
+    pub parsers: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

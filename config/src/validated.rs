@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use crate::auth::KeyRing;
 use crate::push::{self, HttpIngestConfig, SpoolConfig, SyslogListener, TlsFiles};
-use crate::raw::{RawConfig, RawFileInput};
 use crate::retention::{StreamPolicy, validate_streams};
+use logwarden_parse::{ParserKind, Parsers, PatternLibrary, Route, RouteCondition, Tz};
+
+use crate::raw::{RawConfig, RawFileInput, RawParse, RawRoute};
 use crate::{ConfigError, cpu_cores};
 
 #[derive(Debug, Clone)]
@@ -70,6 +72,30 @@ pub struct CollectorConfig {
     pub tls: Option<TlsFiles>,
     pub http: HttpIngestConfig,
     pub spool: SpoolConfig,
+    pub parse: ParseConfig,
+}
+
+/// `[collector.parse]` and `[[collector.routes]]`, checked and built: the
+/// pattern files are read and compiled at load time, so a bad regex stops
+/// the start with its key named.
+#[derive(Debug, Clone)]
+pub struct ParseConfig {
+    pub chain: Vec<ParserKind>,
+    /// Built-in patterns followed by those of `collector.parse.patterns`.
+    pub patterns: PatternLibrary,
+    pub syslog_timezone: Tz,
+    pub routes: Vec<Route>,
+}
+
+impl ParseConfig {
+    /// The parser chain every source uses (a file input may override the
+    /// chain with [`Parsers::with_chain`]).
+    pub fn parsers(&self) -> Parsers {
+        Parsers::new(self.chain.clone())
+            .with_patterns(self.patterns.clone())
+            .with_timezone(self.syslog_timezone)
+            .with_routes(self.routes.clone())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +103,8 @@ pub struct FileInput {
     pub include: Vec<String>,
     pub exclude: Vec<String>,
     pub stream: Option<String>,
+    /// Parser chain for these files; `None` = `collector.parse.chain`.
+    pub parsers: Option<Vec<ParserKind>>,
 }
 
 #[derive(Debug, Clone)]
@@ -188,7 +216,9 @@ impl RawConfig {
         let syslog = push::validate_syslog(collector.syslog, &collector.tls)?;
         let http = push::validate_http(collector.http, &auth)?;
         let spool = push::validate_spool(collector.spool, &data_dir)?;
+        let parse = validate_parse(collector.parse, collector.routes)?;
         let collector = CollectorConfig {
+            parse,
             files,
             checkpoint_dir: collector
                 .checkpoint_dir
@@ -341,11 +371,60 @@ fn validate_file_input(index: usize, input: RawFileInput) -> Result<FileInput, C
             ));
         }
     }
-    Ok(FileInput {
-        include: input.include,
-        exclude: input.exclude,
-        stream: input.stream,
-    })
+    let parsers = match &input.parsers {
+        Some(names) => Some(
+            ParserKind::parse_chain(names)
+                .map_err(|(i, message)| ConfigError::invalid(format!("{key}.parsers[{i}]"), message))?,
+        ),
+        None => None,
+    };
+    Ok(FileInput { include: input.include, exclude: input.exclude, stream: input.stream, parsers })
+}
+
+fn validate_parse(parse: RawParse, routes: Vec<RawRoute>) -> Result<ParseConfig, ConfigError> {
+    let chain = match &parse.chain {
+        Some(names) => ParserKind::parse_chain(names)
+            .map_err(|(i, message)| ConfigError::invalid(format!("collector.parse.chain[{i}]"), message))?,
+        None => ParserKind::AUTO.to_vec(),
+    };
+    let mut patterns = PatternLibrary::builtin();
+    for (i, path) in parse.patterns.iter().enumerate() {
+        let file = PatternLibrary::load(path)
+            .map_err(|e| ConfigError::invalid(format!("collector.parse.patterns[{i}]"), e.to_string()))?;
+        patterns.extend(file);
+    }
+    let syslog_timezone = match &parse.syslog_timezone {
+        Some(name) => name.parse::<Tz>().map_err(|_| {
+            ConfigError::invalid(
+                "collector.parse.syslog_timezone",
+                format!("`{name}` is not an IANA time zone name like \"Europe/Berlin\" or \"UTC\""),
+            )
+        })?,
+        None => Tz::UTC,
+    };
+    let routes = routes.into_iter().enumerate().map(|(i, r)| validate_route(i, r)).collect::<Result<_, _>>()?;
+    Ok(ParseConfig { chain, patterns, syslog_timezone, routes })
+}
+
+fn validate_route(index: usize, route: RawRoute) -> Result<Route, ConfigError> {
+    let key = format!("collector.routes[{index}]");
+    if route.field.trim().is_empty() {
+        return Err(ConfigError::invalid(format!("{key}.field"), "must name an event field, like \"process.name\""));
+    }
+    if !logwarden_event::is_valid_stream_name(&route.stream) {
+        return Err(ConfigError::invalid(
+            format!("{key}.stream"),
+            format!("`{}` must be lowercase letters, digits, '_' or '-'", route.stream),
+        ));
+    }
+    let condition = match (route.equals, route.matches) {
+        (Some(value), None) => RouteCondition::Equals(value),
+        (None, Some(pattern)) => RouteCondition::Matches(
+            regex::Regex::new(&pattern).map_err(|e| ConfigError::invalid(format!("{key}.matches"), e.to_string()))?,
+        ),
+        _ => return Err(ConfigError::invalid(key, "needs exactly one of `equals` or `matches`")),
+    };
+    Ok(Route { field: route.field, condition, stream: route.stream })
 }
 
 fn is_valid_topic(topic: &str) -> bool {
@@ -423,6 +502,70 @@ mod tests {
     }
 
     #[test]
+    fn parse_keys_name_their_key() {
+        let cases = [
+            ("[collector.parse]\nchain = [\"json\", \"xml\"]\n", "collector.parse.chain[1]"),
+            ("[collector.parse]\nchain = []\n", "collector.parse.chain[0]"),
+            ("[collector.parse]\nsyslog_timezone = \"Mars/Olympus\"\n", "collector.parse.syslog_timezone"),
+            ("[collector.parse]\npatterns = [\"/nonexistent/p.toml\"]\n", "collector.parse.patterns[0]"),
+            ("[[collector.routes]]\nfield = \"host.name\"\nstream = \"x\"\n", "collector.routes[0]"),
+            (
+                "[[collector.routes]]\nfield = \"host.name\"\nequals = \"a\"\nmatches = \"b\"\nstream = \"x\"\n",
+                "collector.routes[0]",
+            ),
+            ("[[collector.routes]]\nfield = \"host.name\"\nmatches = \"(\"\nstream = \"x\"\n", "collector.routes[0].matches"),
+            ("[[collector.routes]]\nfield = \"host.name\"\nequals = \"a\"\nstream = \"X\"\n", "collector.routes[0].stream"),
+            ("[[collector.routes]]\nfield = \"\"\nequals = \"a\"\nstream = \"x\"\n", "collector.routes[0].field"),
+            ("[[collector.files]]\ninclude = [\"/x\"]\nparsers = [\"cef\", \"nope\"]\n", "collector.files[0].parsers[1]"),
+            ("[collector.parse]\nchian = []\n", "chian"),
+        ];
+        for (text, key) in cases {
+            let err = load(text).unwrap_err().to_string();
+            assert!(err.contains(key), "{text:?} gave {err}");
+        }
+    }
+
+    #[test]
+    fn a_bad_user_pattern_is_named_by_file_and_entry() {
+        let dir = std::env::temp_dir().join(format!("logwarden-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.toml");
+        let bad = dir.join("bad.toml");
+        std::fs::write(&good, "[[pattern]]\nname = \"g\"\nprogram = [\"app\"]\nregex = '^hello (?P<user.name>\\w+)'\n").unwrap();
+        std::fs::write(&bad, "[[pattern]]\nname = \"b\"\nregex = '(?P<x>'\n").unwrap();
+        let text = format!("[collector.parse]\npatterns = [{:?}, {:?}]\n", good.display().to_string(), bad.display().to_string());
+        let err = load(&text).unwrap_err().to_string();
+        assert!(err.contains("collector.parse.patterns[1]") && err.contains("pattern[0].regex"), "{err}");
+        let text = format!("[collector.parse]\npatterns = [{:?}]\nchain = [\"syslog\", \"patterns\"]\nsyslog_timezone = \"Europe/Berlin\"\n", good.display().to_string());
+        let config = load(&text).unwrap();
+        let parsers = config.collector.parse.parsers();
+        let ctx = logwarden_parse::LineContext {
+            ingested: "2026-03-01T00:00:00Z".parse().unwrap(),
+            host_name: "h",
+            file_path: None,
+            stream: None,
+        };
+        let event = parsers.parse("Feb  1 10:00:00 web app[1]: hello zoe", &ctx);
+        assert_eq!(event.user_name.as_deref(), Some("zoe"));
+        assert_eq!(event.timestamp.to_rfc3339(), "2026-02-01T09:00:00+00:00");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn parse_defaults_and_routes() {
+        let config = load(
+            "[[collector.routes]]\nfield = \"observer.vendor\"\nequals = \"Fortinet\"\nstream = \"network\"\n\
+             [[collector.files]]\ninclude = [\"/x\"]\nparsers = [\"json\"]\n",
+        )
+        .unwrap();
+        assert_eq!(config.collector.parse.chain, ParserKind::AUTO);
+        assert_eq!(config.collector.parse.syslog_timezone, Tz::UTC);
+        assert_eq!(config.collector.parse.routes.len(), 1);
+        assert_eq!(config.collector.files[0].parsers.as_deref(), Some(&[ParserKind::Json][..]));
+        assert!(!config.collector.parse.patterns.is_empty());
+    }
+
+    #[test]
     fn durations_are_human_text() {
         let config =
             load("[indexer]\ncommit_interval = \"250ms\"\n[kafka]\nlinger = \"20ms\"\n").unwrap();
@@ -457,5 +600,7 @@ mod example_file {
         assert_eq!(config.collector.syslog.len(), 2);
         assert!(config.collector.http.listen.is_some());
         assert_eq!(config.auth.keys().len(), 1);
+        assert_eq!(config.collector.parse.chain, logwarden_parse::ParserKind::AUTO);
+        assert_eq!(config.collector.parse.syslog_timezone, logwarden_parse::Tz::UTC);
     }
 }

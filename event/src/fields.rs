@@ -24,6 +24,8 @@ pub const KEYWORDS: &[&str] = &[
     "process.name",
     "source.ip",
     "destination.ip",
+    "log.source.address",
+    "event.code",
     "user.name",
     "event.category",
     "event.action",
@@ -39,4 +41,5 @@ pub const NUMBERS: &[&str] = &[
     "log.syslog.severity.code",
     "process.pid",
     "source.port",
+    "destination.port",
 ];

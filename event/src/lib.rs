@@ -69,6 +69,8 @@ pub struct Event {
     pub source_port: Option<u16>,
     #[serde(rename = "destination.ip", default, skip_serializing_if = "Option::is_none")]
     pub destination_ip: Option<String>,
+    #[serde(rename = "destination.port", default, skip_serializing_if = "Option::is_none")]
+    pub destination_port: Option<u16>,
     #[serde(rename = "user.name", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
     #[serde(rename = "event.category", default, skip_serializing_if = "Option::is_none")]
@@ -77,6 +79,10 @@ pub struct Event {
     pub event_action: Option<String>,
     #[serde(rename = "event.outcome", default, skip_serializing_if = "Option::is_none")]
     pub event_outcome: Option<String>,
+    /// Identifier of the event kind at its source (Windows event ID, CEF
+    /// signature ID, …).
+    #[serde(rename = "event.code", default, skip_serializing_if = "Option::is_none")]
+    pub event_code: Option<String>,
     #[serde(rename = "observer.vendor", default, skip_serializing_if = "Option::is_none")]
     pub observer_vendor: Option<String>,
     #[serde(rename = "observer.product", default, skip_serializing_if = "Option::is_none")]
@@ -120,10 +126,12 @@ impl Event {
             source_ip: None,
             source_port: None,
             destination_ip: None,
+            destination_port: None,
             user_name: None,
             event_category: None,
             event_action: None,
             event_outcome: None,
+            event_code: None,
             observer_vendor: None,
             observer_product: None,
             parse_error: None,

@@ -16,7 +16,7 @@ use crate::file::{CheckpointStore, FileId, TailedFile};
 use crate::kafka::{self, Batch, EventProducer};
 use crate::encode::encode_within_limit;
 use crate::metrics;
-use crate::parse::{LineContext, parse_line};
+use crate::parse::{LineContext, Parsers};
 
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 const IDLE_WAIT: Duration = Duration::from_millis(50);
@@ -29,6 +29,9 @@ pub struct FileSource {
     host_name: String,
     files: HashMap<FileId, Tracked>,
     checkpoints: CheckpointStore,
+    /// The parser chain of each input (by index), from `collector.parse`
+    /// and the input's own `parsers`.
+    parsers: Vec<Parsers>,
 }
 
 struct Tracked {
@@ -39,7 +42,17 @@ struct Tracked {
 
 impl FileSource {
     pub fn new(config: &CollectorConfig, topic: &str, host_name: String) -> anyhow::Result<FileSource> {
+        let shared = config.parse.parsers();
+        let parsers = config
+            .files
+            .iter()
+            .map(|input| match &input.parsers {
+                Some(chain) => shared.with_chain(chain.clone()),
+                None => shared.clone(),
+            })
+            .collect();
         Ok(FileSource {
+            parsers,
             config: config.clone(),
             topic: topic.to_string(),
             host_name,
@@ -61,7 +74,8 @@ impl FileSource {
             }
             let mut sent = 0;
             for tracked in self.files.values_mut() {
-                sent += send_new_lines(tracked, &self.config, &self.topic, &self.host_name, producer, &mut payload);
+                let parsers = &self.parsers[tracked.input];
+                sent += send_new_lines(tracked, &self.config, parsers, &self.topic, &self.host_name, producer, &mut payload);
             }
             self.settle();
             if last_save.elapsed() >= CHECKPOINT_EVERY {
@@ -160,6 +174,7 @@ impl FileSource {
 fn send_new_lines(
     tracked: &mut Tracked,
     config: &CollectorConfig,
+    parsers: &Parsers,
     topic: &str,
     host_name: &str,
     producer: &EventProducer,
@@ -183,7 +198,7 @@ fn send_new_lines(
     };
     let batch = Batch::new(chunk.end, chunk.lines.len());
     for line in &chunk.lines {
-        let mut event = parse_line(&line.text, &ctx);
+        let mut event = parsers.parse(&line.text, &ctx);
         event.id = Some(format!("{}:{}", tail.id.key(), line.start));
         event.log_offset = Some(line.start);
         if line.truncated {

@@ -18,7 +18,8 @@ pub(super) fn parse_error_log(line: &str, event: &mut Event) -> bool {
     let Some(caps) = ERROR_LOG.captures(line) else { return false };
     let text = format!("{} {}", &caps["ts"], &caps["year"]);
     let Ok(ts) = NaiveDateTime::parse_from_str(&text, "%a %b %e %H:%M:%S %Y") else { return false };
-    event.timestamp = ts.and_utc();
+    let Some(ts) = crate::ecs::in_range(ts.and_utc()) else { return false };
+    event.timestamp = ts;
     event.log_level = Some(caps["level"].to_ascii_lowercase());
     event.process_name = Some("httpd".to_string());
     event.source_ip = caps.name("client").map(|c| c.as_str().to_string());
@@ -39,7 +40,8 @@ mod tests {
 
     #[test]
     fn notice_line() {
-        let e = parse("[Sun Dec 04 04:47:44 2005] [notice] workerEnv.init() ok /etc/httpd/conf/workers2.properties").unwrap();
+        let e = parse("[Sun Dec 04 04:47:44 2005] [notice] workerEnv.init() ok /etc/httpd/conf/workers2.properties")
+            .unwrap();
         assert_eq!(e.timestamp.to_rfc3339(), "2005-12-04T04:47:44+00:00");
         assert_eq!(e.log_level.as_deref(), Some("notice"));
         assert_eq!(e.message, "workerEnv.init() ok /etc/httpd/conf/workers2.properties");
@@ -47,7 +49,8 @@ mod tests {
 
     #[test]
     fn client_address_becomes_source_ip() {
-        let e = parse("[Sat Jun 11 03:03:03 2005] [error] [client 202.133.98.6] File does not exist: /var/www/html/x").unwrap();
+        let e = parse("[Sat Jun 11 03:03:03 2005] [error] [client 202.133.98.6] File does not exist: /var/www/html/x")
+            .unwrap();
         assert_eq!(e.source_ip.as_deref(), Some("202.133.98.6"));
         assert_eq!(e.message, "File does not exist: /var/www/html/x");
     }

@@ -19,7 +19,8 @@ static COMBINED: LazyLock<Regex> = LazyLock::new(|| {
 pub(super) fn parse_access_log(line: &str, event: &mut Event) -> bool {
     let Some(caps) = COMBINED.captures(line) else { return false };
     let Ok(ts) = DateTime::parse_from_str(&caps["ts"], "%d/%b/%Y:%H:%M:%S %z") else { return false };
-    event.timestamp = ts.to_utc();
+    let Some(ts) = crate::ecs::in_range(ts.to_utc()) else { return false };
+    event.timestamp = ts;
     event.source_ip = Some(caps["ip"].to_string());
     if &caps["user"] != "-" {
         event.user_name = Some(caps["user"].to_string());

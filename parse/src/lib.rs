@@ -1,19 +1,49 @@
-//! Parsers: turn one raw line into a normalized [`Event`].
+//! Parsers and normalization: turn one raw log line into a normalized
+//! [`Event`] with ECS field names. No I/O beyond reading pattern files, no
+//! tokio, no Kafka: fast to build, and fuzzed (`fuzz/`).
 //!
-//! Recognized formats: RFC 3164 syslog, Apache error log, NCSA
-//! common/combined access log. Each parser lives in its own file and either recognizes a line or leaves
-//! it alone; [`parse_line`] tries them in turn. A line no parser recognizes is
-//! still sent, with `parse.error` set and its raw text kept.
+//! Every parser either recognizes its input and fills the event, or leaves
+//! the event untouched. A line no parser of the chain recognizes is still
+//! produced, with `parse.error` set; `event.original` always holds the raw
+//! line.
+//!
+//! # Layout
+//!
+//! - [`chain`]: [`Parsers`], the configured chain (`auto` = default order),
+//!   and [`ParserKind`], the parser names used in configuration.
+//! - [`json`]: JSON lines (ECS dotted or nested keys, Windows events).
+//! - `windows`: Windows Security event IDs mapped to ECS categorization.
+//! - [`logfmt`]: `key=value` lines.
+//! - [`syslog`]: RFC 5424 and RFC 3164 headers (vendor variants, zones).
+//! - [`cef`]: ArcSight CEF; [`leef`]: QRadar LEEF 1.0/2.0; `device`: the
+//!   ECS mapping and time formats they share.
+//! - [`patterns`]: named-capture regex patterns as data
+//!   (`config/patterns.toml` built in, operators' files added).
+//! - `apache`, `access`: Apache error log and NCSA access log.
+//! - [`routing`]: configured routes and the built-in stream rules.
+//! - [`ecs`]: setting an event field by its ECS name; timestamp shapes.
 
 mod access;
 mod apache;
-mod routing;
-mod syslog;
+pub mod cef;
+pub mod chain;
+mod device;
+pub mod ecs;
+pub mod json;
+pub mod leef;
+pub mod logfmt;
+pub mod patterns;
+pub mod routing;
+pub mod syslog;
+mod windows;
 
 use chrono::{DateTime, Utc};
 use logwarden_event::Event;
 
-pub use routing::route_stream;
+pub use chain::{ParserKind, Parsers};
+pub use chrono_tz::Tz;
+pub use patterns::{PatternError, PatternLibrary};
+pub use routing::{Route, RouteCondition, route_stream};
 
 /// What the source knows about a line besides its text.
 #[derive(Debug, Clone)]
@@ -27,24 +57,10 @@ pub struct LineContext<'a> {
     pub stream: Option<&'a str>,
 }
 
-/// Parses one line (without its line terminator) into an event.
+/// Parses one line (without its line terminator) with the default chain
+/// (`auto`, built-in patterns, UTC, built-in routing).
 pub fn parse_line(line: &str, ctx: &LineContext<'_>) -> Event {
-    let mut event = Event::new(line, ctx.ingested);
-    event.log_file_path = ctx.file_path.map(str::to_string);
-    let recognized = syslog::parse_rfc3164(line, ctx.ingested, &mut event)
-        || apache::parse_error_log(line, &mut event)
-        || access::parse_access_log(line, &mut event);
-    if !recognized {
-        event.parse_error = Some("no parser recognized the line; @timestamp is the receipt time".into());
-    }
-    if event.host_name.is_none() {
-        event.host_name = Some(ctx.host_name.to_string());
-    }
-    event.stream = match ctx.stream {
-        Some(stream) => stream.to_string(),
-        None => route_stream(&event).to_string(),
-    };
-    event
+    Parsers::shared_default().parse(line, ctx)
 }
 
 #[cfg(test)]
@@ -104,8 +120,13 @@ mod tests {
             let event = parse_line(&line, &ctx());
             assert_eq!(event.parse_error, None, "{line}");
             assert!(event.timestamp >= start && event.timestamp < ctx().ingested, "{line}");
+            if line.contains(" SRC=") {
+                // Firewall lines: the kernel pattern makes them network events.
+                assert_eq!(event.stream, "network", "{line}");
+                assert!(event.source_ip.is_some() && event.destination_port.is_some(), "{line}");
+            }
             streams.insert(event.stream);
         }
-        assert_eq!(streams.into_iter().collect::<Vec<_>>(), ["access", "auth", "system"]);
+        assert_eq!(streams.into_iter().collect::<Vec<_>>(), ["access", "auth", "network", "system"]);
     }
 }

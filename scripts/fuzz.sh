@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Fuzzes every parser of logwarden-parse: runs each cargo-fuzz target in
+# fuzz/ for SECONDS (default 20). Needs the nightly toolchain; installs
+# cargo-fuzz when it is missing. Crashes land in fuzz/artifacts/<target>/.
+#
+#   scripts/fuzz.sh [SECONDS]
+set -euo pipefail
+
+seconds="${1:-20}"
+cd "$(dirname "$0")/.."
+
+if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+    echo "installing cargo-fuzz" >&2
+    cargo install cargo-fuzz --locked
+fi
+
+passed=0
+failed=()
+for target in $(cargo +nightly fuzz list); do
+    mkdir -p "fuzz/corpus/$target"
+    seeds=()
+    [ -d "fuzz/seeds/$target" ] && seeds=("fuzz/seeds/$target")
+    echo "== fuzzing $target for ${seconds}s" >&2
+    # New inputs go to the first directory (ignored by git); seeds are read only.
+    if cargo +nightly fuzz run "$target" "fuzz/corpus/$target" "${seeds[@]}" -- \
+        -max_total_time="$seconds" -max_len=4096 -timeout=10 -print_final_stats=1; then
+        passed=$((passed + 1))
+    else
+        failed+=("$target")
+    fi
+done
+
+if [ "${#failed[@]}" -gt 0 ]; then
+    echo "failed targets: ${failed[*]} (inputs in fuzz/artifacts/)" >&2
+fi
+echo "fuzz: ${passed} passed, ${#failed[@]} failed"
+[ "${#failed[@]}" -eq 0 ]
