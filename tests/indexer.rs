@@ -334,7 +334,8 @@ fn sigkilled_indexer_seals_every_event_exactly_once_and_chains_verify() {
     let split_id = split.file_name().unwrap().to_str().unwrap();
     assert!(
         text.contains(&format!("BROKEN system/p0/{split_id}")) && text.contains("was modified"),
-        "{text}"
+        "{text}\nstderr: {}",
+        String::from_utf8_lossy(&output.stderr)
     );
 }
 

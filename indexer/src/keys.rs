@@ -162,9 +162,13 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), IndexerError> {
         .mode(0o600)
         .open(path)
         .map_err(|e| IndexerError::io(path, e))?;
-    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| IndexerError::io(path, e))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| IndexerError::io(path, e))?;
     if let Some(dir) = path.parent() {
-        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| IndexerError::io(dir, e))?;
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| IndexerError::io(dir, e))?;
     }
     Ok(())
 }
@@ -222,14 +226,24 @@ mod race_tests {
         let path = dir.path().join("keys").join("signing.pem");
         let ids: Vec<String> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..8)
-                .map(|_| scope.spawn(|| ManifestSigner::load_or_create(&path).unwrap().key_id().to_string()))
+                .map(|_| {
+                    scope.spawn(|| {
+                        ManifestSigner::load_or_create(&path)
+                            .unwrap()
+                            .key_id()
+                            .to_string()
+                    })
+                })
                 .collect();
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
         assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
         let public = ManifestVerifier::load(&public_key_path(&path)).unwrap();
         assert_eq!(public.key_id(), ids[0]);
-        let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(leftovers.len(), 2, "{leftovers:?}");
     }
 }

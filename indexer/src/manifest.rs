@@ -165,7 +165,10 @@ fn canonical<T: Serialize>(value: &T) -> Vec<u8> {
 pub fn unique_tmp(path: &Path) -> std::path::PathBuf {
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(format!(".{}.{n}.tmp", std::process::id()));
     path.with_file_name(name)
 }

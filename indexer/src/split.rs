@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tantivy::directory::MmapDirectory;
+use tantivy::indexer::NoMergePolicy;
 use tantivy::{Index, IndexWriter, ReloadPolicy, TantivyDocument};
 
 use crate::IndexerError;
@@ -28,6 +29,7 @@ pub struct ActiveSplit {
     pub sealed: bool,
     /// When this process opened the split (wall clock).
     pub opened_at: DateTime<Utc>,
+    writer_memory: usize,
 }
 
 impl ActiveSplit {
@@ -66,6 +68,7 @@ impl ActiveSplit {
             docs,
             sealed: false,
             opened_at: Utc::now(),
+            writer_memory,
         };
         match payload {
             Some(payload) => {
@@ -114,11 +117,17 @@ impl ActiveSplit {
             let next = self.committed_next;
             self.commit_with(next, true)?;
         }
+        // Let background merges end first, so the segment list is final;
+        // then merge what is left into one segment with a writer that
+        // merges nothing on its own.
+        self.writer.wait_merging_threads()?;
         let segments = self.index.searchable_segment_ids()?;
         if segments.len() > 1 {
-            self.writer.merge(&segments).wait()?;
+            let mut writer = open_writer(&self.index, self.writer_memory, &self.location.path)?;
+            writer.set_merge_policy(Box::new(NoMergePolicy));
+            writer.merge(&segments).wait()?;
+            writer.wait_merging_threads()?;
         }
-        self.writer.wait_merging_threads()?;
         Ok(self.location)
     }
 }
