@@ -38,6 +38,7 @@ pub async fn execute(command: Command) -> anyhow::Result<()> {
         Command::Generate(args) => generate(args),
         Command::Verify(args) => compliance::verify(args),
         Command::Retention(args) => compliance::retention(args),
+        Command::Bench(args) => logwarden_bench::run_until_interrupted(args).await,
     }
 }
 

@@ -46,6 +46,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Delete the data of sealed splits past their stream's retention (manifests stay).
     Retention(RetentionArgs),
+    /// End-to-end benchmark: real components and broker, each figure beside its baseline.
+    Bench(logwarden_bench::BenchArgs),
 }
 
 #[derive(Debug, Args)]
