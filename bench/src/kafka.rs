@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use logwarden_config::{KafkaConfig, RawConfig};
 use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions};
+use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use serde::Serialize;
 
@@ -22,10 +24,51 @@ pub fn kafka_config(brokers: &str, topic: &str) -> anyhow::Result<KafkaConfig> {
     Ok(raw.validate().context("default config")?.kafka)
 }
 
-pub fn create_topic(brokers: &str, topic: &str, partitions: u32) -> anyhow::Result<()> {
-    tokio::runtime::Handle::current().block_on(logwarden_collector::kafka::ensure_topic(
-        brokers, topic, partitions,
-    ))
+/// The bench's topics on the shared broker, deleted when the run ends (or
+/// fails), so repeated runs do not fill the broker's disk.
+pub struct Topics {
+    brokers: String,
+    partitions: u32,
+    created: Vec<String>,
+}
+
+impl Topics {
+    pub fn new(brokers: &str, partitions: u32) -> Topics {
+        Topics {
+            brokers: brokers.to_string(),
+            partitions,
+            created: Vec::new(),
+        }
+    }
+
+    pub fn create(&mut self, topic: &str) -> anyhow::Result<()> {
+        tokio::runtime::Handle::current().block_on(logwarden_collector::kafka::ensure_topic(
+            &self.brokers,
+            topic,
+            self.partitions,
+        ))?;
+        self.created.push(topic.to_string());
+        Ok(())
+    }
+}
+
+impl Drop for Topics {
+    fn drop(&mut self) {
+        if self.created.is_empty() {
+            return;
+        }
+        let admin: Result<AdminClient<DefaultClientContext>, _> = ClientConfig::new()
+            .set("bootstrap.servers", &self.brokers)
+            .create();
+        let Ok(admin) = admin else { return };
+        let names: Vec<&str> = self.created.iter().map(String::as_str).collect();
+        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+        let deleted =
+            tokio::runtime::Handle::current().block_on(admin.delete_topics(&names, &options));
+        if let Err(e) = deleted {
+            eprintln!("bench: could not delete topics {names:?}: {e}");
+        }
+    }
 }
 
 /// Reads the sum of a topic's high watermarks (messages ever produced).

@@ -208,15 +208,18 @@ pub fn load_average() -> Option<[f64; 3]> {
     Some([parts.next()??, parts.next()??, parts.next()??])
 }
 
+/// Versions of what was measured; `git_commit` is the source tree's state
+/// now (`-dirty` when it has uncommitted changes), not necessarily the
+/// binary's.
 pub fn versions(kafka_script: Option<&Path>) -> Value {
     let (_, librdkafka) = rdkafka::util::get_rdkafka_version();
     let git = std::process::Command::new("git")
         .args([
             "-C",
             env!("CARGO_MANIFEST_DIR"),
-            "rev-parse",
-            "--short",
-            "HEAD",
+            "describe",
+            "--always",
+            "--dirty",
         ])
         .output()
         .ok()

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::args::BenchArgs;
 use crate::corpus::{self, CorpusInfo, Payloads};
-use crate::kafka::{self, PerfTest, Watermarks};
+use crate::kafka::{self, PerfTest, Topics, Watermarks};
 use crate::process::{self, Component, Usage};
 use crate::report::{self, Figure, Goal};
 use crate::search::{self, Freshness, Markers, QueryLatency, SearchClient};
@@ -89,6 +89,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let workers = args.workers();
     let timeout = args.stage_timeout;
     let script = kafka::find_script(args.kafka_script.as_ref());
+    let mut topics = Topics::new(brokers, partitions);
 
     // a. corpus
     stage("corpus: generating");
@@ -116,13 +117,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 
     // b. collector
     stage("collector: tailing the corpus into Kafka");
+    topics.create(&topic("collector"))?;
     let collector = collector_stage(&args, &work, &topic("collector"), &corpus_glob, &payloads)?;
     eprintln!("bench:   {:.0} events/s", collector.events_per_sec);
 
     // c. raw librdkafka producer
     stage("raw producer: the same payloads, same producer settings, from this process");
     let raw_topic = topic("raw");
-    kafka::create_topic(brokers, &raw_topic, partitions)?;
+    topics.create(&raw_topic)?;
     let raw_config = kafka::kafka_config(brokers, &raw_topic)?;
     let raw_elapsed = kafka::produce_raw(&raw_config, &payloads, timeout)?;
     let raw_count = Watermarks::new(brokers, &raw_topic)?.total()?;
@@ -134,7 +136,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     eprintln!("bench:   {:.0} events/s", raw_producer.events_per_sec);
 
     // d. kafka-producer-perf-test
-    let perf = perf_test_stage(&args, &work, &topic("perf"), script.as_deref(), &payloads);
+    let perf = perf_test_stage(
+        &args,
+        &work,
+        &mut topics,
+        &topic("perf"),
+        script.as_deref(),
+        &payloads,
+    );
     let perf_note = perf.as_ref().err().map(|e| format!("{e:#}"));
     let perf = perf.ok();
 
@@ -164,6 +173,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 
     // f. freshness under load: everything in one `run` process
     stage("freshness: `logwarden run` on the corpus with marker lines during the load");
+    topics.create(&topic("run"))?;
     let pipeline = freshness_stage(&args, &work, &topic("run"), &corpus_glob, &payloads)?;
 
     let load_after = report::load_average();
@@ -247,7 +257,6 @@ fn collector_stage(
     glob: &str,
     payloads: &Payloads,
 ) -> anyhow::Result<Measured> {
-    kafka::create_topic(&args.brokers, topic, args.partitions())?;
     let marks = Watermarks::new(&args.brokers, topic)?;
     let log = work.join("collector.log");
     let command = strings(&[
@@ -279,6 +288,7 @@ fn collector_stage(
 fn perf_test_stage(
     args: &BenchArgs,
     work: &Path,
+    topics: &mut Topics,
     topic: &str,
     script: Option<&Path>,
     payloads: &Payloads,
@@ -289,7 +299,7 @@ fn perf_test_stage(
     stage(&format!(
         "kafka-producer-perf-test: {records} records of the bench payloads"
     ));
-    kafka::create_topic(&args.brokers, topic, args.partitions())?;
+    topics.create(topic)?;
     let file = work.join("payloads.txt");
     // ProducerPerformance keeps the payload file in memory: a sample is enough.
     corpus::write_payload_file(payloads, &file, 100_000)?;
@@ -417,6 +427,9 @@ fn freshness_stage(
     let addr = run.http.clone().context("run HTTP address")?;
     let client = SearchClient::new(&addr)?;
     let events = payloads.len() as u64;
+    // Markers are paced from when the pipeline serves, not from its spawn:
+    // no burst of markers queued up during start-up.
+    let markers_started = Instant::now();
     let interval = Duration::from_secs_f64(1.0 / args.marker_rate.max(0.01));
     let min_markers = args.min_markers();
     let mut corpus_done: Option<Instant> = None;
@@ -428,7 +441,8 @@ fn freshness_stage(
         process::check_interrupted()?;
         run.check_alive(&log)?;
         let elapsed = started.elapsed();
-        let due = (elapsed.as_secs_f64() / interval.as_secs_f64()) as usize + 1;
+        let due =
+            (markers_started.elapsed().as_secs_f64() / interval.as_secs_f64()) as usize + 1;
         if (corpus_done.is_none() || markers.written() < min_markers) && markers.written() < due {
             markers.write(Utc::now())?;
             last_write = Instant::now();
