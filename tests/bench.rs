@@ -33,7 +33,10 @@ fn tiny_bench_reports_every_figure_with_its_baseline() {
     assert!(report["machine"]["cores"].as_u64().unwrap() >= 1);
     assert!(report["machine"]["memory_bytes"].as_u64().unwrap() > 0);
     for key in ["logwarden", "rustc", "librdkafka", "tantivy", "kafka"] {
-        assert!(report["versions"][key].is_string(), "version of {key} missing");
+        assert!(
+            report["versions"][key].is_string(),
+            "version of {key} missing"
+        );
     }
     assert_eq!(report["corpus"]["lines"], 20000);
     let files: Vec<&str> = report["corpus"]["files"]
@@ -42,7 +45,10 @@ fn tiny_bench_reports_every_figure_with_its_baseline() {
         .iter()
         .map(|f| f[0].as_str().unwrap())
         .collect();
-    assert!(files.contains(&"app.json") && files.contains(&"auth.log"), "{files:?}");
+    assert!(
+        files.contains(&"app.json") && files.contains(&"auth.log"),
+        "{files:?}"
+    );
 
     let stages = &report["stages"];
     assert!(
@@ -76,7 +82,10 @@ fn tiny_bench_reports_every_figure_with_its_baseline() {
         assert!(f["baseline_value"].as_f64().unwrap() > 0.0, "{name}: {f}");
         let ratio = f["ratio"].as_f64().unwrap();
         let expected = f["value"].as_f64().unwrap() / f["baseline_value"].as_f64().unwrap();
-        assert!((ratio - expected).abs() < 1e-9 * expected.max(1.0), "{name}: {f}");
+        assert!(
+            (ratio - expected).abs() < 1e-9 * expected.max(1.0),
+            "{name}: {f}"
+        );
     }
     for name in [
         "indexer peak RSS",
@@ -100,7 +109,10 @@ fn tiny_bench_reports_every_figure_with_its_baseline() {
     for query in stages["search"].as_array().unwrap() {
         let status = query["status"].as_str().unwrap();
         assert!(status == "ok" || status == "unsupported", "{query}");
-        assert_eq!(status == "ok", query["latency"]["p50_ms"].as_f64().is_some());
+        assert_eq!(
+            status == "ok",
+            query["latency"]["p50_ms"].as_f64().is_some()
+        );
     }
     assert!(figure("collector events/s")["goal"].is_string());
 }

@@ -245,9 +245,7 @@ fn parse_summary(line: &str, command: String) -> anyhow::Result<PerfTest> {
             .find(marker)
             .with_context(|| format!("`{marker}` missing in `{line}`"))?;
         let head = line[..end].trim_end();
-        let start = head
-            .rfind(|c: char| c == ' ' || c == '(' || c == ',')
-            .map_or(0, |i| i + 1);
+        let start = head.rfind([' ', '(', ',']).map_or(0, |i| i + 1);
         head[start..]
             .parse()
             .with_context(|| format!("number before `{marker}` in `{line}`"))

@@ -441,8 +441,7 @@ fn freshness_stage(
         process::check_interrupted()?;
         run.check_alive(&log)?;
         let elapsed = started.elapsed();
-        let due =
-            (markers_started.elapsed().as_secs_f64() / interval.as_secs_f64()) as usize + 1;
+        let due = (markers_started.elapsed().as_secs_f64() / interval.as_secs_f64()) as usize + 1;
         if (corpus_done.is_none() || markers.written() < min_markers) && markers.written() < due {
             markers.write(Utc::now())?;
             last_write = Instant::now();
