@@ -40,6 +40,9 @@ pub struct Measured {
     pub events_per_cpu_second: Option<f64>,
     pub mb_per_cpu_second: Option<f64>,
     pub cpu_seconds_per_gb: Option<f64>,
+    /// Seconds from process start until the first event was seen (the
+    /// indexer: first searchable); start-up's share of `seconds`.
+    pub first_seen_seconds: Option<f64>,
 }
 
 impl Measured {
@@ -56,6 +59,7 @@ impl Measured {
             events_per_cpu_second: cpu.map(|c| events as f64 / c),
             mb_per_cpu_second: cpu.map(|c| raw_bytes as f64 / MB / c),
             cpu_seconds_per_gb: cpu.map(|c| c / (raw_bytes as f64 / GB)),
+            first_seen_seconds: None,
         }
     }
 }
@@ -349,12 +353,13 @@ fn indexer_stage(
         client.wait_for_count(events, args.stage_timeout, || indexer.check_alive(&log))?;
     let usage = indexer.usage()?;
     indexer.stop(STOP_GRACE)?;
-    let measured = Measured::new(
+    let mut measured = Measured::new(
         (done - started).as_secs_f64(),
         events,
         payloads.raw_bytes,
         Some(usage),
     );
+    measured.first_seen_seconds = Some((first - started).as_secs_f64());
     eprintln!(
         "bench:   {:.0} events/s from process start ({:.1} s to the first searchable event)",
         measured.events_per_sec,
