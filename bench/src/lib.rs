@@ -14,11 +14,13 @@
 //! - `tantivy_baseline`: raw tantivy indexing of the same documents.
 //! - `search`: the search client, freshness markers and query latency.
 //! - `stats`: percentiles.
-//! - `report`: figures, machine facts, the printed table and the JSON.
+//! - `figures`: each measurement beside its baseline and goal.
+//! - `report`: figure rows, machine facts, the printed table and the JSON.
 //! - `run`: the stages in order.
 
 mod args;
 mod corpus;
+mod figures;
 mod kafka;
 mod process;
 mod report;
