@@ -145,19 +145,23 @@ pub fn encode(corpus: &CorpusInfo) -> anyhow::Result<Payloads> {
 }
 
 /// Writes up to `max` payloads, one a line, for `--payload-file` of
-/// kafka-producer-perf-test (JSON payloads hold no raw newline).
+/// kafka-producer-perf-test (JSON payloads hold no raw newline). Payloads
+/// are in file order, so a larger corpus is sampled evenly across it, to
+/// keep the mix of kinds and sizes.
 pub fn write_payload_file(payloads: &Payloads, path: &Path, max: usize) -> anyhow::Result<u64> {
     use std::io::Write;
     let mut out = std::io::BufWriter::new(
         std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
     );
     let mut bytes = 0u64;
-    let count = payloads.len().min(max);
-    for record in payloads.iter().take(count) {
+    let step = payloads.len().div_ceil(max.max(1)).max(1);
+    let mut count = 0u64;
+    for record in payloads.iter().step_by(step) {
+        count += 1;
         out.write_all(record.payload)?;
         out.write_all(b"\n")?;
         bytes += record.payload.len() as u64;
     }
     out.flush()?;
-    Ok(bytes / count.max(1) as u64)
+    Ok(bytes / count.max(1))
 }
