@@ -30,6 +30,7 @@ pub async fn execute(command: Command) -> anyhow::Result<()> {
         Command::Generate(args) => generate(args),
         Command::Verify(args) => compliance::verify(args),
         Command::Retention(args) => compliance::retention(args),
+        Command::Bench(args) => logwarden_bench::run_until_interrupted(args).await,
     }
 }
 
@@ -159,14 +160,24 @@ fn generate(args: GenerateArgs) -> anyhow::Result<()> {
             .to_utc(),
         None => Utc::now() - span,
     };
-    let step = span / (args.lines.max(1) as i32);
-    let generator = logwarden_generator::Generator::new(args.seed, start, step);
-    let counts = logwarden_generator::write_files(&args.out, generator, args.lines)
+    // With --bytes, about 150 bytes a line spread the lines over the span.
+    let (limit, expected_lines) = match args.bytes {
+        Some(bytes) => (
+            logwarden_generator::Limit::Bytes(bytes),
+            (bytes / 150) as usize,
+        ),
+        None => (logwarden_generator::Limit::Lines(args.lines), args.lines),
+    };
+    let step = span / (expected_lines.max(1) as i32);
+    let generator = logwarden_generator::Generator::new(args.seed, start, step)
+        .with_json_share(args.json_share);
+    let corpus = logwarden_generator::write_corpus(&args.out, generator, limit)
         .with_context(|| format!("writing to {}", args.out.display()))?;
-    for (kind, count) in counts {
+    for file in corpus.files {
         println!(
-            "{}: {count} lines",
-            args.out.join(kind.file_name()).display()
+            "{}: {} lines",
+            args.out.join(file.kind.file_name()).display(),
+            file.lines
         );
     }
     Ok(())

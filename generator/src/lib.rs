@@ -1,12 +1,15 @@
 //! Realistic synthetic logs for demos, tests and benchmarks: sshd, sudo,
 //! PAM, su, cron and kernel lines in RFC 3164 syslog, and nginx access lines,
-//! with varied hosts, users, IPs and timestamps. Deterministic for a seed.
+//! with varied hosts, users, IPs and timestamps, and optionally ECS-style
+//! JSON application lines. Deterministic for a seed.
 //!
 //! # Layout
 //!
 //! - [`Generator`]: yields `(Kind, line)` pairs in time order.
 //! - [`write_files`]: writes a corpus as `auth.log`, `syslog` and
-//!   `nginx-access.log` into a directory.
+//!   `nginx-access.log` (and `app.json` when JSON lines are on) into a
+//!   directory; [`write_corpus`] stops at a line count or a byte size.
+//! - [`parse_size`]: human sizes (`1GB`, `512MiB`) for size flags.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -22,6 +25,8 @@ pub enum Kind {
     Auth,
     Syslog,
     Access,
+    /// One ECS-style JSON object per line (an application log).
+    Json,
 }
 
 impl Kind {
@@ -30,6 +35,7 @@ impl Kind {
             Kind::Auth => "auth.log",
             Kind::Syslog => "syslog",
             Kind::Access => "nginx-access.log",
+            Kind::Json => "app.json",
         }
     }
 }
@@ -89,10 +95,13 @@ const KERNEL: &[&str] = &[
     "audit: type=1400 apparmor=\"DENIED\" operation=\"open\" profile=\"/usr/sbin/named\" name=\"/etc/shadow\" pid={pid}",
 ];
 
+const SERVICES: &[&str] = &["payments", "accounts", "gateway", "search", "notifier"];
+
 pub struct Generator {
     rng: StdRng,
     now: DateTime<Utc>,
     step_ms: i64,
+    json_share: f64,
 }
 
 impl Generator {
@@ -102,7 +111,24 @@ impl Generator {
             rng: StdRng::seed_from_u64(seed),
             now: start,
             step_ms: step.num_milliseconds().max(1),
+            json_share: 0.0,
         }
+    }
+
+    /// Makes about `share` (0..=1) of the lines ECS-style JSON lines. The
+    /// default (0) yields exactly the lines it always did for a seed.
+    pub fn with_json_share(mut self, share: f64) -> Generator {
+        self.json_share = share.clamp(0.0, 1.0);
+        self
+    }
+
+    /// The kinds this generator yields, in file order.
+    pub fn kinds(&self) -> Vec<Kind> {
+        let mut kinds = vec![Kind::Auth, Kind::Syslog, Kind::Access];
+        if self.json_share > 0.0 {
+            kinds.push(Kind::Json);
+        }
+        kinds
     }
 
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
@@ -202,12 +228,68 @@ impl Generator {
     }
 }
 
+impl Generator {
+    fn json_line(&mut self) -> String {
+        let host = self.pick(HOSTS);
+        let service = self.pick(SERVICES);
+        let user = self.pick(USERS);
+        let ip = self.ip();
+        let path = self.pick(PATHS);
+        let trace: u64 = self.rng.random();
+        let duration = self.rng.random_range(200_000..900_000_000u64);
+        let (level, action, outcome, status, message) = match self.rng.random_range(0..10) {
+            0..=5 => ("info", "request", "success", 200, "request completed"),
+            6 => (
+                "warn",
+                "login",
+                "failure",
+                401,
+                "login failed: bad credentials",
+            ),
+            7 => ("warn", "rate-limit", "failure", 429, "rate limit exceeded"),
+            8 => (
+                "error",
+                "transfer",
+                "failure",
+                500,
+                "upstream timeout calling ledger",
+            ),
+            _ => ("info", "login", "success", 200, "user logged in"),
+        };
+        format!(
+            concat!(
+                "{{\"@timestamp\":\"{}\",\"log.level\":\"{}\",\"service.name\":\"{}\",",
+                "\"host.name\":\"{}\",\"user.name\":\"{}\",\"source.ip\":\"{}\",",
+                "\"event.action\":\"{}\",\"event.outcome\":\"{}\",\"event.duration\":{},",
+                "\"url.path\":\"{}\",\"http.response.status_code\":{},",
+                "\"trace.id\":\"{:016x}\",\"message\":\"{}\"}}"
+            ),
+            self.now.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+            level,
+            service,
+            host,
+            user,
+            ip,
+            action,
+            outcome,
+            duration,
+            path,
+            status,
+            trace,
+            message
+        )
+    }
+}
+
 impl Iterator for Generator {
     type Item = (Kind, String);
 
     fn next(&mut self) -> Option<(Kind, String)> {
         self.now += Duration::milliseconds(self.rng.random_range(0..=2 * self.step_ms));
+        // No extra draw when JSON is off: a seed keeps its old lines.
+        let json = self.json_share > 0.0 && self.rng.random_bool(self.json_share);
         let kind = match self.rng.random_range(0..10) {
+            _ if json => Kind::Json,
             0..=3 => Kind::Auth,
             4..=5 => Kind::Syslog,
             _ => Kind::Access,
@@ -216,34 +298,120 @@ impl Iterator for Generator {
             Kind::Auth => self.auth_line(),
             Kind::Syslog => self.syslog_line(),
             Kind::Access => self.access_line(),
+            Kind::Json => self.json_line(),
         };
         Some((kind, line))
     }
 }
 
-/// Writes `lines` generated lines into `dir`, spread over the three files;
-/// returns how many lines each file got.
+/// Writes `lines` generated lines into `dir`, one file per kind; returns
+/// how many lines each file got.
 pub fn write_files(
     dir: &Path,
     generator: Generator,
     lines: usize,
 ) -> std::io::Result<Vec<(Kind, usize)>> {
+    let corpus = write_corpus(dir, generator, Limit::Lines(lines))?;
+    Ok(corpus
+        .files
+        .into_iter()
+        .map(|f| (f.kind, f.lines))
+        .collect())
+}
+
+/// When [`write_corpus`] stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    Lines(usize),
+    /// Stops after the line that reaches this many bytes (newlines included).
+    Bytes(u64),
+}
+
+/// What one file of a corpus holds.
+#[derive(Debug, Clone)]
+pub struct CorpusFile {
+    pub kind: Kind,
+    pub lines: usize,
+    /// Bytes written, newlines included.
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Corpus {
+    pub files: Vec<CorpusFile>,
+}
+
+impl Corpus {
+    pub fn lines(&self) -> usize {
+        self.files.iter().map(|f| f.lines).sum()
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.bytes).sum()
+    }
+}
+
+/// Writes generated lines into `dir`, one file per kind, until `limit`.
+pub fn write_corpus(dir: &Path, generator: Generator, limit: Limit) -> std::io::Result<Corpus> {
     std::fs::create_dir_all(dir)?;
-    let kinds = [Kind::Auth, Kind::Syslog, Kind::Access];
+    let kinds = generator.kinds();
     let mut writers = Vec::new();
-    for kind in kinds {
+    for kind in &kinds {
         writers.push(BufWriter::new(File::create(dir.join(kind.file_name()))?));
     }
-    let mut counts = [0usize; 3];
-    for (kind, line) in generator.take(lines) {
+    let mut files: Vec<CorpusFile> = kinds
+        .iter()
+        .map(|&kind| CorpusFile {
+            kind,
+            lines: 0,
+            bytes: 0,
+        })
+        .collect();
+    let (mut lines, mut bytes) = (0usize, 0u64);
+    for (kind, line) in generator {
+        let done = match limit {
+            Limit::Lines(n) => lines >= n,
+            Limit::Bytes(n) => bytes >= n,
+        };
+        if done {
+            break;
+        }
         let i = kinds.iter().position(|k| *k == kind).expect("known kind");
         writeln!(writers[i], "{line}")?;
-        counts[i] += 1;
+        let size = line.len() as u64 + 1;
+        files[i].lines += 1;
+        files[i].bytes += size;
+        lines += 1;
+        bytes += size;
     }
     for mut writer in writers {
         writer.flush()?;
     }
-    Ok(kinds.into_iter().zip(counts).collect())
+    Ok(Corpus { files })
+}
+
+/// Parses a human size: `1GB`, `500MB`, `64KiB`, `1000` (bytes). Decimal
+/// units are powers of 1000, binary (`KiB`, `MiB`, `GiB`) of 1024.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size like 1GB or 512MiB"))?;
+    let multiplier: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        other => return Err(format!("unknown size unit `{other}` in `{text}`")),
+    };
+    Ok((number * multiplier) as u64)
 }
 
 #[cfg(test)]
@@ -284,5 +452,30 @@ mod tests {
             assert_eq!(text.lines().count(), n);
         }
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn json_lines_are_json_and_size_limit_holds() {
+        let dir = std::env::temp_dir().join(format!("lw-gen-json-{}", std::process::id()));
+        let generator = Generator::new(3, start(), Duration::seconds(1)).with_json_share(0.25);
+        let corpus = write_corpus(&dir, generator, Limit::Bytes(200_000)).unwrap();
+        assert!(corpus.bytes() >= 200_000 && corpus.bytes() < 201_000);
+        let json = corpus.files.iter().find(|f| f.kind == Kind::Json).unwrap();
+        assert!(json.lines > 0);
+        let text = std::fs::read_to_string(dir.join("app.json")).unwrap();
+        for line in text.lines() {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert!(value["@timestamp"].is_string() && value["host.name"].is_string());
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1GB"), Ok(1_000_000_000));
+        assert_eq!(parse_size("512MiB"), Ok(512 * 1024 * 1024));
+        assert_eq!(parse_size("1.5 kb"), Ok(1500));
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("3 parsecs").is_err());
     }
 }

@@ -46,6 +46,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Delete the data of sealed splits past their stream's retention (manifests stay).
     Retention(RetentionArgs),
+    /// End-to-end benchmark: real components and broker, each figure beside its baseline.
+    Bench(logwarden_bench::BenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -125,6 +127,12 @@ pub struct GenerateArgs {
     /// Number of lines in all.
     #[arg(long, default_value_t = 10_000)]
     pub lines: usize,
+    /// Stop at this many bytes instead of `--lines`, e.g. `1GB`, `512MiB`.
+    #[arg(long, value_parser = logwarden_generator::parse_size, value_name = "SIZE")]
+    pub bytes: Option<u64>,
+    /// Share of ECS-style JSON lines, written to app.json (0..1; default none).
+    #[arg(long, default_value_t = 0.0)]
+    pub json_share: f64,
     /// Random seed (same seed, same lines).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,

@@ -1,0 +1,107 @@
+//! Flags of `logwarden bench`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+#[derive(Debug, Args, Clone)]
+pub struct BenchArgs {
+    /// Corpus size in raw log bytes, e.g. `1GB`, `200MB`, `512MiB`.
+    #[arg(long, value_parser = parse_size, default_value = "1GB", conflicts_with = "lines")]
+    pub size: u64,
+    /// Corpus size in lines instead of bytes.
+    #[arg(long)]
+    pub lines: Option<usize>,
+    /// Share of ECS-style JSON application lines in the corpus (0..1).
+    #[arg(long, default_value_t = 0.2)]
+    pub json_share: f64,
+    /// Time the corpus covers, ending now.
+    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+    pub span: Duration,
+    /// Generator seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Kafka bootstrap servers.
+    #[arg(
+        long,
+        env = "LOGWARDEN_KAFKA_BROKERS",
+        default_value = "127.0.0.1:9092"
+    )]
+    pub brokers: String,
+    /// Partitions of each bench topic (default: CPU cores).
+    #[arg(long)]
+    pub partitions: Option<u32>,
+    /// Indexer consumers, and raw tantivy writer threads (default: CPU cores).
+    #[arg(long)]
+    pub workers: Option<u32>,
+    /// Freshness marker lines written per second during the load.
+    #[arg(long, default_value_t = 5.0)]
+    pub marker_rate: f64,
+    /// Fewest freshness markers to write, even when the corpus is ingested sooner.
+    #[arg(long, default_value_t = 50)]
+    pub min_markers: usize,
+    /// Concurrent search clients.
+    #[arg(long, default_value_t = 4)]
+    pub search_clients: usize,
+    /// Requests per client for each query.
+    #[arg(long, default_value_t = 50)]
+    pub search_repeats: usize,
+    /// A run of seconds for CI: 20 markers, 5 requests per client and query,
+    /// perf-test capped at 20,000 records.
+    #[arg(long)]
+    pub quick: bool,
+    /// Skip kafka-producer-perf-test (needs Java and the Kafka jars).
+    #[arg(long)]
+    pub skip_perf_test: bool,
+    /// Records sent by kafka-producer-perf-test (default: the corpus's event count).
+    #[arg(long)]
+    pub perf_test_records: Option<usize>,
+    /// The `scripts/kafka.sh` that runs kafka-producer-perf-test.
+    #[arg(long, env = "LOGWARDEN_KAFKA_SCRIPT", value_name = "FILE")]
+    pub kafka_script: Option<PathBuf>,
+    /// Where the corpus, data dirs and component logs go (kept); default: a
+    /// temporary directory removed at the end.
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// How long one stage may take before the bench gives up.
+    #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
+    pub stage_timeout: Duration,
+    /// Print the report as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also save the JSON report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    logwarden_generator::parse_size(text)
+}
+
+impl BenchArgs {
+    pub fn partitions(&self) -> u32 {
+        self.partitions.unwrap_or_else(logwarden_config::cpu_cores)
+    }
+
+    pub fn workers(&self) -> u32 {
+        self.workers.unwrap_or_else(logwarden_config::cpu_cores)
+    }
+
+    pub fn min_markers(&self) -> usize {
+        if self.quick { 20 } else { self.min_markers }
+    }
+
+    pub fn search_repeats(&self) -> usize {
+        if self.quick { 5 } else { self.search_repeats }
+    }
+
+    pub fn perf_test_records(&self, events: usize) -> usize {
+        let records = self.perf_test_records.unwrap_or(events);
+        if self.quick {
+            records.min(20_000)
+        } else {
+            records
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The table's figures: each measurement beside its same-run baseline and
+//! the goal from the issues.
+
+use crate::kafka::PerfTest;
+use crate::process::Usage;
+use crate::report::{Figure, Goal};
+use crate::run::{Measured, Pipeline};
+use crate::search::QueryLatency;
+
+pub struct Figures<'a> {
+    pub collector: &'a Measured,
+    pub raw_producer: &'a Measured,
+    pub perf: Option<&'a PerfTest>,
+    pub perf_note: Option<&'a str>,
+    pub encode_events_per_sec: f64,
+    pub indexer: &'a Measured,
+    pub tantivy: &'a Measured,
+    pub workers: u32,
+    pub api_usage: Option<Usage>,
+    pub pipeline: &'a Pipeline,
+    pub search: &'a [QueryLatency],
+}
+
+pub fn figures(f: &Figures<'_>) -> Vec<Figure> {
+    let perf_rate = f.perf.map(|p| p.records_per_sec);
+    let perf_label = "kafka-producer-perf-test";
+    let with_perf_note = |figure: Figure| match f.perf_note {
+        Some(note) => figure.note(format!("perf-test: {note}")),
+        None => figure,
+    };
+    let rss = |usage: Option<Usage>| usage.map(|u| u.peak_rss_bytes as f64);
+    let tantivy_per_thread = f.tantivy.mb_per_sec / f64::from(f.workers.max(1));
+    let mut figures = vec![
+        Figure::new("collector events/s", Some(f.collector.events_per_sec), "ev/s")
+            .baseline("raw librdkafka producer", Some(f.raw_producer.events_per_sec))
+            .goal(Goal::RatioAtLeast(0.7))
+            .note("wall clock from process start until the topic's high watermarks reach the line count"),
+        with_perf_note(
+            Figure::new("collector events/s vs Kafka", Some(f.collector.events_per_sec), "ev/s")
+                .baseline(perf_label, perf_rate),
+        ),
+        with_perf_note(
+            Figure::new("raw producer events/s vs Kafka", Some(f.raw_producer.events_per_sec), "ev/s")
+                .baseline(perf_label, perf_rate),
+        ),
+        Figure::new("collector MB/s (raw log)", Some(f.collector.mb_per_sec), "MB/s")
+            .baseline("raw librdkafka producer", Some(f.raw_producer.mb_per_sec)),
+        Figure::new("collector events/s per core", f.collector.events_per_cpu_second, "ev/s")
+            .baseline("parse+encode, 1 thread", Some(f.encode_events_per_sec))
+            .goal(Goal::ValueAtLeast(250_000.0))
+            .note("per core = events / CPU seconds (utime+stime) of the collector process"),
+        Figure::new("indexer events/s", Some(f.indexer.events_per_sec), "ev/s")
+            .baseline(format!("raw tantivy, {} threads", f.workers), Some(f.tantivy.events_per_sec))
+            .goal(Goal::RatioAtLeast(0.8))
+            .note("wall clock from process start (group join, Kafka fetch, 1 s commits included) until a search counts every event"),
+        Figure::new("indexer MB/s (raw log)", Some(f.indexer.mb_per_sec), "MB/s")
+            .baseline(format!("raw tantivy, {} threads", f.workers), Some(f.tantivy.mb_per_sec)),
+        Figure::new("indexer MB/s per core", f.indexer.mb_per_cpu_second, "MB/s")
+            .baseline("raw tantivy per thread", Some(tantivy_per_thread))
+            .goal(Goal::ValueAtLeast(20.0))
+            .note("per core = raw bytes / CPU seconds of the indexer process; raw tantivy per thread = its MB/s / threads (DESIGN.md: ~29 MB/s on one thread)"),
+        Figure::new("indexer peak RSS", rss(f.indexer.usage), "bytes")
+            .goal(Goal::ValueAtMost(1024.0 * 1024.0 * 1024.0)),
+        Figure::new("collector peak RSS", rss(f.collector.usage), "bytes"),
+        Figure::new("query-api peak RSS", rss(f.api_usage), "bytes"),
+        Figure::new("pipeline (run) peak RSS", rss(f.pipeline.measured.usage), "bytes"),
+        Figure::new("collector CPU s per GB", f.collector.cpu_seconds_per_gb, "CPU s/GB"),
+        Figure::new("indexer CPU s per GB", f.indexer.cpu_seconds_per_gb, "CPU s/GB"),
+        Figure::new("pipeline (run) CPU s per GB", f.pipeline.measured.cpu_seconds_per_gb, "CPU s/GB"),
+        Figure::new("pipeline (run) events/s", Some(f.pipeline.measured.events_per_sec), "ev/s")
+            .note("collector + indexer + query API in one process, file to searchable"),
+    ];
+    let fresh = f.pipeline.freshness.latency;
+    let fresh_note = format!(
+        "{} of {} markers found ({} written during the load); polled every {} ms",
+        f.pipeline.freshness.markers_found,
+        f.pipeline.freshness.markers_written,
+        f.pipeline.markers_during_load,
+        f.pipeline.freshness.poll_interval_ms
+    );
+    figures.push(
+        Figure::new(
+            "freshness p50 (line written to searchable)",
+            fresh.map(|d| d.p50_ms),
+            "ms",
+        )
+        .note(fresh_note),
+    );
+    figures.push(Figure::new("freshness p99", fresh.map(|d| d.p99_ms), "ms"));
+    figures.push(Figure::new("freshness max", fresh.map(|d| d.max_ms), "ms"));
+    figures.push(Figure::new(
+        "indexer commit duration (mean, under load)",
+        f.pipeline.mean_commit_seconds.map(|s| s * 1000.0),
+        "ms",
+    ));
+    for query in f.search {
+        let note = (query.status != "ok")
+            .then(|| format!("{} (HTTP {})", query.status, query.http_status));
+        let p50 = Figure::new(
+            format!("search p50: {}", query.name),
+            query.latency.map(|d| d.p50_ms),
+            "ms",
+        );
+        figures.push(match note {
+            Some(note) => p50.note(note),
+            None => p50,
+        });
+        figures.push(Figure::new(
+            format!("search p99: {}", query.name),
+            query.latency.map(|d| d.p99_ms),
+            "ms",
+        ));
+    }
+    figures
+}

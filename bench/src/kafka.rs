@@ -1,0 +1,298 @@
+//! Kafka side of the bench: topics, high watermarks, the raw librdkafka
+//! producer baseline and `kafka-producer-perf-test`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use logwarden_config::{KafkaConfig, RawConfig};
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use serde::Serialize;
+
+use crate::corpus::Payloads;
+use crate::process::check_interrupted;
+
+/// The producer settings the collector runs with (its defaults), for `topic`.
+pub fn kafka_config(brokers: &str, topic: &str) -> anyhow::Result<KafkaConfig> {
+    let mut raw = RawConfig::default();
+    raw.kafka.brokers = Some(brokers.to_string());
+    raw.kafka.topic = Some(topic.to_string());
+    Ok(raw.validate().context("default config")?.kafka)
+}
+
+/// The bench's topics on the shared broker, deleted when the run ends (or
+/// fails), so repeated runs do not fill the broker's disk.
+pub struct Topics {
+    brokers: String,
+    partitions: u32,
+    created: Vec<String>,
+}
+
+impl Topics {
+    pub fn new(brokers: &str, partitions: u32) -> Topics {
+        Topics {
+            brokers: brokers.to_string(),
+            partitions,
+            created: Vec::new(),
+        }
+    }
+
+    pub fn create(&mut self, topic: &str) -> anyhow::Result<()> {
+        tokio::runtime::Handle::current().block_on(logwarden_collector::kafka::ensure_topic(
+            &self.brokers,
+            topic,
+            self.partitions,
+        ))?;
+        self.created.push(topic.to_string());
+        Ok(())
+    }
+}
+
+impl Drop for Topics {
+    fn drop(&mut self) {
+        if self.created.is_empty() {
+            return;
+        }
+        let admin: Result<AdminClient<DefaultClientContext>, _> = ClientConfig::new()
+            .set("bootstrap.servers", &self.brokers)
+            .create();
+        let Ok(admin) = admin else { return };
+        let names: Vec<&str> = self.created.iter().map(String::as_str).collect();
+        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+        let deleted =
+            tokio::runtime::Handle::current().block_on(admin.delete_topics(&names, &options));
+        if let Err(e) = deleted {
+            eprintln!("bench: could not delete topics {names:?}: {e}");
+        }
+    }
+}
+
+/// Reads the sum of a topic's high watermarks (messages ever produced).
+pub struct Watermarks {
+    consumer: BaseConsumer,
+    topic: String,
+    partitions: Vec<i32>,
+}
+
+impl Watermarks {
+    pub fn new(brokers: &str, topic: &str) -> anyhow::Result<Watermarks> {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("group.id", "logwarden-bench-watermarks")
+            .create()
+            .context("creating watermark consumer")?;
+        let metadata = consumer
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .with_context(|| format!("metadata of topic {topic}"))?;
+        let partitions: Vec<i32> = metadata
+            .topics()
+            .iter()
+            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+            .collect();
+        if partitions.is_empty() {
+            bail!("topic {topic} has no partitions");
+        }
+        Ok(Watermarks {
+            consumer,
+            topic: topic.to_string(),
+            partitions,
+        })
+    }
+
+    pub fn total(&self) -> anyhow::Result<i64> {
+        let mut total = 0;
+        for &partition in &self.partitions {
+            let (low, high) = self
+                .consumer
+                .fetch_watermarks(&self.topic, partition, Duration::from_secs(10))
+                .with_context(|| format!("watermarks of {}/{partition}", self.topic))?;
+            total += high - low.min(high);
+        }
+        Ok(total)
+    }
+
+    /// Polls until the topic holds `count` messages; returns when that was seen.
+    pub fn wait_for(
+        &self,
+        count: i64,
+        timeout: Duration,
+        mut alive: impl FnMut() -> anyhow::Result<()>,
+    ) -> anyhow::Result<Instant> {
+        let started = Instant::now();
+        let mut last_report = Instant::now();
+        loop {
+            check_interrupted()?;
+            let total = self.total()?;
+            if total >= count {
+                return Ok(Instant::now());
+            }
+            alive()?;
+            if started.elapsed() > timeout {
+                bail!(
+                    "topic {} holds {total} of {count} messages after {timeout:?}",
+                    self.topic
+                );
+            }
+            if last_report.elapsed() >= Duration::from_secs(5) {
+                eprintln!("bench:   {} {total}/{count} messages", self.topic);
+                last_report = Instant::now();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Sends every payload to `topic` with the collector's own producer settings
+/// (`create_producer`: idempotent, acks=all, lz4, same linger and batching)
+/// and waits for every acknowledgement; returns the elapsed time.
+pub fn produce_raw(
+    config: &KafkaConfig,
+    payloads: &Payloads,
+    timeout: Duration,
+) -> anyhow::Result<Duration> {
+    use logwarden_collector::kafka::{Batch, create_producer, flush, send};
+    let producer = create_producer(config).context("creating the baseline producer")?;
+    let batch = Batch::new(payloads.len() as u64, payloads.len());
+    let started = Instant::now();
+    for (i, record) in payloads.iter().enumerate() {
+        if i % 100_000 == 0 {
+            check_interrupted()?;
+        }
+        send(&producer, &config.topic, record.key, record.payload, &batch);
+    }
+    if !flush(&producer, timeout) {
+        bail!("the baseline producer did not get every acknowledgement within {timeout:?}");
+    }
+    let elapsed = started.elapsed();
+    match batch.outcome() {
+        Some(Ok(())) => Ok(elapsed),
+        Some(Err(e)) => bail!("baseline producer delivery failed: {e}"),
+        None => bail!("baseline producer: messages still in flight after flush"),
+    }
+}
+
+/// What kafka-producer-perf-test printed on its summary line.
+#[derive(Debug, Clone, Serialize)]
+pub struct PerfTest {
+    pub records: u64,
+    pub records_per_sec: f64,
+    pub mb_per_sec: f64,
+    pub avg_latency_ms: f64,
+    pub max_latency_ms: f64,
+    pub command: String,
+}
+
+/// Runs `kafka.sh perf-test` (org.apache.kafka.tools.ProducerPerformance)
+/// with the collector's producer settings and the bench payloads as records.
+pub fn perf_test(
+    script: &Path,
+    config: &KafkaConfig,
+    records: usize,
+    payload_file: &Path,
+) -> anyhow::Result<PerfTest> {
+    let props = [
+        format!("bootstrap.servers={}", config.brokers),
+        "acks=all".to_string(),
+        "enable.idempotence=true".to_string(),
+        format!("compression.type={}", config.compression.as_librdkafka()),
+        format!("linger.ms={}", config.linger.as_millis()),
+        "batch.size=1000000".to_string(),
+    ];
+    let mut args = vec![
+        "perf-test".to_string(),
+        "--topic".to_string(),
+        config.topic.clone(),
+        "--num-records".to_string(),
+        records.to_string(),
+        "--throughput".to_string(),
+        "-1".to_string(),
+        "--payload-file".to_string(),
+        payload_file.display().to_string(),
+        "--producer-props".to_string(),
+    ];
+    args.extend(props);
+    let command = format!("{} {}", script.display(), args.join(" "));
+    let output = Command::new(script)
+        .args(&args)
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("running {command}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        bail!(
+            "{command} failed ({}):\n{}\n{}",
+            output.status,
+            stdout,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let summary = stdout
+        .lines()
+        .rev()
+        .find(|line| line.contains("records sent,"))
+        .with_context(|| format!("no summary line in perf-test output:\n{stdout}"))?;
+    parse_summary(summary, command)
+}
+
+/// Parses `N records sent, R records/sec (M MB/sec), A ms avg latency, X ms max latency, ...`.
+fn parse_summary(line: &str, command: String) -> anyhow::Result<PerfTest> {
+    let number_before = |marker: &str| -> anyhow::Result<f64> {
+        let end = line
+            .find(marker)
+            .with_context(|| format!("`{marker}` missing in `{line}`"))?;
+        let head = line[..end].trim_end();
+        let start = head.rfind([' ', '(', ',']).map_or(0, |i| i + 1);
+        head[start..]
+            .parse()
+            .with_context(|| format!("number before `{marker}` in `{line}`"))
+    };
+    Ok(PerfTest {
+        records: number_before("records sent")? as u64,
+        records_per_sec: number_before("records/sec")?,
+        mb_per_sec: number_before("MB/sec")?,
+        avg_latency_ms: number_before("ms avg latency")?,
+        max_latency_ms: number_before("ms max latency")?,
+        command,
+    })
+}
+
+/// `--kafka-script`, else `scripts/kafka.sh` of the source tree this binary
+/// was built from, else of the current directory.
+pub fn find_script(flag: Option<&PathBuf>) -> Option<PathBuf> {
+    if let Some(path) = flag {
+        return Some(path.clone());
+    }
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/kafka.sh");
+    [built, PathBuf::from("scripts/kafka.sh")]
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
+/// The broker's version, from the Kafka jars next to `kafka.sh`'s cache
+/// (the script pins it); `None` when unknown.
+pub fn broker_version(script: Option<&Path>) -> Option<String> {
+    let text = std::fs::read_to_string(script?).ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix("KAFKA_VERSION="))
+        .map(|v| v.trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_perf_test_summary() {
+        let line = "20000 records sent, 14705.882353 records/sec (4.21 MB/sec), 512.43 ms avg latency, 1020.00 ms max latency, 480 ms 50th, 990 ms 95th, 1010 ms 99th, 1020 ms 99.9th.";
+        let perf = parse_summary(line, String::new()).unwrap();
+        assert_eq!(perf.records, 20000);
+        assert!((perf.records_per_sec - 14705.882353).abs() < 1e-6);
+        assert!((perf.mb_per_sec - 4.21).abs() < 1e-9);
+        assert!((perf.avg_latency_ms - 512.43).abs() < 1e-9);
+        assert!((perf.max_latency_ms - 1020.0).abs() < 1e-9);
+    }
+}

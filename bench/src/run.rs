@@ -1,0 +1,518 @@
+//! The stages of `logwarden bench`, in order, each reporting progress on
+//! stderr: corpus, collector, raw producer, perf-test, indexer (with raw
+//! tantivy and search latency), then freshness under a full `run`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::Utc;
+use logwarden_generator::Limit;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::args::BenchArgs;
+use crate::corpus::{self, CorpusInfo, Payloads};
+use crate::figures::{Figures, figures};
+use crate::kafka::{self, PerfTest, Topics, Watermarks};
+use crate::process::{self, Component, Usage};
+use crate::report;
+use crate::search::{self, Freshness, Markers, QueryLatency, SearchClient};
+use crate::tantivy_baseline;
+
+const STOP_GRACE: Duration = Duration::from_secs(60);
+const MARKER_POLL: Duration = Duration::from_millis(100);
+/// How long markers written after the load may take to show up.
+const MARKER_WAIT: Duration = Duration::from_secs(30);
+const MB: f64 = 1e6;
+const GB: f64 = 1e9;
+
+/// A component's figures over one stage.
+#[derive(Debug, Clone, Serialize)]
+pub struct Measured {
+    pub seconds: f64,
+    pub events: u64,
+    pub raw_bytes: u64,
+    pub events_per_sec: f64,
+    pub mb_per_sec: f64,
+    pub usage: Option<Usage>,
+    /// Events per CPU-second of the component's process (utime + stime):
+    /// "per core" in the table.
+    pub events_per_cpu_second: Option<f64>,
+    pub mb_per_cpu_second: Option<f64>,
+    pub cpu_seconds_per_gb: Option<f64>,
+    /// Seconds from process start until the first event was seen (the
+    /// indexer: first searchable); start-up's share of `seconds`.
+    pub first_seen_seconds: Option<f64>,
+}
+
+impl Measured {
+    fn new(seconds: f64, events: u64, raw_bytes: u64, usage: Option<Usage>) -> Measured {
+        let seconds = seconds.max(1e-9);
+        let cpu = usage.map(|u| u.cpu_seconds).filter(|c| *c > 0.0);
+        Measured {
+            seconds,
+            events,
+            raw_bytes,
+            events_per_sec: events as f64 / seconds,
+            mb_per_sec: raw_bytes as f64 / MB / seconds,
+            usage,
+            events_per_cpu_second: cpu.map(|c| events as f64 / c),
+            mb_per_cpu_second: cpu.map(|c| raw_bytes as f64 / MB / c),
+            cpu_seconds_per_gb: cpu.map(|c| c / (raw_bytes as f64 / GB)),
+            first_seen_seconds: None,
+        }
+    }
+}
+
+/// Runs every stage and prints the report.
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let started_at = Utc::now();
+    let load_before = report::load_average();
+    let temp;
+    let work: PathBuf = match &args.work_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            dir.clone()
+        }
+        None => {
+            temp = tempfile::Builder::new()
+                .prefix("logwarden-bench-")
+                .tempdir()
+                .context("creating a temporary directory")?;
+            temp.path().to_path_buf()
+        }
+    };
+    let run_id = format!(
+        "{}-{}",
+        started_at.format("%Y%m%d%H%M%S"),
+        std::process::id()
+    );
+    let topic = |stage: &str| format!("logwarden-bench-{run_id}-{stage}");
+    let brokers = args.brokers.as_str();
+    let partitions = args.partitions();
+    let workers = args.workers();
+    let timeout = args.stage_timeout;
+    let script = kafka::find_script(args.kafka_script.as_ref());
+    let mut topics = Topics::new(brokers, partitions);
+
+    // a. corpus
+    stage("corpus: generating");
+    let limit = match args.lines {
+        Some(lines) => Limit::Lines(lines),
+        None => Limit::Bytes(args.size),
+    };
+    let corpus = corpus::generate(
+        &work.join("corpus"),
+        limit,
+        args.span,
+        args.seed,
+        args.json_share,
+    )?;
+    eprintln!(
+        "bench:   {} lines, {:.1} MB in {}",
+        corpus.lines,
+        corpus.bytes as f64 / MB,
+        corpus.dir.display()
+    );
+    stage("corpus: parsing and encoding the payloads every baseline uses");
+    let payloads = corpus::encode(&corpus)?;
+    let events = payloads.len() as u64;
+    let corpus_glob = format!("{}/*", corpus.dir.display());
+
+    // b. collector
+    stage("collector: tailing the corpus into Kafka");
+    topics.create(&topic("collector"))?;
+    let collector = collector_stage(&args, &work, &topic("collector"), &corpus_glob, &payloads)?;
+    eprintln!("bench:   {:.0} events/s", collector.events_per_sec);
+
+    // c. raw librdkafka producer
+    stage("raw producer: the same payloads, same producer settings, from this process");
+    let raw_topic = topic("raw");
+    topics.create(&raw_topic)?;
+    let raw_config = kafka::kafka_config(brokers, &raw_topic)?;
+    let raw_elapsed = kafka::produce_raw(&raw_config, &payloads, timeout)?;
+    let raw_count = Watermarks::new(brokers, &raw_topic)?.total()?;
+    anyhow::ensure!(
+        raw_count as u64 == events,
+        "raw producer topic holds {raw_count} of {events} messages"
+    );
+    let raw_producer = Measured::new(raw_elapsed.as_secs_f64(), events, payloads.raw_bytes, None);
+    eprintln!("bench:   {:.0} events/s", raw_producer.events_per_sec);
+
+    // d. kafka-producer-perf-test
+    let perf = perf_test_stage(
+        &args,
+        &work,
+        &mut topics,
+        &topic("perf"),
+        script.as_deref(),
+        &payloads,
+    );
+    let perf_note = perf.as_ref().err().map(|e| format!("{e:#}"));
+    let perf = perf.ok();
+
+    // e. indexer, then raw tantivy, then search latency on the finished index
+    stage("indexer: consuming the collector's topic into splits");
+    let (indexer, api_usage, search) = indexer_stage(
+        &args,
+        &work,
+        &topic("collector"),
+        events,
+        &payloads,
+        started_at,
+    )?;
+    stage("raw tantivy: the same documents into a plain index");
+    let tantivy_elapsed =
+        tantivy_baseline::index(&payloads, &work.join("tantivy"), workers as usize)?;
+    let tantivy = Measured::new(
+        tantivy_elapsed.as_secs_f64(),
+        events,
+        payloads.raw_bytes,
+        None,
+    );
+    eprintln!(
+        "bench:   {:.0} events/s on {workers} threads",
+        tantivy.events_per_sec
+    );
+
+    // f. freshness under load: everything in one `run` process
+    stage("freshness: `logwarden run` on the corpus with marker lines during the load");
+    topics.create(&topic("run"))?;
+    let pipeline = freshness_stage(&args, &work, &topic("run"), &corpus_glob, &payloads)?;
+
+    let load_after = report::load_average();
+    let figures = figures(&Figures {
+        collector: &collector,
+        raw_producer: &raw_producer,
+        perf: perf.as_ref(),
+        perf_note: perf_note.as_deref(),
+        encode_events_per_sec: events as f64 / payloads.encode_seconds.max(1e-9),
+        indexer: &indexer,
+        tantivy: &tantivy,
+        workers,
+        api_usage,
+        pipeline: &pipeline,
+        search: &search,
+    });
+    let command: Vec<String> = std::env::args().collect();
+    let report = json!({
+        "date": started_at.to_rfc3339(),
+        "finished": Utc::now().to_rfc3339(),
+        "command": command.join(" "),
+        "machine": report::machine(),
+        "load_average_before": load_before,
+        "load_average_after": load_after,
+        "versions": report::versions(script.as_deref()),
+        "settings": {
+            "brokers": brokers, "partitions": partitions, "indexer_workers": workers,
+            "search_clients": args.search_clients, "search_repeats": args.search_repeats(),
+            "marker_rate_per_sec": args.marker_rate,
+        },
+        "corpus": corpus_json(&corpus, &payloads),
+        "stages": {
+            "collector": collector, "raw_producer": raw_producer, "perf_test": perf,
+            "perf_test_skipped": perf_note, "indexer": indexer, "raw_tantivy": tantivy,
+            "query_api_usage": api_usage, "pipeline_run": pipeline, "search": search,
+        },
+        "figures": figures,
+    });
+    let text = serde_json::to_string_pretty(&report)?;
+    if let Some(out) = &args.out {
+        std::fs::write(out, &text).with_context(|| format!("writing {}", out.display()))?;
+    }
+    if args.json {
+        println!("{text}");
+    } else {
+        println!(
+            "logwarden bench {} — {} events, {:.1} MB raw, {} cores, load average {:?} before / {:?} after",
+            started_at.format("%Y-%m-%d %H:%M UTC"),
+            events,
+            payloads.raw_bytes as f64 / MB,
+            report::machine()["cores"],
+            load_before.unwrap_or_default(),
+            load_after.unwrap_or_default(),
+        );
+        print!("{}", report::table(&figures));
+    }
+    Ok(())
+}
+
+fn stage(what: &str) {
+    eprintln!("bench: {what}");
+}
+
+fn corpus_json(corpus: &CorpusInfo, payloads: &Payloads) -> serde_json::Value {
+    json!({
+        "lines": corpus.lines,
+        "raw_bytes": corpus.bytes,
+        "files": corpus.files,
+        "first_event": corpus.first_event.to_rfc3339(),
+        "generate_seconds": corpus.generate_seconds,
+        "payload_bytes": payloads.payload_bytes(),
+        "avg_payload_bytes": payloads.payload_bytes() as f64 / payloads.len().max(1) as f64,
+        "encode_seconds": payloads.encode_seconds,
+    })
+}
+
+fn collector_stage(
+    args: &BenchArgs,
+    work: &Path,
+    topic: &str,
+    glob: &str,
+    payloads: &Payloads,
+) -> anyhow::Result<Measured> {
+    let marks = Watermarks::new(&args.brokers, topic)?;
+    let log = work.join("collector.log");
+    let command = strings(&[
+        "collector",
+        "--brokers",
+        &args.brokers,
+        "--topic",
+        topic,
+        "--input",
+        glob,
+        "--data-dir",
+    ]);
+    let command = with_path(command, &work.join("collector-data"));
+    let started = Instant::now();
+    let mut collector = Component::start("collector", &command, &log, false)?;
+    let done = marks.wait_for(payloads.len() as i64, args.stage_timeout, || {
+        collector.check_alive(&log)
+    })?;
+    let usage = collector.usage()?;
+    collector.stop(STOP_GRACE)?;
+    Ok(Measured::new(
+        (done - started).as_secs_f64(),
+        payloads.len() as u64,
+        payloads.raw_bytes,
+        Some(usage),
+    ))
+}
+
+fn perf_test_stage(
+    args: &BenchArgs,
+    work: &Path,
+    topics: &mut Topics,
+    topic: &str,
+    script: Option<&Path>,
+    payloads: &Payloads,
+) -> anyhow::Result<PerfTest> {
+    anyhow::ensure!(!args.skip_perf_test, "skipped (--skip-perf-test)");
+    let script = script.context("scripts/kafka.sh not found: give --kafka-script")?;
+    let records = args.perf_test_records(payloads.len());
+    stage(&format!(
+        "kafka-producer-perf-test: {records} records of the bench payloads"
+    ));
+    topics.create(topic)?;
+    let file = work.join("payloads.txt");
+    // ProducerPerformance keeps the payload file in memory: a sample is enough.
+    corpus::write_payload_file(payloads, &file, 100_000)?;
+    let config = kafka::kafka_config(&args.brokers, topic)?;
+    let result = kafka::perf_test(script, &config, records, &file);
+    match &result {
+        Ok(perf) => eprintln!("bench:   {:.0} records/s", perf.records_per_sec),
+        Err(e) => eprintln!("bench:   perf-test failed: {e:#}"),
+    }
+    result
+}
+
+fn indexer_stage(
+    args: &BenchArgs,
+    work: &Path,
+    topic: &str,
+    events: u64,
+    payloads: &Payloads,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<(Measured, Option<Usage>, Vec<QueryLatency>)> {
+    let data = work.join("indexer-data");
+    let log = work.join("indexer.log");
+    let api_log = work.join("query-api.log");
+    let group = format!("{topic}-indexer");
+    let workers = args.workers().to_string();
+    let command = strings(&[
+        "indexer",
+        "--brokers",
+        &args.brokers,
+        "--topic",
+        topic,
+        "--group",
+        &group,
+        "--workers",
+        &workers,
+        "--data-dir",
+    ]);
+    let started = Instant::now();
+    let mut indexer = Component::start("indexer", &with_path(command, &data), &log, false)?;
+    let api_command = with_path(
+        strings(&["query-api", "--http-addr", "127.0.0.1:0", "--data-dir"]),
+        &data,
+    );
+    let api = Component::start("query-api", &api_command, &api_log, true)?;
+    let key = search::admin_key(&data);
+    let client = SearchClient::new(api.http.as_deref().context("query API address")?, key.as_deref())?;
+    let (first, done) =
+        client.wait_for_count(events, args.stage_timeout, || indexer.check_alive(&log))?;
+    let usage = indexer.usage()?;
+    indexer.stop(STOP_GRACE)?;
+    let mut measured = Measured::new(
+        (done - started).as_secs_f64(),
+        events,
+        payloads.raw_bytes,
+        Some(usage),
+    );
+    measured.first_seen_seconds = Some((first - started).as_secs_f64());
+    eprintln!(
+        "bench:   {:.0} events/s from process start ({:.1} s to the first searchable event)",
+        measured.events_per_sec,
+        (first - started).as_secs_f64()
+    );
+    stage("search latency: the query API issue's queries on the finished index");
+    let addr = api.http.clone().context("query API address")?;
+    let search = search::query_latency(
+        &addr,
+        key.as_deref(),
+        &search::queries(now),
+        args.search_clients,
+        args.search_repeats(),
+    )?;
+    let api_usage = api.usage().ok();
+    api.stop(STOP_GRACE)?;
+    Ok((measured, api_usage, search))
+}
+
+/// The whole pipeline in one process, with marker lines during the load.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pipeline {
+    pub measured: Measured,
+    pub freshness: Freshness,
+    /// Markers written before the corpus was fully searchable.
+    pub markers_during_load: usize,
+    /// Mean `logwarden_indexer_commit_seconds` from the process's /metrics.
+    pub mean_commit_seconds: Option<f64>,
+}
+
+fn freshness_stage(
+    args: &BenchArgs,
+    work: &Path,
+    topic: &str,
+    glob: &str,
+    payloads: &Payloads,
+) -> anyhow::Result<Pipeline> {
+    let markers_dir = work.join("markers");
+    std::fs::create_dir_all(&markers_dir)?;
+    let markers_path = markers_dir.join("markers.log");
+    let mut markers = Markers::create(&markers_path)?;
+    let log = work.join("run.log");
+    let group = format!("{topic}-indexer");
+    let workers = args.workers().to_string();
+    let markers_glob = markers_path.display().to_string();
+    let command = strings(&[
+        "run",
+        "--brokers",
+        &args.brokers,
+        "--topic",
+        topic,
+        "--group",
+        &group,
+        "--workers",
+        &workers,
+        "--input",
+        glob,
+        "--input",
+        &markers_glob,
+        "--http-addr",
+        "127.0.0.1:0",
+        "--data-dir",
+    ]);
+    let started = Instant::now();
+    let mut run = Component::start(
+        "run",
+        &with_path(command, &work.join("run-data")),
+        &log,
+        true,
+    )?;
+    let addr = run.http.clone().context("run HTTP address")?;
+    let client = SearchClient::new(&addr, search::admin_key(&work.join("run-data")).as_deref())?;
+    let events = payloads.len() as u64;
+    // Markers are paced from when the pipeline serves, not from its spawn:
+    // no burst of markers queued up during start-up.
+    let markers_started = Instant::now();
+    let interval = Duration::from_secs_f64(1.0 / args.marker_rate.max(0.01));
+    let min_markers = args.min_markers();
+    let mut corpus_done: Option<Instant> = None;
+    let mut markers_during_load = 0;
+    let mut last_write = Instant::now();
+    let mut last_count = Instant::now() - Duration::from_secs(1);
+    let mut last_report = Instant::now();
+    loop {
+        process::check_interrupted()?;
+        run.check_alive(&log)?;
+        let elapsed = started.elapsed();
+        let due = (markers_started.elapsed().as_secs_f64() / interval.as_secs_f64()) as usize + 1;
+        if (corpus_done.is_none() || markers.written() < min_markers) && markers.written() < due {
+            markers.write(Utc::now())?;
+            last_write = Instant::now();
+            if corpus_done.is_none() {
+                markers_during_load = markers.written();
+            }
+        }
+        markers.poll(&client)?;
+        if corpus_done.is_none() && last_count.elapsed() >= Duration::from_secs(1) {
+            last_count = Instant::now();
+            let seen = (markers.written() - markers.outstanding()) as u64;
+            let total = client.count()?;
+            if total >= events + seen {
+                corpus_done = Some(Instant::now());
+            } else if last_report.elapsed() >= Duration::from_secs(5) {
+                eprintln!(
+                    "bench:   {}/{events} events searchable",
+                    total.saturating_sub(seen)
+                );
+                last_report = Instant::now();
+            }
+        }
+        let enough = markers.written() >= min_markers;
+        if corpus_done.is_some()
+            && enough
+            && (markers.outstanding() == 0 || last_write.elapsed() > MARKER_WAIT)
+        {
+            break;
+        }
+        anyhow::ensure!(
+            elapsed < args.stage_timeout,
+            "freshness stage did not finish within {:?}",
+            args.stage_timeout
+        );
+        std::thread::sleep(MARKER_POLL);
+    }
+    let done = corpus_done.expect("loop ends after the corpus");
+    let usage = run.usage()?;
+    let metrics = search::fetch_metrics(&addr).unwrap_or_default();
+    run.stop(STOP_GRACE)?;
+    let freshness = markers.result(MARKER_POLL);
+    eprintln!(
+        "bench:   {}/{} markers found, latency {:?}",
+        freshness.markers_found, freshness.markers_written, freshness.latency
+    );
+    Ok(Pipeline {
+        measured: Measured::new(
+            (done - started).as_secs_f64(),
+            events,
+            payloads.raw_bytes,
+            Some(usage),
+        ),
+        freshness,
+        markers_during_load,
+        mean_commit_seconds: search::metric_mean(&metrics, "logwarden_indexer_commit_seconds"),
+    })
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+fn with_path(mut command: Vec<String>, path: &Path) -> Vec<String> {
+    command.push(path.display().to_string());
+    command
+}

@@ -1,0 +1,138 @@
+//! Criterion micro-benchmarks of the hot paths every event goes through:
+//! `parse_line` on the loghub samples (read in place from
+//! `../shared/data/loghub`), event serialization (`wire::encode`), and the
+//! tantivy document the indexer builds (`LogSchema::to_document`, with and
+//! without decoding the payload). Per-parser benches live with the parsers.
+//!
+//! `cargo bench --bench hot_paths`
+
+use std::hint::black_box;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use logwarden_collector::parse::{LineContext, parse_line};
+use logwarden_event::{Event, wire};
+use logwarden_indexer::schema::{LogSchema, parse_time};
+use serde_json::{Map, Value};
+
+const LOGHUB: [&str; 3] = ["Linux_2k.log", "OpenSSH_2k.log", "Apache_2k.log"];
+
+fn loghub(name: &str) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/loghub")
+        .join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    text.lines().map(str::to_string).collect()
+}
+
+fn ctx() -> LineContext<'static> {
+    LineContext {
+        ingested: DateTime::parse_from_rfc3339("2026-11-24T00:00:00Z")
+            .expect("constant time")
+            .to_utc(),
+        host_name: "collector01",
+        file_path: Some("/var/log/bench.log"),
+        stream: None,
+    }
+}
+
+fn bytes_of(lines: &[String]) -> u64 {
+    lines.iter().map(|l| l.len() as u64 + 1).sum()
+}
+
+fn events() -> Vec<Event> {
+    let ctx = ctx();
+    LOGHUB
+        .iter()
+        .flat_map(|name| loghub(name))
+        .map(|line| parse_line(&line, &ctx))
+        .collect()
+}
+
+fn parse(c: &mut Criterion) {
+    let ctx = ctx();
+    let mut group = c.benchmark_group("parse_line");
+    for name in LOGHUB {
+        let lines = loghub(name);
+        group.throughput(Throughput::Bytes(bytes_of(&lines)));
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                for line in &lines {
+                    black_box(parse_line(black_box(line), &ctx));
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
+fn encode(c: &mut Criterion) {
+    let events = events();
+    let mut group = c.benchmark_group("wire");
+    group.throughput(Throughput::Elements(events.len() as u64));
+    group.bench_function("encode", |b| {
+        b.iter(|| {
+            for event in &events {
+                black_box(wire::encode(black_box(event)));
+            }
+        })
+    });
+    let mut buf = Vec::with_capacity(4096);
+    group.bench_function("encode_into (reused buffer)", |b| {
+        b.iter(|| {
+            for event in &events {
+                buf.clear();
+                wire::encode_into(black_box(event), &mut buf);
+            }
+            black_box(buf.len())
+        })
+    });
+    group.finish();
+}
+
+fn document(c: &mut Criterion) {
+    let schema = LogSchema::new();
+    let payloads: Vec<String> = events()
+        .iter()
+        .map(|e| String::from_utf8(wire::encode(e)).expect("JSON is UTF-8"))
+        .collect();
+    let decoded: Vec<(Map<String, Value>, DateTime<Utc>)> = payloads
+        .iter()
+        .map(|p| {
+            let map: Map<String, Value> = serde_json::from_str(p).expect("payload decodes");
+            let time = map["@timestamp"]
+                .as_str()
+                .and_then(parse_time)
+                .expect("payload has @timestamp");
+            (map, time)
+        })
+        .collect();
+    let mut group = c.benchmark_group("tantivy_document");
+    group.throughput(Throughput::Elements(payloads.len() as u64));
+    group.bench_function("to_document", |b| {
+        b.iter(|| {
+            for (i, ((map, time), raw)) in decoded.iter().zip(&payloads).enumerate() {
+                black_box(schema.to_document(map, raw, i as u64, *time));
+            }
+        })
+    });
+    group.bench_function("decode + to_document", |b| {
+        b.iter(|| {
+            for (i, raw) in payloads.iter().enumerate() {
+                let map: Map<String, Value> =
+                    serde_json::from_str(black_box(raw)).expect("payload decodes");
+                let time = map["@timestamp"]
+                    .as_str()
+                    .and_then(parse_time)
+                    .expect("payload has @timestamp");
+                black_box(schema.to_document(&map, raw, i as u64, time));
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, parse, encode, document);
+criterion_main!(benches);

@@ -1,0 +1,118 @@
+//! Black-box test of `logwarden bench`: a tiny run (seconds) against the
+//! real broker proves the harness works end to end. No timing thresholds:
+//! it checks that every figure was measured, is positive, and that ratios
+//! were computed from baselines of the same run.
+
+mod support;
+
+use std::process::Command;
+
+use serde_json::Value;
+
+#[test]
+fn tiny_bench_reports_every_figure_with_its_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_logwarden"))
+        .args(["bench", "--lines", "20000", "--quick", "--json", "--out"])
+        .arg(&out)
+        .arg("--work-dir")
+        .arg(dir.path().join("work"))
+        .env("LOGWARDEN_KAFKA_BROKERS", support::brokers())
+        .env("LOGWARDEN_LOG", "warn")
+        .output()
+        .expect("running logwarden bench");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "bench failed:\n{stderr}");
+    let printed: Value = serde_json::from_slice(&output.stdout).expect("--json prints JSON");
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).expect("--out holds JSON");
+    assert_eq!(printed, saved);
+    let report = saved;
+
+    assert!(report["machine"]["cores"].as_u64().unwrap() >= 1);
+    assert!(report["machine"]["memory_bytes"].as_u64().unwrap() > 0);
+    for key in ["logwarden", "rustc", "librdkafka", "tantivy", "kafka"] {
+        assert!(
+            report["versions"][key].is_string(),
+            "version of {key} missing"
+        );
+    }
+    assert_eq!(report["corpus"]["lines"], 20000);
+    let files: Vec<&str> = report["corpus"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f[0].as_str().unwrap())
+        .collect();
+    assert!(
+        files.contains(&"app.json") && files.contains(&"auth.log"),
+        "{files:?}"
+    );
+
+    let stages = &report["stages"];
+    assert!(
+        stages["perf_test"]["records_per_sec"].as_f64().unwrap() > 0.0,
+        "perf-test did not run: {}",
+        stages["perf_test_skipped"]
+    );
+    let freshness = &stages["pipeline_run"]["freshness"];
+    assert!(freshness["markers_written"].as_u64().unwrap() >= 20);
+    assert_eq!(freshness["markers_found"], freshness["markers_written"]);
+
+    let figures = report["figures"].as_array().unwrap();
+    let figure = |name: &str| -> &Value {
+        figures
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap_or_else(|| panic!("figure `{name}` missing"))
+    };
+    for name in [
+        "collector events/s",
+        "collector events/s vs Kafka",
+        "raw producer events/s vs Kafka",
+        "collector MB/s (raw log)",
+        "collector events/s per core",
+        "indexer events/s",
+        "indexer MB/s (raw log)",
+        "indexer MB/s per core",
+    ] {
+        let f = figure(name);
+        assert!(f["value"].as_f64().unwrap() > 0.0, "{name}: {f}");
+        assert!(f["baseline_value"].as_f64().unwrap() > 0.0, "{name}: {f}");
+        let ratio = f["ratio"].as_f64().unwrap();
+        let expected = f["value"].as_f64().unwrap() / f["baseline_value"].as_f64().unwrap();
+        assert!(
+            (ratio - expected).abs() < 1e-9 * expected.max(1.0),
+            "{name}: {f}"
+        );
+    }
+    for name in [
+        "indexer peak RSS",
+        "collector peak RSS",
+        "query-api peak RSS",
+        "pipeline (run) peak RSS",
+        "collector CPU s per GB",
+        "indexer CPU s per GB",
+        "pipeline (run) CPU s per GB",
+        "pipeline (run) events/s",
+        "freshness p50 (line written to searchable)",
+        "freshness p99",
+        "freshness max",
+        "search p50: term over the last hour",
+        "search p99: full text over a day",
+    ] {
+        let f = figure(name);
+        assert!(f["value"].as_f64().unwrap() > 0.0, "{name}: {f}");
+    }
+    // A query the API does not serve yet is reported, not fatal.
+    for query in stages["search"].as_array().unwrap() {
+        let status = query["status"].as_str().unwrap();
+        assert!(status == "ok" || status == "unsupported", "{query}");
+        assert_eq!(
+            status == "ok",
+            query["latency"]["p50_ms"].as_f64().is_some()
+        );
+    }
+    assert!(figure("collector events/s")["goal"].is_string());
+}
