@@ -90,23 +90,23 @@ impl Identity {
     }
 }
 
-fn authenticate(state: &AppState, request: &Request) -> Result<Identity, ApiError> {
+/// The caller's identity, or why it is refused (with who it is, when the
+/// key was valid but its role may not).
+fn authenticate(state: &AppState, request: &Request) -> Result<Identity, (ApiError, Option<Identity>)> {
     let header = request.headers().get(header::AUTHORIZATION).ok_or_else(|| {
-        ApiError::Unauthorized("an API key is required: Authorization: Bearer KEY (or ApiKey, or Basic with the key as password)".into())
+        let message = "an API key is required: Authorization: Bearer KEY (or ApiKey, or Basic with the key as password)";
+        (ApiError::Unauthorized(message.into()), None)
     })?;
     let key = header
         .to_str()
         .ok()
         .and_then(|value| state.keys.authorize(value))
-        .ok_or_else(|| ApiError::Unauthorized("the API key is not valid".into()))?;
+        .ok_or_else(|| (ApiError::Unauthorized("the API key is not valid".into()), None))?;
     let path = request.uri().path();
     let needed = permission(path);
     if !allows(key.role, needed) {
-        return Err(ApiError::Forbidden(format!(
-            "key `{}` has role {}, which may not call {path}",
-            key.name,
-            key.role.as_str()
-        )));
+        let refused = ApiError::Forbidden(format!("key `{}` has role {}, which may not call {path}", key.name, key.role.as_str()));
+        return Err((refused, Some(Identity::from(key))));
     }
     Ok(Identity::from(key))
 }
@@ -130,9 +130,9 @@ pub async fn guard(
             request.extensions_mut().insert(identity.clone());
             (next.run(request).await, Some(identity))
         }
-        Err(refused) => {
+        Err((refused, identity)) => {
             crate::metrics::refused(&refused);
-            (refused.into_response(), None)
+            (refused.into_response(), identity)
         }
     };
     let entry = AuditEntry {

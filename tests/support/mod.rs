@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub mod push;
+pub mod tls;
 
 pub fn brokers() -> String {
     std::env::var("LOGWARDEN_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".to_string())
