@@ -104,7 +104,7 @@ impl SearchClient {
             Some(body) => self.http.post(&url).json(body),
             None => self.http.get(&url),
         };
-        let response = request.send().with_context(|| format!("{url}"))?;
+        let response = request.send().with_context(|| url.clone())?;
         let status = response.status().as_u16();
         // The body is part of the latency a client sees.
         response.bytes().with_context(|| format!("reading {url}"))?;

@@ -125,3 +125,15 @@ pub async fn serve(
     }
     served.context("query API server")
 }
+
+/// Checks search parameters as an admin would send them (for property
+/// tests: the checks must refuse, never panic).
+#[doc(hidden)]
+pub fn check_params_for_tests(
+    params: search::SearchParams,
+    compiler: &search::QueryCompiler,
+    schema: &LogSchema,
+) -> Result<(), String> {
+    let admin = auth::Identity { name: "test".into(), role: logwarden_config::auth::Role::Admin, streams: None };
+    params.check(admin, compiler, schema, 10_000, chrono::Utc::now()).map(|_| ()).map_err(|(_, m)| m)
+}

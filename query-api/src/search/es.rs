@@ -155,6 +155,12 @@ async fn search(
     Ok((Extension(results), Json(answer)))
 }
 
+/// The query DSL translation, for property tests (must refuse, never panic).
+#[doc(hidden)]
+pub fn translate_query_for_tests(query: &Value) -> Result<String, String> {
+    to_lucene(query).map_err(|e| format!("{e:?}"))
+}
+
 /// `auth`, `logwarden-auth` → that stream; `*`, `_all`, `logwarden*` → all.
 fn index_to_stream(index: &str) -> Result<Option<String>, ApiError> {
     if matches!(
