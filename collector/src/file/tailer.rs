@@ -46,6 +46,10 @@ pub struct TailedFile {
     inflight: VecDeque<Arc<Batch>>,
     /// The path no longer leads to this file (renamed away or deleted).
     pub detached: bool,
+    /// How many times reading went back to an earlier offset (truncation,
+    /// rewind after a failed batch): whatever was built from lines read
+    /// before is stale.
+    pub resets: u64,
 }
 
 impl TailedFile {
@@ -66,6 +70,7 @@ impl TailedFile {
             partial_since: None,
             inflight: VecDeque::new(),
             detached: false,
+            resets: 0,
         })
     }
 
@@ -140,6 +145,7 @@ impl TailedFile {
         // acknowledged offset restarts with the new content.
         self.inflight.clear();
         self.acked_offset = 0;
+        self.resets += 1;
     }
 
     pub fn track(&mut self, batch: Arc<Batch>) {
@@ -162,6 +168,7 @@ impl TailedFile {
                     self.read_offset = self.acked_offset;
                     self.partial.clear();
                     self.partial_since = None;
+                    self.resets += 1;
                     return Err(error);
                 }
             }
