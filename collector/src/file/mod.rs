@@ -6,7 +6,7 @@ mod multiline;
 pub(crate) mod source;
 mod tailer;
 
-pub use checkpoint::{Checkpoint, CheckpointStore, FileId};
+pub use checkpoint::{Checkpoint, CheckpointStore, FileId, Fingerprint};
 pub use multiline::{Joiner, Record};
 pub use source::FileSource;
 pub use tailer::{Chunk, Line, TailedFile};

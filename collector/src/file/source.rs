@@ -154,8 +154,8 @@ impl FileSource {
             if self.files.contains_key(&id) {
                 continue;
             }
-            let offset = self.checkpoints.get(id).map_or(0, |c| c.offset);
-            match TailedFile::open(&path, offset) {
+            let (offset, fingerprint) = self.checkpoints.get(id).map_or((0, None), |c| (c.offset, c.fingerprint));
+            match TailedFile::open(&path, offset, fingerprint) {
                 Ok(tail) if tail.id == id => {
                     tracing::info!(path = %path.display(), offset = tail.acked_offset, "tailing file");
                     let joiner = self.config.files[input]
@@ -177,8 +177,9 @@ impl FileSource {
                 tracing::error!(path = %tracked.tail.path.display(), offset = tracked.tail.acked_offset, %error,
                     "kafka did not acknowledge lines; reading them again from the last checkpoint");
             }
+            tracked.tail.refresh_fingerprint();
             let path = tracked.tail.path.display().to_string();
-            self.checkpoints.set(tracked.tail.id, &path, tracked.tail.acked_offset);
+            self.checkpoints.set(tracked.tail.id, &path, tracked.tail.acked_offset, tracked.tail.fingerprint);
         }
     }
 
