@@ -89,7 +89,10 @@ impl TailedFile {
     /// unchanged for `partial_timeout`, then sent as it is.
     pub fn read_lines(&mut self, max_line: usize, partial_timeout: Duration) -> std::io::Result<Option<Chunk>> {
         let len = self.file.metadata()?.len();
-        if len < self.read_offset {
+        // Truncated and written again past our offset before we looked: the
+        // first bytes tell.
+        let rewritten = self.read_offset > 0 && self.fingerprint.is_some_and(|f| !f.matches(&self.file).unwrap_or(true));
+        if len < self.read_offset || rewritten {
             self.handle_truncation(len);
         }
         let mut buf = vec![0u8; READ_CHUNK.min((len - self.read_offset) as usize)];
@@ -297,6 +300,17 @@ mod tests {
         // The same content (a renamed file, or a restart) resumes.
         let t = TailedFile::open(&path, 13, t.fingerprint).unwrap();
         assert_eq!(t.acked_offset, 13);
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn a_truncation_hidden_by_new_writes_is_noticed() {
+        let path = temp_file("h", b"old 1\nold 2\n");
+        let mut t = TailedFile::open(&path, 0, None).unwrap();
+        assert_eq!(texts(&t.read_lines(1024, Duration::ZERO).unwrap().unwrap()), ["old 1", "old 2"]);
+        // Truncated, then more written than was there before.
+        std::fs::write(&path, b"new 1\nnew 2\nnew 3\n").unwrap();
+        assert_eq!(texts(&t.read_lines(1024, Duration::ZERO).unwrap().unwrap()), ["new 1", "new 2", "new 3"]);
         std::fs::remove_file(path).unwrap();
     }
 
