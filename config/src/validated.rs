@@ -649,4 +649,13 @@ mod example_file {
         assert_eq!(config.collector.parse.chain, logwarden_parse::ParserKind::AUTO);
         assert_eq!(config.collector.parse.syslog_timezone, logwarden_parse::Tz::UTC);
     }
+
+    #[test]
+    fn the_commented_multiline_example_is_valid() {
+        let text = include_str!("../logwarden.example.toml").replace("# multiline = ", "multiline = ");
+        let config = crate::RawConfig::from_toml(&text).unwrap().validate().unwrap();
+        let multiline = config.collector.files[0].multiline.as_ref().expect("the example sets multiline");
+        assert!(multiline.start.is_match("2026-11-24 21:00:00 ERROR boom"));
+        assert!(!multiline.start.is_match("\tat com.example.Service.handle(Service.java:10)"));
+    }
 }
