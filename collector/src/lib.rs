@@ -8,7 +8,8 @@
 //!
 //! # Layout
 //!
-//! - `file`: the file source (globs, tailing, rotation, checkpoints).
+//! - `file`: the file source (globs, tailing, rotation, multiline events,
+//!   checkpoints with content fingerprints).
 //! - `syslog`: syslog listeners (UDP, TCP, TLS; RFC 6587 framing).
 //! - `http`: HTTP ingest (NDJSON, Elasticsearch `_bulk`), authenticated by keys.
 //! - `delivery`: pushed events to Kafka, or to the spool while Kafka is down.

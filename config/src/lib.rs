@@ -29,7 +29,7 @@ pub use push::{
 pub use raw::RawConfig;
 pub use retention::{PRESETS, Preset, StreamPolicy};
 pub use validated::{
-    ApiConfig, CollectorConfig, Compression, Config, FileInput, IndexerConfig, KafkaConfig, ParseConfig,
+    ApiConfig, CollectorConfig, Compression, Config, FileInput, IndexerConfig, KafkaConfig, Multiline, ParseConfig,
 };
 
 use std::path::Path;

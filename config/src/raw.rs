@@ -164,6 +164,19 @@ pub struct RawFileInput {
     pub stream: Option<String>,
     /// Parser chain for these files; absent = `collector.parse.chain`.
     pub parsers: Option<Vec<String>>,
+    /// Joins continuation lines (stack traces) to the line that started them.
+    pub multiline: Option<RawMultiline>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMultiline {
+    /// Regex matching the first line of an event; other lines continue it.
+    pub start: Option<String>,
+    /// Inactivity after which the pending event is sent.
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+    pub max_lines: Option<usize>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

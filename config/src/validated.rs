@@ -10,7 +10,7 @@ use crate::push::{self, HttpIngestConfig, SpoolConfig, SyslogListener, TlsFiles}
 use crate::retention::{StreamPolicy, validate_streams};
 use logwarden_parse::{ParserKind, Parsers, PatternLibrary, Route, RouteCondition, Tz};
 
-use crate::raw::{RawConfig, RawFileInput, RawParse, RawRoute};
+use crate::raw::{RawConfig, RawFileInput, RawMultiline, RawParse, RawRoute};
 use crate::{ConfigError, cpu_cores};
 
 #[derive(Debug, Clone)]
@@ -105,6 +105,19 @@ pub struct FileInput {
     pub stream: Option<String>,
     /// Parser chain for these files; `None` = `collector.parse.chain`.
     pub parsers: Option<Vec<ParserKind>>,
+    pub multiline: Option<Multiline>,
+}
+
+/// `multiline = { start = "REGEX", timeout = "1s", max_lines = 500 }`: lines
+/// not matching `start` are appended to the event before them.
+#[derive(Debug, Clone)]
+pub struct Multiline {
+    pub start: regex::Regex,
+    /// Inactivity after which the pending event is sent.
+    pub timeout: Duration,
+    /// An event reaching this many lines is sent, flagged, and the rest of it
+    /// starts a new event.
+    pub max_lines: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -378,7 +391,27 @@ fn validate_file_input(index: usize, input: RawFileInput) -> Result<FileInput, C
         ),
         None => None,
     };
-    Ok(FileInput { include: input.include, exclude: input.exclude, stream: input.stream, parsers })
+    let multiline = match input.multiline {
+        Some(raw) => Some(validate_multiline(&format!("{key}.multiline"), raw)?),
+        None => None,
+    };
+    Ok(FileInput { include: input.include, exclude: input.exclude, stream: input.stream, parsers, multiline })
+}
+
+fn validate_multiline(key: &str, raw: RawMultiline) -> Result<Multiline, ConfigError> {
+    let Some(start) = raw.start else {
+        return Err(ConfigError::invalid(format!("{key}.start"), "required: a regex matching the first line of an event"));
+    };
+    let start = regex::Regex::new(&start).map_err(|e| ConfigError::invalid(format!("{key}.start"), e.to_string()))?;
+    let timeout = raw.timeout.unwrap_or(Duration::from_secs(1));
+    if timeout.is_zero() || timeout > Duration::from_secs(3600) {
+        return Err(ConfigError::invalid(format!("{key}.timeout"), "must be between 1ms and 1h"));
+    }
+    let max_lines = raw.max_lines.unwrap_or(500);
+    if !(2..=100_000).contains(&max_lines) {
+        return Err(ConfigError::invalid(format!("{key}.max_lines"), "must be between 2 and 100000"));
+    }
+    Ok(Multiline { start, timeout, max_lines })
 }
 
 fn validate_parse(parse: RawParse, routes: Vec<RawRoute>) -> Result<ParseConfig, ConfigError> {
@@ -518,11 +551,24 @@ mod tests {
             ("[[collector.routes]]\nfield = \"\"\nequals = \"a\"\nstream = \"x\"\n", "collector.routes[0].field"),
             ("[[collector.files]]\ninclude = [\"/x\"]\nparsers = [\"cef\", \"nope\"]\n", "collector.files[0].parsers[1]"),
             ("[collector.parse]\nchian = []\n", "chian"),
+            ("[[collector.files]]\ninclude = [\"/x\"]\nmultiline = { start = \"(\" }\n", "collector.files[0].multiline.start"),
+            ("[[collector.files]]\ninclude = [\"/x\"]\nmultiline = { timeout = \"1s\" }\n", "collector.files[0].multiline.start"),
+            ("[[collector.files]]\ninclude = [\"/x\"]\nmultiline = { start = \"^a\", timeout = \"0s\" }\n", "collector.files[0].multiline.timeout"),
+            ("[[collector.files]]\ninclude = [\"/x\"]\nmultiline = { start = \"^a\", max_lines = 1 }\n", "collector.files[0].multiline.max_lines"),
+            ("[[collector.files]]\ninclude = [\"/x\"]\nmultiline = { start = \"^a\", negate = true }\n", "negate"),
         ];
         for (text, key) in cases {
             let err = load(text).unwrap_err().to_string();
             assert!(err.contains(key), "{text:?} gave {err}");
         }
+    }
+
+    #[test]
+    fn multiline_defaults_and_values() {
+        let config = load("[[collector.files]]\ninclude = [\"/x\"]\nmultiline = { start = '^\\d{4}-', max_lines = 50 }\n").unwrap();
+        let multiline = config.collector.files[0].multiline.as_ref().unwrap();
+        assert!(multiline.start.is_match("2026-01-01 boom") && !multiline.start.is_match("\tat x.y(Z.java:1)"));
+        assert_eq!((multiline.timeout, multiline.max_lines), (Duration::from_secs(1), 50));
     }
 
     #[test]
@@ -602,5 +648,14 @@ mod example_file {
         assert_eq!(config.auth.keys().len(), 1);
         assert_eq!(config.collector.parse.chain, logwarden_parse::ParserKind::AUTO);
         assert_eq!(config.collector.parse.syslog_timezone, logwarden_parse::Tz::UTC);
+    }
+
+    #[test]
+    fn the_commented_multiline_example_is_valid() {
+        let text = include_str!("../logwarden.example.toml").replace("# multiline = ", "multiline = ");
+        let config = crate::RawConfig::from_toml(&text).unwrap().validate().unwrap();
+        let multiline = config.collector.files[0].multiline.as_ref().expect("the example sets multiline");
+        assert!(multiline.start.is_match("2026-11-24 21:00:00 ERROR boom"));
+        assert!(!multiline.start.is_match("\tat com.example.Service.handle(Service.java:10)"));
     }
 }

@@ -12,7 +12,7 @@ use logwarden_config::{CollectorConfig, FileInput};
 use logwarden_event::wire;
 use tokio_util::sync::CancellationToken;
 
-use crate::file::{CheckpointStore, FileId, TailedFile};
+use crate::file::{CheckpointStore, FileId, Joiner, Record, TailedFile};
 use crate::kafka::{self, Batch, EventProducer};
 use crate::encode::encode_within_limit;
 use crate::metrics;
@@ -38,6 +38,17 @@ struct Tracked {
     tail: TailedFile,
     /// Index of the input whose glob matched the file.
     input: usize,
+    /// Joins continuation lines when the input has `multiline`.
+    joiner: Option<Joiner>,
+    /// `tail.resets` when the joiner last saw a line.
+    resets: u64,
+}
+
+impl Tracked {
+    /// Read to the end and nothing held back for a multiline event.
+    fn is_drained(&self) -> bool {
+        self.tail.is_drained().unwrap_or(true) && self.joiner.as_ref().is_none_or(Joiner::is_empty)
+    }
 }
 
 impl FileSource {
@@ -86,6 +97,11 @@ impl FileSource {
                 std::thread::sleep(IDLE_WAIT);
             }
         }
+        for tracked in self.files.values_mut() {
+            let pending: Vec<Record> = tracked.joiner.as_mut().and_then(Joiner::flush).into_iter().collect();
+            let parsers = &self.parsers[tracked.input];
+            send_records(tracked, pending, &self.config, parsers, &self.topic, &self.host_name, producer, &mut payload);
+        }
         tracing::info!(files = self.files.len(), "file source stopping; waiting for kafka acknowledgements");
         if !kafka::flush(producer, SHUTDOWN_FLUSH) {
             tracing::warn!("kafka did not acknowledge everything in time; unacknowledged lines will be read again on restart");
@@ -124,7 +140,7 @@ impl FileSource {
         }
         let mut released = Vec::new();
         for (id, tracked) in &self.files {
-            if tracked.tail.detached && tracked.tail.is_drained().unwrap_or(true) {
+            if tracked.tail.detached && tracked.is_drained() {
                 released.push(*id);
             }
         }
@@ -138,11 +154,15 @@ impl FileSource {
             if self.files.contains_key(&id) {
                 continue;
             }
-            let offset = self.checkpoints.get(id).map_or(0, |c| c.offset);
-            match TailedFile::open(&path, offset) {
+            let (offset, fingerprint) = self.checkpoints.get(id).map_or((0, None), |c| (c.offset, c.fingerprint));
+            match TailedFile::open(&path, offset, fingerprint) {
                 Ok(tail) if tail.id == id => {
                     tracing::info!(path = %path.display(), offset = tail.acked_offset, "tailing file");
-                    self.files.insert(id, Tracked { tail, input });
+                    let joiner = self.config.files[input]
+                        .multiline
+                        .clone()
+                        .map(|multiline| Joiner::new(multiline, self.config.max_line_bytes));
+                    self.files.insert(id, Tracked { tail, input, joiner, resets: 0 });
                 }
                 Ok(_) => {} // replaced between stat and open: next scan picks it up
                 Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot open file"),
@@ -157,8 +177,9 @@ impl FileSource {
                 tracing::error!(path = %tracked.tail.path.display(), offset = tracked.tail.acked_offset, %error,
                     "kafka did not acknowledge lines; reading them again from the last checkpoint");
             }
+            tracked.tail.refresh_fingerprint();
             let path = tracked.tail.path.display().to_string();
-            self.checkpoints.set(tracked.tail.id, &path, tracked.tail.acked_offset);
+            self.checkpoints.set(tracked.tail.id, &path, tracked.tail.acked_offset, tracked.tail.fingerprint);
         }
     }
 
@@ -170,7 +191,8 @@ impl FileSource {
     }
 }
 
-/// Reads a file's new lines and sends them; returns how many were sent.
+/// Reads a file's new lines and sends them as events (joined when the input
+/// has `multiline`); returns how many lines were read.
 fn send_new_lines(
     tracked: &mut Tracked,
     config: &CollectorConfig,
@@ -180,15 +202,59 @@ fn send_new_lines(
     producer: &EventProducer,
     payload: &mut Vec<u8>,
 ) -> usize {
-    let tail = &mut tracked.tail;
-    let chunk = match tail.read_lines(config.max_line_bytes, config.partial_line_timeout) {
-        Ok(Some(chunk)) => chunk,
-        Ok(None) => return 0,
+    let chunk = match tracked.tail.read_lines(config.max_line_bytes, config.partial_line_timeout) {
+        Ok(chunk) => chunk,
         Err(e) => {
-            tracing::warn!(path = %tail.path.display(), error = %e, "cannot read file");
+            tracing::warn!(path = %tracked.tail.path.display(), error = %e, "cannot read file");
             return 0;
         }
     };
+    let now = Instant::now();
+    let mut records = Vec::new();
+    let mut read = 0;
+    if let Some(joiner) = &mut tracked.joiner {
+        if tracked.resets != tracked.tail.resets {
+            joiner.clear();
+            tracked.resets = tracked.tail.resets;
+        }
+        if let Some(chunk) = chunk {
+            read = chunk.lines.len();
+            let ends: Vec<u64> = chunk.lines.iter().skip(1).map(|l| l.start).chain([chunk.end]).collect();
+            for (line, end) in chunk.lines.into_iter().zip(ends) {
+                joiner.push(line, end, now, &mut records);
+            }
+        }
+        records.extend(joiner.poll(now));
+    } else if let Some(chunk) = chunk {
+        read = chunk.lines.len();
+        let ends: Vec<u64> = chunk.lines.iter().skip(1).map(|l| l.start).chain([chunk.end]).collect();
+        for (line, end) in chunk.lines.into_iter().zip(ends) {
+            let cut = line.truncated.then(|| format!("line longer than {} bytes; truncated", config.max_line_bytes));
+            records.push(Record { start: line.start, end, text: line.text, cut });
+        }
+    }
+    metrics::lines_read(read as u64);
+    send_records(tracked, records, config, parsers, topic, host_name, producer, payload);
+    read
+}
+
+/// Parses and produces `records` as one batch whose acknowledgement moves the
+/// checkpoint past the last of them.
+#[allow(clippy::too_many_arguments)]
+fn send_records(
+    tracked: &mut Tracked,
+    records: Vec<Record>,
+    config: &CollectorConfig,
+    parsers: &Parsers,
+    topic: &str,
+    host_name: &str,
+    producer: &EventProducer,
+    payload: &mut Vec<u8>,
+) {
+    let Some(end) = records.last().map(|r| r.end) else {
+        return;
+    };
+    let tail = &mut tracked.tail;
     let path = tail.path.display().to_string();
     let ctx = LineContext {
         ingested: Utc::now(),
@@ -196,20 +262,18 @@ fn send_new_lines(
         file_path: Some(&path),
         stream: config.files[tracked.input].stream.as_deref(),
     };
-    let batch = Batch::new(chunk.end, chunk.lines.len());
-    for line in &chunk.lines {
-        let mut event = parsers.parse(&line.text, &ctx);
-        event.id = Some(format!("{}:{}", tail.id.key(), line.start));
-        event.log_offset = Some(line.start);
-        if line.truncated {
-            event.parse_error = Some(format!("line longer than {} bytes; truncated", config.max_line_bytes));
+    let batch = Batch::new(end, records.len());
+    for record in records {
+        let mut event = parsers.parse(&record.text, &ctx);
+        event.id = Some(format!("{}:{}", tail.id.key(), record.start));
+        event.log_offset = Some(record.start);
+        if record.cut.is_some() {
+            event.parse_error = record.cut;
         }
         encode_within_limit(&mut event, payload);
         kafka::send(producer, topic, wire::key(&event), payload, &batch);
     }
-    metrics::lines_read(chunk.lines.len() as u64);
     tail.track(batch);
-    chunk.lines.len()
 }
 
 fn expand(input: &FileInput) -> Vec<PathBuf> {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::file::checkpoint::FileId;
+use crate::file::checkpoint::{FileId, Fingerprint};
 use crate::kafka::Batch;
 
 const READ_CHUNK: usize = 1024 * 1024;
@@ -46,16 +46,29 @@ pub struct TailedFile {
     inflight: VecDeque<Arc<Batch>>,
     /// The path no longer leads to this file (renamed away or deleted).
     pub detached: bool,
+    /// The file's first bytes, to recognize it after a restart.
+    pub fingerprint: Option<Fingerprint>,
+    /// How many times reading went back to an earlier offset (truncation,
+    /// rewind after a failed batch): whatever was built from lines read
+    /// before is stale.
+    pub resets: u64,
 }
 
 impl TailedFile {
-    pub fn open(path: &Path, offset: u64) -> std::io::Result<TailedFile> {
+    /// Opens `path` to resume at a checkpoint's `offset`, taken when the file
+    /// started with the bytes of `expected` (`None`: trusted by inode alone).
+    pub fn open(path: &Path, offset: u64, expected: Option<Fingerprint>) -> std::io::Result<TailedFile> {
         let file = File::open(path)?;
         let meta = file.metadata()?;
         let id = FileId { dev: meta.dev(), ino: meta.ino() };
         // A checkpoint past the end means the file was truncated or the inode
         // reused: start over rather than skip data.
-        let offset = if offset > meta.len() { 0 } else { offset };
+        let mut offset = if offset > meta.len() { 0 } else { offset };
+        if offset > 0 && expected.is_some_and(|f| !f.matches(&file).unwrap_or(false)) {
+            tracing::warn!(path = %path.display(), offset, "file content differs from its checkpoint (inode reused or rewritten); reading it from the start");
+            offset = 0;
+        }
+        let fingerprint = Fingerprint::of(&file)?;
         Ok(TailedFile {
             path: path.to_path_buf(),
             id,
@@ -66,6 +79,8 @@ impl TailedFile {
             partial_since: None,
             inflight: VecDeque::new(),
             detached: false,
+            fingerprint,
+            resets: 0,
         })
     }
 
@@ -74,7 +89,10 @@ impl TailedFile {
     /// unchanged for `partial_timeout`, then sent as it is.
     pub fn read_lines(&mut self, max_line: usize, partial_timeout: Duration) -> std::io::Result<Option<Chunk>> {
         let len = self.file.metadata()?.len();
-        if len < self.read_offset {
+        // Truncated and written again past our offset before we looked: the
+        // first bytes tell.
+        let rewritten = self.read_offset > 0 && self.fingerprint.is_some_and(|f| !f.matches(&self.file).unwrap_or(true));
+        if len < self.read_offset || rewritten {
             self.handle_truncation(len);
         }
         let mut buf = vec![0u8; READ_CHUNK.min((len - self.read_offset) as usize)];
@@ -140,6 +158,23 @@ impl TailedFile {
         // acknowledged offset restarts with the new content.
         self.inflight.clear();
         self.acked_offset = 0;
+        self.fingerprint = None;
+        self.resets += 1;
+    }
+
+    /// Extends the fingerprint once more of the file was acknowledged, until
+    /// it covers all the bytes a fingerprint takes.
+    pub fn refresh_fingerprint(&mut self) {
+        let stale = match self.fingerprint {
+            None => self.acked_offset > 0,
+            Some(f) => !f.is_complete() && self.acked_offset > f.bytes,
+        };
+        if stale {
+            match Fingerprint::of(&self.file) {
+                Ok(fingerprint) => self.fingerprint = fingerprint,
+                Err(e) => tracing::warn!(path = %self.path.display(), error = %e, "cannot read the file's first bytes"),
+            }
+        }
     }
 
     pub fn track(&mut self, batch: Arc<Batch>) {
@@ -162,6 +197,7 @@ impl TailedFile {
                     self.read_offset = self.acked_offset;
                     self.partial.clear();
                     self.partial_since = None;
+                    self.resets += 1;
                     return Err(error);
                 }
             }
@@ -201,7 +237,7 @@ mod tests {
     #[test]
     fn complete_lines_then_a_held_back_tail() {
         let path = temp_file("a", b"one\r\ntwo\nthr");
-        let mut t = TailedFile::open(&path, 0).unwrap();
+        let mut t = TailedFile::open(&path, 0, None).unwrap();
         let chunk = t.read_lines(1024, Duration::from_secs(3600)).unwrap().unwrap();
         assert_eq!(texts(&chunk), ["one", "two"]);
         assert_eq!(chunk.end, 9);
@@ -217,7 +253,7 @@ mod tests {
     #[test]
     fn unterminated_last_line_is_sent_after_the_timeout() {
         let path = temp_file("b", b"first\nlast");
-        let mut t = TailedFile::open(&path, 0).unwrap();
+        let mut t = TailedFile::open(&path, 0, None).unwrap();
         let chunk = t.read_lines(1024, Duration::ZERO).unwrap().unwrap();
         assert_eq!(texts(&chunk), ["first"]);
         let chunk = t.read_lines(1024, Duration::ZERO).unwrap().unwrap();
@@ -230,7 +266,7 @@ mod tests {
     #[test]
     fn long_lines_are_cut_and_flagged_not_dropped() {
         let path = temp_file("c", b"abcdefghij\nxy\n");
-        let mut t = TailedFile::open(&path, 0).unwrap();
+        let mut t = TailedFile::open(&path, 0, None).unwrap();
         let chunk = t.read_lines(4, Duration::ZERO).unwrap().unwrap();
         assert_eq!(texts(&chunk), ["abcd", "xy"]);
         assert!(chunk.lines[0].truncated);
@@ -241,20 +277,61 @@ mod tests {
     #[test]
     fn resumes_from_a_checkpoint_and_restarts_after_truncation() {
         let path = temp_file("d", b"aaa\nbbb\n");
-        let mut t = TailedFile::open(&path, 4).unwrap();
+        let mut t = TailedFile::open(&path, 4, None).unwrap();
         assert_eq!(texts(&t.read_lines(1024, Duration::ZERO).unwrap().unwrap()), ["bbb"]);
         std::fs::write(&path, b"c\n").unwrap();
         assert_eq!(texts(&t.read_lines(1024, Duration::ZERO).unwrap().unwrap()), ["c"]);
         // A checkpoint beyond the end of the file is not trusted.
-        let t = TailedFile::open(&path, 100).unwrap();
+        let t = TailedFile::open(&path, 100, None).unwrap();
         assert_eq!(t.acked_offset, 0);
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn a_reused_inode_with_other_content_is_read_from_the_start() {
+        let path = temp_file("f", b"old line one\nold line two\n");
+        let old = TailedFile::open(&path, 0, None).unwrap().fingerprint;
+        assert!(old.is_some());
+        // Same path, same inode, other content of at least the same length.
+        std::fs::write(&path, b"new line one\nnew line two\nnew three\n").unwrap();
+        let mut t = TailedFile::open(&path, 13, old).unwrap();
+        assert_eq!(t.acked_offset, 0, "the old file's offset is not applied to new content");
+        assert_eq!(texts(&t.read_lines(1024, Duration::ZERO).unwrap().unwrap())[0], "new line one");
+        // The same content (a renamed file, or a restart) resumes.
+        let t = TailedFile::open(&path, 13, t.fingerprint).unwrap();
+        assert_eq!(t.acked_offset, 13);
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn a_truncation_hidden_by_new_writes_is_noticed() {
+        let path = temp_file("h", b"old 1\nold 2\n");
+        let mut t = TailedFile::open(&path, 0, None).unwrap();
+        assert_eq!(texts(&t.read_lines(1024, Duration::ZERO).unwrap().unwrap()), ["old 1", "old 2"]);
+        // Truncated, then more written than was there before.
+        std::fs::write(&path, b"new 1\nnew 2\nnew 3\n").unwrap();
+        assert_eq!(texts(&t.read_lines(1024, Duration::ZERO).unwrap().unwrap()), ["new 1", "new 2", "new 3"]);
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn the_fingerprint_grows_with_acknowledged_bytes() {
+        let path = temp_file("g", b"ab\n");
+        let mut t = TailedFile::open(&path, 0, None).unwrap();
+        assert_eq!(t.fingerprint.map(|f| f.bytes), Some(3));
+        std::fs::write(&path, "ab\n".repeat(1000)).unwrap();
+        t.refresh_fingerprint();
+        assert_eq!(t.fingerprint.map(|f| f.bytes), Some(3), "nothing more acknowledged yet");
+        t.acked_offset = 30;
+        t.refresh_fingerprint();
+        assert!(t.fingerprint.is_some_and(|f| f.is_complete()));
         std::fs::remove_file(path).unwrap();
     }
 
     #[test]
     fn a_failed_batch_rewinds_to_the_acknowledged_offset() {
         let path = temp_file("e", b"a\nb\n");
-        let mut t = TailedFile::open(&path, 0).unwrap();
+        let mut t = TailedFile::open(&path, 0, None).unwrap();
         let chunk = t.read_lines(1024, Duration::ZERO).unwrap().unwrap();
         let batch = Batch::new(chunk.end, 2);
         t.track(batch.clone());
