@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput};
 use logwarden_collector::parse::{LineContext, parse_line};
 use logwarden_event::{Event, wire};
 use logwarden_indexer::schema::{LogSchema, parse_time};
@@ -134,5 +134,25 @@ fn document(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse, encode, document);
-criterion_main!(benches);
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        // `cargo test --all-targets` runs bench binaries with libtest flags
+        // (`--test-threads`) that criterion refuses: run every benchmark
+        // briefly instead, as a smoke test that they work.
+        let mut c = Criterion::default()
+            .sample_size(10)
+            .warm_up_time(std::time::Duration::from_millis(1))
+            .measurement_time(std::time::Duration::from_millis(1))
+            .without_plots();
+        parse(&mut c);
+        encode(&mut c);
+        document(&mut c);
+        println!("benchmark smoke test ok");
+        return;
+    }
+    let mut c = Criterion::default().configure_from_args();
+    parse(&mut c);
+    encode(&mut c);
+    document(&mut c);
+    c.final_summary();
+}

@@ -26,10 +26,22 @@ fn hostname() -> String {
 
 /// Sends every line of `file` as one message with `logger` (RFC 3164).
 fn logger(transport: &[&str], (host, port): &(String, String), tag: &str, file: &Path) {
+    logger_as("--rfc3164", transport, &(host.clone(), port.clone()), tag, file);
+}
+
+/// Sends every line of `file` with `logger` in `format` (`--rfc3164` or
+/// `--rfc5424`, the latter with structured data).
+fn logger_as(format: &str, transport: &[&str], (host, port): &(String, String), tag: &str, file: &Path) {
+    let structured: &[&str] = if format == "--rfc5424" {
+        &["--sd-id", "zoo@32473", "--sd-param", "tiger=\"hungry\"", "--msgid", "FEED"]
+    } else {
+        &[]
+    };
     let status = Command::new("logger")
         .args(transport)
+        .args(structured)
         .args([
-            "--rfc3164",
+            format,
             "-n",
             host,
             "-P",
@@ -103,9 +115,17 @@ fn logger_over_udp_tcp_octet_counting_and_tcp_newline_arrives_exactly_once() {
         &write_lines(&dir, "line.txt", "line"),
     );
 
-    let events = read_topic(&brokers(), &topic, TIMEOUT, |events| events.len() >= 3 * N);
+    logger_as(
+        "--rfc5424",
+        &["-T", "--octet-count"],
+        &tcp,
+        "fiveprog",
+        &write_lines(&dir, "five.txt", "five"),
+    );
+
+    let events = read_topic(&brokers(), &topic, TIMEOUT, |events| events.len() >= 4 * N);
     let counts = message_counts(&events);
-    for prefix in ["udp", "octet", "line"] {
+    for prefix in ["udp", "octet", "line", "five"] {
         assert_exactly_once(&counts, prefix);
     }
     let host = hostname();
@@ -115,6 +135,11 @@ fn logger_over_udp_tcp_octet_counting_and_tcp_newline_arrives_exactly_once() {
             "udp" => "udpprog",
             "octet" => "octetprog",
             "line" => "lineprog",
+            "five" => {
+                // RFC 5424: structured data lands in fields.
+                assert_eq!(event["fields"]["sd.zoo@32473.tiger"], "hungry", "{event}");
+                "fiveprog"
+            }
             other => panic!("unexpected message {other}"),
         };
         assert_eq!(event["process.name"], program, "{event}");
@@ -131,7 +156,7 @@ fn logger_over_udp_tcp_octet_counting_and_tcp_newline_arrives_exactly_once() {
     }
     collector.stop();
     // Nothing was produced twice (the idempotent producer retried nothing visible).
-    assert_eq!(topic_message_count(&brokers(), &topic), 3 * N as i64);
+    assert_eq!(topic_message_count(&brokers(), &topic), 4 * N as i64);
 }
 
 #[test]
@@ -174,8 +199,8 @@ fn rsyslog_forwards_a_file_over_tcp_octet_counted_and_udp() {
         format!(
             r#"global(workDirectory="{work}")
 module(load="imfile" mode="polling" PollingInterval="1")
-input(type="imfile" File="{tcp_file}" Tag="rsyslogtcp" ruleset="tcp")
-input(type="imfile" File="{udp_file}" Tag="rsyslogudp" ruleset="udp")
+input(type="imfile" File="{tcp_file}" Tag="rsyslogtcp:" ruleset="tcp")
+input(type="imfile" File="{udp_file}" Tag="rsyslogudp:" ruleset="udp")
 ruleset(name="tcp") {{
   action(type="omfwd" target="127.0.0.1" port="{tcp_port}" protocol="tcp" TCP_Framing="octet-counted"
          template="RSYSLOG_TraditionalForwardFormat" queue.type="LinkedList" action.resumeRetryCount="-1")
