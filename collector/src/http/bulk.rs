@@ -14,7 +14,7 @@ use axum::http::HeaderMap;
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 
-use super::IngestState;
+use super::{IngestState, body_text, peer_addresses};
 use super::auth::authorize_ingest;
 use super::document::document_event;
 use super::error::ApiError;
@@ -50,14 +50,8 @@ async fn handle(
     let started = Instant::now();
     let key = authorize_ingest(&headers, &state.keys)?;
     let body = body.map_err(ApiError::from_body)?;
-    let text = std::str::from_utf8(&body).map_err(|e| {
-        ApiError::bad_request(
-            "invalid_body",
-            format!("body is not UTF-8 (at byte {})", e.valid_up_to()),
-        )
-    })?;
-    let ip = peer.ip().to_canonical().to_string();
-    let source = SocketAddr::new(peer.ip().to_canonical(), peer.port()).to_string();
+    let text = body_text(&body)?;
+    let (ip, source) = peer_addresses(peer);
     let ingested = Utc::now();
     let mut lines = text
         .split('\n')

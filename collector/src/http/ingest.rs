@@ -12,7 +12,7 @@ use chrono::Utc;
 use logwarden_event::Event;
 use serde_json::{Value, json};
 
-use super::IngestState;
+use super::{IngestState, body_text, peer_addresses};
 use super::auth::authorize_ingest;
 use super::document::document_event;
 use super::error::ApiError;
@@ -40,14 +40,8 @@ pub async fn ndjson(
         )));
     }
     let body = body.map_err(ApiError::from_body)?;
-    let text = std::str::from_utf8(&body).map_err(|e| {
-        ApiError::bad_request(
-            "invalid_body",
-            format!("body is not UTF-8 (at byte {})", e.valid_up_to()),
-        )
-    })?;
-    let ip = peer.ip().to_canonical().to_string();
-    let source = SocketAddr::new(peer.ip().to_canonical(), peer.port()).to_string();
+    let text = body_text(&body)?;
+    let (ip, source) = peer_addresses(peer);
     let ctx = LineContext {
         ingested: Utc::now(),
         host_name: &ip,

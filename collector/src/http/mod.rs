@@ -134,3 +134,16 @@ async fn metrics(State(state): State<IngestState>) -> String {
         .map(PrometheusHandle::render)
         .unwrap_or_default()
 }
+
+/// A request body as UTF-8 text; otherwise a 400 naming the first bad byte.
+fn body_text(body: &[u8]) -> Result<&str, ApiError> {
+    std::str::from_utf8(body).map_err(|e| {
+        ApiError::bad_request("invalid_body", format!("body is not UTF-8 (at byte {})", e.valid_up_to()))
+    })
+}
+
+/// The sender's IP and `ip:port`, IPv4-mapped IPv6 addresses shown as IPv4.
+fn peer_addresses(peer: SocketAddr) -> (String, String) {
+    let ip = peer.ip().to_canonical();
+    (ip.to_string(), SocketAddr::new(ip, peer.port()).to_string())
+}
