@@ -11,7 +11,7 @@ export LOGWARDEN_KAFKA_BROKERS=${LOGWARDEN_KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT
 
 scripts/kafka.sh start
 cargo build --release --bin logwarden
-bin=target/release/logwarden
+bin=${CARGO_TARGET_DIR:-target}/release/logwarden
 if [ ! -f "$DEMO_DIR/logs/auth.log" ]; then
   "$bin" generate --out "$DEMO_DIR/logs" --lines 100000 --span 24h
 fi

@@ -16,10 +16,11 @@ pub fn path(config: &Config) -> PathBuf {
     config.data_dir.join("admin.key")
 }
 
-/// Adds the admin key to `config.auth` when no key is configured.
-pub fn ensure(config: &mut Config) -> anyhow::Result<()> {
+/// Adds the admin key to `config.auth` when no key is configured; returns
+/// the file holding it, or `None` when the keys come from the config.
+pub fn ensure(config: &mut Config) -> anyhow::Result<Option<PathBuf>> {
     if !config.auth.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let path = path(config);
     let secret = match std::fs::read_to_string(&path) {
@@ -32,7 +33,7 @@ pub fn ensure(config: &mut Config) -> anyhow::Result<()> {
     }
     let key = ApiKey::new("admin".into(), Role::Admin, &hash_key(&secret), None).expect("hash_key gives a valid hash");
     config.auth = KeyRing::new(vec![key]);
-    Ok(())
+    Ok(Some(path))
 }
 
 fn create(path: &Path) -> anyhow::Result<String> {

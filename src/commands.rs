@@ -51,9 +51,11 @@ async fn pipeline(mut config: Config, collector: bool, indexer: bool, api: bool)
     let metrics = telemetry::install_metrics();
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
-    if api || config.collector.http.listen.is_some() {
-        admin_key::ensure(&mut config)?;
-    }
+    let admin_key_file = if api || config.collector.http.listen.is_some() {
+        admin_key::ensure(&mut config)?
+    } else {
+        None
+    };
     if indexer {
         // Created before anyone subscribes, with partitions = cores.
         logwarden_collector::kafka::ensure_topic(
@@ -87,10 +89,19 @@ async fn pipeline(mut config: Config, collector: bool, indexer: bool, api: bool)
         let state = logwarden_query_api::state(&config, metrics, shutdown.clone())?;
         let scheme = if config.api.tls.is_some() { "https" } else { "http" };
         println!("logwarden: query API listening on {scheme}://{addr}");
+        // The key is in a file only when logwarden created it; keys from
+        // [[auth.keys]] are known to their holders alone (the config keeps
+        // only their hashes).
+        let key = match &admin_key_file {
+            Some(file) => format!("$(cat {})", file.display()),
+            None => "YOUR_KEY".to_string(),
+        };
         println!(
-            "logwarden: search: curl -H \"Authorization: Bearer $(cat {})\" '{scheme}://{addr}/api/v1/search?q=*&limit=10'",
-            admin_key::path(&config).display()
+            "logwarden: search: curl -H \"Authorization: Bearer {key}\" '{scheme}://{addr}/api/v1/search?q=*&limit=10'"
         );
+        if admin_key_file.is_none() {
+            println!("logwarden: (YOUR_KEY: a key of an [[auth.keys]] entry with role admin, analyst or auditor)");
+        }
         let api_config = config.clone();
         let shutdown_api = shutdown.clone();
         components.push((

@@ -58,7 +58,7 @@ fn ndjson_and_bulk_round_trip_to_kafka() {
                 {not json\n\
                 \n";
     let response = client
-        .post(collector.url("/api/v1/ingest/audit"))
+        .post(collector.url("/api/v1/ingest/os-audit"))
         .bearer_auth(INGEST_KEY)
         .body(body)
         .send()
@@ -130,7 +130,7 @@ fn ndjson_and_bulk_round_trip_to_kafka() {
         found[0].clone()
     };
     let one = find("ndjson one");
-    assert_eq!(one["stream"], "audit");
+    assert_eq!(one["stream"], "os-audit");
     assert_eq!(one["user.name"], "kim");
     assert_eq!(one["@timestamp"], "2026-03-01T10:00:00Z");
     assert!(
@@ -144,7 +144,7 @@ fn ndjson_and_bulk_round_trip_to_kafka() {
         (two["host.name"].as_str(), two["process.pid"].as_u64()),
         (Some("web01"), Some(7))
     );
-    assert_eq!(two["stream"], "audit");
+    assert_eq!(two["stream"], "os-audit");
     let bulk_one = find("bulk one");
     assert_eq!(
         (bulk_one["stream"].as_str(), bulk_one["host.name"].as_str()),
@@ -289,5 +289,110 @@ fn keys_bad_bodies_and_limits_get_clear_errors() {
         );
     }
     assert!(collector.metric("logwarden_collector_http_requests_total") >= 10.0);
+    collector.stop();
+}
+
+/// Resident memory of a process, from /proc (kB → bytes).
+fn rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS");
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+}
+
+#[test]
+fn a_large_bulk_costs_memory_in_proportion_to_its_body_and_gives_it_back() {
+    let (collector, topic) = start("http-bulk-memory", "");
+    let client = Client::new();
+    // 250,000 small documents in one 8.6 MB body (before: +1.35 GB of RSS,
+    // still held after the answer).
+    let documents = 250_000;
+    let mut body = String::with_capacity(9 * 1024 * 1024);
+    for i in 0..documents {
+        body.push_str("{\"index\":{}}\n");
+        body.push_str(&format!("{{\"message\":\"m{i}\"}}\n"));
+    }
+    let body_len = body.len() as u64;
+    let before = rss_bytes(collector.child.id());
+    let response = client
+        .post(collector.url("/app/_bulk"))
+        .bearer_auth(INGEST_KEY)
+        .body(body)
+        .timeout(Duration::from_secs(300))
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let answer: Value = response.json().unwrap();
+    assert_eq!(answer["errors"], false);
+    assert_eq!(answer["items"].as_array().unwrap().len(), documents);
+    let after = rss_bytes(collector.child.id());
+    let grown = after.saturating_sub(before);
+    eprintln!("bulk of {body_len} bytes: RSS {before} -> {after} (+{grown})");
+    // Memory is a budget, not a timing: a generous bound that the old code
+    // (holding every item as a JSON value) broke by an order of magnitude.
+    assert!(grown < 40 * body_len, "RSS grew by {grown} bytes for a {body_len}-byte body");
+    let events = read_topic(&brokers(), &topic, TIMEOUT, |e| e.len() >= documents);
+    assert_eq!(events.len(), documents);
+    collector.stop();
+}
+
+#[test]
+fn the_memory_budget_refuses_with_429_and_slow_bodies_time_out() {
+    use std::io::{Read, Write};
+    let (collector, _topic) = start(
+        "http-budget",
+        "[collector.http]\nmax_body_bytes = 1048576\nmemory_budget = 4194304\nbody_timeout = \"3s\"\n",
+    );
+    let client = Client::new();
+    let addr = collector.url("").trim_start_matches("http://").to_string();
+    let ingest = |line: &str| client.post(collector.url("/api/v1/ingest/app")).bearer_auth(INGEST_KEY).body(line.to_string()).send().unwrap();
+    assert_eq!(ingest("before\n").status().as_u16(), 200, "serving");
+    // A request that declares a 1 MiB body and sends a little of it holds
+    // the whole budget (4 x its body) while it lasts.
+    let open_slow = || {
+        let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+        write!(
+            slow,
+            "POST /api/v1/ingest/app HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {INGEST_KEY}\r\nContent-Length: 1048576\r\n\r\nfirst bytes"
+        )
+        .unwrap();
+        slow.set_nonblocking(true).unwrap();
+        slow
+    };
+    let mut slow = open_slow();
+    let started = std::time::Instant::now();
+    let refused = loop {
+        let response = ingest("budget line\n");
+        if response.status().as_u16() == 429 {
+            break response;
+        }
+        // This request may have reserved first and left the slow one no
+        // room: then the slow one was refused, and another is opened.
+        let mut byte = [0u8; 1];
+        if matches!(slow.read(&mut byte), Ok(_)) {
+            slow = open_slow();
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the slow request never held the budget");
+    };
+    slow.set_nonblocking(false).unwrap();
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let (status, code, message) = error_of(refused);
+    assert_eq!((status, code.as_str()), (429, "memory_budget_exhausted"));
+    assert!(message.contains("collector.http.memory_budget"), "{message}");
+    assert!(collector.metric("logwarden_collector_http_budget_refused_total") >= 1.0);
+    // The slow sender is answered 408 once body_timeout passes, and the
+    // budget is free again.
+    let mut answer = String::new();
+    slow.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut chunk = [0u8; 4096];
+    while !answer.contains("body_timeout\"") {
+        match slow.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.push_str(&String::from_utf8_lossy(&chunk[..n])),
+        }
+    }
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("collector.http.body_timeout"), "{answer}");
+    let response = client.post(collector.url("/api/v1/ingest/app")).bearer_auth(INGEST_KEY).body("after the slow one\n").send().unwrap();
+    assert_eq!(response.status().as_u16(), 200);
     collector.stop();
 }

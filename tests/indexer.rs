@@ -314,7 +314,7 @@ fn sigkilled_indexer_seals_every_event_exactly_once_and_chains_verify() {
     assert_eq!(auth_deleted as usize, deleted.len());
 
     // A changed byte in a sealed split: verify fails and names it.
-    let split = std::fs::read_dir(data.join("system").join("p0"))
+    let split = std::fs::read_dir(data.join("streams").join("system").join("p0"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .find(|p| p.join("meta.json").exists())

@@ -310,3 +310,64 @@ fn a_collector_started_while_kafka_is_down_spools_then_delivers() {
     );
     collector.stop();
 }
+
+/// The dead-letter file's entries (`dead-letter.ndjson` in the spool folder).
+fn dead_letters(spool_dir: &Path) -> Vec<Value> {
+    std::fs::read_to_string(spool_dir.join("dead-letter.ndjson"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("dead letters are JSON lines"))
+        .collect()
+}
+
+#[test]
+fn a_record_kafka_refuses_for_good_is_dead_lettered_and_blocks_nothing() {
+    let kafka = PrivateKafka::start();
+    let brokers = kafka.brokers();
+    let dir = temp_dir("spool-dead-letter");
+    // A topic limit below what this collector sends: records over 4 KB are
+    // refused by Kafka for good (MessageSizeTooLarge), however often sent.
+    let config = key_config(
+        &dir,
+        "[kafka.producer]\n\"message.max.bytes\" = \"4096\"\n[collector.spool]\nkafka_timeout = \"2s\"\n",
+    );
+    let data = dir.join("data");
+    let spool_dir = data.join("spool");
+    let topic = unique("lw-deadletter");
+    let args = collector_args(config.to_str().unwrap(), data.to_str().unwrap(), &topic);
+    let collector = Collector::start(&args, &brokers, &["syslog tcp", "http ingest"]);
+    let client = Client::new();
+    let big = |name: &str| format!("{name} {}", "x".repeat(8000));
+
+    // Kafka up: the big record is dead-lettered, the rest go through.
+    let mut up = ids("up", 10);
+    up.push(big("big-up"));
+    up.extend(ids("up-after", 10));
+    assert_eq!(post_lines(&client, &collector, &up).status().as_u16(), 200);
+    let letters = dead_letters(&spool_dir);
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert!(letters[0]["reason"].as_str().unwrap().contains("MessageSizeTooLarge"), "{}", letters[0]);
+    assert!(letters[0]["payload"].as_str().unwrap().contains("big-up"), "kept whole");
+    assert_eq!(collector.metric("logwarden_collector_dead_lettered_total"), 1.0);
+
+    // Kafka down: the big record is spooled with the others, and when Kafka
+    // returns it is dead-lettered on the way out instead of blocking the
+    // spool (before, the drainer retried it forever and nothing behind it
+    // was ever sent).
+    kafka.stop();
+    let mut down = ids("down", 10);
+    down.push(big("big-down"));
+    down.extend(ids("down-after", 10));
+    assert_eq!(post_lines(&client, &collector, &down).status().as_u16(), 200);
+    assert!(spool_segments(&spool_dir) > 0, "spooled while kafka is down");
+    kafka.restart();
+    let small: HashSet<String> = up.iter().chain(&down).filter(|m| !m.starts_with("big")).cloned().collect();
+    let events = read_topic(&brokers, &topic, TIMEOUT, |e| small.is_subset(&distinct_messages(e)));
+    assert_eq!(distinct_messages(&events), small, "every small record, nothing else");
+    wait_until("the drained spool to be deleted", || spool_segments(&spool_dir) == 0);
+    let letters = dead_letters(&spool_dir);
+    assert_eq!(letters.len(), 2, "{letters:?}");
+    assert!(letters[1]["payload"].as_str().unwrap().contains("big-down"));
+    assert_eq!(collector.metric("logwarden_collector_dead_lettered_total"), 2.0);
+    collector.stop();
+}

@@ -229,7 +229,11 @@ fn serve_push(
             delivery: delivery.clone(),
             keys: Arc::new(config.auth.clone()),
             metrics,
-            max_body_bytes: config.collector.http.max_body_bytes,
+            budget: http::MemoryBudget::new(
+                config.collector.http.memory_budget,
+                config.collector.http.max_body_bytes,
+            ),
+            body_timeout: config.collector.http.body_timeout,
         };
         let shutdown = shutdown.clone();
         tasks.push(tokio::spawn(async move {

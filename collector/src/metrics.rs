@@ -83,3 +83,20 @@ pub fn http_request(route: &'static str, status: u16) {
     metrics::counter!("logwarden_collector_http_requests_total", "route" => route, "status" => status.to_string())
         .increment(1);
 }
+
+/// A record Kafka refused for good, kept in a dead-letter file.
+pub fn dead_lettered(topic: &str) {
+    metrics::counter!("logwarden_collector_dead_lettered_total", "topic" => topic.to_string())
+        .increment(1);
+}
+
+/// An HTTP ingest request refused because the memory budget was spent.
+pub fn http_budget_refused() {
+    metrics::counter!("logwarden_collector_http_budget_refused_total").increment(1);
+}
+
+/// A syslog connection closed because a message did not arrive whole in time.
+pub fn slow_sender(transport: &'static str) {
+    metrics::counter!("logwarden_collector_connections_closed_slow_total", "transport" => transport)
+        .increment(1);
+}

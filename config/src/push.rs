@@ -43,6 +43,11 @@ pub struct SyslogListener {
     pub max_connections: usize,
     /// TCP/TLS: a connection silent this long is closed.
     pub idle_timeout: Duration,
+    /// TCP/TLS: a message must arrive whole within this time of its first
+    /// byte (and a TLS handshake complete within it), or the connection is
+    /// closed: a sender trickling a byte now and then cannot hold a
+    /// connection slot forever.
+    pub frame_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -56,6 +61,11 @@ pub struct HttpIngestConfig {
     /// `None`: no HTTP ingest listener.
     pub listen: Option<SocketAddr>,
     pub max_body_bytes: usize,
+    /// What all requests together may hold in memory (each reserves four
+    /// times its body); past it, 429.
+    pub memory_budget: usize,
+    /// How long a client may take to send a whole body (408 past it).
+    pub body_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +122,7 @@ pub(crate) fn validate_syslog(
             ));
         }
         if let Some(stream) = &raw.stream {
-            check_stream(&format!("{key}.stream"), stream)?;
+            check_source_stream(&format!("{key}.stream"), stream)?;
         }
         let max_message_bytes = raw.max_message_bytes.unwrap_or(64 * 1024);
         if !(256..=MAX_MESSAGE_BYTES).contains(&max_message_bytes) {
@@ -137,6 +147,13 @@ pub(crate) fn validate_syslog(
                 "must be greater than zero",
             ));
         }
+        let frame_timeout = raw.frame_timeout.unwrap_or(Duration::from_secs(30));
+        if frame_timeout.is_zero() {
+            return Err(ConfigError::invalid(
+                format!("{key}.frame_timeout"),
+                "must be greater than zero",
+            ));
+        }
         out.push(SyslogListener {
             transport,
             addr,
@@ -144,6 +161,7 @@ pub(crate) fn validate_syslog(
             max_message_bytes,
             max_connections,
             idle_timeout,
+            frame_timeout,
         });
     }
     Ok(out)
@@ -182,9 +200,26 @@ pub(crate) fn validate_http(
             "must be between 1024 and 1073741824",
         ));
     }
+    // One request of the largest body must fit, with its handling cost.
+    let least_budget = max_body_bytes.saturating_mul(4);
+    let memory_budget = http.memory_budget.unwrap_or((256 * 1024 * 1024).max(least_budget));
+    if memory_budget < least_budget {
+        return Err(ConfigError::invalid(
+            "collector.http.memory_budget",
+            format!(
+                "{memory_budget} bytes cannot hold one request of collector.http.max_body_bytes ({max_body_bytes}): it must be at least 4 times that ({least_budget})"
+            ),
+        ));
+    }
+    let body_timeout = http.body_timeout.unwrap_or(Duration::from_secs(60));
+    if body_timeout.is_zero() {
+        return Err(ConfigError::invalid("collector.http.body_timeout", "must be more than 0s"));
+    }
     Ok(HttpIngestConfig {
         listen,
         max_body_bytes,
+        memory_budget,
+        body_timeout,
     })
 }
 
@@ -260,6 +295,22 @@ pub(crate) fn validate_auth(auth: RawAuth) -> Result<KeyRing, ConfigError> {
         keys.push(api_key);
     }
     Ok(KeyRing::new(keys))
+}
+
+/// A stream a source or a route writes to: valid, and not one logwarden
+/// reserves for what it writes itself (`audit`, `alerts`).
+pub(crate) fn check_source_stream(key: &str, stream: &str) -> Result<(), ConfigError> {
+    check_stream(key, stream)?;
+    if logwarden_event::is_reserved_stream(stream) {
+        return Err(ConfigError::invalid(
+            key,
+            format!(
+                "stream `{stream}` is reserved: logwarden writes it itself (reserved: {}); name your source's stream otherwise, e.g. `os-{stream}`",
+                logwarden_event::RESERVED_STREAMS.join(", ")
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn check_stream(key: &str, stream: &str) -> Result<(), ConfigError> {

@@ -113,6 +113,8 @@ pub struct RawSyslogListener {
     pub max_connections: Option<usize>,
     #[serde(default, with = "humantime_serde")]
     pub idle_timeout: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub frame_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -129,6 +131,9 @@ pub struct RawTls {
 pub struct RawHttpIngest {
     pub listen: Option<String>,
     pub max_body_bytes: Option<usize>,
+    pub memory_budget: Option<usize>,
+    #[serde(default, with = "humantime_serde")]
+    pub body_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

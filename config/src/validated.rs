@@ -377,12 +377,7 @@ fn validate_file_input(index: usize, input: RawFileInput) -> Result<FileInput, C
         }
     }
     if let Some(stream) = &input.stream {
-        if !logwarden_event::is_valid_stream_name(stream) {
-            return Err(ConfigError::invalid(
-                format!("{key}.stream"),
-                format!("`{stream}` must be lowercase letters, digits, '_' or '-'"),
-            ));
-        }
+        crate::push::check_source_stream(&format!("{key}.stream"), stream)?;
     }
     let parsers = match &input.parsers {
         Some(names) => Some(
@@ -444,12 +439,7 @@ fn validate_route(index: usize, route: RawRoute) -> Result<Route, ConfigError> {
     if route.field.trim().is_empty() {
         return Err(ConfigError::invalid(format!("{key}.field"), "must name an event field, like \"process.name\""));
     }
-    if !logwarden_event::is_valid_stream_name(&route.stream) {
-        return Err(ConfigError::invalid(
-            format!("{key}.stream"),
-            format!("`{}` must be lowercase letters, digits, '_' or '-'", route.stream),
-        ));
-    }
+    crate::push::check_source_stream(&format!("{key}.stream"), &route.stream)?;
     let condition = match (route.equals, route.matches) {
         (Some(value), None) => RouteCondition::Equals(value),
         (None, Some(pattern)) => RouteCondition::Matches(
@@ -548,6 +538,8 @@ mod tests {
             ),
             ("[[collector.routes]]\nfield = \"host.name\"\nmatches = \"(\"\nstream = \"x\"\n", "collector.routes[0].matches"),
             ("[[collector.routes]]\nfield = \"host.name\"\nequals = \"a\"\nstream = \"X\"\n", "collector.routes[0].stream"),
+            ("[[collector.routes]]\nfield = \"host.name\"\nequals = \"a\"\nstream = \"audit\"\n", "`collector.routes[0].stream`: stream `audit` is reserved"),
+            ("[[collector.files]]\ninclude = [\"/x\"]\nstream = \"alerts\"\n", "`collector.files[0].stream`: stream `alerts` is reserved"),
             ("[[collector.routes]]\nfield = \"\"\nequals = \"a\"\nstream = \"x\"\n", "collector.routes[0].field"),
             ("[[collector.files]]\ninclude = [\"/x\"]\nparsers = [\"cef\", \"nope\"]\n", "collector.files[0].parsers[1]"),
             ("[collector.parse]\nchian = []\n", "chian"),

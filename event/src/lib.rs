@@ -12,8 +12,11 @@
 //! - [`fields`]: the ECS names as constants, shared by the indexer schema and
 //!   the query API so a rename cannot drift between them.
 //! - [`wire`]: encoding to and decoding from a Kafka message payload.
+//! - [`time`]: the range of event times logwarden stores (what tantivy's
+//!   nanosecond dates hold).
 
 pub mod fields;
+pub mod time;
 pub mod wire;
 
 use chrono::{DateTime, Utc};
@@ -140,6 +143,26 @@ impl Event {
     }
 }
 
+/// The stream of logwarden's own access records (every API call).
+pub const AUDIT_STREAM: &str = "audit";
+/// The stream of alerts raised by detection rules.
+pub const ALERTS_STREAM: &str = "alerts";
+/// Streams logwarden writes itself: no ingest key, source or route may
+/// write to them, so what they hold cannot be forged from outside.
+pub const RESERVED_STREAMS: &[&str] = &[AUDIT_STREAM, ALERTS_STREAM];
+
+pub fn is_reserved_stream(name: &str) -> bool {
+    RESERVED_STREAMS.contains(&name)
+}
+
+/// The stream an Elasticsearch index name means: `auth` and
+/// `logwarden-auth` are both the stream `auth`, on ingest (`_bulk`) and on
+/// search (`/{index}/_search`) alike; `None` when it names no valid stream.
+pub fn stream_of_index(index: &str) -> Option<&str> {
+    let stream = index.strip_prefix("logwarden-").unwrap_or(index);
+    is_valid_stream_name(stream).then_some(stream)
+}
+
 /// Whether `name` can be used as a stream name (it becomes a directory name).
 pub fn is_valid_stream_name(name: &str) -> bool {
     !name.is_empty()
@@ -176,5 +199,14 @@ mod tests {
         assert!(!is_valid_stream_name("../etc"));
         assert!(!is_valid_stream_name("Auth"));
         assert!(!is_valid_stream_name(""));
+    }
+
+    #[test]
+    fn index_names_map_to_streams_the_same_way_everywhere() {
+        assert_eq!(stream_of_index("logwarden-audit"), Some("audit"));
+        assert_eq!(stream_of_index("auth"), Some("auth"));
+        assert_eq!(stream_of_index("logwarden-"), None);
+        assert_eq!(stream_of_index("Logs"), None);
+        assert!(is_reserved_stream("audit") && is_reserved_stream("alerts") && !is_reserved_stream("auth"));
     }
 }

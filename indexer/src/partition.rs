@@ -164,7 +164,13 @@ impl PartitionIndexer {
         };
         let timestamp = match event.get(fields::TIMESTAMP) {
             Some(Value::String(text)) => match parse_time(text) {
-                Some(time) => time,
+                Some(time) if logwarden_event::time::in_range(time).is_some() => time,
+                Some(_) => {
+                    return Ok(Outcome::Rejected(format!(
+                        "@timestamp `{text}` is outside the times logwarden stores ({})",
+                        logwarden_event::time::RANGE_TEXT
+                    )));
+                }
                 None => {
                     return Ok(Outcome::Rejected(format!(
                         "@timestamp `{text}` is not an RFC 3339 time"
@@ -695,6 +701,10 @@ mod tests {
         );
         assert!(
             matches!(indexer.index(3, None, br#"{"@timestamp":"yesterday"}"#).unwrap(), Outcome::Rejected(r) if r.contains("yesterday"))
+        );
+        // Past what tantivy's nanosecond dates hold: refused, not wrapped around.
+        assert!(
+            matches!(indexer.index(4, None, br#"{"@timestamp":"2263-01-01T00:00:00Z"}"#).unwrap(), Outcome::Rejected(r) if r.contains("outside the times"))
         );
     }
 

@@ -176,8 +176,13 @@ pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// The time as tantivy stores it; a time outside what tantivy holds
+/// saturates (events never carry one: see `logwarden_event::time`).
 pub fn to_tantivy(time: DateTime<Utc>) -> TantivyDateTime {
-    TantivyDateTime::from_timestamp_micros(time.timestamp_micros())
+    TantivyDateTime::from_timestamp_micros(time.timestamp_micros().clamp(
+        logwarden_event::time::min().timestamp_micros(),
+        logwarden_event::time::max().timestamp_micros(),
+    ))
 }
 
 pub fn from_tantivy(time: TantivyDateTime) -> DateTime<Utc> {

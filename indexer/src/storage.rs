@@ -1,10 +1,14 @@
 //! On-disk layout of splits and their commit payloads.
 //!
 //! ```text
-//! <data_dir>/<stream>/p<partition>/<split-id>/                one tantivy index per split
-//! <data_dir>/<stream>/p<partition>/<split-id>/manifest.json   written when the split is sealed
-//! <data_dir>/<stream>/p<partition>/<split-id>/deletion.json   written when retention deleted its data
+//! <data_dir>/streams/<stream>/p<partition>/<split-id>/                one tantivy index per split
+//! <data_dir>/streams/<stream>/p<partition>/<split-id>/manifest.json   written when the split is sealed
+//! <data_dir>/streams/<stream>/p<partition>/<split-id>/deletion.json   written when retention deleted its data
 //! ```
+//!
+//! Streams live in their own folder, apart from the process's own state
+//! beside it (`keys/`, `spool/`, `spool-audit/`, `checkpoints/`,
+//! `admin.key`), so no stream name can reach into that state.
 //!
 //! A split id names what the split holds and where it starts:
 //! `20261124T190000Z-00000000000000000042` is the window starting at that
@@ -136,8 +140,13 @@ pub fn has_index(split_dir: &Path) -> bool {
     split_dir.join("meta.json").exists()
 }
 
+/// The folder holding every stream's splits.
+pub fn streams_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("streams")
+}
+
 pub fn split_path(data_dir: &Path, stream: &str, partition: i32, id: &str) -> PathBuf {
-    data_dir.join(stream).join(format!("p{partition}")).join(id)
+    streams_dir(data_dir).join(stream).join(format!("p{partition}")).join(id)
 }
 
 /// Every split under `data_dir` that holds an index (a tantivy
@@ -155,7 +164,7 @@ pub fn list_split_dirs(
     only_partition: Option<i32>,
 ) -> std::io::Result<Vec<SplitLocation>> {
     let mut splits = Vec::new();
-    for stream in read_dirs(data_dir)? {
+    for stream in read_dirs(&streams_dir(data_dir))? {
         let Some(stream_name) = file_name(&stream) else {
             continue;
         };
@@ -225,7 +234,10 @@ mod tests {
         std::fs::create_dir_all(split_path(&root, "auth", 1, "late-00000000000000000001")).unwrap(); // no meta.json
         std::fs::create_dir_all(split_path(&root, "auth", 1, "s1")).unwrap(); // not an id
         std::fs::create_dir_all(root.join("checkpoints")).unwrap();
-        std::fs::create_dir_all(root.join("auth").join("px")).unwrap();
+        std::fs::create_dir_all(streams_dir(&root).join("auth").join("px")).unwrap();
+        // Internal state beside the streams is never taken for a stream.
+        std::fs::create_dir_all(root.join("keys").join("p0").join(&id)).unwrap();
+        std::fs::write(root.join("keys").join("p0").join(&id).join("meta.json"), "{}").unwrap();
         let splits = list_splits(&root).unwrap();
         assert_eq!(splits.len(), 1);
         assert_eq!(

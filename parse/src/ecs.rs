@@ -98,11 +98,11 @@ fn as_u64(value: &Value) -> Option<u64> {
     }
 }
 
-/// `ts` when its year is 1..=9999: what RFC 3339 (and so the wire format)
-/// can write and read back. Other years come from garbage, not from logs.
+/// `ts` when logwarden can store it (1678 to 2261, what the index's
+/// nanosecond dates hold); other times come from garbage, not from logs,
+/// and are treated as no time at all.
 pub fn in_range(ts: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    use chrono::Datelike;
-    (1..=9999).contains(&ts.year()).then_some(ts)
+    logwarden_event::time::in_range(ts)
 }
 
 /// Parses the timestamp formats found in structured logs: RFC 3339 (with or

@@ -82,29 +82,30 @@ impl Auditor {
             403 => "api-forbidden",
             _ => "api-call",
         };
-        let mut message = format!("{who} {} {} {}", entry.method, entry.path, entry.status);
         let mut free = Map::new();
+        let path = bounded(&mut free, "url.path", &entry.path);
+        let mut message = format!("{who} {} {path} {}", entry.method, entry.status);
         if let Some(results) = &entry.results {
             message.push_str(&format!(" ({} of {} results)", results.returned, results.total));
             free.insert("results.total".into(), results.total.into());
             free.insert("results.returned".into(), results.returned.into());
             if let Some(query) = &results.query {
-                free.insert("search.query".into(), query.clone().into());
+                bounded(&mut free, "search.query", query);
             }
             if let Some(stream) = &results.stream {
                 free.insert("search.stream".into(), stream.clone().into());
             }
         }
         if let Some(query) = &entry.query {
-            free.insert("url.query".into(), query.clone().into());
+            bounded(&mut free, "url.query", query);
         }
-        free.insert("url.path".into(), entry.path.clone().into());
-        free.insert("http.request.method".into(), entry.method.clone().into());
         free.insert("http.response.status_code".into(), entry.status.into());
         free.insert("event.duration".into(), (entry.took.as_nanos() as u64).into());
         if let Some(identity) = &entry.identity {
             free.insert("user.roles".into(), identity.role.as_str().into());
         }
+        let method = entry.method.chars().take(16).collect::<String>();
+        free.insert("http.request.method".into(), method.into());
         let mut event = json!({
             "@timestamp": now,
             "event.ingested": now,
@@ -126,5 +127,52 @@ impl Auditor {
             event["user.name"] = identity.name.clone().into();
         }
         event
+    }
+}
+
+/// The longest value an audit record copies whole (a query, a path). Past
+/// it the value is cut, and the record keeps its full length and SHA-256
+/// and says it was cut, so the record stays well under Kafka's message
+/// size and still identifies what was asked.
+pub const MAX_AUDIT_VALUE_BYTES: usize = 4096;
+
+/// Inserts `value` under `key`, cut to [`MAX_AUDIT_VALUE_BYTES`] when
+/// longer (with `KEY.bytes`, `KEY.sha256` and `KEY.truncated`); returns
+/// what was inserted.
+fn bounded(free: &mut Map<String, Value>, key: &str, value: &str) -> String {
+    use sha2::{Digest, Sha256};
+    if value.len() <= MAX_AUDIT_VALUE_BYTES {
+        free.insert(key.into(), value.into());
+        return value.to_string();
+    }
+    let mut end = MAX_AUDIT_VALUE_BYTES;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    let digest = Sha256::digest(value.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    free.insert(key.into(), value[..end].into());
+    free.insert(format!("{key}.bytes"), value.len().into());
+    free.insert(format!("{key}.sha256"), hex.into());
+    free.insert(format!("{key}.truncated"), true.into());
+    value[..end].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_values_are_cut_hashed_and_flagged() {
+        let mut free = Map::new();
+        let query = format!("{}é", "(".repeat(MAX_AUDIT_VALUE_BYTES - 1));
+        let kept = bounded(&mut free, "search.query", &query);
+        assert_eq!(kept.len(), MAX_AUDIT_VALUE_BYTES - 1, "cut at a character boundary");
+        assert_eq!(free["search.query.bytes"], query.len());
+        assert_eq!(free["search.query.truncated"], true);
+        assert_eq!(free["search.query.sha256"].as_str().unwrap().len(), 64);
+        let mut short = Map::new();
+        assert_eq!(bounded(&mut short, "url.query", "q=a"), "q=a");
+        assert_eq!(short.len(), 1);
     }
 }

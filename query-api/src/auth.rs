@@ -23,7 +23,7 @@ use crate::tls::ClientAddr;
 
 /// The stream of access records: searchable by admins and auditors only,
 /// and left out of searches that do not ask for it.
-pub const AUDIT_STREAM: &str = "audit";
+pub use logwarden_event::AUDIT_STREAM;
 
 /// The caller, as established by [`guard`].
 #[derive(Debug, Clone)]

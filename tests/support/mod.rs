@@ -37,6 +37,8 @@ pub fn unique(prefix: &str) -> String {
 pub struct Logwarden {
     pub child: Child,
     pub http: Option<String>,
+    /// Listeners announced before the query API ("http ingest", "syslog tcp", …).
+    pub listeners: std::collections::HashMap<String, String>,
     /// The admin key (printed on first start, or read from DATA_DIR/admin.key).
     pub key: Option<String>,
 }
@@ -55,6 +57,7 @@ impl Logwarden {
         let serves_http = matches!(args.first(), Some(&"run") | Some(&"query-api"));
         let mut http = None;
         let mut key = None;
+        let mut listeners = std::collections::HashMap::new();
         if serves_http {
             let stdout = child.stdout.take().unwrap();
             let mut lines = BufReader::new(stdout).lines();
@@ -67,6 +70,9 @@ impl Logwarden {
                     http = Some(addr.trim().to_string());
                     break;
                 }
+                if let Some((what, addr)) = line.strip_prefix("logwarden: ").and_then(|l| l.split_once(" listening on ")) {
+                    listeners.insert(what.to_string(), addr.trim().to_string());
+                }
             }
             assert!(http.is_some(), "logwarden exited before serving HTTP");
             // Keep draining stdout so the child never blocks on a full pipe.
@@ -76,7 +82,7 @@ impl Logwarden {
                 key = data_dir.and_then(|d| std::fs::read_to_string(Path::new(d).join("admin.key")).ok()).map(|k| k.trim().to_string());
             }
         }
-        Logwarden { child, http, key }
+        Logwarden { child, http, listeners, key }
     }
 
     /// A GET to this process, with its admin key.

@@ -102,7 +102,10 @@ async fn send_segment(delivery: &Delivery, segment: &SealedSegment) -> Result<us
     .map_err(|e| e.to_string())??;
     let bound = delivery.inner.kafka_timeout * 2 + Duration::from_secs(5);
     let result = match tokio::time::timeout(bound, batch.settled()).await {
-        Ok(Ok(())) => Ok(count),
+        Ok(Ok(())) => match delivery.inner.dead_letter(batch.take_rejected()).await {
+            Ok(()) => Ok(count),
+            Err(error) => Err(error.to_string()),
+        },
         Ok(Err(error)) => Err(error),
         Err(_) => Err("no delivery report from kafka".to_string()),
     };

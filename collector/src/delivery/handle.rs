@@ -20,6 +20,8 @@ pub enum DeliveryError {
     Spool(#[from] SpoolError),
     #[error("delivery task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    #[error("cannot write the dead-letter file: {0}")]
+    DeadLetter(std::io::Error),
 }
 
 impl DeliveryError {
@@ -46,6 +48,8 @@ pub(super) struct Inner {
     producer: Mutex<Arc<EventProducer>>,
     kafka: KafkaConfig,
     pub(super) topic: String,
+    /// The spool's folder, which also holds the dead-letter file.
+    pub(super) spool_dir: std::path::PathBuf,
     pub(super) spool: Mutex<Spool>,
     /// Mirror of the spool's size, readable without the lock.
     pub(super) spooled_bytes: AtomicU64,
@@ -77,6 +81,7 @@ impl Delivery {
             inner: Arc::new(Inner {
                 producer: Mutex::new(Arc::new(producer)),
                 topic: kafka.topic.clone(),
+                spool_dir: spool.dir.clone(),
                 kafka,
                 spool: Mutex::new(store),
                 spooled_bytes: AtomicU64::new(used),
@@ -122,7 +127,10 @@ impl Delivery {
             // outer bound only guards against a report that never comes.
             let bound = self.inner.kafka_timeout * 2 + Duration::from_secs(5);
             match tokio::time::timeout(bound, batch.settled()).await {
-                Ok(Ok(())) => return Ok(Delivered::Kafka),
+                Ok(Ok(())) => {
+                    self.inner.dead_letter(batch.take_rejected()).await?;
+                    return Ok(Delivered::Kafka);
+                }
                 Ok(Err(error)) => {
                     tracing::warn!(%error, events = records_back.len(), "kafka did not acknowledge events; spooling them")
                 }
@@ -184,6 +192,20 @@ impl Delivery {
 }
 
 impl Inner {
+    /// Keeps the records Kafka refused for good in the dead-letter file.
+    pub(super) async fn dead_letter(self: &Arc<Self>, rejected: Vec<kafka::Rejected>) -> Result<(), DeliveryError> {
+        if rejected.is_empty() {
+            return Ok(());
+        }
+        let inner = self.clone();
+        tokio::task::spawn_blocking(move || super::dead_letter::keep(&inner.spool_dir, &inner.topic, &rejected))
+            .await?
+            .map_err(|error| {
+                tracing::error!(%error, dir = %self.spool_dir.display(), "cannot write the dead-letter file");
+                DeliveryError::DeadLetter(error)
+            })
+    }
+
     pub(super) fn producer(&self) -> Arc<EventProducer> {
         self.producer
             .lock()

@@ -3,8 +3,11 @@
 //! back to Kafka, in order, when it returns.
 //!
 //! A caller's `deliver` returns only once its events are acknowledged by
-//! Kafka or written to the spool (fsynced under the `always` policy).
+//! Kafka or written to the spool (fsynced under the `always` policy). A
+//! record Kafka refuses for good goes to the dead-letter file
+//! ([`dead_letter`]) instead of blocking the records behind it.
 
+pub mod dead_letter;
 mod drain;
 mod handle;
 mod produce;

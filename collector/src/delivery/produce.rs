@@ -11,15 +11,17 @@ use crate::metrics;
 use crate::spool::Record;
 
 /// Queues every record; a full queue is waited on until `deadline`, then the
-/// rest of the batch fails (the caller spools it). The batch settles when
-/// Kafka acknowledged or failed every record.
+/// rest of the batch fails (the caller spools it). A record Kafka refuses
+/// for good (too large) is kept as rejected for the caller to dead-letter,
+/// and the rest go on. The batch settles when Kafka acknowledged, failed or
+/// rejected every record.
 pub(super) fn produce(
     producer: &EventProducer,
     topic: &str,
     records: &[Record],
     deadline: Instant,
 ) -> Arc<Batch> {
-    let batch = Batch::new(0, records.len());
+    let batch = Batch::dead_lettering(records.len());
     for (i, record) in records.iter().enumerate() {
         let mut message = BaseRecord::with_opaque_to(topic, batch.clone())
             .key(&record.key)
@@ -33,6 +35,10 @@ pub(super) fn produce(
                     metrics::backpressure();
                     message = returned;
                     producer.poll(Duration::from_millis(10));
+                }
+                Err((error, _)) if batch.reject(record.key.as_bytes(), &record.payload, &error) => {
+                    metrics::delivery_error(topic, &error);
+                    break;
                 }
                 Err((error, _)) => {
                     metrics::delivery_error(topic, &error);

@@ -1,4 +1,5 @@
-//! Who may ingest: a valid key whose role is admin or ingest.
+//! Who may ingest: a valid key whose role is admin or ingest, into a
+//! stream the key allows and logwarden does not reserve for itself.
 
 use axum::http::{HeaderMap, header};
 use logwarden_config::auth::{ApiKey, KeyRing};
@@ -28,4 +29,20 @@ pub fn authorize_ingest<'a>(
         )));
     }
     Ok(key)
+}
+
+/// Whether `key` may write events to `stream`; the error names the stream
+/// and why. Reserved streams (`audit`, `alerts`) are written by logwarden
+/// alone, whatever the key.
+pub fn may_write(key: &ApiKey, stream: &str) -> Result<(), String> {
+    if logwarden_event::is_reserved_stream(stream) {
+        return Err(format!(
+            "stream `{stream}` is reserved: logwarden writes it itself (reserved streams: {}), no ingest key may",
+            logwarden_event::RESERVED_STREAMS.join(", ")
+        ));
+    }
+    if !key.allows_stream(stream) {
+        return Err(format!("key `{}` may not write to stream `{stream}`", key.name));
+    }
+    Ok(())
 }

@@ -48,14 +48,21 @@ pub fn document_event(line: &str, doc: Map<String, Value>, ctx: &LineContext<'_>
         .find_map(|k| flat.get(*k).and_then(Value::as_str));
     let mut event = parse_line(text.unwrap_or(line), ctx);
     event.original = line.to_string();
-    if let Some(ts) = flat
-        .get("@timestamp")
-        .and_then(Value::as_str)
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-    {
-        event.timestamp = ts.to_utc();
-        // The document dated itself: no parser was needed.
-        event.parse_error = None;
+    if let Some(text) = flat.get("@timestamp").and_then(Value::as_str) {
+        match DateTime::parse_from_rfc3339(text).map(|t| logwarden_event::time::in_range(t.to_utc())) {
+            Ok(Some(ts)) => {
+                event.timestamp = ts;
+                // The document dated itself: no parser was needed.
+                event.parse_error = None;
+            }
+            Ok(None) => {
+                event.parse_error = Some(format!(
+                    "@timestamp `{text}` is outside the times logwarden stores ({}); receipt time used",
+                    logwarden_event::time::RANGE_TEXT
+                ))
+            }
+            Err(_) => {}
+        }
     }
     let mut ecs = serde_json::to_value(&event)
         .ok()
@@ -150,6 +157,13 @@ mod tests {
         assert_eq!(e.host_name.as_deref(), Some("web01"));
         assert_eq!(e.process_pid, Some(7));
         assert_eq!(e.stream, "auth");
+    }
+
+    #[test]
+    fn a_time_the_index_cannot_hold_is_flagged_not_taken() {
+        let e = event(json!({"@timestamp":"2263-01-01T00:00:00Z","message":"x"}), Some("app"));
+        assert!(e.timestamp.timestamp() < logwarden_event::time::MAX_SECONDS);
+        assert!(e.parse_error.as_deref().unwrap().contains("outside the times"), "{:?}", e.parse_error);
     }
 
     #[test]

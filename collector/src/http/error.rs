@@ -18,6 +18,10 @@ pub enum ApiError {
     },
     TooLarge,
     NotFound,
+    /// The memory budget is spent: retry shortly (429).
+    Busy(String),
+    /// The body did not arrive within `collector.http.body_timeout` (408).
+    SlowBody(std::time::Duration),
     /// Kafka unavailable and the spool full (or failing): retry later.
     Unavailable {
         code: &'static str,
@@ -64,6 +68,8 @@ impl ApiError {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::SlowBody(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -81,6 +87,11 @@ impl IntoResponse for ApiError {
                 "the request body is larger than collector.http.max_body_bytes".into(),
             ),
             ApiError::NotFound => ("not_found", "no such endpoint".into()),
+            ApiError::Busy(message) => ("memory_budget_exhausted", message),
+            ApiError::SlowBody(timeout) => (
+                "body_timeout",
+                format!("the request body did not arrive within collector.http.body_timeout ({})", humantime::format_duration(timeout)),
+            ),
             ApiError::Unavailable { code, message } => (code, message),
         };
         let mut response = (
@@ -97,6 +108,9 @@ impl IntoResponse for ApiError {
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }

@@ -1,30 +1,35 @@
 //! `POST /api/v1/ingest/{stream}`: NDJSON, one event per line (a JSON
-//! object or a plain text line).
+//! object or a plain text line). A line that cannot be taken (not UTF-8,
+//! broken JSON) is answered in `errors` with its number; the others are
+//! stored.
 
 use std::net::SocketAddr;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::HeaderMap;
 use chrono::Utc;
 use logwarden_event::Event;
 use serde_json::{Value, json};
 
-use super::{IngestState, body_text, peer_addresses};
-use super::auth::authorize_ingest;
+use super::auth::{authorize_ingest, may_write};
 use super::document::document_event;
 use super::error::ApiError;
+use super::{IngestState, lines, peer_addresses, read_body};
 use crate::encode::encode_record;
 use crate::parse::{LineContext, parse_line};
+
+/// At most this many line errors are listed in the answer (the count is
+/// always exact).
+const MAX_LISTED_ERRORS: usize = 100;
 
 pub async fn ndjson(
     State(state): State<IngestState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(stream): Path<String>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let key = authorize_ingest(&headers, &state.keys)?;
     if !logwarden_event::is_valid_stream_name(&stream) {
@@ -33,14 +38,9 @@ pub async fn ndjson(
             format!("stream `{stream}` must be lowercase letters, digits, '_' or '-'"),
         ));
     }
-    if !key.allows_stream(&stream) {
-        return Err(ApiError::Forbidden(format!(
-            "key `{}` may not write to stream `{stream}`",
-            key.name
-        )));
-    }
-    let body = body.map_err(ApiError::from_body)?;
-    let text = body_text(&body)?;
+    may_write(key, &stream).map_err(ApiError::Forbidden)?;
+    let _reservation = state.budget.reserve(&headers)?;
+    let body = read_body(body, &state).await?;
     let (ip, source) = peer_addresses(peer);
     let ctx = LineContext {
         ingested: Utc::now(),
@@ -50,17 +50,23 @@ pub async fn ndjson(
     };
     let mut records = Vec::new();
     let mut errors = Vec::new();
-    for (index, line) in text.split('\n').enumerate() {
-        let line = line.trim_end_matches('\r');
-        if line.trim().is_empty() {
-            continue;
-        }
-        match line_event(line, &ctx) {
+    let mut rejected = 0usize;
+    for (number, line) in lines(&body) {
+        let event = match std::str::from_utf8(line) {
+            Ok(text) => line_event(text, &ctx),
+            Err(e) => Err(format!("not UTF-8 (at byte {})", e.valid_up_to())),
+        };
+        match event {
             Ok(mut event) => {
                 event.log_source_address = Some(source.clone());
                 records.push(encode_record(&mut event));
             }
-            Err(message) => errors.push(json!({"line": index + 1, "error": message})),
+            Err(message) => {
+                rejected += 1;
+                if errors.len() < MAX_LISTED_ERRORS {
+                    errors.push(json!({"line": number, "error": message}));
+                }
+            }
         }
     }
     if records.is_empty() {
@@ -76,6 +82,7 @@ pub async fn ndjson(
             None => ApiError::bad_request("empty_body", "the body holds no lines"),
         });
     }
+    drop(body);
     let accepted = records.len();
     crate::metrics::received("http", records.len() as u64);
     state
@@ -83,8 +90,8 @@ pub async fn ndjson(
         .deliver(records)
         .await
         .map_err(ApiError::from_delivery)?;
-    tracing::debug!(key = %key.name, stream, accepted, rejected = errors.len(), "http ingest");
-    Ok(Json(json!({"accepted": accepted, "errors": errors})))
+    tracing::debug!(key = %key.name, stream, accepted, rejected, "http ingest");
+    Ok(Json(json!({"accepted": accepted, "rejected": rejected, "errors": errors})))
 }
 
 fn line_event(line: &str, ctx: &LineContext<'_>) -> Result<Event, String> {

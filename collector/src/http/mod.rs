@@ -3,11 +3,14 @@
 //! - `ingest`: `POST /api/v1/ingest/{stream}` (NDJSON).
 //! - `bulk`: `POST /_bulk`, `POST /{index}/_bulk` (Elasticsearch subset).
 //! - `document`: a JSON document to an event.
-//! - `auth`: ingest keys; `error`: [`ApiError`](error::ApiError).
+//! - `auth`: ingest keys and the streams they may write; `error`:
+//!   [`ApiError`](error::ApiError).
+//! - `budget`: the memory all requests together may hold (429 past it).
 //!
 //! A 2xx answer means the events are acknowledged by Kafka or in the spool.
 
 mod auth;
+mod budget;
 mod bulk;
 mod document;
 mod error;
@@ -18,7 +21,8 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -29,6 +33,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+pub use budget::MemoryBudget;
 pub use error::ApiError;
 
 use crate::delivery::Delivery;
@@ -38,7 +43,10 @@ pub struct IngestState {
     pub delivery: Delivery,
     pub keys: Arc<KeyRing>,
     pub metrics: Option<PrometheusHandle>,
-    pub max_body_bytes: usize,
+    /// Shared by every request; also holds `max_body_bytes`.
+    pub budget: MemoryBudget,
+    /// How long a client may take to send its whole body.
+    pub body_timeout: std::time::Duration,
 }
 
 pub fn router(state: IngestState) -> Router {
@@ -51,9 +59,8 @@ pub fn router(state: IngestState) -> Router {
         .route("/_bulk", post(bulk::bulk))
         .route("/{index}/_bulk", post(bulk::bulk_index))
         .fallback(|| async { ApiError::NotFound })
-        .layer(DefaultBodyLimit::max(state.max_body_bytes))
         // Filebeat and others gzip their bodies; the limit applies to the
-        // decompressed size.
+        // decompressed size (see `read_body`).
         .layer(tower_http::decompression::RequestDecompressionLayer::new())
         .layer(axum::middleware::from_fn(observe))
         .with_state(state)
@@ -135,15 +142,42 @@ async fn metrics(State(state): State<IngestState>) -> String {
         .unwrap_or_default()
 }
 
-/// A request body as UTF-8 text; otherwise a 400 naming the first bad byte.
-fn body_text(body: &[u8]) -> Result<&str, ApiError> {
-    std::str::from_utf8(body).map_err(|e| {
-        ApiError::bad_request("invalid_body", format!("body is not UTF-8 (at byte {})", e.valid_up_to()))
-    })
+/// Reads the whole (decompressed) body: 413 past
+/// `collector.http.max_body_bytes`, 408 past `collector.http.body_timeout`
+/// (a client sending a byte now and then holds no reservation for long),
+/// 400 when it cannot be read or decompressed.
+async fn read_body(body: Body, state: &IngestState) -> Result<Bytes, ApiError> {
+    use http_body_util::BodyExt;
+    let limit = state.budget.max_body_bytes();
+    let limited = http_body_util::Limited::new(body, limit);
+    match tokio::time::timeout(state.body_timeout, limited.collect()).await {
+        Err(_) => Err(ApiError::SlowBody(state.body_timeout)),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => Err(ApiError::TooLarge),
+        Ok(Err(error)) => Err(ApiError::bad_request("invalid_body", format!("cannot read the body: {error}"))),
+    }
+}
+
+/// The non-blank lines of a body with their 1-based numbers, `\r\n` or
+/// `\n` ended; each line is checked for UTF-8 on its own, so one bad byte
+/// costs one line, not the body.
+fn lines(body: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+    body.split(|&b| b == b'\n')
+        .enumerate()
+        .map(|(i, line)| (i + 1, line.strip_suffix(b"\r").unwrap_or(line)))
+        .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
 }
 
 /// The sender's IP and `ip:port`, IPv4-mapped IPv6 addresses shown as IPv4.
 fn peer_addresses(peer: SocketAddr) -> (String, String) {
     let ip = peer.ip().to_canonical();
     (ip.to_string(), SocketAddr::new(ip, peer.port()).to_string())
+}
+
+/// Reads a `_bulk` body as the endpoint does, up to the records it would
+/// deliver, and returns how many items it answers (for fuzzing: every body
+/// is refused or answered, never a panic).
+#[doc(hidden)]
+pub fn bulk_items_for_fuzzing(body: &[u8]) -> Result<usize, String> {
+    bulk::items_for_fuzzing(body)
 }

@@ -3,5 +3,5 @@
 mod producer;
 mod topic;
 
-pub use producer::{Batch, EventProducer, create_producer, flush, send};
+pub use producer::{Batch, EventProducer, Rejected, create_producer, flush, is_permanent, send};
 pub use topic::ensure_topic;

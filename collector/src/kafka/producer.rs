@@ -23,8 +23,35 @@ pub struct Batch {
     pub end: u64,
     pending: AtomicUsize,
     error: Mutex<Option<String>>,
+    /// `Some` when the owner dead-letters what Kafka refuses for good (see
+    /// [`Batch::dead_lettering`]): those records are kept here instead of
+    /// failing the batch.
+    rejected: Option<Mutex<Vec<Rejected>>>,
     /// Signalled when the last message of the batch is settled.
     settled: tokio::sync::Notify,
+}
+
+/// A record Kafka refused for what it is, so that sending it again can
+/// never succeed.
+#[derive(Debug, Clone)]
+pub struct Rejected {
+    pub key: Vec<u8>,
+    pub payload: Vec<u8>,
+    pub reason: String,
+}
+
+/// Whether Kafka refuses a record for what it is (too large, invalid), so
+/// that it fails the same way however often it is sent.
+pub fn is_permanent(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::MessageSizeTooLarge
+                | RDKafkaErrorCode::InvalidMessageSize
+                | RDKafkaErrorCode::MessageBatchTooLarge
+                | RDKafkaErrorCode::InvalidRecord
+        )
+    )
 }
 
 impl Batch {
@@ -33,8 +60,45 @@ impl Batch {
             end,
             pending: AtomicUsize::new(messages),
             error: Mutex::new(None),
+            rejected: None,
             settled: tokio::sync::Notify::new(),
         })
+    }
+
+    /// A batch whose owner dead-letters the records Kafka refuses for good:
+    /// they settle as [`Rejected`] (see [`Batch::take_rejected`]) rather
+    /// than fail the batch, so one such record never blocks the rest.
+    pub fn dead_lettering(messages: usize) -> Arc<Batch> {
+        Arc::new(Batch {
+            end: 0,
+            pending: AtomicUsize::new(messages),
+            error: Mutex::new(None),
+            rejected: Some(Mutex::new(Vec::new())),
+            settled: tokio::sync::Notify::new(),
+        })
+    }
+
+    /// The records refused for good, once the batch settled.
+    pub fn take_rejected(&self) -> Vec<Rejected> {
+        self.rejected
+            .as_ref()
+            .map(|r| std::mem::take(&mut *r.lock().unwrap_or_else(|e| e.into_inner())))
+            .unwrap_or_default()
+    }
+
+    /// Keeps a record refused for good when this batch dead-letters; `false`
+    /// when it does not (the caller fails the batch instead).
+    pub fn reject(&self, key: &[u8], payload: &[u8], error: &KafkaError) -> bool {
+        let Some(rejected) = self.rejected.as_ref().filter(|_| is_permanent(error)) else {
+            return false;
+        };
+        rejected.lock().unwrap_or_else(|e| e.into_inner()).push(Rejected {
+            key: key.to_vec(),
+            payload: payload.to_vec(),
+            reason: error.to_string(),
+        });
+        self.settle(1);
+        true
     }
 
     /// `None` while messages are in flight; then `Ok` or the first error.
@@ -90,6 +154,10 @@ impl ProducerContext for AckContext {
             Err((error, message)) => {
                 metrics::delivery_error(message.topic(), error);
                 tracing::warn!(%error, topic = message.topic(), "kafka delivery failed");
+                let (key, payload) = (message.key().unwrap_or_default(), message.payload().unwrap_or_default());
+                if batch.reject(key, payload, error) {
+                    return;
+                }
                 batch.error.lock().unwrap().get_or_insert_with(|| error.to_string());
             }
         }

@@ -1,8 +1,10 @@
 //! Syslog over TCP and TLS: a bounded number of connections, each read
-//! through the RFC 6587 decoder until EOF, an error or the idle timeout.
+//! through the RFC 6587 decoder until EOF, an error, the idle timeout, or
+//! a message not completed within the frame timeout (a slow sender).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::BytesMut;
 use logwarden_config::SyslogListener;
@@ -58,7 +60,8 @@ pub async fn serve(
             match tls {
                 None => read_messages(stream, peer, &config, &events, &shutdown).await,
                 Some(acceptor) => {
-                    match tokio::time::timeout(config.idle_timeout, acceptor.accept(stream)).await {
+                    let handshake = config.idle_timeout.min(config.frame_timeout);
+                    match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
                         Ok(Ok(stream)) => {
                             read_messages(stream, peer, &config, &events, &shutdown).await
                         }
@@ -87,6 +90,8 @@ async fn read_messages<S: AsyncRead + Unpin>(
     let mut decoder = Decoder::new(config.max_message_bytes);
     let mut buf = BytesMut::with_capacity(16 * 1024);
     let stream_name = config.stream.as_deref();
+    // When the first byte of the message now being received arrived.
+    let mut frame_started: Option<Instant> = None;
     loop {
         while let Some(frame) = decoder.decode(&mut buf) {
             let event = to_event(
@@ -99,21 +104,43 @@ async fn read_messages<S: AsyncRead + Unpin>(
             if events.send(event).await.is_err() {
                 return;
             }
+            frame_started = None;
         }
+        // Silence is bounded by idle_timeout; a message begun must also be
+        // finished within frame_timeout, however slowly its bytes trickle.
+        let deadline = match (buf.is_empty(), frame_started) {
+            (true, _) => Instant::now() + config.idle_timeout,
+            (false, Some(started)) => (started + config.frame_timeout).min(Instant::now() + config.idle_timeout),
+            (false, None) => {
+                let now = Instant::now();
+                frame_started = Some(now);
+                (now + config.frame_timeout).min(now + config.idle_timeout)
+            }
+        };
         buf.reserve(16 * 1024);
         let read = tokio::select! {
             _ = shutdown.cancelled() => break,
-            read = tokio::time::timeout(config.idle_timeout, stream.read_buf(&mut buf)) => read,
+            read = tokio::time::timeout_at(deadline.into(), stream.read_buf(&mut buf)) => read,
         };
         match read {
             Ok(Ok(0)) => break,
-            Ok(Ok(_)) => {}
+            Ok(Ok(_)) => {
+                if frame_started.is_none() {
+                    frame_started = Some(Instant::now());
+                }
+            }
             Ok(Err(error)) => {
                 tracing::debug!(%peer, %error, "syslog connection read failed");
                 break;
             }
-            Err(_) => {
+            Err(_) if buf.is_empty() => {
                 tracing::debug!(%peer, timeout = ?config.idle_timeout, "syslog connection idle; closing");
+                break;
+            }
+            Err(_) => {
+                metrics::slow_sender(config.transport.as_str());
+                tracing::warn!(%peer, timeout = ?config.frame_timeout, pending_bytes = buf.len(),
+                    "syslog message not completed in time; closing the connection (what arrived is kept as an event)");
                 break;
             }
         }

@@ -57,7 +57,7 @@ impl AggRequest {
         let mut rewritten = Map::new();
         let mut calendars = Vec::new();
         for (name, agg) in map {
-            let (agg, calendar) = rewrite(name, agg, schema, true)?;
+            let (agg, calendar) = rewrite(name, agg, schema, 0)?;
             if let Some(calendar) = calendar {
                 calendars.push((name.clone(), calendar));
             }
@@ -105,17 +105,27 @@ const METRICS: [&str; 7] = [
     "cardinality",
 ];
 
+/// The deepest nesting of sub-aggregations accepted: each level multiplies
+/// the buckets and recurses in tantivy's collector.
+pub const MAX_AGG_DEPTH: usize = 6;
+
 /// Checks one aggregation (and its sub-aggregations) and rewrites calendar
 /// intervals and time zones into what tantivy runs.
 fn rewrite(
     name: &str,
     agg: &Value,
     schema: &LogSchema,
-    top_level: bool,
+    depth: usize,
 ) -> Result<(Value, Option<Calendar>), String> {
     let Value::Object(body) = agg else {
         return Err(format!("aggregation `{name}` must be an object"));
     };
+    if depth >= MAX_AGG_DEPTH {
+        return Err(format!(
+            "`{name}`: aggregations nest deeper than {MAX_AGG_DEPTH} levels"
+        ));
+    }
+    let top_level = depth == 0;
     let mut out = Map::new();
     let mut calendar = None;
     for (kind, params) in body {
@@ -126,7 +136,7 @@ fn rewrite(
                 };
                 let mut rewritten = Map::new();
                 for (sub_name, sub) in subs {
-                    let (sub, sub_calendar) = rewrite(sub_name, sub, schema, false)?;
+                    let (sub, sub_calendar) = rewrite(sub_name, sub, schema, depth + 1)?;
                     if sub_calendar
                         .is_some_and(|c| c.fold.is_some() || c.zone.local_minus_utc() != 0)
                     {
@@ -404,7 +414,7 @@ mod tests {
 
     #[test]
     fn unsupported_and_misplaced_things_are_named() {
-        let cases = [
+        let mut cases = vec![
             (
                 json!({"h": {"date_histogram": {"field": "message", "fixed_interval": "1h"}}}),
                 "message",
@@ -433,6 +443,11 @@ mod tests {
             ),
             (json!([1]), "object"),
         ];
+        let mut deep = json!({"terms": {"field": "host.name"}});
+        for _ in 0..MAX_AGG_DEPTH {
+            deep = json!({"terms": {"field": "host.name"}, "aggs": {"inner": deep}});
+        }
+        cases.push((json!({"outer": deep}), "deeper than 6"));
         for (aggs, fragment) in cases {
             let err = parse(aggs.clone()).unwrap_err();
             assert!(err.contains(fragment), "{aggs}: {err}");

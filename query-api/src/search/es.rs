@@ -1,5 +1,6 @@
 //! The Elasticsearch `_search` subset that existing tools and scripts send:
-//! `POST /_search` and `POST /{index}/_search` with `query` (query_string,
+//! `GET`/`POST /_search` and `/{index}/_search` with the URI parameters `q`,
+//! `size`, `from` and `sort`, and a body with `query` (query_string,
 //! bool, term, terms, range, match, match_phrase, exists, match_all),
 //! `size`, `from`, `sort`, `search_after` and `aggs` (date_histogram,
 //! terms, metrics), answered in Elasticsearch's response shape.
@@ -11,8 +12,8 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{Extension, Path, State};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Extension, Path, Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -48,21 +49,79 @@ pub struct EsSearch {
     timeout: Option<Value>,
 }
 
+/// The URI parameters of `_search` that clients send (`GET
+/// /_search?q=...&size=...`); a parameter Elasticsearch would not know is
+/// refused, as Elasticsearch does.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EsUriParams {
+    q: Option<String>,
+    size: Option<usize>,
+    from: Option<usize>,
+    sort: Option<String>,
+    /// Accepted and ignored, as in the body: totals are always exact and
+    /// whole events are returned.
+    #[allow(dead_code)]
+    track_total_hits: Option<String>,
+    #[allow(dead_code)]
+    rest_total_hits_as_int: Option<String>,
+    #[serde(rename = "_source")]
+    #[allow(dead_code)]
+    source: Option<String>,
+    #[allow(dead_code)]
+    timeout: Option<String>,
+    #[allow(dead_code)]
+    pretty: Option<String>,
+    #[allow(dead_code)]
+    ignore_unavailable: Option<String>,
+    #[allow(dead_code)]
+    allow_no_indices: Option<String>,
+}
+
+type UriParams = Result<Query<EsUriParams>, QueryRejection>;
+
 pub async fn search_all(
     State(state): State<Arc<AppState>>,
     Extension(identity): Extension<Identity>,
+    uri: UriParams,
     body: Result<Json<EsSearch>, JsonRejection>,
 ) -> Result<Audited<Value>, ApiError> {
-    search(state, identity, "_all", body).await
+    search(state, identity, "_all", uri, body).await
 }
 
 pub async fn search_index(
     State(state): State<Arc<AppState>>,
     Extension(identity): Extension<Identity>,
     Path(index): Path<String>,
+    uri: UriParams,
     body: Result<Json<EsSearch>, JsonRejection>,
 ) -> Result<Audited<Value>, ApiError> {
-    search(state, identity, &index, body).await
+    search(state, identity, &index, uri, body).await
+}
+
+/// The URI parameters folded into the body; each of q, size, from and sort
+/// comes from one place only.
+fn merge_uri(uri: EsUriParams, mut body: EsSearch) -> Result<(EsSearch, Option<String>), ApiError> {
+    let twice = |name: &str| bad(format!("{name} is given both in the URI and in the body; give it once"));
+    if uri.q.is_some() && body.query.is_some() {
+        return Err(twice("q (the URI query) and query"));
+    }
+    if let Some(size) = uri.size {
+        if body.size.replace(size).is_some() {
+            return Err(twice("size"));
+        }
+    }
+    if let Some(from) = uri.from {
+        if body.from.replace(from).is_some() {
+            return Err(twice("from"));
+        }
+    }
+    if let Some(sort) = uri.sort {
+        if body.sort.replace(Value::String(sort)).is_some() {
+            return Err(twice("sort"));
+        }
+    }
+    Ok((body, uri.q))
 }
 
 fn bad(message: impl Into<String>) -> ApiError {
@@ -73,23 +132,28 @@ async fn search(
     state: Arc<AppState>,
     identity: Identity,
     index: &str,
+    uri: UriParams,
     body: Result<Json<EsSearch>, JsonRejection>,
 ) -> Result<Audited<Value>, ApiError> {
+    let Query(uri) = uri?;
     let body = match body {
         Ok(Json(body)) => body,
         // An empty body is a match_all.
         Err(JsonRejection::MissingJsonContentType(_)) => EsSearch::default(),
         Err(e) => return Err(e.into()),
     };
+    let (body, uri_query) = merge_uri(uri, body)?;
     let stream = index_to_stream(index)?;
     let size = body.size.unwrap_or(10);
     let from = body.from.unwrap_or(0);
     if from > 0 && body.search_after.is_some() {
         return Err(bad("use from or search_after, not both"));
     }
-    let q = match &body.query {
-        None => "*".to_string(),
-        Some(query) => to_lucene(query)?,
+    let q = match (&body.query, uri_query) {
+        (_, Some(text)) if text.trim().is_empty() => "*".to_string(),
+        (_, Some(text)) => format!("({text})"),
+        (None, None) => "*".to_string(),
+        (Some(query), None) => to_lucene(query)?,
     };
     let sort = body.sort.as_ref().map(sort_text).transpose()?;
     let search_after = body.search_after.as_deref().map(cursor_text).transpose()?;
@@ -169,8 +233,7 @@ fn index_to_stream(index: &str) -> Result<Option<String>, ApiError> {
     ) {
         return Ok(None);
     }
-    let stream = index.strip_prefix("logwarden-").unwrap_or(index);
-    if logwarden_event::is_valid_stream_name(stream) {
+    if let Some(stream) = logwarden_event::stream_of_index(index) {
         Ok(Some(stream.to_string()))
     } else {
         Err(ApiError::bad_request(
@@ -182,8 +245,18 @@ fn index_to_stream(index: &str) -> Result<Option<String>, ApiError> {
     }
 }
 
+/// The deepest nesting of `bool` queries accepted (Elasticsearch's own
+/// `indices.query.bool.max_nested_depth` is 30; each level here also adds
+/// parentheses to the Lucene text, whose depth is bounded too).
+pub const MAX_BOOL_DEPTH: usize = 20;
+
 /// A query DSL object as Lucene query text.
 fn to_lucene(query: &Value) -> Result<String, ApiError> {
+    to_lucene_at(query, 0)
+}
+
+/// `depth`: how many `bool` queries enclose this one.
+fn to_lucene_at(query: &Value, depth: usize) -> Result<String, ApiError> {
     let Value::Object(map) = query else {
         return Err(bad("query must be an object"));
     };
@@ -284,22 +357,25 @@ fn to_lucene(query: &Value) -> Result<String, ApiError> {
             let upper = upper.map_or("*".to_string(), |b| b.0);
             Ok(format!("{field}:{open}{lower} TO {upper}{close}"))
         }
-        "bool" => bool_query(body),
+        "bool" if depth >= MAX_BOOL_DEPTH => Err(bad(format!(
+            "bool queries nest deeper than {MAX_BOOL_DEPTH} levels"
+        ))),
+        "bool" => bool_query(body, depth + 1),
         other => Err(bad(format!(
             "query `{other}` is not supported; use query_string, bool, term, terms, range, match, match_phrase, exists or match_all"
         ))),
     }
 }
 
-fn bool_query(body: &Value) -> Result<String, ApiError> {
+fn bool_query(body: &Value, depth: usize) -> Result<String, ApiError> {
     let Value::Object(body) = body else {
         return Err(bad("bool must be an object"));
     };
     let clauses = |key: &str| -> Result<Vec<String>, ApiError> {
         match body.get(key) {
             None => Ok(Vec::new()),
-            Some(Value::Array(items)) => items.iter().map(to_lucene).collect(),
-            Some(single) => Ok(vec![to_lucene(single)?]),
+            Some(Value::Array(items)) => items.iter().map(|q| to_lucene_at(q, depth)).collect(),
+            Some(single) => Ok(vec![to_lucene_at(single, depth)?]),
         }
     };
     for key in body.keys() {
@@ -446,6 +522,38 @@ fn cursor_text(values: &[Value]) -> Result<String, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bool_nesting_is_bounded_and_what_is_allowed_compiles() {
+        let nested = |levels: usize| {
+            let mut query = json!({"term": {"host.name": "a"}});
+            for _ in 0..levels {
+                query = json!({"bool": {"must": [query], "must_not": [{"term": {"user.name": "b"}}]}});
+            }
+            query
+        };
+        let err = to_lucene(&nested(MAX_BOOL_DEPTH + 1)).unwrap_err();
+        assert!(format!("{err:?}").contains("deeper than 20"), "{err:?}");
+        // The deepest allowed query compiles on a tokio worker's stack.
+        let text = to_lucene(&{
+            let mut query = json!({"term": {"host.name": "a"}});
+            for _ in 0..MAX_BOOL_DEPTH {
+                query = json!({"bool": {"should": [query, {"term": {"user.name": "b"}}], "must_not": [{"term": {"user.name": "c"}}]}});
+            }
+            query
+        })
+        .unwrap();
+        std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || {
+                let compiler = super::super::QueryCompiler::new(&logwarden_indexer::schema::LogSchema::new());
+                compiler.compile(&text).map(|_| ())
+            })
+            .unwrap()
+            .join()
+            .unwrap()
+            .unwrap();
+    }
 
     #[test]
     fn the_query_dsl_becomes_lucene_text() {

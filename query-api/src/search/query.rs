@@ -27,6 +27,7 @@ impl QueryCompiler {
     }
 
     pub fn compile(&self, text: &str) -> Result<Box<dyn Query>, String> {
+        check_shape(text)?;
         let text = text.trim();
         if text.is_empty() || text == "*" {
             return Ok(Box::new(AllQuery));
@@ -43,6 +44,76 @@ impl QueryCompiler {
             .map(complete_negations)
             .map_err(|e| format!("cannot parse query `{text}`: {e}"))
     }
+}
+
+/// The longest query text accepted, in bytes.
+pub const MAX_QUERY_BYTES: usize = 32 * 1024;
+/// The deepest nesting of parentheses accepted. tantivy's query grammar and
+/// the rewrite below recurse once per level, so the depth is bounded before
+/// either runs: a request never spends more stack than this allows.
+pub const MAX_QUERY_DEPTH: usize = 100;
+/// The most operators (`NOT`, `-`, `+`) accepted in a row before a term.
+const MAX_UNARY_RUN: usize = 8;
+
+/// Refuses query text too long or too deeply nested to parse safely; the
+/// error names the limit.
+pub fn check_shape(text: &str) -> Result<(), String> {
+    if text.len() > MAX_QUERY_BYTES {
+        return Err(format!(
+            "query is {} bytes; the longest query accepted is {MAX_QUERY_BYTES} bytes",
+            text.len()
+        ));
+    }
+    let mut depth = 0usize;
+    // Prefix operators since the last term: `NOT NOT a` and `--a` nest too.
+    let mut unary_run = 0usize;
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    let mut previous = ' ';
+    // Ends a word; the run of operators before a term, if the word held one.
+    let end_word = |word: &mut String, unary_run: &mut usize| -> usize {
+        let term = word.trim_start_matches(['-', '+', '!']);
+        let peak = if word == "NOT" {
+            *unary_run + 1
+        } else {
+            *unary_run + (word.len() - term.len())
+        };
+        *unary_run = if word != "NOT" && !term.is_empty() { 0 } else { peak };
+        word.clear();
+        peak
+    };
+    let too_many = || format!("query has more than {MAX_UNARY_RUN} NOT, - or + operators in a row");
+    for c in text.chars() {
+        if let Some(closing) = quote {
+            if c == closing && previous != '\\' {
+                quote = None;
+            }
+            previous = c;
+            continue;
+        }
+        match c {
+            '"' => quote = Some('"'),
+            '/' if previous == ':' => quote = Some('/'),
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if (c.is_whitespace() || c == '(' || c == ')' || quote.is_some())
+            && end_word(&mut word, &mut unary_run) > MAX_UNARY_RUN
+        {
+            return Err(too_many());
+        } else if !(c.is_whitespace() || c == '(' || c == ')' || quote.is_some()) {
+            word.push(c);
+        }
+        if depth > MAX_QUERY_DEPTH {
+            return Err(format!("query nests parentheses deeper than {MAX_QUERY_DEPTH} levels"));
+        }
+        previous = c;
+    }
+    if end_word(&mut word, &mut unary_run) > MAX_UNARY_RUN {
+        return Err(too_many());
+    }
+    Ok(())
 }
 
 /// tantivy parses `a AND NOT b` as `a` AND (a clause that only excludes
@@ -192,6 +263,57 @@ mod tests {
         let compiler = QueryCompiler::new(&LogSchema::new());
         let compiled = compiler.compile("host.name:Lab* AND (fail* OR auth?ntication)");
         assert!(compiled.is_ok(), "{:?}", compiled.err());
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    /// Parses on a thread with the stack a tokio worker has (2 MiB): a
+    /// query that overflowed it would abort the test process.
+    fn compile_on_worker_stack(text: String) -> Result<(), String> {
+        std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || {
+                let compiler = QueryCompiler::new(&LogSchema::new());
+                compiler.compile(&text).map(|_| ())
+            })
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    #[test]
+    fn hostile_nesting_is_refused_with_the_limit_named() {
+        let deep = format!("{}a{}", "(".repeat(10_000), ")".repeat(10_000));
+        let err = compile_on_worker_stack(deep).unwrap_err();
+        assert!(err.contains("deeper than 100"), "{err}");
+        let unclosed = "(".repeat(100_000);
+        let err = compile_on_worker_stack(unclosed).unwrap_err();
+        assert!(err.contains("bytes"), "{err}");
+        let nots = format!("{}a", "NOT ".repeat(1000));
+        let err = compile_on_worker_stack(nots).unwrap_err();
+        assert!(err.contains("in a row"), "{err}");
+        let dashes = format!("{}a", "-".repeat(1000));
+        assert!(compile_on_worker_stack(dashes).unwrap_err().contains("in a row"));
+        let long = "a ".repeat(MAX_QUERY_BYTES);
+        assert!(compile_on_worker_stack(long).unwrap_err().contains("32768 bytes"));
+    }
+
+    #[test]
+    fn what_stays_under_the_limits_parses_on_a_worker_stack() {
+        let deepest = format!("{}message:a{}", "(".repeat(MAX_QUERY_DEPTH), ")".repeat(MAX_QUERY_DEPTH));
+        compile_on_worker_stack(deepest).unwrap();
+        // Parentheses inside quotes and regexes are text, not nesting.
+        let quoted = format!("\"{}\" AND host.name:/{}a{}/", "(".repeat(200), "\\(".repeat(3), "\\)".repeat(3));
+        compile_on_worker_stack(quoted).unwrap();
+        // The longest flat query accepted: thousands of clauses, no recursion.
+        let flat = vec!["host.name:a"; MAX_QUERY_BYTES / 16].join(" OR ");
+        compile_on_worker_stack(flat).unwrap();
+        let mixed = (0..2000).map(|i| if i % 2 == 0 { "a AND b" } else { "c OR NOT d" }).collect::<Vec<_>>().join(" OR ");
+        compile_on_worker_stack(mixed).unwrap();
+        compile_on_worker_stack(format!("{}a", "NOT ".repeat(MAX_UNARY_RUN - 1))).unwrap();
     }
 }
 

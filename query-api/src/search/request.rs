@@ -102,6 +102,7 @@ impl SearchParams {
             .as_deref()
             .map(|t| parse_time(t, now).map_err(|e| bad(format!("to: {e}"))))
             .transpose()?;
+        let (from, to) = clamp_to_stored_range(from, to).map_err(bad)?;
         if let (Some(from), Some(to)) = (from, to) {
             if from >= to {
                 return Err(bad(format!("from ({from}) must be before to ({to})")));
@@ -136,6 +137,24 @@ impl SearchParams {
             aggs,
         })
     }
+}
+
+/// Bounds past the times logwarden stores (1678 to 2261) are clamped: a
+/// `from` before 1678 or a `to` after 2261 bounds nothing. A `from` after
+/// 2261 or a `to` before 1678 could only match nothing, so it is refused
+/// rather than answered with a silent empty result.
+fn clamp_to_stored_range(
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), String> {
+    use logwarden_event::time::{RANGE_TEXT, max, min};
+    if let Some(from) = from.filter(|t| *t > max()) {
+        return Err(format!("from ({from}) is after every time logwarden stores ({RANGE_TEXT})"));
+    }
+    if let Some(to) = to.filter(|t| *t <= min()) {
+        return Err(format!("to ({to}) is before every time logwarden stores ({RANGE_TEXT})"));
+    }
+    Ok((from.filter(|t| *t >= min()), to.filter(|t| *t <= max())))
 }
 
 /// `query` restricted to `[from, to)` on `@timestamp`.
@@ -262,6 +281,24 @@ mod tests {
             };
             assert!(message.contains(fragment), "{params:?}: {message}");
         }
+        // Past the stored range: clamped when the bound cuts nothing off,
+        // refused when it would leave nothing to find.
+        for (from, to, fragment) in [
+            (Some("2263-01-01T00:00:00Z"), None, "after every time"),
+            (None, Some("1600-01-01T00:00:00Z"), "before every time"),
+        ] {
+            let params = SearchParams { from: from.map(Into::into), to: to.map(Into::into), ..Default::default() };
+            let Err((_, message)) = check(params) else { panic!("{from:?} {to:?} was accepted") };
+            assert!(message.contains(fragment), "{message}");
+        }
+        let clamped = check(SearchParams {
+            from: Some("1000-01-01T00:00:00Z".into()),
+            to: Some("2263-01-01T00:00:00Z".into()),
+            ..Default::default()
+        })
+        .ok()
+        .unwrap();
+        assert!(clamped.from.is_none() && clamped.to.is_none());
         let ok = check(SearchParams {
             sort: Some("process.pid:asc".into()),
             from: Some("now-1h".into()),
