@@ -246,3 +246,67 @@ ruleset(name="udp") {{
     assert_eq!(by_tag.get("rsyslogudp"), Some(&N), "{by_tag:?}");
     collector.stop();
 }
+
+/// The configured parser set (routes, syslog time zone, the chain) reaches
+/// syslog and HTTP ingest as it reaches files: before, push sources parsed
+/// with the built-in defaults, and a route sent 0 of 50 `logger` messages
+/// where it sent 20 of 20 file lines.
+#[test]
+fn routes_and_the_syslog_time_zone_reach_every_push_source() {
+    let dir = temp_dir("syslog-config");
+    let topic = unique("lw-syslog-config");
+    let data = dir.join("data");
+    let config = key_config(
+        &dir,
+        "[collector.parse]\nsyslog_timezone = \"Asia/Seoul\"\n\
+         [[collector.routes]]\nfield = \"process.name\"\nequals = \"fwprog\"\nstream = \"firewall\"\n",
+    );
+    let collector = Collector::start(
+        &[
+            "collector",
+            "--config",
+            config.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--topic",
+            &topic,
+            "--syslog",
+            "tcp://127.0.0.1:0",
+            "--http-ingest",
+            "127.0.0.1:0",
+        ],
+        &brokers(),
+        &["syslog tcp", "http ingest"],
+    );
+    let lines = 50;
+    let path = dir.join("fw.txt");
+    std::fs::write(&path, (0..lines).map(|i| format!("fw message {i:04}\n")).collect::<String>()).unwrap();
+    logger(&["-T"], &collector.host_port("syslog tcp"), "fwprog", &path);
+    // A classic syslog line (no zone in its time) sent over HTTP ingest.
+    let response = reqwest::blocking::Client::new()
+        .post(collector.url("/api/v1/ingest/app"))
+        .bearer_auth(INGEST_KEY)
+        .body("Mar  1 09:00:00 gw01 sshd[7]: http line in seoul time\n")
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let doc = serde_json::json!({"message": "Mar  1 09:00:00 gw01 fwprog[9]: bulk routed"}).to_string();
+    let response = reqwest::blocking::Client::new()
+        .post(collector.url("/_bulk"))
+        .bearer_auth(INGEST_KEY)
+        // An index name that is no stream name: routing picks the stream.
+        .body(format!("{{\"index\":{{\"_index\":\"Filebeat-8\"}}}}\n{doc}\n"))
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let events = read_topic(&brokers(), &topic, TIMEOUT, |events| events.len() >= lines + 2);
+    let routed = events.iter().filter(|e| e["process.name"] == "fwprog" && e["stream"] == "firewall").count();
+    assert_eq!(routed, lines + 1, "every fwprog message from logger and _bulk went to the routed stream");
+    let http = events.iter().find(|e| e["message"] == "http line in seoul time").expect("the http line");
+    // 09:00 in Seoul (UTC+9) is midnight UTC.
+    let at = http["@timestamp"].as_str().unwrap();
+    assert!(at.ends_with("-03-01T00:00:00Z"), "{at}");
+    // The path stream is forced; the route does not move it.
+    assert_eq!(http["stream"], "app");
+    collector.stop();
+}

@@ -216,10 +216,14 @@ fn serve_push(
 ) -> anyhow::Result<(Tasks, delivery::Delivery)> {
     let delivery = delivery::Delivery::open(&config.kafka, &config.collector.spool)?;
     let mut tasks = vec![delivery.spawn_drainer(shutdown.clone())];
+    // One parser set from the configuration serves every push source, as
+    // it serves the file source.
+    let parsers = config.collector.parse.parsers();
     for bound in listeners.syslog {
         tasks.push(syslog::spawn(
             bound,
             config.collector.tls.as_ref(),
+            parsers.clone(),
             delivery.clone(),
             shutdown.clone(),
         )?);
@@ -228,6 +232,7 @@ fn serve_push(
         let state = http::IngestState {
             delivery: delivery.clone(),
             keys: Arc::new(config.auth.clone()),
+            parsers,
             metrics,
             budget: http::MemoryBudget::new(
                 config.collector.http.memory_budget,

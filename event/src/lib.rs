@@ -202,6 +202,25 @@ mod tests {
     }
 
     #[test]
+    fn the_event_fields_list_is_every_field_of_the_event() {
+        let mut event = Event::new("x", Utc::now());
+        let text = Some("x".to_string());
+        (event.id, event.host_name, event.host_ip, event.log_file_path) = (text.clone(), text.clone(), text.clone(), text.clone());
+        (event.log_source_address, event.log_level, event.process_name, event.source_ip) = (text.clone(), text.clone(), text.clone(), text.clone());
+        (event.destination_ip, event.user_name, event.event_category, event.event_action) = (text.clone(), text.clone(), text.clone(), text.clone());
+        (event.event_outcome, event.event_code, event.observer_vendor, event.observer_product) = (text.clone(), text.clone(), text.clone(), text.clone());
+        event.parse_error = text;
+        (event.log_offset, event.syslog_facility, event.syslog_severity, event.process_pid) = (Some(1), Some(1), Some(1), Some(1));
+        (event.source_port, event.destination_port) = (Some(1), Some(1));
+        let json = serde_json::to_value(&event).unwrap();
+        let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut listed = fields::EVENT_FIELDS.to_vec();
+        keys.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(keys, listed, "fields::EVENT_FIELDS must name every field of Event");
+    }
+
+    #[test]
     fn index_names_map_to_streams_the_same_way_everywhere() {
         assert_eq!(stream_of_index("logwarden-audit"), Some("audit"));
         assert_eq!(stream_of_index("auth"), Some("auth"));

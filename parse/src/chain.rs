@@ -167,6 +167,12 @@ impl Parsers {
         &self.chain
     }
 
+    /// The stream the configured routes (then the built-in ones) choose for
+    /// `event`.
+    pub fn route(&self, event: &Event) -> String {
+        routing::route(event, &self.routes).into_owned()
+    }
+
     /// Parses one line (without its terminator) into an event: never fails,
     /// never drops; an unrecognized line keeps its text and gets
     /// `parse.error`.

@@ -80,7 +80,7 @@ async fn handle(
         ));
     }
     let (ip, source) = peer_addresses(peer);
-    let ctx = Context { key, ip: &ip, source: &source, ingested: Utc::now() };
+    let ctx = Context { key, parsers: &state.parsers, ip: &ip, source: &source, ingested: Utc::now() };
     let mut answer = Answer::default();
     let mut refused: Option<ApiError> = None;
     let mut stored_any = false;
@@ -116,6 +116,7 @@ async fn handle(
 
 struct Context<'a> {
     key: &'a ApiKey,
+    parsers: &'a crate::parse::Parsers,
     ip: &'a str,
     source: &'a str,
     ingested: chrono::DateTime<Utc>,
@@ -169,7 +170,7 @@ fn chunk_records(chunk: &[Action<'_>], ctx: &Context<'_>) -> (Vec<Record>, Vec<I
         };
         let stream = logwarden_event::stream_of_index(index);
         let line_ctx = LineContext { ingested: ctx.ingested, host_name: ctx.ip, file_path: None, stream };
-        let mut event = document_event(doc_line, object, &line_ctx);
+        let mut event = document_event(ctx.parsers, doc_line, object, &line_ctx);
         if let Err(reason) = may_write(ctx.key, &event.stream) {
             items.push(refuse(403, "security_exception", &reason));
             continue;
@@ -187,7 +188,8 @@ pub(super) fn items_for_fuzzing(body: &[u8]) -> Result<usize, String> {
     let key = ApiKey::new("fuzz".into(), logwarden_config::auth::Role::Ingest, &format!("sha256:{}", "0".repeat(64)), None)
         .expect("a valid hash");
     let actions = parse_actions(body, Some("app")).map_err(|e| format!("{e:?}"))?;
-    let ctx = Context { key: &key, ip: "127.0.0.1", source: "127.0.0.1:1", ingested: Utc::now() };
+    let parsers = crate::parse::Parsers::shared_default();
+    let ctx = Context { key: &key, parsers, ip: "127.0.0.1", source: "127.0.0.1:1", ingested: Utc::now() };
     let mut items = 0;
     for chunk in actions.chunks(CHUNK) {
         let (records, answered) = chunk_records(chunk, &ctx);

@@ -1,33 +1,15 @@
 //! A JSON document (NDJSON line or `_bulk` source) to an event: its
-//! `message` goes through `parse_line`, known ECS keys (flat `host.name` or
-//! nested `{"host":{"name":…}}`) fill the event, the rest goes to `fields`.
+//! `message` goes through the configured [`Parsers`], the event's own ECS
+//! keys ([`fields::EVENT_FIELDS`], flat `host.name` or nested
+//! `{"host":{"name":…}}`) fill the event, the rest goes to `fields`; the
+//! configured routes pick the stream.
 
 use chrono::DateTime;
-use logwarden_event::Event;
+use logwarden_event::{Event, fields};
 use serde_json::{Map, Value};
 
-use crate::parse::{LineContext, parse_line};
+use crate::parse::{LineContext, Parsers};
 
-/// ECS keys the event holds as its own fields.
-const ECS_KEYS: &[&str] = &[
-    "host.name",
-    "host.ip",
-    "log.level",
-    "log.file.path",
-    "log.syslog.facility.code",
-    "log.syslog.severity.code",
-    "process.name",
-    "process.pid",
-    "source.ip",
-    "source.port",
-    "destination.ip",
-    "user.name",
-    "event.category",
-    "event.action",
-    "event.outcome",
-    "observer.vendor",
-    "observer.product",
-];
 /// Keys of the document the event sets itself.
 const OWN_KEYS: &[&str] = &[
     "message",
@@ -40,13 +22,13 @@ const OWN_KEYS: &[&str] = &[
     "event.id",
 ];
 
-pub fn document_event(line: &str, doc: Map<String, Value>, ctx: &LineContext<'_>) -> Event {
+pub fn document_event(parsers: &Parsers, line: &str, doc: Map<String, Value>, ctx: &LineContext<'_>) -> Event {
     let mut flat = Map::new();
     flatten("", doc, &mut flat);
     let text = ["message", "event.original", "log"]
         .iter()
         .find_map(|k| flat.get(*k).and_then(Value::as_str));
-    let mut event = parse_line(text.unwrap_or(line), ctx);
+    let mut event = parsers.parse(text.unwrap_or(line), ctx);
     event.original = line.to_string();
     if let Some(text) = flat.get("@timestamp").and_then(Value::as_str) {
         match DateTime::parse_from_rfc3339(text).map(|t| logwarden_event::time::in_range(t.to_utc())) {
@@ -73,7 +55,7 @@ pub fn document_event(line: &str, doc: Map<String, Value>, ctx: &LineContext<'_>
         if OWN_KEYS.contains(&key.as_str()) {
             continue;
         }
-        if ECS_KEYS.contains(&key.as_str()) {
+        if fields::EVENT_FIELDS.contains(&key.as_str()) {
             let previous = ecs.insert(key.clone(), value.clone());
             if serde_json::from_value::<Event>(Value::Object(ecs.clone())).is_ok() {
                 continue;
@@ -88,7 +70,7 @@ pub fn document_event(line: &str, doc: Map<String, Value>, ctx: &LineContext<'_>
     let mut event = serde_json::from_value::<Event>(Value::Object(ecs)).unwrap_or(event);
     event.stream = match ctx.stream {
         Some(stream) => stream.to_string(),
-        None => crate::parse::route_stream(&event).to_string(),
+        None => parsers.route(&event),
     };
     event.fields = fields;
     event
@@ -126,7 +108,7 @@ mod tests {
             file_path: None,
             stream,
         };
-        document_event(&line, doc.as_object().unwrap().clone(), &ctx)
+        document_event(Parsers::shared_default(), &line, doc.as_object().unwrap().clone(), &ctx)
     }
 
     #[test]
@@ -157,6 +139,16 @@ mod tests {
         assert_eq!(e.host_name.as_deref(), Some("web01"));
         assert_eq!(e.process_pid, Some(7));
         assert_eq!(e.stream, "auth");
+    }
+
+    #[test]
+    fn every_field_of_the_event_is_filled_from_its_ecs_key() {
+        // destination.port and event.code were missing from a copied list.
+        let e = event(json!({"message":"x","destination":{"port":443},"event.code":"4625","log.offset":7}), None);
+        assert_eq!(e.destination_port, Some(443));
+        assert_eq!(e.event_code.as_deref(), Some("4625"));
+        assert_eq!(e.log_offset, Some(7));
+        assert!(e.fields.is_empty(), "{:?}", e.fields);
     }
 
     #[test]

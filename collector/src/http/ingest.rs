@@ -18,7 +18,7 @@ use super::document::document_event;
 use super::error::ApiError;
 use super::{IngestState, lines, peer_addresses, read_body};
 use crate::encode::encode_record;
-use crate::parse::{LineContext, parse_line};
+use crate::parse::{LineContext, Parsers};
 
 /// At most this many line errors are listed in the answer (the count is
 /// always exact).
@@ -53,7 +53,7 @@ pub async fn ndjson(
     let mut rejected = 0usize;
     for (number, line) in lines(&body) {
         let event = match std::str::from_utf8(line) {
-            Ok(text) => line_event(text, &ctx),
+            Ok(text) => line_event(&state.parsers, text, &ctx),
             Err(e) => Err(format!("not UTF-8 (at byte {})", e.valid_up_to())),
         };
         match event {
@@ -94,14 +94,14 @@ pub async fn ndjson(
     Ok(Json(json!({"accepted": accepted, "rejected": rejected, "errors": errors})))
 }
 
-fn line_event(line: &str, ctx: &LineContext<'_>) -> Result<Event, String> {
+fn line_event(parsers: &Parsers, line: &str, ctx: &LineContext<'_>) -> Result<Event, String> {
     if line.trim_start().starts_with('{') {
         match serde_json::from_str::<Value>(line) {
-            Ok(Value::Object(doc)) => Ok(document_event(line, doc, ctx)),
+            Ok(Value::Object(doc)) => Ok(document_event(parsers, line, doc, ctx)),
             Ok(_) => Err("not a JSON object".into()),
             Err(e) => Err(format!("invalid JSON: {e}")),
         }
     } else {
-        Ok(parse_line(line, ctx))
+        Ok(parsers.parse(line, ctx))
     }
 }

@@ -43,6 +43,8 @@ pub struct IngestState {
     pub delivery: Delivery,
     pub keys: Arc<KeyRing>,
     pub metrics: Option<PrometheusHandle>,
+    /// The configured parser chain, patterns, time zone and routes.
+    pub parsers: crate::parse::Parsers,
     /// Shared by every request; also holds `max_body_bytes`.
     pub budget: MemoryBudget,
     /// How long a client may take to send its whole body.

@@ -1,16 +1,18 @@
-//! One syslog message to an event: parsed by `parse_line`, the sender
-//! recorded, oversize flagged.
+//! One syslog message to an event: parsed by the configured [`Parsers`]
+//! (chain, pattern files, syslog time zone, routes), the sender recorded,
+//! oversize flagged.
 
 use std::net::SocketAddr;
 
 use chrono::Utc;
 use logwarden_event::Event;
 
-use crate::parse::{LineContext, parse_line};
+use crate::parse::{LineContext, Parsers};
 
 /// Builds the event of one message received from `peer`. A message that
 /// names no host gets the sender's IP as `host.name`.
 pub fn to_event(
+    parsers: &Parsers,
     bytes: &[u8],
     truncated: bool,
     max: usize,
@@ -25,7 +27,7 @@ pub fn to_event(
         file_path: None,
         stream,
     };
-    let mut event = parse_line(&text, &ctx);
+    let mut event = parsers.parse(&text, &ctx);
     event.log_source_address =
         Some(SocketAddr::new(peer.ip().to_canonical(), peer.port()).to_string());
     if truncated {
@@ -49,6 +51,7 @@ mod tests {
     #[test]
     fn fields_come_from_the_message_and_the_sender_is_recorded() {
         let event = to_event(
+            Parsers::shared_default(),
             b"<38>Jan  2 03:04:05 web01 sshd[7]: Accepted password",
             false,
             1024,
@@ -66,7 +69,7 @@ mod tests {
 
     #[test]
     fn a_message_without_host_is_named_after_its_sender() {
-        let event = to_event(b"plain text \xff", true, 12, peer(), Some("network"));
+        let event = to_event(Parsers::shared_default(), b"plain text \xff", true, 12, peer(), Some("network"));
         assert_eq!(event.host_name.as_deref(), Some("192.0.2.7"));
         assert_eq!(event.stream, "network");
         assert!(event.original.starts_with("plain text "));

@@ -25,6 +25,7 @@ pub use framing::{Decoder, Frame};
 pub use message::to_event;
 
 use crate::delivery::Delivery;
+use crate::parse::Parsers;
 
 /// Events buffered between a listener and its delivery; a full channel
 /// pauses TCP reads.
@@ -83,6 +84,7 @@ pub async fn bind(config: &SyslogListener) -> anyhow::Result<BoundSyslog> {
 pub fn spawn(
     bound: BoundSyslog,
     tls: Option<&TlsFiles>,
+    parsers: Parsers,
     delivery: Delivery,
     shutdown: CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
@@ -94,7 +96,7 @@ pub fn spawn(
         SyslogTransport::Tls => "syslog_tls",
     };
     let reader = match bound.socket {
-        Socket::Udp(socket) => tokio::spawn(udp::serve(socket, config, tx, shutdown.clone())),
+        Socket::Udp(socket) => tokio::spawn(udp::serve(socket, config, parsers, tx, shutdown.clone())),
         Socket::Tcp(listener) => {
             let acceptor = match config.transport {
                 SyslogTransport::Tls => Some(tls::acceptor(
@@ -102,7 +104,7 @@ pub fn spawn(
                 )?),
                 _ => None,
             };
-            tokio::spawn(tcp::serve(listener, config, acceptor, tx, shutdown.clone()))
+            tokio::spawn(tcp::serve(listener, config, parsers, acceptor, tx, shutdown.clone()))
         }
     };
     let can_wait = source != "syslog_udp";

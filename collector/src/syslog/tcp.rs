@@ -17,11 +17,13 @@ use tokio_util::sync::CancellationToken;
 
 use super::framing::Decoder;
 use super::message::to_event;
+use crate::parse::Parsers;
 use crate::metrics;
 
 pub async fn serve(
     listener: TcpListener,
     config: SyslogListener,
+    parsers: Parsers,
     tls: Option<TlsAcceptor>,
     events: mpsc::Sender<Event>,
     shutdown: CancellationToken,
@@ -49,8 +51,9 @@ pub async fn serve(
             drop(stream);
             continue;
         };
-        let (config, events, shutdown, tls) = (
+        let (config, parsers, events, shutdown, tls) = (
             config.clone(),
+            parsers.clone(),
             events.clone(),
             shutdown.clone(),
             tls.clone(),
@@ -58,12 +61,12 @@ pub async fn serve(
         connections.spawn(async move {
             metrics::connections_open(transport, 1.0);
             match tls {
-                None => read_messages(stream, peer, &config, &events, &shutdown).await,
+                None => read_messages(stream, peer, &config, &parsers, &events, &shutdown).await,
                 Some(acceptor) => {
                     let handshake = config.idle_timeout.min(config.frame_timeout);
                     match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
                         Ok(Ok(stream)) => {
-                            read_messages(stream, peer, &config, &events, &shutdown).await
+                            read_messages(stream, peer, &config, &parsers, &events, &shutdown).await
                         }
                         Ok(Err(error)) => {
                             tracing::warn!(%peer, %error, "syslog tls handshake failed")
@@ -84,6 +87,7 @@ async fn read_messages<S: AsyncRead + Unpin>(
     mut stream: S,
     peer: SocketAddr,
     config: &SyslogListener,
+    parsers: &Parsers,
     events: &mpsc::Sender<Event>,
     shutdown: &CancellationToken,
 ) {
@@ -95,6 +99,7 @@ async fn read_messages<S: AsyncRead + Unpin>(
     loop {
         while let Some(frame) = decoder.decode(&mut buf) {
             let event = to_event(
+                parsers,
                 &frame.bytes,
                 frame.truncated,
                 config.max_message_bytes,
@@ -147,6 +152,7 @@ async fn read_messages<S: AsyncRead + Unpin>(
     }
     while let Some(frame) = decoder.decode(&mut buf) {
         let event = to_event(
+            parsers,
             &frame.bytes,
             frame.truncated,
             config.max_message_bytes,
@@ -160,6 +166,7 @@ async fn read_messages<S: AsyncRead + Unpin>(
     if let Some(frame) = decoder.finish(&mut buf) {
         let _ = events
             .send(to_event(
+                parsers,
                 &frame.bytes,
                 frame.truncated,
                 config.max_message_bytes,

@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::message::to_event;
+use crate::parse::Parsers;
 use crate::metrics;
 
 /// Largest UDP payload.
@@ -17,6 +18,7 @@ const DATAGRAM: usize = 65_535;
 pub async fn serve(
     socket: Arc<UdpSocket>,
     config: SyslogListener,
+    parsers: Parsers,
     events: mpsc::Sender<Event>,
     shutdown: CancellationToken,
 ) {
@@ -39,6 +41,7 @@ pub async fn serve(
         }
         let keep = datagram.len().min(config.max_message_bytes);
         let event = to_event(
+            &parsers,
             &datagram[..keep],
             keep < datagram.len(),
             config.max_message_bytes,
