@@ -44,6 +44,9 @@ fn require_sources(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How long start-up tries to reach Kafka before it starts anyway.
+const KAFKA_CHECK: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Runs the chosen components until SIGTERM; if one fails, the others are
 /// stopped cleanly and the error is returned.
 async fn pipeline(mut config: Config, collector: bool, indexer: bool, api: bool) -> anyhow::Result<()> {
@@ -56,16 +59,25 @@ async fn pipeline(mut config: Config, collector: bool, indexer: bool, api: bool)
     } else {
         None
     };
+    // A refused login or TLS handshake stops the start with the settings to
+    // fix; brokers that are merely down are waited for by each component.
+    let kafka = config.kafka.clone();
+    let reached = tokio::task::spawn_blocking(move || logwarden_kafka::check_connection(&kafka, KAFKA_CHECK))
+        .await?
+        .context("checking the connection to kafka")?;
+    if !reached {
+        tracing::warn!(brokers = %config.kafka.brokers, "kafka does not answer yet; starting anyway (the components wait for it, push sources spool)");
+    }
     if indexer {
         // Created before anyone subscribes, with partitions = cores.
-        logwarden_collector::kafka::ensure_topic(
-            &config.kafka.brokers,
+        logwarden_kafka::ensure_topic(
+            &config.kafka,
             &config.kafka.topic,
             config.kafka.partitions,
         )
         .await?;
-        logwarden_collector::kafka::ensure_topic(
-            &config.kafka.brokers,
+        logwarden_kafka::ensure_topic(
+            &config.kafka,
             &config.indexer.dlq_topic,
             config.kafka.partitions,
         )

@@ -102,7 +102,7 @@ fn create_topic(topic: &str) {
         .unwrap();
     runtime
         .block_on(logwarden_collector::kafka::ensure_topic(
-            &brokers(),
+            &logwarden_config::KafkaConfig::for_brokers(&brokers()),
             topic,
             PARTITIONS as u32,
         ))

@@ -43,7 +43,7 @@ impl Topics {
 
     pub fn create(&mut self, topic: &str) -> anyhow::Result<()> {
         tokio::runtime::Handle::current().block_on(logwarden_collector::kafka::ensure_topic(
-            &self.brokers,
+            &logwarden_config::KafkaConfig::for_brokers(&self.brokers),
             topic,
             self.partitions,
         ))?;

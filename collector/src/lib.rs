@@ -109,7 +109,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     if listeners.is_empty() {
         kafka::ensure_topic(
-            &config.kafka.brokers,
+            &config.kafka,
             &config.kafka.topic,
             config.kafka.partitions,
         )
@@ -170,11 +170,11 @@ async fn ensure_topic_or_retry(config: &Config, shutdown: CancellationToken) {
         async move {
             match tokio::time::timeout(
                 TOPIC_WAIT,
-                kafka::ensure_topic(&kafka.brokers, &kafka.topic, kafka.partitions),
+                kafka::ensure_topic(&kafka, &kafka.topic, kafka.partitions),
             )
             .await
             {
-                Ok(result) => result,
+                Ok(result) => result.map_err(anyhow::Error::from),
                 Err(_) => Err(anyhow::anyhow!(
                     "no answer from {} within {TOPIC_WAIT:?}",
                     kafka.brokers

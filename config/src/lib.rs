@@ -10,12 +10,15 @@
 //! - `raw`: the file format as written by operators (TOML, serde, defaults).
 //! - `validated`: the checked configuration the components receive.
 //! - `retention`: per-stream retention classes and regulation presets.
+//! - `kafka`: brokers, topic and how every Kafka client connects (SASL,
+//!   TLS, overrides per client kind).
 //! - `push`: syslog listeners, HTTP ingest and the spool (push sources).
 //! - `auth`: ingest/API keys as SHA-256 hashes, checked in constant time.
 //! - `error`: [`ConfigError`], naming the key at fault.
 
 pub mod auth;
 mod error;
+pub mod kafka;
 mod push;
 pub mod raw;
 pub mod retention;
@@ -28,9 +31,8 @@ pub use push::{
 };
 pub use raw::RawConfig;
 pub use retention::{PRESETS, Preset, StreamPolicy};
-pub use validated::{
-    ApiConfig, CollectorConfig, Compression, Config, FileInput, IndexerConfig, KafkaConfig, Multiline, ParseConfig,
-};
+pub use kafka::{ClientKind, Compression, KafkaConfig};
+pub use validated::{ApiConfig, CollectorConfig, Config, FileInput, IndexerConfig, Multiline, ParseConfig};
 
 use std::path::Path;
 

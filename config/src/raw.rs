@@ -56,9 +56,38 @@ pub struct RawKafka {
     pub compression: Option<String>,
     #[serde(default, with = "humantime_serde")]
     pub linger: Option<Duration>,
-    /// Extra librdkafka producer properties, for tuning.
+    /// `plaintext`, `ssl`, `sasl_plaintext` or `sasl_ssl`; absent: from
+    /// whether `[kafka.sasl]` and `[kafka.tls]` are given.
+    pub security_protocol: Option<String>,
+    pub sasl: Option<RawKafkaSasl>,
+    pub tls: Option<RawKafkaTls>,
+    /// Extra librdkafka properties per client kind, for tuning.
     #[serde(default)]
     pub producer: BTreeMap<String, String>,
+    #[serde(default)]
+    pub consumer: BTreeMap<String, String>,
+    #[serde(default)]
+    pub admin: BTreeMap<String, String>,
+}
+
+/// `[kafka.sasl]`: the password comes from the environment or a file,
+/// never from the config itself.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKafkaSasl {
+    pub mechanism: Option<String>,
+    pub username: String,
+    pub password_env: Option<String>,
+    pub password_file: Option<PathBuf>,
+}
+
+/// `[kafka.tls]`: PEM files.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKafkaTls {
+    pub ca: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

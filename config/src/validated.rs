@@ -11,6 +11,7 @@ use crate::retention::{StreamPolicy, validate_streams};
 use logwarden_parse::{ParserKind, Parsers, PatternLibrary, Route, RouteCondition, Tz};
 
 use crate::raw::{RawConfig, RawFileInput, RawMultiline, RawParse, RawRoute};
+use crate::kafka::KafkaConfig;
 use crate::{ConfigError, cpu_cores};
 
 #[derive(Debug, Clone)]
@@ -33,31 +34,6 @@ impl Config {
             .get(stream)
             .cloned()
             .unwrap_or_else(StreamPolicy::keep_forever)
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct KafkaConfig {
-    pub brokers: String,
-    pub topic: String,
-    pub partitions: u32,
-    pub compression: Compression,
-    pub linger: Duration,
-    pub producer: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
-    Lz4,
-    Zstd,
-}
-
-impl Compression {
-    pub fn as_librdkafka(self) -> &'static str {
-        match self {
-            Compression::Lz4 => "lz4",
-            Compression::Zstd => "zstd",
-        }
     }
 }
 
@@ -142,72 +118,16 @@ pub struct ApiConfig {
     pub tls: Option<TlsFiles>,
 }
 
-/// librdkafka properties that carry the delivery guarantee: overriding them
-/// could lose data, so the config refuses them.
-const GUARANTEE_PROPERTIES: &[&str] = &[
-    "acks",
-    "request.required.acks",
-    "enable.idempotence",
-    "bootstrap.servers",
-    "compression.type",
-    "compression.codec",
-    "linger.ms",
-    "queue.buffering.max.ms",
-];
-
 impl RawConfig {
     pub fn validate(self) -> Result<Config, ConfigError> {
+        self.validate_with_env(&|name| std::env::var(name).ok())
+    }
+
+    /// [`RawConfig::validate`] reading secrets' environment variables
+    /// through `read_env`.
+    pub fn validate_with_env(self, read_env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let data_dir = self.data_dir.unwrap_or_else(|| PathBuf::from("data"));
-        let kafka = self.kafka;
-        let brokers = kafka
-            .brokers
-            .unwrap_or_else(|| "127.0.0.1:9092".to_string());
-        if brokers.trim().is_empty() {
-            return Err(ConfigError::invalid(
-                "kafka.brokers",
-                "must list at least one host:port",
-            ));
-        }
-        let topic = kafka
-            .topic
-            .unwrap_or_else(|| "logwarden.events".to_string());
-        if !is_valid_topic(&topic) {
-            return Err(ConfigError::invalid(
-                "kafka.topic",
-                format!(
-                    "`{topic}` is not a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249)"
-                ),
-            ));
-        }
-        let compression = match kafka.compression.as_deref().unwrap_or("lz4") {
-            "lz4" => Compression::Lz4,
-            "zstd" => Compression::Zstd,
-            other => {
-                return Err(ConfigError::invalid(
-                    "kafka.compression",
-                    format!("`{other}` is not supported; use \"lz4\" or \"zstd\""),
-                ));
-            }
-        };
-        for key in kafka.producer.keys() {
-            if GUARANTEE_PROPERTIES.contains(&key.as_str()) {
-                return Err(ConfigError::invalid(
-                    format!("kafka.producer.{key}"),
-                    "is set by logwarden (delivery guarantee or a dedicated key); remove it",
-                ));
-            }
-        }
-        let kafka = KafkaConfig {
-            brokers,
-            topic,
-            partitions: kafka
-                .partitions
-                .filter(|&p| p > 0)
-                .unwrap_or_else(cpu_cores),
-            compression,
-            linger: kafka.linger.unwrap_or(Duration::from_millis(5)),
-            producer: kafka.producer,
-        };
+        let kafka = crate::kafka::validate(self.kafka, read_env)?;
 
         let collector = self.collector;
         let files = collector
@@ -290,7 +210,7 @@ impl RawConfig {
         let dlq_topic = indexer
             .dlq_topic
             .unwrap_or_else(|| "logwarden.dlq".to_string());
-        if !is_valid_topic(&dlq_topic) || dlq_topic == kafka.topic {
+        if !crate::kafka::is_valid_topic(&dlq_topic) || dlq_topic == kafka.topic {
             return Err(ConfigError::invalid(
                 "indexer.dlq_topic",
                 format!("`{dlq_topic}` must be a valid Kafka topic name other than kafka.topic"),
@@ -448,16 +368,6 @@ fn validate_route(index: usize, route: RawRoute) -> Result<Route, ConfigError> {
         _ => return Err(ConfigError::invalid(key, "needs exactly one of `equals` or `matches`")),
     };
     Ok(Route { field: route.field, condition, stream: route.stream })
-}
-
-fn is_valid_topic(topic: &str) -> bool {
-    !topic.is_empty()
-        && topic.len() <= 249
-        && topic != "."
-        && topic != ".."
-        && topic
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 #[cfg(test)]

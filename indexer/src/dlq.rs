@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
-use rdkafka::{ClientConfig, ClientContext, Message};
+use rdkafka::{ClientContext, Message};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -52,12 +52,11 @@ pub struct Origin<'a> {
 
 impl DeadLetters {
     pub fn new(
-        brokers: &str,
+        kafka: &logwarden_config::KafkaConfig,
         topic: &str,
         source_topic: &str,
     ) -> Result<DeadLetters, IndexerError> {
-        let producer = ClientConfig::new()
-            .set("bootstrap.servers", brokers)
+        let producer = logwarden_kafka::client_config(kafka, logwarden_config::ClientKind::Producer)
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "0")

@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use logwarden_config::Config;
+use logwarden_config::{ClientKind, Config};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaRespErr;
-use rdkafka::{ClientConfig, ClientContext, Message, Offset, TopicPartitionList};
+use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use crate::dlq::{self, DeadLetters};
@@ -152,12 +152,11 @@ pub fn run_worker(
         failure: Mutex::new(None),
     });
     let dead_letters = DeadLetters::new(
-        &config.kafka.brokers,
+        &config.kafka,
         &config.indexer.dlq_topic,
         &config.kafka.topic,
     )?;
-    let consumer: BaseConsumer<WorkerContext> = ClientConfig::new()
-        .set("bootstrap.servers", &config.kafka.brokers)
+    let consumer: BaseConsumer<WorkerContext> = logwarden_kafka::client_config(&config.kafka, ClientKind::Consumer)
         .set("group.id", &config.indexer.group)
         .set("client.id", format!("logwarden-indexer-{id}"))
         .set("enable.auto.commit", "false")

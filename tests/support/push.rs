@@ -205,6 +205,16 @@ pub struct PrivateKafka {
     name: String,
     port: u16,
     controller_port: u16,
+    /// With a SASL_SSL listener (scripts/kafka.sh KAFKA_SECURE=1).
+    secure: Option<SecureListener>,
+}
+
+/// The SASL_SSL listener of a secured private broker: user `logwarden`,
+/// SCRAM-SHA-256/512 and PLAIN, a CA made by scripts/kafka.sh.
+pub struct SecureListener {
+    pub port: u16,
+    pub password: String,
+    pub ca: PathBuf,
 }
 
 impl PrivateKafka {
@@ -220,7 +230,32 @@ impl PrivateKafka {
             name: unique("test"),
             port: free_port(),
             controller_port: free_port(),
+            secure: None,
         }
+    }
+
+    /// A broker with a SASL_SSL listener besides the plain one.
+    pub fn start_secure() -> PrivateKafka {
+        let mut kafka = PrivateKafka::reserve();
+        kafka.secure = Some(SecureListener {
+            port: free_port(),
+            password: "lw-test-sasl-secret".into(),
+            ca: PathBuf::new(),
+        });
+        let output = kafka.command("start").stderr(Stdio::inherit()).output().expect("kafka.sh");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "secure kafka.sh start: {stdout}");
+        let ca = stdout
+            .split("(CA ")
+            .nth(1)
+            .and_then(|rest| rest.split(',').next())
+            .unwrap_or_else(|| panic!("no CA path in: {stdout}"));
+        kafka.secure.as_mut().unwrap().ca = PathBuf::from(ca);
+        kafka
+    }
+
+    pub fn secure(&self) -> &SecureListener {
+        self.secure.as_ref().expect("a secured broker")
     }
 
     pub fn brokers(&self) -> String {
@@ -244,16 +279,24 @@ impl PrivateKafka {
     }
 
     fn try_run(&self, command: &str) -> bool {
+        let status = self.command(command).stdout(Stdio::null()).status();
+        status.is_ok_and(|s| s.success())
+    }
+
+    fn command(&self, command: &str) -> Command {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka.sh");
-        let status = Command::new(script)
-            .args(command.split(' '))
+        let mut cmd = Command::new(script);
+        cmd.args(command.split(' '))
             .env("LOGWARDEN_KAFKA_INSTANCE", &self.name)
             .env("KAFKA_PORT", self.port.to_string())
             .env("KAFKA_CONTROLLER_PORT", self.controller_port.to_string())
-            .env("KAFKA_HEAP_OPTS", "-Xmx384m -Xms128m")
-            .stdout(Stdio::null())
-            .status();
-        status.is_ok_and(|s| s.success())
+            .env("KAFKA_HEAP_OPTS", "-Xmx384m -Xms128m");
+        if let Some(secure) = &self.secure {
+            cmd.env("KAFKA_SECURE", "1")
+                .env("KAFKA_SECURE_PORT", secure.port.to_string())
+                .env("KAFKA_SASL_PASSWORD", &secure.password);
+        }
+        cmd
     }
 }
 

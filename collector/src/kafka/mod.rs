@@ -1,7 +1,6 @@
 //! Kafka side of the collector: topic creation and the acknowledging producer.
 
 mod producer;
-mod topic;
 
 pub use producer::{Batch, EventProducer, Rejected, create_producer, flush, is_permanent, send};
-pub use topic::ensure_topic;
+pub use logwarden_kafka::ensure_topic;

@@ -9,8 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use logwarden_config::KafkaConfig;
-use rdkafka::ClientConfig;
+use logwarden_config::{ClientKind, KafkaConfig};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::{ClientContext, Message};
@@ -167,22 +166,27 @@ impl ProducerContext for AckContext {
 
 pub type EventProducer = ThreadedProducer<AckContext>;
 
-/// Builds the producer: idempotent, `acks=all`, compressed, batched.
+/// Builds the producer: idempotent, `acks=all`, compressed, batched, from
+/// the `[kafka]` section (brokers, SASL, TLS, `[kafka.producer]`).
 pub fn create_producer(config: &KafkaConfig) -> anyhow::Result<EventProducer> {
-    let mut client = ClientConfig::new();
+    let mut client = logwarden_kafka::client_config(config, ClientKind::Producer);
+    // The delivery guarantee: the config refuses overrides of these.
     client
-        .set("bootstrap.servers", &config.brokers)
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .set("compression.type", config.compression.as_librdkafka())
-        .set("linger.ms", config.linger.as_millis().to_string())
-        .set("batch.size", "1000000")
-        .set("batch.num.messages", "10000")
-        .set("queue.buffering.max.messages", "200000")
-        .set("queue.buffering.max.kbytes", "262144")
-        .set("client.id", "logwarden-collector");
-    for (key, value) in &config.producer {
-        client.set(key, value);
+        .set("linger.ms", config.linger.as_millis().to_string());
+    // Tuning defaults, unless [kafka.producer] says otherwise.
+    for (key, value) in [
+        ("batch.size", "1000000"),
+        ("batch.num.messages", "10000"),
+        ("queue.buffering.max.messages", "200000"),
+        ("queue.buffering.max.kbytes", "262144"),
+        ("client.id", "logwarden-collector"),
+    ] {
+        if !config.producer.contains_key(key) {
+            client.set(key, value);
+        }
     }
     Ok(client.create_with_context(AckContext)?)
 }

@@ -1,0 +1,83 @@
+//! The one builder of Kafka client configurations, and a start-up check.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use logwarden_config::{ClientKind, KafkaConfig};
+use rdkafka::ClientConfig;
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+
+use crate::KafkaClientError;
+
+/// The librdkafka configuration of a client of `kind`: brokers, security
+/// (SASL, TLS) and that kind's overrides, from the `[kafka]` section. Every
+/// client logwarden creates starts from here; callers add only what their
+/// role needs (a group id, the delivery guarantee).
+pub fn client_config(config: &KafkaConfig, kind: ClientKind) -> ClientConfig {
+    let mut client = ClientConfig::new();
+    for (key, value) in config.client_properties(kind) {
+        client.set(key, value);
+    }
+    client
+}
+
+/// Records the first authentication or TLS error librdkafka reports, and
+/// whether every broker is down.
+#[derive(Default)]
+struct Watch {
+    refused: Mutex<Option<(RDKafkaErrorCode, String)>>,
+    all_down: AtomicBool,
+}
+
+impl ClientContext for Watch {
+    fn error(&self, error: KafkaError, reason: &str) {
+        let code = error.rdkafka_error_code();
+        if let Some(code @ (RDKafkaErrorCode::Authentication | RDKafkaErrorCode::SSL)) = code {
+            self.refused.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert((code, reason.to_string()));
+        } else if code == Some(RDKafkaErrorCode::AllBrokersDown) {
+            self.all_down.store(true, Ordering::Release);
+        } else {
+            tracing::debug!(%error, reason, "kafka client error during the connection check");
+        }
+    }
+}
+
+impl ConsumerContext for Watch {}
+
+/// Connects as the configured clients do and asks for the cluster's
+/// metadata, within `timeout`. A refused login or a failed TLS handshake is
+/// an error naming the settings to fix (at start, not a hang later);
+/// brokers that are merely unreachable are not: logwarden's components
+/// wait for Kafka (and push sources spool) as before, so `Ok(false)` says
+/// the check could not reach Kafka and `Ok(true)` that it did.
+pub fn check_connection(config: &KafkaConfig, timeout: Duration) -> Result<bool, KafkaClientError> {
+    let consumer: BaseConsumer<Watch> = client_config(config, ClientKind::Admin)
+        .set("group.id", "logwarden-connection-check")
+        .create_with_context(Watch::default())?;
+    let started = Instant::now();
+    loop {
+        let answered = consumer.fetch_metadata(None, Duration::from_millis(500)).is_ok();
+        // Error events reach the context only when the client is polled.
+        let _ = consumer.poll(Duration::from_millis(100));
+        if let Some((code, reason)) = consumer.context().refused.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let brokers = config.brokers.clone();
+            return Err(match code {
+                RDKafkaErrorCode::SSL => KafkaClientError::Tls { brokers, reason },
+                _ => KafkaClientError::Authentication {
+                    credentials: config.credentials().unwrap_or_else(|| "a client without SASL".into()),
+                    brokers,
+                    reason,
+                },
+            });
+        }
+        if answered {
+            return Ok(true);
+        }
+        if started.elapsed() >= timeout || consumer.context().all_down.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+    }
+}
