@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use criterion::{Criterion, Throughput};
 use logwarden_collector::parse::{LineContext, parse_line};
 use logwarden_event::{Event, wire};
-use logwarden_indexer::schema::{LogSchema, parse_time};
+use logwarden_store::schema::{LogSchema, parse_time};
 use serde_json::{Map, Value};
 
 const LOGHUB: [&str; 3] = ["Linux_2k.log", "OpenSSH_2k.log", "Apache_2k.log"];

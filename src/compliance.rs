@@ -5,8 +5,9 @@ use std::io::Write;
 
 use anyhow::Context;
 use chrono::Utc;
-use logwarden_indexer::keys::{ManifestSigner, ManifestVerifier, public_key_path};
-use logwarden_indexer::{retention, verify};
+use logwarden_store::keys::{ManifestSigner, ManifestVerifier, public_key_path};
+use logwarden_indexer::retention;
+use logwarden_store::verify;
 
 use crate::cli::{RetentionArgs, VerifyArgs};
 

@@ -101,7 +101,7 @@ fn create_topic(topic: &str) {
         .build()
         .unwrap();
     runtime
-        .block_on(logwarden_collector::kafka::ensure_topic(
+        .block_on(logwarden_kafka::ensure_topic(
             &logwarden_config::KafkaConfig::for_brokers(&brokers()),
             topic,
             PARTITIONS as u32,

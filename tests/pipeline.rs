@@ -92,8 +92,9 @@ fn every_loghub_line_is_searchable_exactly_once() {
             .contains("LabSZ")
     );
 
-    // Nothing more arrives later: no duplicates after the pipeline settles.
-    std::thread::sleep(Duration::from_secs(3));
+    // Once the indexers have read and committed everything Kafka holds,
+    // the index holds each line once: nothing more is on its way.
+    assert_eq!(wait_for_group_caught_up(&topic, &topic, TIMEOUT), 6000);
     assert_eq!(node.count("*"), 6000);
     node.stop();
 }
@@ -157,7 +158,7 @@ fn restart_midway_keeps_counts_exact() {
     let node = Logwarden::start(&args);
     node.wait_for_count("*", 6000, TIMEOUT);
     assert_every_line_once(&node);
-    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(wait_for_group_caught_up(&topic, &topic, TIMEOUT), 6000);
     assert_eq!(node.count("*"), 6000);
     node.stop();
 }
@@ -214,7 +215,8 @@ fn indexer_killed_with_sigkill_resumes_exactly_once() {
         let indexer = Logwarden::start(&indexer_args);
         let before = api.count("*");
         let started = std::time::Instant::now();
-        while api.count("*") == before && started.elapsed() < TIMEOUT {
+        while api.count("*") == before {
+            assert!(started.elapsed() < TIMEOUT, "round {round}: the indexer made no progress before its kill");
             std::thread::sleep(Duration::from_millis(20));
         }
         std::thread::sleep(Duration::from_millis(50 * round));
@@ -222,7 +224,7 @@ fn indexer_killed_with_sigkill_resumes_exactly_once() {
     }
     let indexer = Logwarden::start(&indexer_args);
     api.wait_for_count("*", 30000, TIMEOUT);
-    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(wait_for_group_caught_up(&topic, &topic, TIMEOUT), 30000);
     assert_eq!(api.count("*"), 30000);
     for file in ["auth.log", "syslog", "nginx-access.log"] {
         let path = logs.join(file);

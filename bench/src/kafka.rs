@@ -42,7 +42,7 @@ impl Topics {
     }
 
     pub fn create(&mut self, topic: &str) -> anyhow::Result<()> {
-        tokio::runtime::Handle::current().block_on(logwarden_collector::kafka::ensure_topic(
+        tokio::runtime::Handle::current().block_on(logwarden_kafka::ensure_topic(
             &logwarden_config::KafkaConfig::for_brokers(&self.brokers),
             topic,
             self.partitions,

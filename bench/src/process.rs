@@ -215,9 +215,15 @@ mod tests {
 
     #[test]
     fn reads_own_usage() {
-        let usage = usage_of(std::process::id()).unwrap();
-        assert!(usage.peak_rss_bytes > 0);
-        assert!(usage.cpu_seconds >= 0.0);
+        let before = usage_of(std::process::id()).unwrap();
+        assert!(before.peak_rss_bytes > 0);
+        // Burn CPU (a clock tick is 10 ms): what is read must grow with it.
+        let mut x = 0u64;
+        for i in 0..200_000_000u64 {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+        }
+        let after = usage_of(std::process::id()).unwrap();
+        assert!(after.cpu_seconds > before.cpu_seconds, "{} then {} CPU seconds", before.cpu_seconds, after.cpu_seconds);
     }
 
     #[test]

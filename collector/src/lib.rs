@@ -12,21 +12,16 @@
 //!   checkpoints with content fingerprints).
 //! - `syslog`: syslog listeners (UDP, TCP, TLS; RFC 6587 framing).
 //! - `http`: HTTP ingest (NDJSON, Elasticsearch `_bulk`), authenticated by keys.
-//! - `delivery`: pushed events to Kafka, or to the spool while Kafka is down.
-//! - `spool`: the bounded on-disk spool (CRC-framed segment files).
 //! - `parse`: re-export of the `logwarden-parse` crate (parsers, chain, routing).
-//! - `encode`: events to Kafka records within the message size limit.
-//! - `kafka`: topic creation and the acknowledging producer.
+//! - `kafka`, `delivery`, `spool`, `encode`: re-exports of the
+//!   `logwarden-kafka` crate (the producer, delivery with its spool, events
+//!   as records), which the query API's audit trail shares.
 //! - `metrics`: Prometheus counters of this crate.
 
-pub mod delivery;
-mod encode;
 pub mod file;
 pub mod http;
-pub mod kafka;
 mod metrics;
 pub use logwarden_parse as parse;
-pub mod spool;
 pub mod syslog;
 
 use std::net::SocketAddr;
@@ -39,7 +34,9 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub use encode::encode_record;
+pub use logwarden_kafka::encode::encode_record;
+pub use logwarden_kafka::producer as kafka;
+pub use logwarden_kafka::{delivery, encode, spool};
 
 /// How long shutdown waits for Kafka to acknowledge pushed events in flight.
 const SHUTDOWN_FLUSH: Duration = Duration::from_secs(30);
@@ -108,7 +105,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     if listeners.is_empty() {
-        kafka::ensure_topic(
+        logwarden_kafka::ensure_topic(
             &config.kafka,
             &config.kafka.topic,
             config.kafka.partitions,
@@ -170,7 +167,7 @@ async fn ensure_topic_or_retry(config: &Config, shutdown: CancellationToken) {
         async move {
             match tokio::time::timeout(
                 TOPIC_WAIT,
-                kafka::ensure_topic(&kafka, &kafka.topic, kafka.partitions),
+                logwarden_kafka::ensure_topic(&kafka, &kafka.topic, kafka.partitions),
             )
             .await
             {

@@ -1,30 +1,7 @@
 //! Collector metrics (Prometheus names, bounded labels).
 
-use rdkafka::error::KafkaError;
-
 pub fn lines_read(count: u64) {
     metrics::counter!("logwarden_collector_lines_read_total", "source" => "file").increment(count);
-}
-
-pub fn events_acked(topic: &str) {
-    metrics::counter!("logwarden_collector_events_sent_total", "topic" => topic.to_string())
-        .increment(1);
-}
-
-pub fn delivery_error(topic: &str, error: &KafkaError) {
-    let error_type = match error.rdkafka_error_code() {
-        Some(code) => format!("{code:?}"),
-        None => "other".to_string(),
-    };
-    metrics::counter!(
-        "logwarden_collector_errors_total",
-        "stage" => "produce", "topic" => topic.to_string(), "error_type" => error_type
-    )
-    .increment(1);
-}
-
-pub fn backpressure() {
-    metrics::counter!("logwarden_collector_backpressure_total").increment(1);
 }
 
 pub fn rewind() {
@@ -54,39 +31,8 @@ pub fn connections_open(transport: &'static str, delta: f64) {
         .increment(delta);
 }
 
-pub fn spool_bytes(bytes: u64) {
-    metrics::gauge!("logwarden_collector_spool_bytes").set(bytes as f64);
-}
-
-pub fn spool_full() {
-    metrics::counter!("logwarden_collector_spool_full_total").increment(1);
-}
-
-pub fn spooled(count: u64) {
-    metrics::counter!("logwarden_collector_spool_records_total", "op" => "write").increment(count);
-}
-
-pub fn drained(count: u64) {
-    metrics::counter!("logwarden_collector_spool_records_total", "op" => "drain").increment(count);
-}
-
-pub fn spool_io_error() {
-    metrics::counter!("logwarden_collector_errors_total", "stage" => "spool", "error_type" => "io")
-        .increment(1);
-}
-
-pub fn spool_unreadable(bytes: u64) {
-    metrics::counter!("logwarden_collector_spool_unreadable_bytes_total").increment(bytes);
-}
-
 pub fn http_request(route: &'static str, status: u16) {
     metrics::counter!("logwarden_collector_http_requests_total", "route" => route, "status" => status.to_string())
-        .increment(1);
-}
-
-/// A record Kafka refused for good, kept in a dead-letter file.
-pub fn dead_lettered(topic: &str) {
-    metrics::counter!("logwarden_collector_dead_lettered_total", "topic" => topic.to_string())
         .increment(1);
 }
 

@@ -13,6 +13,7 @@
 //! - `kafka`: brokers, topic and how every Kafka client connects (SASL,
 //!   TLS, overrides per client kind).
 //! - `push`: syslog listeners, HTTP ingest and the spool (push sources).
+//! - `tls`: certificate and key files loaded into a TLS server configuration.
 //! - `auth`: ingest/API keys as SHA-256 hashes, checked in constant time.
 //! - `error`: [`ConfigError`], naming the key at fault.
 
@@ -20,6 +21,7 @@ pub mod auth;
 mod error;
 pub mod kafka;
 mod push;
+mod tls;
 pub mod raw;
 pub mod retention;
 mod validated;
@@ -27,20 +29,15 @@ mod validated;
 pub use error::ConfigError;
 pub use push::{
     FsyncPolicy, HttpIngestConfig, MAX_MESSAGE_BYTES, SpoolConfig, SyslogListener, SyslogTransport,
-    TlsFiles, parse_syslog_address,
+    parse_syslog_address,
 };
+pub use tls::TlsFiles;
 pub use raw::RawConfig;
 pub use retention::{PRESETS, Preset, StreamPolicy};
 pub use kafka::{ClientKind, Compression, KafkaConfig};
 pub use validated::{ApiConfig, CollectorConfig, Config, FileInput, IndexerConfig, Multiline, ParseConfig};
 
 use std::path::Path;
-
-/// Environment variables that override file values, and the key each one sets.
-pub const ENV_OVERRIDES: &[(&str, &str)] = &[
-    ("LOGWARDEN_KAFKA_BROKERS", "kafka.brokers"),
-    ("LOGWARDEN_DATA_DIR", "data_dir"),
-];
 
 impl Config {
     /// Reads, overrides from the environment, and validates a TOML file.

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::tls::TlsFiles;
 use crate::ConfigError;
 use crate::auth::{ApiKey, KeyRing, Role};
 use crate::raw::{RawAuth, RawHttpIngest, RawSpool, RawSyslogListener, RawTls};
@@ -48,12 +49,6 @@ pub struct SyslogListener {
     /// closed: a sender trickling a byte now and then cannot hold a
     /// connection slot forever.
     pub frame_timeout: Duration,
-}
-
-#[derive(Debug, Clone)]
-pub struct TlsFiles {
-    pub cert: PathBuf,
-    pub key: PathBuf,
 }
 
 #[derive(Debug, Clone)]

@@ -275,7 +275,9 @@ impl RawConfig {
         toml::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))
     }
 
-    /// Applies [`crate::ENV_OVERRIDES`]; `lookup` reads one variable.
+    /// Applies the environment's overrides: `LOGWARDEN_KAFKA_BROKERS` sets
+    /// `kafka.brokers`, `LOGWARDEN_DATA_DIR` sets `data_dir`; `lookup` reads
+    /// one variable.
     pub fn apply_env(&mut self, lookup: impl Fn(&str) -> Option<String>) {
         if let Some(brokers) = lookup("LOGWARDEN_KAFKA_BROKERS").filter(|v| !v.is_empty()) {
             self.kafka.brokers = Some(brokers);

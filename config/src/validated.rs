@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::auth::KeyRing;
-use crate::push::{self, HttpIngestConfig, SpoolConfig, SyslogListener, TlsFiles};
+use crate::push::{self, HttpIngestConfig, SpoolConfig, SyslogListener};
+use crate::tls::TlsFiles;
 use crate::retention::{StreamPolicy, validate_streams};
 use logwarden_parse::{ParserKind, Parsers, PatternLibrary, Route, RouteCondition, Tz};
 

@@ -6,9 +6,9 @@
 //! # Layout
 //!
 //! - [`Generator`]: yields `(Kind, line)` pairs in time order.
-//! - [`write_files`]: writes a corpus as `auth.log`, `syslog` and
+//! - [`write_corpus`]: writes a corpus as `auth.log`, `syslog` and
 //!   `nginx-access.log` (and `app.json` when JSON lines are on) into a
-//!   directory; [`write_corpus`] stops at a line count or a byte size.
+//!   directory, up to a line count or a byte size.
 //! - [`parse_size`]: human sizes (`1GB`, `512MiB`) for size flags.
 
 use std::fs::File;
@@ -304,21 +304,6 @@ impl Iterator for Generator {
     }
 }
 
-/// Writes `lines` generated lines into `dir`, one file per kind; returns
-/// how many lines each file got.
-pub fn write_files(
-    dir: &Path,
-    generator: Generator,
-    lines: usize,
-) -> std::io::Result<Vec<(Kind, usize)>> {
-    let corpus = write_corpus(dir, generator, Limit::Lines(lines))?;
-    Ok(corpus
-        .files
-        .into_iter()
-        .map(|f| (f.kind, f.lines))
-        .collect())
-}
-
 /// When [`write_corpus`] stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
@@ -442,8 +427,8 @@ mod tests {
     #[test]
     fn writes_every_line_to_one_file() {
         let dir = std::env::temp_dir().join(format!("lw-gen-{}", std::process::id()));
-        let counts =
-            write_files(&dir, Generator::new(1, start(), Duration::seconds(1)), 1000).unwrap();
+        let corpus = write_corpus(&dir, Generator::new(1, start(), Duration::seconds(1)), Limit::Lines(1000)).unwrap();
+        let counts: Vec<(Kind, usize)> = corpus.files.into_iter().map(|f| (f.kind, f.lines)).collect();
         let total: usize = counts.iter().map(|(_, n)| n).sum();
         assert_eq!(total, 1000);
         for (kind, n) in counts {

@@ -4,6 +4,8 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum IndexerError {
+    #[error(transparent)]
+    Store(#[from] logwarden_store::StoreError),
     #[error("tantivy: {0}")]
     Tantivy(#[from] tantivy::TantivyError),
     #[error("kafka: {0}")]

@@ -8,16 +8,13 @@
 //!
 //! # Layout
 //!
-//! - `schema`: the tantivy schema and event → document mapping (shared with
-//!   the query API).
-//! - `storage`: the on-disk layout of splits and their commit payload.
+//! Schema, on-disk layout, manifests, keys and verification are shared
+//! with the readers of splits and live in `logwarden-store`.
+//!
 //! - `window`: which split an event belongs to; when a window closes.
 //! - `split`: one active split (a tantivy index and its writer).
 //! - `partition`: a partition's active splits, sealing, and exactly-once
 //!   bookkeeping.
-//! - `facts`, `manifest`, `keys`: what a sealed split holds, its signed
-//!   hash-chained manifest, and the Ed25519 key that signs it.
-//! - `verify`: checks every chain, signature and split (`logwarden verify`).
 //! - `retention`: deletes expired sealed splits, keeping their manifests.
 //! - `dlq`: the dead-letter topic for messages that cannot be indexed.
 //! - `worker`: a consumer thread and its rebalance handling.
@@ -25,16 +22,10 @@
 
 mod dlq;
 mod error;
-pub mod facts;
-pub mod keys;
-pub mod manifest;
 mod metrics;
 mod partition;
 pub mod retention;
-pub mod schema;
 mod split;
-pub mod storage;
-pub mod verify;
 mod window;
 mod worker;
 
@@ -72,10 +63,10 @@ impl CommitReason {
 /// consumed before returning.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)?;
-    let signer = keys::ManifestSigner::load_or_create(&config.indexer.signing_key)?;
+    let signer = logwarden_store::keys::ManifestSigner::load_or_create(&config.indexer.signing_key)?;
     let settings = Arc::new(SplitSettings {
         data_dir: config.data_dir.clone(),
-        schema: schema::LogSchema::new(),
+        schema: logwarden_store::schema::LogSchema::new(),
         writer_memory: config.indexer.writer_memory_bytes,
         windowing: window::Windowing::new(config.indexer.split_window, config.indexer.seal_grace),
         max_events: config.indexer.split_max_events,

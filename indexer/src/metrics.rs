@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::CommitReason;
-use crate::manifest::SealReason;
+use logwarden_store::manifest::SealReason;
 
 pub fn indexed(stream: &str) {
     metrics::counter!("logwarden_indexer_events_indexed_total", "stream" => stream.to_string())

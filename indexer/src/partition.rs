@@ -18,12 +18,12 @@ use chrono::{DateTime, Utc};
 use logwarden_event::{DEFAULT_STREAM, fields, is_valid_stream_name};
 use serde_json::{Map, Value};
 
-use crate::facts::{SplitFacts, files_sha256, rfc3339};
-use crate::keys::ManifestSigner;
-use crate::manifest::{FORMAT, Manifest, ManifestBody, SealReason, hex_sha256};
-use crate::schema::{LogSchema, parse_time};
+use logwarden_store::facts::{SplitFacts, files_sha256, rfc3339};
+use logwarden_store::keys::ManifestSigner;
+use logwarden_store::manifest::{FORMAT, Manifest, ManifestBody, SealReason, hex_sha256};
+use logwarden_store::schema::{LogSchema, parse_time};
 use crate::split::ActiveSplit;
-use crate::storage::{self, SplitId, SplitKind, SplitLocation};
+use logwarden_store::storage::{self, SplitId, SplitKind, SplitLocation};
 use crate::window::Windowing;
 use crate::{CommitReason, IndexerError, metrics};
 
@@ -544,8 +544,8 @@ fn decode(payload: &[u8]) -> Result<(Map<String, Value>, String), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{ManifestVerifier, public_key_path};
-    use crate::verify::verify;
+    use logwarden_store::keys::{ManifestVerifier, public_key_path};
+    use logwarden_store::verify::verify;
     use std::time::Duration;
 
     const WINDOW: i64 = 60;

@@ -15,12 +15,13 @@ use logwarden_config::Config;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::facts::rfc3339;
-use crate::keys::ManifestSigner;
-use crate::manifest::{DeletionBody, DeletionRecord, FORMAT, Manifest};
+use logwarden_store::facts::rfc3339;
+use logwarden_store::keys::ManifestSigner;
+use logwarden_store::manifest::{DeletionBody, DeletionRecord, FORMAT, Manifest};
 use crate::partition::SplitSettings;
-use crate::schema::parse_time;
-use crate::{IndexerError, metrics, storage};
+use logwarden_store::schema::parse_time;
+use crate::{IndexerError, metrics};
+use logwarden_store::storage;
 
 #[derive(Debug, Default, Serialize)]
 pub struct RetentionReport {

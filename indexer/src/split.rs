@@ -10,8 +10,8 @@ use tantivy::indexer::NoMergePolicy;
 use tantivy::{Index, IndexWriter, ReloadPolicy, TantivyDocument};
 
 use crate::IndexerError;
-use crate::schema::LogSchema;
-use crate::storage::{SplitId, SplitLocation, SplitPayload};
+use logwarden_store::schema::LogSchema;
+use logwarden_store::storage::{SplitId, SplitLocation, SplitPayload, read_payload};
 
 pub struct ActiveSplit {
     pub location: SplitLocation,
@@ -132,11 +132,6 @@ impl ActiveSplit {
     }
 }
 
-/// Reads the payload of a split's last commit, if it has one.
-pub fn read_payload(index: &Index) -> Result<Option<SplitPayload>, IndexerError> {
-    let metas = index.load_metas()?;
-    Ok(metas.payload.as_deref().and_then(SplitPayload::decode))
-}
 
 /// The writer lock may still be held for a moment by a consumer that is
 /// releasing the partition in a rebalance: retry briefly.

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::storage::SplitKind;
+use logwarden_store::storage::SplitKind;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Windowing {

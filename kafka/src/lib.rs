@@ -1,16 +1,29 @@
 //! logwarden's Kafka clients: every producer, consumer and admin client is
 //! configured here, from the one `[kafka]` section, so the security
-//! settings (SASL, TLS) reach them all.
+//! settings (SASL, TLS) reach them all; and the one produce path, with the
+//! spool that keeps pushed events while Kafka is away.
 //!
 //! # Layout
 //!
 //! - `client`: [`client_config`] (the one builder) and [`check_connection`]
 //!   (a start-up check that names the config key behind a refused login).
 //! - `topic`: [`ensure_topic`], creating a topic with partitions = cores.
+//! - `producer`: the acknowledging producer, per-batch delivery tracking,
+//!   records Kafka refuses for good told apart from failures.
+//! - `encode`: an event as a Kafka record, cut to fit the message limit.
+//! - `delivery`: pushed events to Kafka, to the spool while Kafka is away,
+//!   and back; dead letters for what Kafka refuses for good.
+//! - `spool`: the bounded on-disk spool (CRC-framed segment files).
+//! - `metrics`: Prometheus metrics of delivery and the spool.
 //! - `error`: [`KafkaClientError`].
 
 mod client;
+pub mod delivery;
+pub mod encode;
 mod error;
+mod metrics;
+pub mod producer;
+pub mod spool;
 mod topic;
 
 pub use client::{check_connection, client_config};

@@ -1,7 +1,8 @@
 //! The access record of every API call — who, when, from where, what, how
 //! many results — as an event in the `audit` stream: produced to the events
 //! topic like any other event (so it is indexed, sealed, signed and kept
-//! per the `audit` stream's retention), through the collector's delivery,
+//! per the `audit` stream's retention), through the same delivery as pushed
+//! events,
 //! which spools to disk while Kafka is away. This is the access record that
 //! 개인정보의 안전성 확보조치 기준 제8조 asks a system to keep.
 
@@ -9,8 +10,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
-use logwarden_collector::delivery::Delivery;
-use logwarden_collector::spool::Record;
+use logwarden_kafka::delivery::Delivery;
+use logwarden_kafka::spool::Record;
 use logwarden_config::Config;
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;

@@ -27,7 +27,7 @@ use anyhow::Context;
 use axum::Router;
 use axum::routing::get;
 use logwarden_config::Config;
-use logwarden_indexer::schema::LogSchema;
+use logwarden_store::schema::LogSchema;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -108,7 +108,7 @@ pub async fn serve(
     let stop = shutdown.clone();
     let served = match &config.api.tls {
         Some(files) => {
-            let acceptor = logwarden_collector::syslog::tls::acceptor_for(files, "api.tls")?;
+            let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(files.server_config("api.tls")?));
             axum::serve(tls::TlsListener::new(listener, acceptor), app)
                 .with_graceful_shutdown(async move { stop.cancelled().await })
                 .await

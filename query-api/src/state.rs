@@ -1,5 +1,5 @@
 use logwarden_config::auth::KeyRing;
-use logwarden_indexer::schema::LogSchema;
+use logwarden_store::schema::LogSchema;
 
 use crate::audit::Auditor;
 

@@ -2,7 +2,7 @@
 //! aggregation gets an answer or a clear error: never a panic. Property
 //! tests over arbitrary and query-shaped inputs.
 
-use logwarden_indexer::schema::LogSchema;
+use logwarden_store::schema::LogSchema;
 use logwarden_query_api::search::{QueryCompiler, SearchParams};
 use proptest::prelude::*;
 
@@ -107,19 +107,29 @@ fn time_text() -> impl Strategy<Value = Option<String>> {
     ])
 }
 
+/// Every refusal says which parameter (or which part of the query or the
+/// aggregations) is at fault.
+fn names_a_parameter(message: &str) -> bool {
+    ["query", "from", "to", "sort", "search_after", "stream", "limit", "agg"].iter().any(|p| message.contains(p))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
     #[test]
     fn query_text_compiles_or_is_refused(text in query_like()) {
         let compiler = QueryCompiler::new(&LogSchema::new());
-        let _ = compiler.compile(&text);
+        if let Err(message) = compiler.compile(&text) {
+            prop_assert!(message.contains("query"), "`{text}`: {message}");
+        }
     }
 
     #[test]
     fn arbitrary_text_compiles_or_is_refused(text in ".{0,64}") {
         let compiler = QueryCompiler::new(&LogSchema::new());
-        let _ = compiler.compile(&text);
+        if let Err(message) = compiler.compile(&text) {
+            prop_assert!(message.contains("query"), "`{text}`: {message}");
+        }
     }
 
     #[test]
@@ -135,7 +145,9 @@ proptest! {
         let schema = LogSchema::new();
         let compiler = QueryCompiler::new(&schema);
         let params = SearchParams { q, from, to, stream, limit, sort, search_after, aggs: None };
-        let _ = logwarden_query_api::check_params_for_tests(params, &compiler, &schema);
+        if let Err(message) = logwarden_query_api::check_params_for_tests(params, &compiler, &schema) {
+            prop_assert!(names_a_parameter(&message), "{message}");
+        }
     }
 
     #[test]
@@ -143,11 +155,16 @@ proptest! {
         let schema = LogSchema::new();
         let compiler = QueryCompiler::new(&schema);
         let params = SearchParams { aggs: Some(json), ..SearchParams::default() };
-        let _ = logwarden_query_api::check_params_for_tests(params, &compiler, &schema);
+        if let Err(message) = logwarden_query_api::check_params_for_tests(params, &compiler, &schema) {
+            prop_assert!(names_a_parameter(&message), "{message}");
+        }
     }
 
     #[test]
     fn elasticsearch_query_dsl_translates_or_is_refused(json in arbitrary_json(4)) {
-        let _ = logwarden_query_api::search::es::translate_query_for_tests(&json);
+        if let Err(error) = logwarden_query_api::search::es::translate_query_for_tests(&json) {
+            // A 400 with a message, never another kind of error.
+            prop_assert!(error.starts_with("BadRequest") && error.contains("message"), "{json}: {error}");
+        }
     }
 }

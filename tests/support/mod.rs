@@ -208,3 +208,44 @@ pub fn temp_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// Waits until consumer group `group` has committed, on every partition of
+/// `topic`, the end of what the topic holds: everything in Kafka was read
+/// and committed (the indexer commits offsets to the group after the
+/// tantivy commit). Returns the number of messages in the topic.
+pub fn wait_for_group_caught_up(group: &str, topic: &str, timeout: Duration) -> i64 {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("lag consumer");
+    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(30)).unwrap();
+    let partitions = metadata.topics()[0].partitions().len() as i32;
+    let started = Instant::now();
+    loop {
+        let mut list = TopicPartitionList::new();
+        for p in 0..partitions {
+            list.add_partition(topic, p);
+        }
+        let committed = consumer.committed_offsets(list, Duration::from_secs(10)).unwrap();
+        let mut total = 0;
+        let mut behind = 0;
+        for p in 0..partitions {
+            let (_, high) = consumer.fetch_watermarks(topic, p, Duration::from_secs(10)).unwrap();
+            let done = match committed.find_partition(topic, p).map(|e| e.offset()) {
+                Some(Offset::Offset(o)) => o,
+                _ => 0,
+            };
+            total += high;
+            behind += high - done;
+        }
+        if behind == 0 {
+            return total;
+        }
+        assert!(started.elapsed() < timeout, "group {group} still {behind} messages behind on {topic}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -12,14 +12,14 @@ use crate::parse::{LineContext, Parsers};
 
 /// Keys of the document the event sets itself.
 const OWN_KEYS: &[&str] = &[
-    "message",
-    "@timestamp",
-    "event.original",
-    "event.ingested",
-    "stream",
-    "parse.error",
-    "log.source.address",
-    "event.id",
+    fields::MESSAGE,
+    fields::TIMESTAMP,
+    fields::ORIGINAL,
+    fields::INGESTED,
+    fields::STREAM,
+    fields::PARSE_ERROR,
+    fields::LOG_SOURCE_ADDRESS,
+    fields::ID,
 ];
 
 pub fn document_event(parsers: &Parsers, line: &str, doc: Map<String, Value>, ctx: &LineContext<'_>) -> Event {

@@ -16,7 +16,7 @@ use tantivy::aggregation::{
 };
 use tantivy::tokenizer::TokenizerManager;
 
-use logwarden_indexer::schema::LogSchema;
+use logwarden_store::schema::LogSchema;
 
 /// At most this many buckets in a response.
 const BUCKET_LIMIT: u32 = 65_000;
@@ -202,10 +202,10 @@ fn check_field(
     let ok = match use_ {
         FieldUse::Terms => kind.is_some(),
         FieldUse::Metric => {
-            kind == Some(logwarden_indexer::schema::FastKind::Number)
-                || kind == Some(logwarden_indexer::schema::FastKind::Date)
+            kind == Some(logwarden_store::schema::FastKind::Number)
+                || kind == Some(logwarden_store::schema::FastKind::Date)
         }
-        FieldUse::Date => kind == Some(logwarden_indexer::schema::FastKind::Date),
+        FieldUse::Date => kind == Some(logwarden_store::schema::FastKind::Date),
     };
     if !ok {
         let wanted = match use_ {

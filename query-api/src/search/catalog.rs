@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use anyhow::Context;
-use logwarden_indexer::storage::{self, SplitLocation};
+use logwarden_store::storage::{self, SplitLocation};
 use tantivy::{Index, IndexReader, ReloadPolicy, Searcher};
 
 pub struct SplitCatalog {

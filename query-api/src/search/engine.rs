@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use logwarden_event::fields;
-use logwarden_indexer::schema::{LogSchema, from_tantivy};
+use logwarden_store::schema::{LogSchema, from_tantivy};
 use rayon::prelude::*;
 use serde_json::Value;
 use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;

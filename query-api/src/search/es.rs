@@ -546,7 +546,7 @@ mod tests {
         std::thread::Builder::new()
             .stack_size(2 * 1024 * 1024)
             .spawn(move || {
-                let compiler = super::super::QueryCompiler::new(&logwarden_indexer::schema::LogSchema::new());
+                let compiler = super::super::QueryCompiler::new(&logwarden_store::schema::LogSchema::new());
                 compiler.compile(&text).map(|_| ())
             })
             .unwrap()

@@ -5,7 +5,7 @@
 //! (`host.name:web*`, `fail?d`) are rewritten into regexes first.
 
 use logwarden_event::fields;
-use logwarden_indexer::schema::LogSchema;
+use logwarden_store::schema::LogSchema;
 use tantivy::Index;
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser};
 

@@ -6,7 +6,7 @@ use std::ops::Bound;
 
 use chrono::{DateTime, Utc};
 use logwarden_event::fields;
-use logwarden_indexer::schema::{FastKind, LogSchema, to_tantivy};
+use logwarden_store::schema::{FastKind, LogSchema, to_tantivy};
 use serde::Deserialize;
 use serde_json::Value;
 use tantivy::Term;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use chrono::{SecondsFormat, Utc};
 use serde_json::json;
 
-use crate::kafka::Rejected;
+use crate::producer::Rejected;
 use crate::metrics;
 
 /// The file dead letters are appended to, in the spool's folder.

@@ -168,8 +168,8 @@ pub type EventProducer = ThreadedProducer<AckContext>;
 
 /// Builds the producer: idempotent, `acks=all`, compressed, batched, from
 /// the `[kafka]` section (brokers, SASL, TLS, `[kafka.producer]`).
-pub fn create_producer(config: &KafkaConfig) -> anyhow::Result<EventProducer> {
-    let mut client = logwarden_kafka::client_config(config, ClientKind::Producer);
+pub fn create_producer(config: &KafkaConfig) -> Result<EventProducer, KafkaError> {
+    let mut client = crate::client_config(config, ClientKind::Producer);
     // The delivery guarantee: the config refuses overrides of these.
     client
         .set("enable.idempotence", "true")
@@ -188,7 +188,7 @@ pub fn create_producer(config: &KafkaConfig) -> anyhow::Result<EventProducer> {
             client.set(key, value);
         }
     }
-    Ok(client.create_with_context(AckContext)?)
+    client.create_with_context(AckContext)
 }
 
 /// Sends one message, waiting while librdkafka's queue is full

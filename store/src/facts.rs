@@ -12,7 +12,7 @@ use tantivy::directory::MmapDirectory;
 use tantivy::schema::Value;
 use tantivy::{Index, ReloadPolicy, TantivyDocument};
 
-use crate::IndexerError;
+use crate::StoreError;
 use crate::schema::{LogSchema, OFFSET, from_tantivy};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,8 +29,8 @@ pub struct SplitFacts {
 
 impl SplitFacts {
     /// Reads every record of the index at `dir` in offset order.
-    pub fn compute(dir: &Path, schema: &LogSchema) -> Result<SplitFacts, IndexerError> {
-        let corrupt = |message: String| IndexerError::Corrupt {
+    pub fn compute(dir: &Path, schema: &LogSchema) -> Result<SplitFacts, StoreError> {
+        let corrupt = |message: String| StoreError::Corrupt {
             path: dir.to_path_buf(),
             message,
         };
@@ -67,7 +67,7 @@ impl SplitFacts {
             .iter()
             .map(|r| r.get_store_reader(64))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| IndexerError::io(dir, e))?;
+            .map_err(|e| StoreError::io(dir, e))?;
         let mut hasher = Sha256::new();
         let mut duplicate_offsets = Vec::new();
         let mut previous = None;
@@ -107,10 +107,10 @@ fn is_bookkeeping(name: &str) -> bool {
 }
 
 /// SHA-256 of every index file of a split directory, by name.
-pub fn files_sha256(dir: &Path) -> Result<BTreeMap<String, String>, IndexerError> {
+pub fn files_sha256(dir: &Path) -> Result<BTreeMap<String, String>, StoreError> {
     let mut files = BTreeMap::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| IndexerError::io(dir, e))? {
-        let entry = entry.map_err(|e| IndexerError::io(dir, e))?;
+    for entry in std::fs::read_dir(dir).map_err(|e| StoreError::io(dir, e))? {
+        let entry = entry.map_err(|e| StoreError::io(dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if is_bookkeeping(&name) || !entry.file_type().is_ok_and(|t| t.is_file()) {
             continue;
@@ -120,12 +120,12 @@ pub fn files_sha256(dir: &Path) -> Result<BTreeMap<String, String>, IndexerError
     Ok(files)
 }
 
-fn file_sha256(path: &Path) -> Result<String, IndexerError> {
-    let mut file = std::fs::File::open(path).map_err(|e| IndexerError::io(path, e))?;
+fn file_sha256(path: &Path) -> Result<String, StoreError> {
+    let mut file = std::fs::File::open(path).map_err(|e| StoreError::io(path, e))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let n = file.read(&mut buf).map_err(|e| IndexerError::io(path, e))?;
+        let n = file.read(&mut buf).map_err(|e| StoreError::io(path, e))?;
         if n == 0 {
             break;
         }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::BaseRecord;
 
-use crate::kafka::{Batch, EventProducer};
+use crate::producer::{Batch, EventProducer};
 use crate::metrics;
 use crate::spool::Record;
 

@@ -14,7 +14,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::IndexerError;
+use crate::StoreError;
 
 /// Signs manifests and deletion records.
 pub struct ManifestSigner {
@@ -25,9 +25,9 @@ pub struct ManifestSigner {
 impl ManifestSigner {
     /// Loads the key at `path`, or creates it (and its public half) if the
     /// file does not exist.
-    pub fn load_or_create(path: &Path) -> Result<ManifestSigner, IndexerError> {
+    pub fn load_or_create(path: &Path) -> Result<ManifestSigner, StoreError> {
         let key = match std::fs::read_to_string(path) {
-            Ok(pem) => SigningKey::from_pkcs8_pem(&pem).map_err(|e| IndexerError::Key {
+            Ok(pem) => SigningKey::from_pkcs8_pem(&pem).map_err(|e| StoreError::Key {
                 path: path.to_path_buf(),
                 message: format!("not an Ed25519 PKCS#8 PEM private key: {e}"),
             })?,
@@ -36,7 +36,7 @@ impl ManifestSigner {
                 // Another process created it first: use theirs.
                 None => return ManifestSigner::load_or_create(path),
             },
-            Err(e) => return Err(IndexerError::io(path, e)),
+            Err(e) => return Err(StoreError::io(path, e)),
         };
         let public = public_key_path(path);
         if !public.exists() {
@@ -73,9 +73,9 @@ pub struct ManifestVerifier {
 }
 
 impl ManifestVerifier {
-    pub fn load(path: &Path) -> Result<ManifestVerifier, IndexerError> {
-        let pem = std::fs::read_to_string(path).map_err(|e| IndexerError::io(path, e))?;
-        let key = VerifyingKey::from_public_key_pem(&pem).map_err(|e| IndexerError::Key {
+    pub fn load(path: &Path) -> Result<ManifestVerifier, StoreError> {
+        let pem = std::fs::read_to_string(path).map_err(|e| StoreError::io(path, e))?;
+        let key = VerifyingKey::from_public_key_pem(&pem).map_err(|e| StoreError::Key {
             path: path.to_path_buf(),
             message: format!("not an Ed25519 public key PEM: {e}"),
         })?;
@@ -100,12 +100,6 @@ impl ManifestVerifier {
         };
         self.key.verify(message, &signature).is_ok()
     }
-
-    pub fn public_key_pem(&self) -> String {
-        self.key
-            .to_public_key_pem(LineEnding::LF)
-            .unwrap_or_default()
-    }
 }
 
 /// `<key>.pub.pem` beside the private key.
@@ -127,18 +121,18 @@ fn key_id(key: &VerifyingKey) -> String {
 /// Creates the key at `path`; `None` when another process created it
 /// first. The file appears complete or not at all (written aside, then
 /// linked into place, which fails if the name exists).
-fn create(path: &Path) -> Result<Option<SigningKey>, IndexerError> {
+fn create(path: &Path) -> Result<Option<SigningKey>, StoreError> {
     let mut secret = [0u8; 32];
     rand::rng().fill_bytes(&mut secret);
     let key = SigningKey::from_bytes(&secret);
     let pem = key
         .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| IndexerError::Key {
+        .map_err(|e| StoreError::Key {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| IndexerError::io(dir, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
     }
     let tmp = crate::manifest::unique_tmp(path);
     write_private(&tmp, pem.as_bytes())?;
@@ -147,36 +141,36 @@ fn create(path: &Path) -> Result<Option<SigningKey>, IndexerError> {
     match linked {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(None),
-        Err(e) => return Err(IndexerError::io(path, e)),
+        Err(e) => return Err(StoreError::io(path, e)),
     }
     write_public(&key.verifying_key(), &public_key_path(path))?;
     tracing::warn!(path = %path.display(), key_id = %key_id(&key.verifying_key()), "created a new manifest signing key; back it up and pin its public key");
     Ok(Some(key))
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), IndexerError> {
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .map_err(|e| IndexerError::io(path, e))?;
+        .map_err(|e| StoreError::io(path, e))?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
-        .map_err(|e| IndexerError::io(path, e))?;
+        .map_err(|e| StoreError::io(path, e))?;
     if let Some(dir) = path.parent() {
         std::fs::File::open(dir)
             .and_then(|d| d.sync_all())
-            .map_err(|e| IndexerError::io(dir, e))?;
+            .map_err(|e| StoreError::io(dir, e))?;
     }
     Ok(())
 }
 
-fn write_public(key: &VerifyingKey, path: &Path) -> Result<(), IndexerError> {
+fn write_public(key: &VerifyingKey, path: &Path) -> Result<(), StoreError> {
     let pem = key
         .to_public_key_pem(LineEnding::LF)
-        .map_err(|e| IndexerError::Key {
+        .map_err(|e| StoreError::Key {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;

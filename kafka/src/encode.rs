@@ -16,7 +16,7 @@ const CUT_VALUE: usize = 1024;
 /// until it fits), then every other string value, then the free fields.
 /// Each step shrinks the event, and after the last one it is a few dozen
 /// short values, so the loop ends.
-pub(crate) fn encode_within_limit(event: &mut logwarden_event::Event, payload: &mut Vec<u8>) {
+pub fn encode_within_limit(event: &mut logwarden_event::Event, payload: &mut Vec<u8>) {
     let mut values_cut = false;
     loop {
         payload.clear();

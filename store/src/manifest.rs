@@ -19,7 +19,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::IndexerError;
+use crate::StoreError;
 use crate::keys::{ManifestSigner, ManifestVerifier};
 
 pub const FORMAT: u32 = 1;
@@ -89,14 +89,14 @@ impl Manifest {
         verifier.verify(&canonical(&self.body), &self.signature)
     }
 
-    pub fn write(&self, split_dir: &Path) -> Result<(), IndexerError> {
-        std::fs::create_dir_all(split_dir).map_err(|e| IndexerError::io(split_dir, e))?;
+    pub fn write(&self, split_dir: &Path) -> Result<(), StoreError> {
+        std::fs::create_dir_all(split_dir).map_err(|e| StoreError::io(split_dir, e))?;
         let text = serde_json::to_vec_pretty(self).expect("manifest serializes");
         write_atomically(&crate::storage::manifest_path(split_dir), &text)
     }
 
     /// Reads the manifest of a split directory; `Ok(None)` when it has none.
-    pub fn read(split_dir: &Path) -> Result<Option<Manifest>, IndexerError> {
+    pub fn read(split_dir: &Path) -> Result<Option<Manifest>, StoreError> {
         read_json(&crate::storage::manifest_path(split_dir))
     }
 }
@@ -133,26 +133,26 @@ impl DeletionRecord {
         verifier.verify(&canonical(&self.body), &self.signature)
     }
 
-    pub fn write(&self, split_dir: &Path) -> Result<(), IndexerError> {
+    pub fn write(&self, split_dir: &Path) -> Result<(), StoreError> {
         let text = serde_json::to_vec_pretty(self).expect("deletion record serializes");
         write_atomically(&crate::storage::deletion_path(split_dir), &text)
     }
 
-    pub fn read(split_dir: &Path) -> Result<Option<DeletionRecord>, IndexerError> {
+    pub fn read(split_dir: &Path) -> Result<Option<DeletionRecord>, StoreError> {
         read_json(&crate::storage::deletion_path(split_dir))
     }
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, IndexerError> {
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, StoreError> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
-            .map_err(|e| IndexerError::Corrupt {
+            .map_err(|e| StoreError::Corrupt {
                 path: path.to_path_buf(),
                 message: e.to_string(),
             }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(IndexerError::io(path, e)),
+        Err(e) => Err(StoreError::io(path, e)),
     }
 }
 
@@ -179,10 +179,10 @@ pub fn hex_sha256(bytes: &[u8]) -> String {
 
 /// Writes `bytes` to `path` so that a crash leaves either the old file or
 /// the new one: a temporary file, fsync, rename, fsync of the directory.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), IndexerError> {
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = unique_tmp(path);
-    let io = |e| IndexerError::io(path, e);
+    let io = |e| StoreError::io(path, e);
     {
         let mut file = std::fs::File::create(&tmp).map_err(io)?;
         file.write_all(bytes).map_err(io)?;
@@ -191,7 +191,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), IndexerError> {
     std::fs::rename(&tmp, path).map_err(io)?;
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
-        .map_err(|e| IndexerError::io(dir, e))
+        .map_err(|e| StoreError::io(dir, e))
 }
 
 #[cfg(test)]
@@ -244,7 +244,7 @@ mod tests {
         .unwrap();
         assert!(matches!(
             Manifest::read(dir.path()),
-            Err(IndexerError::Corrupt { .. })
+            Err(StoreError::Corrupt { .. })
         ));
     }
 }

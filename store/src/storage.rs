@@ -19,6 +19,9 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use tantivy::Index;
+
+use crate::StoreError;
 
 /// The checkpoint stored in every split's tantivy commit payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +126,12 @@ impl std::fmt::Display for SplitId {
             None => f.write_str("-empty"),
         }
     }
+}
+
+/// Reads the payload of a split's last commit, if it has one.
+pub fn read_payload(index: &Index) -> Result<Option<SplitPayload>, StoreError> {
+    let metas = index.load_metas()?;
+    Ok(metas.payload.as_deref().and_then(SplitPayload::decode))
 }
 
 /// Where a split's manifest lives.

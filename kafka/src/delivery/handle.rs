@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::produce::produce;
-use crate::kafka::{self, EventProducer};
+use crate::producer::{self as kafka, EventProducer};
 use crate::metrics;
 use crate::spool::{Record, Spool, SpoolError};
 
@@ -22,6 +22,8 @@ pub enum DeliveryError {
     Task(#[from] tokio::task::JoinError),
     #[error("cannot write the dead-letter file: {0}")]
     DeadLetter(std::io::Error),
+    #[error("cannot create the kafka producer: {0}")]
+    Producer(#[from] rdkafka::error::KafkaError),
 }
 
 impl DeliveryError {
@@ -64,7 +66,7 @@ pub(super) struct Inner {
 impl Delivery {
     /// Opens the spool (keeping what a previous run left in it) and a
     /// producer whose messages fail after `spool.kafka_timeout`.
-    pub fn open(kafka: &KafkaConfig, spool: &SpoolConfig) -> anyhow::Result<Delivery> {
+    pub fn open(kafka: &KafkaConfig, spool: &SpoolConfig) -> Result<Delivery, DeliveryError> {
         let mut kafka = kafka.clone();
         kafka
             .producer

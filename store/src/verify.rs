@@ -10,12 +10,12 @@ use serde::Serialize;
 use tantivy::Index;
 use tantivy::directory::MmapDirectory;
 
-use crate::IndexerError;
+use crate::StoreError;
 use crate::facts::{SplitFacts, files_sha256, rfc3339};
 use crate::keys::ManifestVerifier;
 use crate::manifest::{DeletionRecord, Manifest};
 use crate::schema::LogSchema;
-use crate::split::read_payload;
+use crate::storage::read_payload;
 use crate::storage::{self, SplitLocation};
 
 #[derive(Debug, Default, Serialize)]
@@ -65,10 +65,10 @@ pub fn verify(
     data_dir: &Path,
     verifier: &ManifestVerifier,
     mut progress: impl FnMut(usize, usize),
-) -> Result<VerifyReport, IndexerError> {
+) -> Result<VerifyReport, StoreError> {
     let schema = LogSchema::new();
     let locations =
-        storage::list_split_dirs(data_dir, None).map_err(|e| IndexerError::io(data_dir, e))?;
+        storage::list_split_dirs(data_dir, None).map_err(|e| StoreError::io(data_dir, e))?;
     let total = locations.len();
     let mut groups: BTreeMap<(String, i32), Vec<SplitLocation>> = BTreeMap::new();
     for location in locations {
@@ -310,8 +310,8 @@ impl ChainCheck {
     }
 }
 
-fn open_payload(dir: &Path) -> Result<Option<storage::SplitPayload>, IndexerError> {
-    let directory = MmapDirectory::open(dir).map_err(|e| IndexerError::Corrupt {
+fn open_payload(dir: &Path) -> Result<Option<storage::SplitPayload>, StoreError> {
+    let directory = MmapDirectory::open(dir).map_err(|e| StoreError::Corrupt {
         path: dir.to_path_buf(),
         message: e.to_string(),
     })?;

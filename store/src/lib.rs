@@ -1,0 +1,26 @@
+//! What the split writer (the indexer) and its readers (the query API,
+//! `logwarden verify`, retention, compliance) share, so that neither owns
+//! it: no Kafka, no HTTP here.
+//!
+//! # Layout
+//!
+//! - `schema`: the tantivy schema and the event → document mapping.
+//! - `storage`: the on-disk layout of splits, split ids and the commit
+//!   payload each split carries.
+//! - `facts`: what a sealed split holds (counts, offsets, time range,
+//!   hashes), read back from its index.
+//! - `manifest`: a sealed split's signed, hash-chained manifest, deletion
+//!   records, atomic writes.
+//! - `keys`: the Ed25519 key that signs manifests and its public half.
+//! - `verify`: checks every chain, signature and split (`logwarden verify`).
+//! - `error`: [`StoreError`], naming the file at fault.
+
+mod error;
+pub mod facts;
+pub mod keys;
+pub mod manifest;
+pub mod schema;
+pub mod storage;
+pub mod verify;
+
+pub use error::StoreError;
