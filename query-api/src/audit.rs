@@ -16,7 +16,7 @@ use logwarden_config::Config;
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::{AUDIT_STREAM, Identity};
+use crate::identity::{AUDIT_STREAM, Identity};
 
 /// What a handler found, for the audit record (a response extension).
 #[derive(Debug, Clone, Default)]

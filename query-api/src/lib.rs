@@ -3,10 +3,12 @@
 //! # Layout
 //!
 //! - `search`: `GET /api/v1/search`, the split catalog and query compilation.
-//! - `auth`: API keys and roles on every request; `audit`: the access record
-//!   of every call, in the `audit` stream.
+//! - `auth`: API keys and roles on every request (the guard); `identity`:
+//!   who the caller is and which streams it may search; `audit`: the access
+//!   record of every call, in the `audit` stream.
 //! - `tls`: HTTPS when `api.tls` is set.
-//! - `health`: `/healthz`, `/readyz`, `/metrics`.
+//! - `health`: `/healthz`, `/readyz`, `/metrics`; `metrics`: this crate's
+//!   Prometheus metrics.
 //! - `error`: [`ApiError`], the JSON error every endpoint answers with.
 //! - `state`: what handlers share.
 //! - `openapi.json`: the API description served at `/api/v1/openapi.json`.
@@ -15,6 +17,7 @@ mod audit;
 mod auth;
 mod error;
 mod health;
+mod identity;
 mod metrics;
 pub mod search;
 mod state;
@@ -134,6 +137,6 @@ pub fn check_params_for_tests(
     compiler: &search::QueryCompiler,
     schema: &LogSchema,
 ) -> Result<(), String> {
-    let admin = auth::Identity { name: "test".into(), role: logwarden_config::auth::Role::Admin, streams: None };
+    let admin = identity::Identity { name: "test".into(), role: logwarden_config::auth::Role::Admin, streams: None };
     params.check(admin, compiler, schema, 10_000, chrono::Utc::now()).map(|_| ()).map_err(|(_, m)| m)
 }

@@ -134,7 +134,7 @@ fn create(path: &Path) -> Result<Option<SigningKey>, StoreError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
     }
-    let tmp = crate::manifest::unique_tmp(path);
+    let tmp = crate::storage::unique_tmp(path);
     write_private(&tmp, pem.as_bytes())?;
     let linked = std::fs::hard_link(&tmp, path);
     let _ = std::fs::remove_file(&tmp);
@@ -174,7 +174,7 @@ fn write_public(key: &VerifyingKey, path: &Path) -> Result<(), StoreError> {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-    crate::manifest::write_atomically(path, pem.as_bytes())
+    crate::storage::write_atomically(path, pem.as_bytes())
 }
 
 #[cfg(test)]

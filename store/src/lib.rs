@@ -5,12 +5,12 @@
 //! # Layout
 //!
 //! - `schema`: the tantivy schema and the event → document mapping.
-//! - `storage`: the on-disk layout of splits, split ids and the commit
-//!   payload each split carries.
+//! - `storage`: the on-disk layout of splits, split ids, the commit
+//!   payload each split carries, and atomic file writes.
 //! - `facts`: what a sealed split holds (counts, offsets, time range,
 //!   hashes), read back from its index.
-//! - `manifest`: a sealed split's signed, hash-chained manifest, deletion
-//!   records, atomic writes.
+//! - `manifest`: a sealed split's signed, hash-chained manifest and
+//!   deletion records.
 //! - `keys`: the Ed25519 key that signs manifests and its public half.
 //! - `verify`: checks every chain, signature and split (`logwarden verify`).
 //! - `error`: [`StoreError`], naming the file at fault.

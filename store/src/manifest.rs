@@ -13,7 +13,6 @@
 //! order, no whitespace); bodies refuse unknown fields.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -21,6 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::StoreError;
 use crate::keys::{ManifestSigner, ManifestVerifier};
+use crate::storage;
 
 pub const FORMAT: u32 = 1;
 
@@ -92,7 +92,7 @@ impl Manifest {
     pub fn write(&self, split_dir: &Path) -> Result<(), StoreError> {
         std::fs::create_dir_all(split_dir).map_err(|e| StoreError::io(split_dir, e))?;
         let text = serde_json::to_vec_pretty(self).expect("manifest serializes");
-        write_atomically(&crate::storage::manifest_path(split_dir), &text)
+        storage::write_atomically(&storage::manifest_path(split_dir), &text)
     }
 
     /// Reads the manifest of a split directory; `Ok(None)` when it has none.
@@ -135,7 +135,7 @@ impl DeletionRecord {
 
     pub fn write(&self, split_dir: &Path) -> Result<(), StoreError> {
         let text = serde_json::to_vec_pretty(self).expect("deletion record serializes");
-        write_atomically(&crate::storage::deletion_path(split_dir), &text)
+        storage::write_atomically(&storage::deletion_path(split_dir), &text)
     }
 
     pub fn read(split_dir: &Path) -> Result<Option<DeletionRecord>, StoreError> {
@@ -162,36 +162,8 @@ fn canonical<T: Serialize>(value: &T) -> Vec<u8> {
 
 /// A temporary name beside `path`, unique to this process and call, so two
 /// processes writing the same file never share a temporary.
-pub fn unique_tmp(path: &Path) -> std::path::PathBuf {
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(format!(".{}.{n}.tmp", std::process::id()));
-    path.with_file_name(name)
-}
-
 pub fn hex_sha256(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
-}
-
-/// Writes `bytes` to `path` so that a crash leaves either the old file or
-/// the new one: a temporary file, fsync, rename, fsync of the directory.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = unique_tmp(path);
-    let io = |e| StoreError::io(path, e);
-    {
-        let mut file = std::fs::File::create(&tmp).map_err(io)?;
-        file.write_all(bytes).map_err(io)?;
-        file.sync_all().map_err(io)?;
-    }
-    std::fs::rename(&tmp, path).map_err(io)?;
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| StoreError::io(dir, e))
 }
 
 #[cfg(test)]

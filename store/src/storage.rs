@@ -16,6 +16,7 @@
 //! too old or too far in the future for a window; `20261124T190000Z-empty`
 //! is the manifest of a window that had no events (no index).
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -132,6 +133,35 @@ impl std::fmt::Display for SplitId {
 pub fn read_payload(index: &Index) -> Result<Option<SplitPayload>, StoreError> {
     let metas = index.load_metas()?;
     Ok(metas.payload.as_deref().and_then(SplitPayload::decode))
+}
+
+/// A temporary name beside `path`, unique to this process and call.
+pub fn unique_tmp(path: &Path) -> std::path::PathBuf {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(format!(".{}.{n}.tmp", std::process::id()));
+    path.with_file_name(name)
+}
+
+/// Writes `bytes` to `path` so that a crash leaves either the old file or
+/// the new one: a temporary file, fsync, rename, fsync of the directory.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = unique_tmp(path);
+    let io = |e| StoreError::io(path, e);
+    {
+        let mut file = std::fs::File::create(&tmp).map_err(io)?;
+        file.write_all(bytes).map_err(io)?;
+        file.sync_all().map_err(io)?;
+    }
+    std::fs::rename(&tmp, path).map_err(io)?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| StoreError::io(dir, e))
 }
 
 /// Where a split's manifest lives.

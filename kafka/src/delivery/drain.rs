@@ -6,15 +6,17 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use super::handle::Delivery;
+use std::sync::Arc;
+
+use super::inner::Inner;
 use super::produce::produce;
 use crate::metrics;
 use crate::spool::{SealedSegment, decode_segment};
 
 const RETRY: Duration = Duration::from_secs(1);
 
-pub(super) async fn run(delivery: Delivery, shutdown: CancellationToken) {
-    let inner = &delivery.inner;
+pub(super) async fn run(inner: Arc<Inner>, shutdown: CancellationToken) {
+    let inner = &inner;
     let mut failing = false;
     while !shutdown.is_cancelled() {
         let spool_inner = inner.clone();
@@ -38,7 +40,7 @@ pub(super) async fn run(delivery: Delivery, shutdown: CancellationToken) {
             }
             continue;
         };
-        match send_segment(&delivery, &segment).await {
+        match send_segment(inner, &segment).await {
             Ok(count) => {
                 if failing {
                     tracing::warn!("kafka acknowledges again; draining the spool");
@@ -82,8 +84,8 @@ pub(super) async fn run(delivery: Delivery, shutdown: CancellationToken) {
 }
 
 /// Sends every record of the segment; `Ok(count)` once all are acknowledged.
-async fn send_segment(delivery: &Delivery, segment: &SealedSegment) -> Result<usize, String> {
-    let inner = delivery.inner.clone();
+async fn send_segment(shared: &Arc<Inner>, segment: &SealedSegment) -> Result<usize, String> {
+    let inner = shared.clone();
     let path = segment.path.clone();
     let (count, batch, producer) = tokio::task::spawn_blocking(move || {
         let bytes = std::fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
@@ -100,9 +102,9 @@ async fn send_segment(delivery: &Delivery, segment: &SealedSegment) -> Result<us
     })
     .await
     .map_err(|e| e.to_string())??;
-    let bound = delivery.inner.kafka_timeout * 2 + Duration::from_secs(5);
+    let bound = shared.kafka_timeout * 2 + Duration::from_secs(5);
     let result = match tokio::time::timeout(bound, batch.settled()).await {
-        Ok(Ok(())) => match delivery.inner.dead_letter(batch.take_rejected()).await {
+        Ok(Ok(())) => match shared.dead_letter(batch.take_rejected()).await {
             Ok(()) => Ok(count),
             Err(error) => Err(error.to_string()),
         },
@@ -110,7 +112,7 @@ async fn send_segment(delivery: &Delivery, segment: &SealedSegment) -> Result<us
         Err(_) => Err("no delivery report from kafka".to_string()),
     };
     if result.is_err() {
-        delivery.inner.replace_if_fatal(&producer);
+        shared.replace_if_fatal(&producer);
     }
     result
 }

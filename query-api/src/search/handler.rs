@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::engine::{self, EngineError, SearchResult};
 use super::request::{SearchParams, SearchRequest};
 use crate::audit::AuditResults;
-use crate::auth::Identity;
+use crate::identity::Identity;
 use crate::error::ApiError;
 use crate::state::AppState;
 

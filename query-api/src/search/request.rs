@@ -13,7 +13,7 @@ use tantivy::Term;
 use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery};
 
 use super::QueryCompiler;
-use crate::auth::Identity;
+use crate::identity::Identity;
 use super::aggs::AggRequest;
 use super::sorted::{Cursor, SortKind, SortSpec};
 use super::time::parse_time;
