@@ -13,8 +13,10 @@
 //!
 //! - `window`: which split an event belongs to; when a window closes.
 //! - `split`: one active split (a tantivy index and its writer).
-//! - `partition`: a partition's active splits, sealing, and exactly-once
-//!   bookkeeping.
+//! - `partition`: a partition's streams and exactly-once bookkeeping
+//!   (which offset each split holds, where consumption resumes).
+//! - `stream`: one stream of a partition: its active splits, sealing, and
+//!   the head of its manifest chain.
 //! - `retention`: deletes expired sealed splits, keeping their manifests.
 //! - `dlq`: the dead-letter topic for messages that cannot be indexed.
 //! - `worker`: a consumer thread and its rebalance handling.
@@ -26,6 +28,7 @@ mod metrics;
 mod partition;
 pub mod retention;
 mod split;
+mod stream;
 mod window;
 mod worker;
 
