@@ -4,7 +4,7 @@
 use crate::kafka::PerfTest;
 use crate::process::Usage;
 use crate::report::{Figure, Goal};
-use crate::run::{Measured, Pipeline};
+use crate::measured::{Measured, Pipeline};
 use crate::search::QueryLatency;
 
 pub struct Figures<'a> {

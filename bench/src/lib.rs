@@ -14,6 +14,8 @@
 //! - `tantivy_baseline`: raw tantivy indexing of the same documents.
 //! - `search`: the search client, freshness markers and query latency.
 //! - `stats`: percentiles.
+//! - `measured`: what a stage measures (a component's figures, the whole
+//!   pipeline's).
 //! - `figures`: each measurement beside its baseline and goal.
 //! - `report`: figure rows, machine facts, the printed table and the JSON.
 //! - `run`: the stages in order.
@@ -22,6 +24,7 @@ mod args;
 mod corpus;
 mod figures;
 mod kafka;
+mod measured;
 mod process;
 mod report;
 mod run;
