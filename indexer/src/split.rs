@@ -54,10 +54,7 @@ impl ActiveSplit {
             .try_into()?
             .searcher()
             .num_docs();
-        let id = SplitId::parse(&location.id).ok_or_else(|| IndexerError::Corrupt {
-            path: location.path.clone(),
-            message: "not a split id".into(),
-        })?;
+        let id = SplitId::parse(&location.id).ok_or_else(|| IndexerError::corrupt(&location.path, "not a split id"))?;
         let mut split = ActiveSplit {
             location,
             id,
