@@ -8,7 +8,10 @@
 //! # Layout
 //!
 //! - `raw`: the file format as written by operators (TOML, serde, defaults).
-//! - `validated`: the checked configuration the components receive.
+//! - `validated`: the checked configuration the components receive, and
+//!   the `[indexer]` and `[api]` sections.
+//! - `collector`: `[collector]`: file inputs, multiline, the parser chain,
+//!   pattern files and routes.
 //! - `retention`: per-stream retention classes and regulation presets.
 //! - `kafka`: brokers, topic and how every Kafka client connects (SASL,
 //!   TLS, overrides per client kind).
@@ -18,6 +21,7 @@
 //! - `error`: [`ConfigError`], naming the key at fault.
 
 pub mod auth;
+mod collector;
 mod error;
 pub mod kafka;
 mod push;
@@ -35,7 +39,8 @@ pub use tls::TlsFiles;
 pub use raw::RawConfig;
 pub use retention::{PRESETS, Preset, StreamPolicy};
 pub use kafka::{ClientKind, Compression, KafkaConfig};
-pub use validated::{ApiConfig, CollectorConfig, Config, FileInput, IndexerConfig, Multiline, ParseConfig};
+pub use collector::{CollectorConfig, FileInput, Multiline, ParseConfig};
+pub use validated::{ApiConfig, Config, IndexerConfig};
 
 use std::path::Path;
 
