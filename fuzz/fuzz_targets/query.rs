@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use logwarden_indexer::schema::LogSchema;
+use logwarden_store::schema::LogSchema;
 use logwarden_query_api::search::QueryCompiler;
 
 fuzz_target!(|text: &str| {
