@@ -34,7 +34,6 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub use logwarden_kafka::encode::encode_record;
 pub use logwarden_kafka::producer as kafka;
 pub use logwarden_kafka::{delivery, encode, spool};
 
