@@ -9,7 +9,7 @@ use logwarden_config::Config;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Command, GenerateArgs};
-use crate::{admin_key, compliance, shutdown, telemetry};
+use crate::{admin_key, compliance, rules, shutdown, telemetry};
 
 type Component = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
 
@@ -18,15 +18,18 @@ pub async fn execute(command: Command) -> anyhow::Result<()> {
         Command::Run(args) => {
             let config = args.load()?;
             require_sources(&config)?;
-            pipeline(config, true, true, true).await
+            let detect = !config.detect.rules.is_empty();
+            pipeline(config, Components { collector: true, indexer: true, api: true, detect }).await
         }
         Command::Collector(args) => {
             let config = args.load()?;
             require_sources(&config)?;
-            pipeline(config, true, false, false).await
+            pipeline(config, Components { collector: true, ..Components::NONE }).await
         }
-        Command::Indexer(args) => pipeline(args.load()?, false, true, false).await,
-        Command::QueryApi(args) => pipeline(args.load()?, false, false, true).await,
+        Command::Indexer(args) => pipeline(args.load()?, Components { indexer: true, ..Components::NONE }).await,
+        Command::QueryApi(args) => pipeline(args.load()?, Components { api: true, ..Components::NONE }).await,
+        Command::Detect(args) => pipeline(args.load()?, Components { detect: true, ..Components::NONE }).await,
+        Command::Rules(command) => rules::execute(command),
         Command::Generate(args) => generate(args),
         Command::Verify(args) => compliance::verify(args),
         Command::Retention(args) => compliance::retention(args),
@@ -47,9 +50,23 @@ fn require_sources(config: &Config) -> anyhow::Result<()> {
 /// How long start-up tries to reach Kafka before it starts anyway.
 const KAFKA_CHECK: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// Which components a process runs.
+#[derive(Clone, Copy)]
+struct Components {
+    collector: bool,
+    indexer: bool,
+    api: bool,
+    detect: bool,
+}
+
+impl Components {
+    const NONE: Components = Components { collector: false, indexer: false, api: false, detect: false };
+}
+
 /// Runs the chosen components until SIGTERM; if one fails, the others are
 /// stopped cleanly and the error is returned.
-async fn pipeline(mut config: Config, collector: bool, indexer: bool, api: bool) -> anyhow::Result<()> {
+async fn pipeline(mut config: Config, components: Components) -> anyhow::Result<()> {
+    let Components { collector, indexer, api, detect } = components;
     let shutdown = shutdown::on_signals();
     let metrics = telemetry::install_metrics();
     std::fs::create_dir_all(&config.data_dir)
@@ -120,6 +137,18 @@ async fn pipeline(mut config: Config, collector: bool, indexer: bool, api: bool)
             "query-api",
             Box::pin(async move { logwarden_query_api::serve(&api_config, listener, state, shutdown_api).await }),
         ));
+    }
+    if detect {
+        if config.detect.hooks.is_empty() {
+            tracing::info!("no [[detect.hooks]] configured: alerts are kept and searchable, nobody is notified");
+        }
+        println!(
+            "logwarden: detector running {} rule path(s), alerts to {} hook(s) and topic {}",
+            config.detect.rules.len(),
+            config.detect.hooks.len(),
+            config.detect.alerts_topic
+        );
+        components.push(("detect", Box::pin(logwarden_detect::run(config.clone(), shutdown.clone()))));
     }
     if indexer {
         components.push((

@@ -6,6 +6,7 @@
 //! - `cli`: argument parsing and the config overrides each subcommand takes.
 //! - `commands`: what each subcommand runs.
 //! - `compliance`: `verify` and `retention`.
+//! - `rules`: `rules check` and `rules test`.
 //! - `telemetry`: logging (text or JSON) and the Prometheus recorder.
 //! - `shutdown`: SIGTERM/SIGINT to a cancellation token.
 
@@ -13,6 +14,7 @@ mod admin_key;
 mod cli;
 mod commands;
 mod compliance;
+mod rules;
 mod shutdown;
 mod telemetry;
 

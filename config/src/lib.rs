@@ -18,10 +18,12 @@
 //! - `push`: syslog listeners, HTTP ingest and the spool (push sources).
 //! - `tls`: certificate and key files loaded into a TLS server configuration.
 //! - `auth`: ingest/API keys as SHA-256 hashes, checked in constant time.
+//! - `detect`: `[detect]`: rules, pipelines, topics and hooks of the detector.
 //! - `error`: [`ConfigError`], naming the key at fault.
 
 pub mod auth;
 mod collector;
+pub mod detect;
 mod error;
 pub mod kafka;
 mod push;

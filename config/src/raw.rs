@@ -21,6 +21,9 @@ pub struct RawConfig {
     pub indexer: RawIndexer,
     #[serde(default)]
     pub api: RawApi,
+    /// `[detect]`: Sigma rules, correlations and alert hooks.
+    #[serde(default)]
+    pub detect: crate::detect::RawDetect,
     /// Retention classes, by stream name (`[streams.auth]`).
     #[serde(default)]
     pub streams: BTreeMap<String, RawStream>,

@@ -22,6 +22,7 @@ pub struct Config {
     pub collector: CollectorConfig,
     pub indexer: IndexerConfig,
     pub api: ApiConfig,
+    pub detect: crate::detect::DetectConfig,
     /// Retention classes by stream; streams not listed are kept forever.
     pub streams: BTreeMap<String, StreamPolicy>,
     /// Keys that authenticate HTTP clients (ingest and query API).
@@ -149,6 +150,7 @@ impl RawConfig {
             retention_interval,
         };
         let streams = validate_streams(self.streams)?;
+        let detect = crate::detect::validate(self.detect, &kafka.topic, read_env)?;
 
         let api = self.api;
         let listen_text = api.listen.unwrap_or_else(|| "127.0.0.1:8080".to_string());
@@ -181,6 +183,7 @@ impl RawConfig {
             collector,
             indexer,
             api,
+            detect,
             streams,
             auth,
         })

@@ -28,4 +28,4 @@ mod topic;
 
 pub use client::{check_connection, client_config};
 pub use error::KafkaClientError;
-pub use topic::ensure_topic;
+pub use topic::{ensure_topic, ensure_topic_with};

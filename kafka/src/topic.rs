@@ -11,8 +11,22 @@ use crate::{KafkaClientError, client_config};
 
 /// Creates `topic` with `partitions` partitions unless it exists already.
 pub async fn ensure_topic(config: &KafkaConfig, topic: &str, partitions: u32) -> Result<(), KafkaClientError> {
+    ensure_topic_with(config, topic, partitions, &[]).await
+}
+
+/// [`ensure_topic`] with topic settings (`cleanup.policy` = `compact` for
+/// a topic that keeps the latest value per key).
+pub async fn ensure_topic_with(
+    config: &KafkaConfig,
+    topic: &str,
+    partitions: u32,
+    settings: &[(&str, &str)],
+) -> Result<(), KafkaClientError> {
     let admin: AdminClient<DefaultClientContext> = client_config(config, ClientKind::Admin).create()?;
-    let new_topic = NewTopic::new(topic, partitions as i32, TopicReplication::Fixed(1));
+    let mut new_topic = NewTopic::new(topic, partitions as i32, TopicReplication::Fixed(1));
+    for (key, value) in settings {
+        new_topic = new_topic.set(key, value);
+    }
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     let failed = |reason: String| KafkaClientError::Topic {
         topic: topic.to_string(),

@@ -50,6 +50,15 @@ impl PipelineArgs {
         if let Some(interval) = self.commit_interval {
             raw.indexer.commit_interval = Some(interval);
         }
+        raw.detect.rules.extend(self.rules.iter().cloned());
+        for url in &self.alert_webhooks {
+            raw.detect.hooks.push(logwarden_config::detect::RawHook {
+                name: Some(format!("webhook-{}", raw.detect.hooks.len())),
+                kind: "alertmanager".into(),
+                url: url.clone(),
+                ..Default::default()
+            });
+        }
         Ok(raw.validate()?)
     }
 }

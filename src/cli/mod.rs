@@ -40,6 +40,11 @@ pub enum Command {
     Indexer(PipelineArgs),
     /// Serve the search HTTP API over the splits in the data directory.
     QueryApi(PipelineArgs),
+    /// Evaluate Sigma rules and correlations on the events topic; deliver alerts to hooks.
+    Detect(PipelineArgs),
+    /// Rules as code: check rule files, or backtest them over events.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Write realistic sample logs (sshd, sudo, PAM, cron, kernel, nginx).
     Generate(GenerateArgs),
     /// Check every manifest chain, signature and sealed split; exit 1 at the first broken link.
@@ -117,6 +122,67 @@ pub struct PipelineArgs {
     /// How often the indexer commits, e.g. `1s`, `250ms`.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub commit_interval: Option<std::time::Duration>,
+    /// Sigma rules to run: a file, a directory or a glob (repeatable);
+    /// `run` starts the detector when rules are given.
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<String>,
+    /// Deliver alerts to this URL as Prometheus Alertmanager webhooks (repeatable).
+    #[arg(long = "alert-webhook", value_name = "URL")]
+    pub alert_webhooks: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Parse and lint rules; list unsupported rules (with reasons) and rules
+    /// whose logsource matches no source logwarden ingests. Exit 1 on an error.
+    Check(RulesCheckArgs),
+    /// Run rules over events (a file, or stored history) and print one alert per line.
+    Test(RulesTestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RulesCheckArgs {
+    /// Rule files, directories or globs.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// Extra field-mapping pipelines (pySigma YAML), after the built-in ones.
+    #[arg(long = "pipeline", value_name = "FILE")]
+    pub pipelines: Vec<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesTestArgs {
+    /// Rule files, directories or globs (repeatable).
+    #[arg(long = "rules", required = true, value_name = "PATH")]
+    pub rules: Vec<String>,
+    /// Extra field-mapping pipelines (pySigma YAML), after the built-in ones.
+    #[arg(long = "pipeline", value_name = "FILE")]
+    pub pipelines: Vec<PathBuf>,
+    /// Events: a JSON document (one event or an array), NDJSON, or log
+    /// lines; parsed as the collector parses them. `-` reads stdin.
+    #[arg(long, value_name = "FILE", conflicts_with = "data_dir", required_unless_present = "data_dir")]
+    pub events: Option<PathBuf>,
+    /// Stored history to run the rules over, in time order.
+    #[arg(long, value_name = "DIR", requires_all = ["from", "to"])]
+    pub data_dir: Option<PathBuf>,
+    /// Start of the history (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// End of the history (RFC 3339, exclusive).
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// How late (event time) an event may arrive for a correlation window.
+    #[arg(long, default_value = "1m", value_parser = humantime::parse_duration)]
+    pub allowed_lateness: std::time::Duration,
+    /// Print each alert as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Configuration file whose parser settings ([collector.parse]) apply.
+    #[arg(long, short, env = "LOGWARDEN_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@
 //! - `schema`: the tantivy schema and the event → document mapping.
 //! - `storage`: the on-disk layout of splits, split ids, the commit
 //!   payload each split carries, and atomic file writes.
+//! - `history`: stored events back in time order (backtests).
 //! - `facts`: what a sealed split holds (counts, offsets, time range,
 //!   hashes), read back from its index.
 //! - `manifest`: a sealed split's signed, hash-chained manifest and
@@ -17,6 +18,7 @@
 
 mod error;
 pub mod facts;
+pub mod history;
 pub mod keys;
 pub mod manifest;
 pub mod schema;

@@ -94,7 +94,9 @@ pub async fn ndjson(
     Ok(Json(json!({"accepted": accepted, "rejected": rejected, "errors": errors})))
 }
 
-fn line_event(parsers: &Parsers, line: &str, ctx: &LineContext<'_>) -> Result<Event, String> {
+/// One line of an ingest body as an event: a JSON document (flattened, its
+/// text fields parsed), else a log line through the parser chain.
+pub fn line_event(parsers: &Parsers, line: &str, ctx: &LineContext<'_>) -> Result<Event, String> {
     if line.trim_start().starts_with('{') {
         match serde_json::from_str::<Value>(line) {
             Ok(Value::Object(doc)) => Ok(document_event(parsers, line, doc, ctx)),

@@ -35,6 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use budget::MemoryBudget;
 pub use error::ApiError;
+pub use ingest::line_event;
 
 use crate::delivery::Delivery;
 

@@ -1,0 +1,172 @@
+//! The correlation stage: consumes the hits topic (keyed by correlation
+//! and group, so a group's windows live in one partition), keeps a
+//! [`Correlator`] per partition, and writes alerts, the partition's
+//! checkpoint (windows, reorder buffer, next offset) and the consumer
+//! position in one transaction. After a crash the checkpoint and the
+//! position agree, so no alert is lost and a replayed alert has its id.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use logwarden_config::{ClientKind, Config};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::topic_partition_list::Offset;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::alert::Alert;
+use crate::correlator::{Correlator, Saved};
+use crate::hit::Hit;
+use crate::live::LiveRules;
+use crate::stage::kafka::{self, Outputs};
+
+const BATCH: usize = 1000;
+
+/// How long the hits of a partition may go quiet before the reorder
+/// buffer is released without waiting for newer events.
+pub const IDLE_FLUSH: Duration = Duration::from_secs(1);
+
+#[derive(Serialize, Deserialize)]
+struct Checkpoint {
+    /// The next hits offset to read.
+    next_offset: i64,
+    state: Saved,
+}
+
+struct Partition {
+    next_offset: i64,
+    correlator: Correlator,
+    generation: u64,
+    dirty: bool,
+}
+
+/// Runs until `shutdown`; a Kafka error restarts the stage from the
+/// committed positions and checkpoints.
+pub fn run(config: Config, rules: Arc<LiveRules>, shutdown: CancellationToken) -> anyhow::Result<()> {
+    super::restarting("correlate", &shutdown, |incarnation| run_once(&config, &rules, &shutdown, incarnation))
+}
+
+fn checkpoint_key(config: &Config, partition: i32) -> String {
+    format!("{}/{partition}", config.detect.hits_topic)
+}
+
+fn run_once(config: &Config, rules: &LiveRules, shutdown: &CancellationToken, incarnation: u64) -> anyhow::Result<()> {
+    let detect = &config.detect;
+    let lateness = detect.allowed_lateness.as_secs() as i64;
+    let capacity = detect.reorder_capacity;
+    let consumer = kafka::consumer(&config.kafka, &detect.correlate_group, &detect.hits_topic)?;
+    let producer = kafka::transactional_producer(&config.kafka, &kafka::transactional_id(&detect.correlate_group, incarnation))?;
+    let mut partitions: BTreeMap<i32, Partition> = BTreeMap::new();
+    let mut last_hit = Instant::now();
+    while !shutdown.is_cancelled() {
+        let batch = kafka::poll_batch(&consumer, BATCH, Duration::from_millis(200))?;
+        let (generation, current) = rules.get();
+        let assigned = kafka::assigned(&consumer, &detect.hits_topic);
+        partitions.retain(|p, _| assigned.contains(p));
+        let mut outputs = Outputs::default();
+        let mut alerts: Vec<Alert> = Vec::new();
+        for message in &batch {
+            let p = message.partition();
+            let offset = message.offset();
+            // A partition seen for the first time, or one whose position
+            // moved under us (another member had it): its checkpoint.
+            if partitions.get(&p).is_none_or(|state| state.next_offset != offset) {
+                let (next_offset, correlator) = match read_checkpoint(config, &checkpoint_key(config, p))? {
+                    Some(checkpoint) => (checkpoint.next_offset, Correlator::restore(checkpoint.state, &current, lateness, capacity)),
+                    None => (offset, Correlator::new(lateness, capacity)),
+                };
+                partitions.insert(p, Partition { next_offset, correlator, generation, dirty: false });
+            }
+            let state = partitions.get_mut(&p).expect("inserted above");
+            if offset < state.next_offset {
+                continue; // in the checkpoint already
+            }
+            if offset > state.next_offset {
+                tracing::warn!(partition = p, expected = state.next_offset, offset, "hits skipped between the checkpoint and the committed position");
+            }
+            if state.generation != generation {
+                state.correlator.reload(&current, lateness, capacity);
+                state.generation = generation;
+            }
+            state.next_offset = offset + 1;
+            state.dirty = true;
+            outputs.consumed(message);
+            match message.payload().map(serde_json::from_slice::<Hit>) {
+                Some(Ok(hit)) => alerts.extend(state.correlator.push(&current, hit)),
+                _ => {
+                    metrics::counter!("logwarden_detect_undecodable_hits_total").increment(1);
+                    tracing::error!(partition = p, offset, "hit not decodable; skipped");
+                }
+            }
+        }
+        if !batch.is_empty() {
+            last_hit = Instant::now();
+        } else if last_hit.elapsed() >= IDLE_FLUSH {
+            for state in partitions.values_mut() {
+                if state.correlator.held() > 0 {
+                    alerts.extend(state.correlator.flush(&current));
+                    state.dirty = true;
+                }
+            }
+        }
+        let dirty: Vec<i32> = partitions.iter().filter(|(_, s)| s.dirty).map(|(p, _)| *p).collect();
+        if dirty.is_empty() {
+            continue;
+        }
+        for alert in &alerts {
+            let json = serde_json::to_vec(alert).expect("an alert serializes");
+            outputs.record(&detect.alerts_topic, alert.id.clone(), json);
+            outputs.record(&config.kafka.topic, alert.id.clone(), logwarden_event::wire::encode(&alert.to_event()));
+        }
+        metrics::counter!("logwarden_detect_alerts_total", "kind" => "correlation").increment(alerts.len() as u64);
+        for p in dirty {
+            let state = partitions.get_mut(&p).expect("listed above");
+            let checkpoint = Checkpoint { next_offset: state.next_offset, state: state.correlator.save() };
+            let json = serde_json::to_vec(&checkpoint).expect("a checkpoint serializes");
+            outputs.record(&super::state_topic(config), checkpoint_key(config, p), json);
+            state.dirty = false;
+        }
+        kafka::commit(&producer, &consumer, outputs)?;
+    }
+    Ok(())
+}
+
+/// The newest committed checkpoint under `key`, read from the compacted
+/// state topic.
+fn read_checkpoint(config: &Config, key: &str) -> anyhow::Result<Option<Checkpoint>> {
+    let topic = super::state_topic(config);
+    let reader: BaseConsumer = logwarden_kafka::client_config(&config.kafka, ClientKind::Consumer)
+        .set("group.id", format!("{}-state-reader", config.detect.correlate_group))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .set("isolation.level", "read_committed")
+        .set("fetch.message.max.bytes", kafka::MAX_RECORD_BYTES.to_string())
+        .create()?;
+    let mut assignment = rdkafka::TopicPartitionList::new();
+    assignment.add_partition_offset(&topic, 0, Offset::Beginning)?;
+    reader.assign(&assignment)?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut latest: Option<Vec<u8>> = None;
+    loop {
+        if Instant::now() > deadline {
+            anyhow::bail!("reading checkpoints from {topic} took over 60 s");
+        }
+        match reader.poll(Duration::from_millis(500)) {
+            Some(Ok(message)) => {
+                if message.key() == Some(key.as_bytes()) {
+                    latest = message.payload().map(<[u8]>::to_vec);
+                }
+            }
+            Some(Err(KafkaError::PartitionEOF(_))) => break,
+            Some(Err(e)) => return Err(e.into()),
+            None => {}
+        }
+    }
+    match latest {
+        None => Ok(None),
+        Some(bytes) => Ok(Some(serde_json::from_slice(&bytes).map_err(|e| anyhow::anyhow!("checkpoint {key} in {topic} is unreadable: {e}"))?)),
+    }
+}

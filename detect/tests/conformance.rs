@@ -1,0 +1,186 @@
+//! Conformance with SigmaHQ's regression data: every Windows rule of
+//! `shared/data/sigma/regression/<id>/` must match the real EVTX-rendered
+//! event recorded with it, or be reported unsupported with a reason. A rule
+//! that loads and then silently misses its own event is a failure.
+//!
+//! Events reach the rules the way the pipeline delivers them: the event
+//! JSON (compacted to one line, as a shipper writes it) goes through the
+//! collector's parser chain (the `[collector.parse]` defaults), is encoded
+//! for Kafka and decoded as the detector reads it. The data is read in
+//! place from the shared folder, never copied into the repository.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use logwarden_detect::rules::RuleSet;
+use logwarden_detect::view::{event_source, sigma_view};
+use logwarden_event::{Event, wire};
+use logwarden_parse::{LineContext, Parsers};
+use serde_json::Value;
+
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data");
+
+/// The collector's parser chain with `[collector.parse]` left at its defaults.
+fn collector_parsers() -> Parsers {
+    logwarden_config::RawConfig::from_toml("")
+        .and_then(|raw| raw.validate())
+        .expect("the default configuration is valid")
+        .collector
+        .parse
+        .parsers()
+}
+
+/// One line through the chain, then through Kafka's wire format.
+fn ingest(parsers: &Parsers, line: &str, file_path: &str) -> Event {
+    let ctx = LineContext {
+        ingested: DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z").unwrap().to_utc(),
+        host_name: "collector01",
+        file_path: Some(file_path),
+        stream: None,
+    };
+    let event = parsers.parse(line, &ctx);
+    wire::decode(&wire::encode(&event)).expect("the wire format round-trips")
+}
+
+/// The JSON documents of an `event.json` (some hold several, one after the
+/// other), each compacted to one line.
+fn event_lines(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::Deserializer::from_str(&text)
+        .into_iter::<Value>()
+        .map(|doc| doc.unwrap_or_else(|e| panic!("{}: {e}", path.display())).to_string())
+        .collect()
+}
+
+fn regression_cases() -> Vec<PathBuf> {
+    let dir = Path::new(DATA).join("sigma/regression");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.join("rule.yml").is_file())
+        .collect();
+    cases.sort();
+    cases
+}
+
+/// An sshd failure from loghub's OpenSSH log, as the collector reads it.
+fn sshd_event(parsers: &Parsers) -> Event {
+    let path = format!("{DATA}/loghub/OpenSSH_2k.log");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let line = text.lines().find(|l| l.contains("Failed password")).expect("a failed password line");
+    let event = ingest(parsers, line, &path);
+    assert_eq!(event.process_name.as_deref(), Some("sshd"));
+    event
+}
+
+enum Outcome {
+    /// Matched `n` of the case's events.
+    Matched(usize, usize),
+    Unsupported(String),
+    /// Loaded and evaluated, but matched none of its events.
+    Missed(String),
+}
+
+#[test]
+fn every_regression_rule_matches_its_event_or_says_why_not() {
+    let parsers = collector_parsers();
+    let sshd = sshd_event(&parsers);
+    let sshd_view = sigma_view(&sshd);
+    let sshd_source = event_source(&sshd_view);
+    assert_eq!(sshd_source.product.as_deref(), Some("linux"));
+
+    let cases = regression_cases();
+    assert_eq!(cases.len(), 101, "the regression set has 101 cases");
+    let mut outcomes = BTreeMap::new();
+    let mut cross_matches = Vec::new();
+    for case in &cases {
+        let name = case.file_name().unwrap().to_string_lossy().to_string();
+        let rule_path = case.join("rule.yml").display().to_string();
+        let rules = RuleSet::load(std::slice::from_ref(&rule_path), &[]).expect("rule file loads");
+        assert!(rules.report.errors.is_empty(), "{name}: {:?}", rules.report.errors);
+        let outcome = match rules.report.loaded.as_slice() {
+            [] => match rules.report.unsupported.first() {
+                Some(unsupported) if !unsupported.reason.is_empty() => Outcome::Unsupported(unsupported.reason.clone()),
+                _ => Outcome::Missed("neither loaded nor reported unsupported".into()),
+            },
+            [loaded] => {
+                let lines = event_lines(&case.join("event.json"));
+                let mut matched = 0;
+                let mut missed = String::new();
+                for line in &lines {
+                    let event = ingest(&parsers, line, "C:\\Windows\\System32\\winevt\\Logs\\export.json");
+                    let view = sigma_view(&event);
+                    let source = event_source(&view);
+                    if rules.evaluate(&view, &source).iter().any(|m| m.rule_id == loaded.rule.id) {
+                        matched += 1;
+                    } else if missed.is_empty() {
+                        missed = format!("logsource {:?} of the event {source:?}", loaded.logsource);
+                    }
+                }
+                if matched > 0 { Outcome::Matched(matched, lines.len()) } else { Outcome::Missed(missed) }
+            }
+            more => Outcome::Missed(format!("{} rules in one file", more.len())),
+        };
+        // No Windows rule may match a Linux event.
+        for m in rules.evaluate(&sshd_view, &sshd_source) {
+            cross_matches.push(format!("{name}: {} matched an sshd line", m.rule_id));
+        }
+        outcomes.insert(name, outcome);
+    }
+
+    let mut table = String::from("\nregression case                        outcome\n");
+    let (mut matched, mut unsupported, mut missed) = (0, 0, 0);
+    for (name, outcome) in &outcomes {
+        let text = match outcome {
+            Outcome::Matched(n, of) => {
+                matched += 1;
+                format!("matched ({n}/{of} events)")
+            }
+            Outcome::Unsupported(reason) => {
+                unsupported += 1;
+                format!("unsupported: {reason}")
+            }
+            Outcome::Missed(why) => {
+                missed += 1;
+                format!("NOT matched: {why}")
+            }
+        };
+        table.push_str(&format!("{name}  {text}\n"));
+    }
+    table.push_str(&format!("{matched} matched, {unsupported} unsupported, {missed} not matched\n"));
+    println!("{table}");
+    assert!(cross_matches.is_empty(), "{cross_matches:#?}");
+    assert_eq!(missed, 0, "{matched} of {} matched; rules that load must match their own event:{table}", outcomes.len());
+}
+
+#[test]
+fn linux_rules_never_match_a_windows_event() {
+    let parsers = collector_parsers();
+    let rules = RuleSet::load(&[format!("{DATA}/sigma/linux")], &[]).expect("linux rules load");
+    assert!(!rules.report.loaded.is_empty());
+    let mut checked = 0;
+    for case in regression_cases() {
+        for line in event_lines(&case.join("event.json")) {
+            let event = ingest(&parsers, &line, "C:\\export.json");
+            let view = sigma_view(&event);
+            let source = event_source(&view);
+            assert_eq!(source.product.as_deref(), Some("windows"), "{}", case.display());
+            let matches = rules.evaluate(&view, &source);
+            assert!(matches.is_empty(), "{}: {:?}", case.display(), matches.iter().map(|m| &m.rule_id).collect::<Vec<_>>());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 101);
+}
+
+#[test]
+fn zz_dump_view() {
+    let parsers = collector_parsers();
+    let case = std::env::var("CASE").unwrap_or_default();
+    if case.is_empty() { return; }
+    for line in event_lines(&Path::new(DATA).join("sigma/regression").join(&case).join("event.json")) {
+        let event = ingest(&parsers, &line, "x");
+        println!("{}", serde_json::to_string_pretty(&sigma_view(&event)).unwrap());
+    }
+}
