@@ -10,8 +10,8 @@
 //!
 //! [[detect.hooks]]
 //! name = "oncall"
-//! type = "alertmanager"               # or "slack", "webhook"
-//! url = "http://alertmanager:9093/api/v2/alerts"
+//! type = "alertmanager"               # Alertmanager webhook payload (v4); or "slack", "webhook"
+//! url = "http://oncall-bridge:9095/alertmanager"   # any receiver of Alertmanager webhooks
 //! min_level = "high"
 //! tags = ["attack.credential-access"] # any of them; absent: every alert
 //! headers_env = { Authorization = "ONCALL_AUTH" }   # header values from the environment

@@ -109,8 +109,9 @@ impl Correlator {
             .evaluate(&event)
             .into_iter()
             .filter(|d| {
-                let id = d.header.rule_id.clone().unwrap_or_else(|| d.header.rule_title.clone());
-                hit.rules.contains(&id)
+                correlation
+                    .input_id(d.header.rule_id.as_deref(), &d.header.rule_title)
+                    .is_some_and(|id| hit.rules.iter().any(|r| r == id))
             })
             .collect();
         let results = engine.process_with_detections(&event, detections, hit.ts);

@@ -96,6 +96,22 @@ pub struct Correlation {
     pub input_ids: Vec<String>,
 }
 
+impl Correlation {
+    /// The stable id of the input rule a detection result came from (the
+    /// result names a rule by id, or by title when it has none).
+    pub fn input_id(&self, rule_id: Option<&str>, title: &str) -> Option<&str> {
+        self.inputs
+            .iter()
+            .zip(&self.input_ids)
+            .find(|(rule, _)| match (&rule.id, rule_id) {
+                (Some(id), Some(wanted)) => id == wanted,
+                (None, None) => rule.title == title,
+                _ => false,
+            })
+            .map(|(_, id)| id.as_str())
+    }
+}
+
 /// The detection rules of one logsource.
 struct Group {
     logsource: LogSource,
@@ -269,6 +285,9 @@ impl RuleSet {
                 continue;
             }
             let mut mapped = rule.clone();
+            // rsigma names a match by the rule's id: a rule known by its
+            // name alone gets that name as id, so correlations find it.
+            mapped.id.get_or_insert_with(|| id.clone());
             if let Err(e) = apply_pipelines(pipelines, &mut mapped) {
                 report.unsupported.push(unsupported(format!("field mapping: {e}")));
                 continue;
@@ -318,6 +337,7 @@ impl RuleSet {
                 continue;
             }
             let mut mapped = rule.clone();
+            require_all_rules_by_default(&mut mapped);
             if let Err(e) = apply_pipelines_to_correlation(pipelines, &mut mapped) {
                 report.unsupported.push(unsupported(format!("field mapping: {e}")));
                 continue;
@@ -447,6 +467,23 @@ impl RuleSet {
 
     pub fn rule_count(&self) -> usize {
         self.rules.len() + self.correlations.len()
+    }
+}
+
+/// A temporal correlation without a condition needs every referenced rule
+/// to match (Sigma correlation specification, "Temporal Proximity").
+/// rsigma-parser 0.23 reads an absent condition as `gte: 1`, which would
+/// fire on any single rule; an explicit `gte: 1` means the same thing
+/// for a temporal correlation, so both become "all rules".
+fn require_all_rules_by_default(rule: &mut CorrelationRule) {
+    use rsigma_parser::{ConditionOperator, CorrelationCondition, CorrelationType};
+    if !matches!(rule.correlation_type, CorrelationType::Temporal | CorrelationType::TemporalOrdered) {
+        return;
+    }
+    if let CorrelationCondition::Threshold { predicates, field: None, percentile: None } = &mut rule.condition
+        && predicates.as_slice() == [(ConditionOperator::Gte, 1)]
+    {
+        predicates[0].1 = rule.rules.len() as u64;
     }
 }
 

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use logwarden_detect::rules::RuleSet;
 use logwarden_detect::view::{event_source, sigma_view};
 use logwarden_event::{Event, wire};
@@ -174,13 +174,119 @@ fn linux_rules_never_match_a_windows_event() {
     assert!(checked >= 101);
 }
 
+
+/// The cmdkey rule of the regression set, and its Sysmon event's fields.
+const CMDKEY_RULE: &str = "07f8bdc2-c9b3-472a-9817-5a670b872f53";
+
+fn matches(rules: &RuleSet, parsers: &Parsers, line: &str) -> Vec<String> {
+    let event = ingest(parsers, line, "C:\\export.json");
+    let view = sigma_view(&event);
+    rules.evaluate(&view, &event_source(&view)).into_iter().map(|m| m.rule_id).collect()
+}
+
+fn regression_rule(id: &str) -> RuleSet {
+    let path = Path::new(DATA).join("sigma/regression").join(id).join("rule.yml");
+    let rules = RuleSet::load(&[path.display().to_string()], &[]).unwrap();
+    assert_eq!(rules.report.loaded.len(), 1);
+    rules
+}
+
 #[test]
-fn zz_dump_view() {
+fn winlogbeat_and_security_events_reach_sysmon_named_rules() {
     let parsers = collector_parsers();
-    let case = std::env::var("CASE").unwrap_or_default();
-    if case.is_empty() { return; }
-    for line in event_lines(&Path::new(DATA).join("sigma/regression").join(&case).join("event.json")) {
-        let event = ingest(&parsers, &line, "x");
-        println!("{}", serde_json::to_string_pretty(&sigma_view(&event)).unwrap());
-    }
+    let rules = regression_rule(CMDKEY_RULE);
+    // winlogbeat's shape, as the JSON parser flattens it (`winlog.event_id`
+    // becomes `event.code`).
+    let winlogbeat = r#"{"@timestamp":"2026-02-11T08:15:01.123Z","message":"Process Create","host":{"name":"WS1"},"winlog":{"channel":"Microsoft-Windows-Sysmon/Operational","event_id":"1","provider_name":"Microsoft-Windows-Sysmon","event_data":{"Image":"C:\\Windows\\System32\\cmdkey.exe","OriginalFileName":"cmdkey.exe","CommandLine":"cmdkey /list"}}}"#;
+    assert_eq!(matches(&rules, &parsers, winlogbeat), [CMDKEY_RULE]);
+    // Security 4688 names the image `NewProcessName`.
+    let security = r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Security-Auditing"}},"EventID":4688,"Channel":"Security","Computer":"WS1"},"EventData":{"SubjectUserName":"alice","NewProcessName":"C:\\Windows\\System32\\cmdkey.exe","CommandLine":"cmdkey /list","ParentProcessName":"C:\\Windows\\System32\\cmd.exe"}}}"##;
+    assert_eq!(matches(&rules, &parsers, security), [CMDKEY_RULE]);
+    // The same data on the Security channel under another event id is no
+    // process creation.
+    assert!(matches(&rules, &parsers, &security.replace("4688", "4689")).is_empty());
+}
+
+#[test]
+fn event_ids_with_qualifiers_user_data_and_hashes_have_their_sigma_names() {
+    let parsers = collector_parsers();
+    let rules = RuleSet::from_yaml(
+        r#"
+title: System log cleared
+id: 10000000-0000-0000-0000-000000000001
+logsource:
+    product: windows
+    service: system
+detection:
+    selection:
+        EventID: 104
+        Provider_Name: Microsoft-Windows-Eventlog
+        SubjectUserName: alice
+    condition: selection
+---
+title: Known imphash
+id: 10000000-0000-0000-0000-000000000002
+logsource:
+    product: windows
+    category: process_creation
+detection:
+    selection:
+        Imphash: 03ad7a1af78bf7a500fb199cabe4c34a
+    condition: selection
+"#,
+    )
+    .unwrap();
+    assert!(rules.report.unsupported.is_empty(), "{:?}", rules.report.unsupported);
+    // evtx_dump writes `{"#text": 104, "#attributes": {"Qualifiers": …}}`
+    // for an EventID with qualifiers; the data of 104 is in `UserData`.
+    let cleared = r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Eventlog"}},"EventID":{"#attributes":{"Qualifiers":0},"#text":104},"Channel":"System","Computer":"WS1"},"UserData":{"LogFileCleared":{"SubjectUserName":"alice","SubjectDomainName":"CORP","Channel":"System"}}}}"##;
+    assert_eq!(matches(&rules, &parsers, cleared), ["10000000-0000-0000-0000-000000000001"]);
+    let event = event_lines(&Path::new(DATA).join("sigma/regression").join(CMDKEY_RULE).join("event.json")).remove(0);
+    assert_eq!(matches(&rules, &parsers, &event), ["10000000-0000-0000-0000-000000000002"]);
+}
+
+#[test]
+fn a_sysmon_registry_event_is_the_category_of_its_event_type() {
+    let parsers = collector_parsers();
+    let rules = RuleSet::from_yaml(
+        r#"
+title: Run key added
+id: 10000000-0000-0000-0000-000000000003
+logsource:
+    product: windows
+    category: registry_add
+detection:
+    selection:
+        TargetObject|contains: '\CurrentVersion\Run\'
+    condition: selection
+"#,
+    )
+    .unwrap();
+    let event = |kind: &str| {
+        format!(
+            r#"{{"Event":{{"System":{{"EventID":12,"Channel":"Microsoft-Windows-Sysmon/Operational"}},"EventData":{{"EventType":"{kind}","TargetObject":"HKU\\S-1-5-21-1\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\updater","Image":"C:\\Users\\a\\x.exe"}}}}}}"#
+        )
+    };
+    assert_eq!(matches(&rules, &parsers, &event("CreateKey")).len(), 1);
+    assert!(matches(&rules, &parsers, &event("DeleteKey")).is_empty());
+}
+
+/// rsigma's field mappings rename a rule's fields but not the field a
+/// `fieldref` names: after `windows.yml`, `User|fieldref: ParentUser`
+/// compares `Event.EventData.User` with a top-level `ParentUser` the event
+/// does not have, so the filter never holds and the rule also fires when
+/// the user is the parent's (a false positive). The fix belongs where the
+/// pipelines are applied (`rules.rs`): rename `fieldref` values with the
+/// mapping the rule's fields went through.
+#[test]
+#[ignore = "fieldref targets are not renamed by the field mapping (rsigma 0.23)"]
+fn a_fieldref_filter_compares_the_mapped_fields() {
+    let parsers = collector_parsers();
+    let id = "d2b7a134-9c3e-4f8a-b56d-e0c1f8a29b47";
+    let rules = regression_rule(id);
+    let event = event_lines(&Path::new(DATA).join("sigma/regression").join(id).join("event.json")).remove(0);
+    assert_eq!(matches(&rules, &parsers, &event), [id], "users differ: the rule fires");
+    let same_user = event.replace(r"swachchhanda\\testuser", r"swachchhanda\\xodih");
+    assert_ne!(same_user, event);
+    assert!(matches(&rules, &parsers, &same_user).is_empty(), "User equals ParentUser: filtered out");
 }

@@ -5,6 +5,10 @@
 //! events,
 //! which spools to disk while Kafka is away. This is the access record that
 //! 개인정보의 안전성 확보조치 기준 제8조 asks a system to keep.
+//!
+//! A call that changes something (an alert acknowledged or closed) also
+//! gets a record of the change itself ([`AuditChange`]): who, what, from
+//! and to, why, written before the change is committed.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -43,6 +47,19 @@ pub struct AuditEntry {
     pub results: Option<AuditResults>,
 }
 
+/// A change made through the API, recorded apart from the call.
+pub struct AuditChange {
+    pub identity: Identity,
+    pub client: SocketAddr,
+    /// What was done, as `event.action` (`alert-acknowledge`).
+    pub action: &'static str,
+    /// One line for people.
+    pub message: String,
+    /// What changed, as free fields (`alert.id`, `alert.status.from`, …);
+    /// long values are cut as in every record.
+    pub fields: Vec<(&'static str, String)>,
+}
+
 pub struct Auditor {
     delivery: Delivery,
     host: String,
@@ -69,13 +86,20 @@ impl Auditor {
         self.delivery.deliver(vec![record]).await.map(|_| ()).map_err(|e| e.to_string())
     }
 
+    /// Records a change; returns once the record is acknowledged by Kafka
+    /// or in the spool.
+    pub async fn record_change(&self, change: AuditChange) -> Result<(), String> {
+        let event = self.change_event(&change);
+        let record = Record { key: self.host.clone(), payload: event.to_string().into_bytes() };
+        self.delivery.deliver(vec![record]).await.map(|_| ()).map_err(|e| e.to_string())
+    }
+
     /// Flushes records in flight (at shutdown).
     pub fn flush(&self, timeout: Duration) -> bool {
         self.delivery.flush(timeout)
     }
 
     fn event(&self, entry: &AuditEntry) -> Value {
-        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
         let who = entry.identity.as_ref().map_or("-", |i| i.name.as_str());
         let outcome = if entry.status < 400 { "success" } else { "failure" };
         let action = match entry.status {
@@ -107,28 +131,55 @@ impl Auditor {
         }
         let method = entry.method.chars().take(16).collect::<String>();
         free.insert("http.request.method".into(), method.into());
+        let record = Recorded { category: "web", action, outcome, message, client: entry.client, free };
+        self.to_event(record, entry.identity.as_ref())
+    }
+
+    fn change_event(&self, change: &AuditChange) -> Value {
+        let mut free = Map::new();
+        for (key, value) in &change.fields {
+            bounded(&mut free, key, value);
+        }
+        free.insert("user.roles".into(), change.identity.role.as_str().into());
+        let message = change.message.clone();
+        let record = Recorded { category: "intrusion_detection", action: change.action, outcome: "success", message, client: change.client, free };
+        self.to_event(record, Some(&change.identity))
+    }
+
+    fn to_event(&self, record: Recorded, identity: Option<&Identity>) -> Value {
+        let now = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
         let mut event = json!({
             "@timestamp": now,
             "event.ingested": now,
             "event.id": format!("audit-{:032x}", rand::random::<u128>()),
             "event.kind": "event",
-            "event.category": "web",
-            "event.action": action,
-            "event.outcome": outcome,
-            "message": message,
-            "event.original": message,
+            "event.category": record.category,
+            "event.action": record.action,
+            "event.outcome": record.outcome,
+            "message": record.message,
+            "event.original": record.message,
             "stream": AUDIT_STREAM,
             "host.name": self.host,
-            "source.ip": entry.client.ip().to_string(),
-            "source.port": entry.client.port(),
+            "source.ip": record.client.ip().to_string(),
+            "source.port": record.client.port(),
             "observer.product": "logwarden query-api",
-            "fields": free,
+            "fields": record.free,
         });
-        if let Some(identity) = &entry.identity {
+        if let Some(identity) = identity {
             event["user.name"] = identity.name.clone().into();
         }
         event
     }
+}
+
+/// The parts of an audit event that differ between records.
+struct Recorded {
+    category: &'static str,
+    action: &'static str,
+    outcome: &'static str,
+    message: String,
+    client: SocketAddr,
+    free: Map<String, Value>,
 }
 
 /// The longest value an audit record copies whole (a query, a path). Past

@@ -25,8 +25,10 @@ use crate::tls::ClientAddr;
 /// What an endpoint requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Permission {
-    /// Search and read events: admin, analyst, auditor.
+    /// Search and read events (alerts too): admin, analyst, auditor.
     Search,
+    /// Change an alert's status: admin, analyst.
+    Triage,
     /// Any valid key (unknown paths: a 404 only after authentication).
     Authenticated,
 }
@@ -36,7 +38,14 @@ fn is_public(path: &str) -> bool {
 }
 
 fn permission(path: &str) -> Permission {
-    if path == "/api/v1/search" || path == "/_search" || path.ends_with("/_search") {
+    let alert = path.strip_prefix("/api/v1/alerts").filter(|rest| rest.is_empty() || rest.starts_with('/'));
+    if let Some(rest) = alert {
+        if rest.ends_with("/acknowledge") || rest.ends_with("/close") {
+            Permission::Triage
+        } else {
+            Permission::Search
+        }
+    } else if path == "/api/v1/search" || path == "/_search" || path.ends_with("/_search") {
         Permission::Search
     } else {
         Permission::Authenticated
@@ -46,6 +55,7 @@ fn permission(path: &str) -> Permission {
 fn allows(role: Role, permission: Permission) -> bool {
     match permission {
         Permission::Search => matches!(role, Role::Admin | Role::Analyst | Role::Auditor),
+        Permission::Triage => matches!(role, Role::Admin | Role::Analyst),
         Permission::Authenticated => true,
     }
 }
@@ -129,6 +139,18 @@ mod tests {
         assert!(!allows(Role::Ingest, permission("/api/v1/search")));
         assert!(!allows(Role::Ingest, permission("/_search")));
         assert!(is_public("/healthz") && !is_public("/api/v1/search"));
+        let alert = "/api/v1/alerts/0123456789abcdef0123456789abcdef";
+        for role in [Role::Admin, Role::Analyst, Role::Auditor] {
+            assert!(allows(role, permission("/api/v1/alerts")) && allows(role, permission(alert)));
+        }
+        for role in [Role::Admin, Role::Analyst] {
+            assert!(allows(role, permission(&format!("{alert}/acknowledge"))) && allows(role, permission(&format!("{alert}/close"))));
+        }
+        for role in [Role::Auditor, Role::Ingest] {
+            assert!(!allows(role, permission(&format!("{alert}/acknowledge"))) && !allows(role, permission(&format!("{alert}/close"))));
+        }
+        assert!(!allows(Role::Ingest, permission("/api/v1/alerts")) && !allows(Role::Ingest, permission(alert)));
+        assert_eq!(permission("/api/v1/alertsx"), Permission::Authenticated);
         let analyst = Identity { name: "a".into(), role: Role::Analyst, streams: Some(vec!["auth".into()]) };
         assert!(analyst.may_search_stream("auth").is_ok());
         assert!(analyst.may_search_stream("access").is_err());

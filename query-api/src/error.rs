@@ -17,6 +17,16 @@ pub enum ApiError {
     Forbidden(String),
     /// No such endpoint.
     NotFound,
+    /// The endpoint exists, the thing named in the path does not (an
+    /// alert id never seen).
+    NoSuchResource(String),
+    /// The endpoint does not take this method.
+    MethodNotAllowed(String),
+    /// The request conflicts with the current state (acknowledging a
+    /// closed alert).
+    Conflict { code: &'static str, message: String },
+    /// Another request holds what this one needs past the wait; retry.
+    Busy(String),
     /// The access record could not be written (Kafka down, spool full): the
     /// answer is withheld rather than given unrecorded.
     AuditUnavailable(String),
@@ -50,6 +60,12 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
         } else {
             ApiError::bad_request("invalid_body", rejection.body_text())
         }
+    }
+}
+
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::PathRejection) -> Self {
+        ApiError::bad_request("invalid_parameter", rejection.body_text())
     }
 }
 
@@ -89,6 +105,10 @@ impl IntoResponse for ApiError {
                 "not_found",
                 "no such endpoint".to_string(),
             ),
+            ApiError::NoSuchResource(message) => (StatusCode::NOT_FOUND, "not_found", message),
+            ApiError::MethodNotAllowed(message) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", message),
+            ApiError::Conflict { code, message } => (StatusCode::CONFLICT, code, message),
+            ApiError::Busy(message) => (StatusCode::SERVICE_UNAVAILABLE, "busy", message),
             ApiError::PayloadTooLarge(message) => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
             }

@@ -3,6 +3,8 @@
 //! # Layout
 //!
 //! - `search`: `GET /api/v1/search`, the split catalog and query compilation.
+//! - `alerts`: `/api/v1/alerts`: the detector's alerts, listed and shown
+//!   with their events, and their triage (acknowledge, close).
 //! - `auth`: API keys and roles on every request (the guard); `identity`:
 //!   who the caller is and which streams it may search; `audit`: the access
 //!   record of every call, in the `audit` stream.
@@ -13,6 +15,7 @@
 //! - `state`: what handlers share.
 //! - `openapi.json`: the API description served at `/api/v1/openapi.json`.
 
+pub mod alerts;
 mod audit;
 mod auth;
 mod error;
@@ -28,7 +31,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use logwarden_config::Config;
 use logwarden_store::schema::LogSchema;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -46,6 +49,13 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/v1/search",
             get(search::search_get).post(search::search_post),
         )
+        .route("/api/v1/alerts", get(alerts::list).fallback(alerts::method_not_allowed))
+        .route("/api/v1/alerts/{id}", get(alerts::detail).fallback(alerts::method_not_allowed))
+        .route(
+            "/api/v1/alerts/{id}/acknowledge",
+            post(alerts::acknowledge).fallback(alerts::method_not_allowed),
+        )
+        .route("/api/v1/alerts/{id}/close", post(alerts::close).fallback(alerts::method_not_allowed))
         .route(
             "/api/v1/openapi.json",
             get(|| async { ([("content-type", "application/json")], OPENAPI) }),
@@ -86,6 +96,7 @@ pub fn state(
         metrics,
         keys: config.auth.clone(),
         audit,
+        alert_status: alerts::StatusStore::new(&config.data_dir),
     }))
 }
 

@@ -15,3 +15,8 @@ pub fn refused(error: &crate::ApiError) {
     };
     metrics::counter!("logwarden_query_refused_total", "reason" => reason).increment(1);
 }
+
+/// An alert's status changed through the API.
+pub fn alert_transition(from: crate::alerts::status::Status, to: crate::alerts::status::Status) {
+    metrics::counter!("logwarden_query_alert_transitions_total", "from" => from.as_str(), "to" => to.as_str()).increment(1);
+}

@@ -1,6 +1,7 @@
 use logwarden_config::auth::KeyRing;
 use logwarden_store::schema::LogSchema;
 
+use crate::alerts::StatusStore;
 use crate::audit::Auditor;
 
 use crate::search::{QueryCompiler, SplitCatalog};
@@ -18,4 +19,6 @@ pub struct AppState {
     pub keys: KeyRing,
     /// Where every call is recorded.
     pub audit: Auditor,
+    /// Alerts' triage status, in the shared data directory.
+    pub alert_status: StatusStore,
 }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub mod push;
+pub mod receiver;
 pub mod tls;
 
 pub fn brokers() -> String {

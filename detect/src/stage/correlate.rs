@@ -46,34 +46,38 @@ struct Partition {
 /// Runs until `shutdown`; a Kafka error restarts the stage from the
 /// committed positions and checkpoints.
 pub fn run(config: Config, rules: Arc<LiveRules>, shutdown: CancellationToken) -> anyhow::Result<()> {
-    super::restarting("correlate", &shutdown, |incarnation| run_once(&config, &rules, &shutdown, incarnation))
+    super::restarting("correlate", &shutdown, || run_once(&config, &rules, &shutdown))
 }
 
 fn checkpoint_key(config: &Config, partition: i32) -> String {
     format!("{}/{partition}", config.detect.hits_topic)
 }
 
-fn run_once(config: &Config, rules: &LiveRules, shutdown: &CancellationToken, incarnation: u64) -> anyhow::Result<()> {
+fn run_once(config: &Config, rules: &LiveRules, shutdown: &CancellationToken) -> anyhow::Result<()> {
     let detect = &config.detect;
     let lateness = detect.allowed_lateness.as_secs() as i64;
     let capacity = detect.reorder_capacity;
     let consumer = kafka::consumer(&config.kafka, &detect.correlate_group, &detect.hits_topic)?;
-    let producer = kafka::transactional_producer(&config.kafka, &kafka::transactional_id(&detect.correlate_group, incarnation))?;
+    let producer = kafka::transactional_producer(&config.kafka, &kafka::transactional_id(&detect.correlate_group))?;
     let mut partitions: BTreeMap<i32, Partition> = BTreeMap::new();
     let mut last_hit = Instant::now();
     while !shutdown.is_cancelled() {
-        let batch = kafka::poll_batch(&consumer, BATCH, Duration::from_millis(200))?;
+        // A checkpoint per batch: batches of up to half a second.
+        let batch = kafka::poll_batch(&consumer, BATCH, Duration::from_millis(500))?;
         let (generation, current) = rules.get();
-        let assigned = kafka::assigned(&consumer, &detect.hits_topic);
-        partitions.retain(|p, _| assigned.contains(p));
+        // A revoked partition's state may move on elsewhere: when it comes
+        // back, its checkpoint is read again.
+        for (_, p) in consumer.context().take_revoked() {
+            partitions.remove(&p);
+        }
         let mut outputs = Outputs::default();
         let mut alerts: Vec<Alert> = Vec::new();
         for message in &batch {
             let p = message.partition();
             let offset = message.offset();
-            // A partition seen for the first time, or one whose position
-            // moved under us (another member had it): its checkpoint.
-            if partitions.get(&p).is_none_or(|state| state.next_offset != offset) {
+            // A partition seen for the first time (or again after a
+            // rebalance): its checkpoint.
+            if !partitions.contains_key(&p) {
                 let (next_offset, correlator) = match read_checkpoint(config, &checkpoint_key(config, p))? {
                     Some(checkpoint) => (checkpoint.next_offset, Correlator::restore(checkpoint.state, &current, lateness, capacity)),
                     None => (offset, Correlator::new(lateness, capacity)),
@@ -83,9 +87,6 @@ fn run_once(config: &Config, rules: &LiveRules, shutdown: &CancellationToken, in
             let state = partitions.get_mut(&p).expect("inserted above");
             if offset < state.next_offset {
                 continue; // in the checkpoint already
-            }
-            if offset > state.next_offset {
-                tracing::warn!(partition = p, expected = state.next_offset, offset, "hits skipped between the checkpoint and the committed position");
             }
             if state.generation != generation {
                 state.correlator.reload(&current, lateness, capacity);
@@ -134,17 +135,31 @@ fn run_once(config: &Config, rules: &LiveRules, shutdown: &CancellationToken, in
     Ok(())
 }
 
+/// Logs client errors except the end-of-partition signal the checkpoint
+/// reader asks for.
+struct QuietEof;
+
+impl rdkafka::ClientContext for QuietEof {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if error.rdkafka_error_code() != Some(rdkafka::types::RDKafkaErrorCode::PartitionEOF) {
+            tracing::warn!(error = %error, reason, "kafka client error (checkpoint reader)");
+        }
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for QuietEof {}
+
 /// The newest committed checkpoint under `key`, read from the compacted
 /// state topic.
 fn read_checkpoint(config: &Config, key: &str) -> anyhow::Result<Option<Checkpoint>> {
     let topic = super::state_topic(config);
-    let reader: BaseConsumer = logwarden_kafka::client_config(&config.kafka, ClientKind::Consumer)
+    let reader: BaseConsumer<QuietEof> = logwarden_kafka::client_config(&config.kafka, ClientKind::Consumer)
         .set("group.id", format!("{}-state-reader", config.detect.correlate_group))
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "true")
         .set("isolation.level", "read_committed")
         .set("fetch.message.max.bytes", kafka::MAX_RECORD_BYTES.to_string())
-        .create()?;
+        .create_with_context(QuietEof)?;
     let mut assignment = rdkafka::TopicPartitionList::new();
     assignment.add_partition_offset(&topic, 0, Offset::Beginning)?;
     reader.assign(&assignment)?;

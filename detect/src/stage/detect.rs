@@ -25,13 +25,13 @@ const BATCH: usize = 2000;
 /// Runs until `shutdown`; a Kafka error restarts the stage from the
 /// committed positions.
 pub fn run(config: Config, rules: Arc<LiveRules>, shutdown: CancellationToken) -> anyhow::Result<()> {
-    super::restarting("detect", &shutdown, |incarnation| run_once(&config, &rules, &shutdown, incarnation))
+    super::restarting("detect", &shutdown, || run_once(&config, &rules, &shutdown))
 }
 
-fn run_once(config: &Config, rules: &LiveRules, shutdown: &CancellationToken, incarnation: u64) -> anyhow::Result<()> {
+fn run_once(config: &Config, rules: &LiveRules, shutdown: &CancellationToken) -> anyhow::Result<()> {
     let detect = &config.detect;
     let consumer = kafka::consumer(&config.kafka, &detect.group, &config.kafka.topic)?;
-    let producer = kafka::transactional_producer(&config.kafka, &kafka::transactional_id(&detect.group, incarnation))?;
+    let producer = kafka::transactional_producer(&config.kafka, &kafka::transactional_id(&detect.group))?;
     while !shutdown.is_cancelled() {
         let batch = kafka::poll_batch(&consumer, BATCH, Duration::from_millis(200))?;
         if batch.is_empty() {

@@ -19,14 +19,47 @@ pub const TXN_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest record a stage writes (a checkpoint of many groups).
 pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
 
-pub fn consumer(config: &KafkaConfig, group: &str, topic: &str) -> anyhow::Result<BaseConsumer> {
-    let consumer: BaseConsumer = logwarden_kafka::client_config(config, ClientKind::Consumer)
+/// Partitions taken away from this consumer by a rebalance, collected
+/// during `poll` for the stage to drop their state.
+#[derive(Default)]
+pub struct Rebalances {
+    revoked: std::sync::Mutex<Vec<(String, i32)>>,
+}
+
+impl Rebalances {
+    /// The partitions revoked since the last call.
+    pub fn take_revoked(&self) -> Vec<(String, i32)> {
+        std::mem::take(&mut *self.revoked.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl rdkafka::ClientContext for Rebalances {}
+
+impl rdkafka::consumer::ConsumerContext for Rebalances {
+    fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &rdkafka::consumer::Rebalance<'_>) {
+        if let rdkafka::consumer::Rebalance::Revoke(list) = rebalance {
+            let mut revoked = self.revoked.lock().unwrap_or_else(|e| e.into_inner());
+            revoked.extend(list.elements().iter().map(|e| (e.topic().to_string(), e.partition())));
+        }
+    }
+}
+
+pub type StageConsumer = BaseConsumer<Rebalances>;
+
+pub fn consumer(config: &KafkaConfig, group: &str, topic: &str) -> anyhow::Result<StageConsumer> {
+    let mut client = logwarden_kafka::client_config(config, ClientKind::Consumer);
+    // A killed detector's partitions move to the others within 10 s
+    // (librdkafka's default is 45 s), unless [kafka.consumer] says otherwise.
+    if !config.consumer.contains_key("session.timeout.ms") {
+        client.set("session.timeout.ms", "10000");
+    }
+    let consumer: StageConsumer = client
         .set("group.id", group)
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
         .set("isolation.level", "read_committed")
         .set("fetch.message.max.bytes", MAX_RECORD_BYTES.to_string())
-        .create()?;
+        .create_with_context(Rebalances::default())?;
     consumer.subscribe(&[topic])?;
     Ok(consumer)
 }
@@ -45,23 +78,29 @@ pub fn transactional_producer(config: &KafkaConfig, transactional_id: &str) -> a
     Ok(producer)
 }
 
-/// A transactional id unique to this process and stage incarnation.
-pub fn transactional_id(group: &str, incarnation: u64) -> String {
-    let host = gethostname::gethostname().to_string_lossy().into_owned();
-    format!("{group}-{host}-{}-{incarnation}", std::process::id())
+/// The transactional id of a stage on this machine: stable across
+/// restarts, so that a restarted detector fences the transaction its
+/// killed predecessor left open (instead of every reader waiting for it to
+/// time out). Two detectors on one host set `LOGWARDEN_INSTANCE` apart.
+pub fn transactional_id(group: &str) -> String {
+    let instance = std::env::var("LOGWARDEN_INSTANCE")
+        .ok()
+        .filter(|i| !i.is_empty())
+        .unwrap_or_else(|| gethostname::gethostname().to_string_lossy().into_owned());
+    format!("{group}-{instance}")
 }
 
-/// Up to `max` messages, waiting at most `wait` for the first.
-pub fn poll_batch(consumer: &BaseConsumer, max: usize, wait: Duration) -> anyhow::Result<Vec<OwnedMessage>> {
+/// Up to `max` messages, gathered for at most `wait`.
+pub fn poll_batch(consumer: &StageConsumer, max: usize, wait: Duration) -> anyhow::Result<Vec<OwnedMessage>> {
     let mut batch = Vec::new();
     let deadline = Instant::now() + wait;
     while batch.len() < max {
-        let left = if batch.is_empty() { deadline.saturating_duration_since(Instant::now()) } else { Duration::ZERO };
+        let left = deadline.saturating_duration_since(Instant::now());
         match consumer.poll(left) {
             Some(Ok(message)) => batch.push(owned(&message)),
             Some(Err(KafkaError::PartitionEOF(_))) => {}
             Some(Err(e)) => return Err(e.into()),
-            None if batch.is_empty() && Instant::now() < deadline => {}
+            None if Instant::now() < deadline => {}
             None => break,
         }
     }
@@ -97,7 +136,7 @@ impl Outputs {
 /// Writes `outputs` and commits the consumer positions in one
 /// transaction. On error the transaction is aborted and the caller must
 /// restart from the committed positions.
-pub fn commit(producer: &ThreadedProducer<DefaultProducerContext>, consumer: &BaseConsumer, outputs: Outputs) -> anyhow::Result<()> {
+pub fn commit(producer: &ThreadedProducer<DefaultProducerContext>, consumer: &StageConsumer, outputs: Outputs) -> anyhow::Result<()> {
     producer.begin_transaction()?;
     let result = (|| -> anyhow::Result<()> {
         for (topic, key, payload) in &outputs.records {
@@ -137,7 +176,7 @@ fn send(producer: &ThreadedProducer<DefaultProducerContext>, topic: &str, key: &
 }
 
 /// The partitions of `topic` assigned to `consumer`.
-pub fn assigned(consumer: &BaseConsumer, topic: &str) -> Vec<i32> {
+pub fn assigned(consumer: &StageConsumer, topic: &str) -> Vec<i32> {
     consumer
         .assignment()
         .map(|list| list.elements().iter().filter(|e| e.topic() == topic).map(|e| e.partition()).collect())

@@ -31,7 +31,15 @@ pub async fn ensure_topics(config: &Config) -> anyhow::Result<()> {
         kafka,
         &state_topic(config),
         1,
-        &[("cleanup.policy", "compact"), ("max.message.bytes", "16778240")],
+        // Compacted often: a restart reads the topic to find each
+        // partition's newest checkpoint.
+        &[
+            ("cleanup.policy", "compact"),
+            ("max.message.bytes", "16778240"),
+            ("segment.ms", "600000"),
+            ("min.cleanable.dirty.ratio", "0.1"),
+            ("delete.retention.ms", "600000"),
+        ],
     )
     .await?;
     Ok(())
@@ -42,11 +50,11 @@ pub async fn ensure_topics(config: &Config) -> anyhow::Result<()> {
 pub fn restarting(
     name: &str,
     shutdown: &CancellationToken,
-    mut stage: impl FnMut(u64) -> anyhow::Result<()>,
+    mut stage: impl FnMut() -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let mut backoff = Duration::from_millis(500);
-    for incarnation in 0.. {
-        match stage(incarnation) {
+    loop {
+        match stage() {
             Ok(()) => return Ok(()),
             Err(e) => {
                 metrics::counter!("logwarden_detect_stage_restarts_total", "stage" => name.to_string()).increment(1);
@@ -62,5 +70,4 @@ pub fn restarting(
         }
         backoff = (backoff * 2).min(Duration::from_secs(30));
     }
-    Ok(())
 }

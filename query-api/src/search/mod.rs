@@ -12,16 +12,16 @@
 //! - `es`: the Elasticsearch `_search` subset.
 
 mod aggs;
-mod catalog;
+pub(crate) mod catalog;
 pub mod engine;
 pub mod es;
 mod handler;
 mod query;
 pub mod request;
 mod sorted;
-mod time;
+pub(crate) mod time;
 
 pub use catalog::SplitCatalog;
-pub use handler::{SearchResponse, run, search_get, search_post};
+pub use handler::{Audited, SearchResponse, run, search_get, search_post};
 pub use query::QueryCompiler;
 pub use request::SearchParams;
