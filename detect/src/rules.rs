@@ -292,6 +292,10 @@ impl RuleSet {
                 report.unsupported.push(unsupported(format!("field mapping: {e}")));
                 continue;
             }
+            if let Err(reason) = map_fieldrefs(pipelines, &mut mapped) {
+                report.unsupported.push(unsupported(reason));
+                continue;
+            }
             if let Err(e) = rsigma_eval::compile_rule(&mapped) {
                 report.unsupported.push(unsupported(e.to_string()));
                 continue;
@@ -467,6 +471,60 @@ impl RuleSet {
 
     pub fn rule_count(&self) -> usize {
         self.rules.len() + self.correlations.len()
+    }
+}
+
+/// Renames the fields that `fieldref` values point to the way the
+/// pipelines rename fields of this rule's logsource. rsigma's mapping
+/// renames a rule's fields but not a `fieldref` target, which would then
+/// name a field no event has: the comparison would silently never hold.
+fn map_fieldrefs(pipelines: &[Pipeline], rule: &mut SigmaRule) -> Result<(), String> {
+    use rsigma_parser::{Detection, DetectionItem, Modifier, SigmaString, SigmaValue};
+    fn visit(detection: &mut Detection, f: &mut dyn FnMut(&mut DetectionItem) -> Result<(), String>) -> Result<(), String> {
+        match detection {
+            Detection::AllOf(items) => items.iter_mut().try_for_each(|item| f(item)),
+            Detection::AnyOf(list) | Detection::And(list) => list.iter_mut().try_for_each(|d| visit(d, f)),
+            Detection::ArrayMatch { body, .. } => visit(body, f),
+            Detection::Conditional { named, .. } => named.values_mut().try_for_each(|d| visit(d, f)),
+            Detection::Keywords(_) => Ok(()),
+        }
+    }
+    let template = rule.clone();
+    let mut named = std::mem::take(&mut rule.detection.named);
+    let result = named.values_mut().try_for_each(|detection| {
+        visit(detection, &mut |item| {
+            if !item.field.has_modifier(Modifier::FieldRef) {
+                return Ok(());
+            }
+            for value in &mut item.values {
+                let SigmaValue::String(target) = value else { continue };
+                let Some(name) = target.as_plain() else { continue };
+                let mapped = mapped_field_name(pipelines, &template, &name)?;
+                *value = SigmaValue::String(SigmaString::from_raw(&mapped));
+            }
+            Ok(())
+        })
+    });
+    rule.detection.named = named;
+    result
+}
+
+/// The name the pipelines give field `name` in a rule like `template`.
+fn mapped_field_name(pipelines: &[Pipeline], template: &SigmaRule, name: &str) -> Result<String, String> {
+    use rsigma_parser::{Detection, DetectionItem, FieldSpec, SigmaString, SigmaValue};
+    let mut probe = template.clone();
+    let item = DetectionItem { field: FieldSpec::new(Some(name.to_string()), Vec::new()), values: vec![SigmaValue::String(SigmaString::new("x"))] };
+    probe.detection.named = [("probe".to_string(), Detection::AllOf(vec![item]))].into();
+    probe.detection.conditions = vec![rsigma_parser::parse_condition("probe").map_err(|e| e.to_string())?];
+    probe.detection.condition_strings = vec!["probe".to_string()];
+    apply_pipelines(pipelines, &mut probe).map_err(|e| format!("field mapping of fieldref `{name}`: {e}"))?;
+    match probe.detection.named.get("probe") {
+        Some(Detection::AllOf(items)) if items.len() == 1 => items[0]
+            .field
+            .name
+            .clone()
+            .ok_or_else(|| format!("fieldref `{name}` maps to no field")),
+        _ => Err(format!("fieldref `{name}` maps to several fields; a field reference must name one")),
     }
 }
 

@@ -272,14 +272,10 @@ detection:
 }
 
 /// rsigma's field mappings rename a rule's fields but not the field a
-/// `fieldref` names: after `windows.yml`, `User|fieldref: ParentUser`
-/// compares `Event.EventData.User` with a top-level `ParentUser` the event
-/// does not have, so the filter never holds and the rule also fires when
-/// the user is the parent's (a false positive). The fix belongs where the
-/// pipelines are applied (`rules.rs`): rename `fieldref` values with the
-/// mapping the rule's fields went through.
+/// `fieldref` names: `rules.rs` renames the target the same way, so
+/// `User|fieldref: ParentUser` compares `Event.EventData.User` with
+/// `Event.EventData.ParentUser` and the filter holds when they are equal.
 #[test]
-#[ignore = "fieldref targets are not renamed by the field mapping (rsigma 0.23)"]
 fn a_fieldref_filter_compares_the_mapped_fields() {
     let parsers = collector_parsers();
     let id = "d2b7a134-9c3e-4f8a-b56d-e0c1f8a29b47";
