@@ -16,7 +16,11 @@ if [ ! -f "$DEMO_DIR/logs/auth.log" ]; then
   "$bin" generate --out "$DEMO_DIR/logs" --lines 100000 --span 24h
 fi
 echo
-echo "Try:  curl -s 'http://$HTTP_ADDR/api/v1/search?q=sshd+AND+failed&limit=3'"
-echo "      curl -s 'http://$HTTP_ADDR/api/v1/search?q=host.name:bastion&limit=3'"
+echo "Rules: rules/ (Sigma); set ALERT_WEBHOOK=URL to get Alertmanager-shaped POSTs for alerts"
+auth="-H \"Authorization: Bearer \$(cat $DEMO_DIR/data/admin.key)\""
+echo "Try:  curl -s $auth 'http://$HTTP_ADDR/api/v1/search?q=sshd+AND+failed&limit=3'"
+echo "      curl -s $auth 'http://$HTTP_ADDR/api/v1/alerts?limit=3'"
 echo
-exec "$bin" run --input "$DEMO_DIR/logs/*" --data-dir "$DEMO_DIR/data" --http-addr "$HTTP_ADDR" --brokers "$LOGWARDEN_KAFKA_BROKERS"
+hooks=()
+if [ -n "${ALERT_WEBHOOK:-}" ]; then hooks=(--alert-webhook "$ALERT_WEBHOOK"); fi
+exec "$bin" run --input "$DEMO_DIR/logs/*" --data-dir "$DEMO_DIR/data" --http-addr "$HTTP_ADDR" --brokers "$LOGWARDEN_KAFKA_BROKERS" --rules rules "${hooks[@]}"
