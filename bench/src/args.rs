@@ -48,7 +48,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 50)]
     pub search_repeats: usize,
     /// A run of seconds for CI: 20 markers, 5 requests per client and query,
-    /// perf-test capped at 20,000 records.
+    /// perf-test capped at 20,000 records, 20 alerts.
     #[arg(long)]
     pub quick: bool,
     /// Skip kafka-producer-perf-test (needs Java and the Kafka jars).
@@ -67,6 +67,23 @@ pub struct BenchArgs {
     /// How long one stage may take before the bench gives up.
     #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
     pub stage_timeout: Duration,
+    /// Skip the detection stages (detector throughput, its CPU share of the
+    /// pipeline, alert latency).
+    #[arg(long)]
+    pub skip_detect: bool,
+    /// The Sigma data read in place: `linux/` (SigmaHQ's Linux rules) and
+    /// `regression/*/rule.yml` (SigmaHQ's Windows rules); default:
+    /// `../shared/data/sigma` beside the source tree.
+    #[arg(long, value_name = "DIR", env = "LOGWARDEN_SIGMA_DIR")]
+    pub sigma_dir: Option<PathBuf>,
+    /// How many of the Windows rules (`regression/*/rule.yml`, in name
+    /// order) the detector loads besides the Linux rules.
+    #[arg(long, default_value_t = 100)]
+    pub windows_rules: usize,
+    /// Alerts triggered for the latency figure (one in ten is an SSH brute
+    /// force, the others a line a SigmaHQ Linux rule matches).
+    #[arg(long, default_value_t = 200)]
+    pub alerts: usize,
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -94,6 +111,18 @@ impl BenchArgs {
 
     pub fn search_repeats(&self) -> usize {
         if self.quick { 5 } else { self.search_repeats }
+    }
+
+    pub fn alerts(&self) -> usize {
+        if self.quick { self.alerts.min(20) } else { self.alerts }
+    }
+
+    /// `--sigma-dir`, else `shared/data/sigma` beside the source tree this
+    /// binary was built from.
+    pub fn sigma_dir(&self) -> PathBuf {
+        self.sigma_dir.clone().unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/sigma")
+        })
     }
 
     pub fn perf_test_records(&self, events: usize) -> usize {

@@ -50,6 +50,11 @@ impl Topics {
         self.created.push(topic.to_string());
         Ok(())
     }
+
+    /// Deletes `topic` at the end too: one a component created.
+    pub fn adopt(&mut self, topic: &str) {
+        self.created.push(topic.to_string());
+    }
 }
 
 impl Drop for Topics {
@@ -115,6 +120,20 @@ impl Watermarks {
         Ok(total)
     }
 
+    /// The high watermark of each partition, in partition order.
+    pub fn highs(&self) -> anyhow::Result<Vec<i64>> {
+        self.partitions
+            .iter()
+            .map(|&partition| {
+                let (_, high) = self
+                    .consumer
+                    .fetch_watermarks(&self.topic, partition, Duration::from_secs(10))
+                    .with_context(|| format!("watermarks of {}/{partition}", self.topic))?;
+                Ok(high)
+            })
+            .collect()
+    }
+
     /// Polls until the topic holds `count` messages; returns when that was seen.
     pub fn wait_for(
         &self,
@@ -144,6 +163,71 @@ impl Watermarks {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+}
+
+/// The offsets a consumer group committed on a topic. Reads them only: the
+/// reader never joins the group.
+pub struct GroupOffsets {
+    consumer: BaseConsumer,
+    topic: String,
+    partitions: Vec<i32>,
+    pub group: String,
+}
+
+impl GroupOffsets {
+    pub fn new(brokers: &str, group: &str, marks: &Watermarks) -> anyhow::Result<GroupOffsets> {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .with_context(|| format!("creating an offset reader for group {group}"))?;
+        Ok(GroupOffsets {
+            consumer,
+            topic: marks.topic.clone(),
+            partitions: marks.partitions.clone(),
+            group: group.to_string(),
+        })
+    }
+
+    /// The committed offset (the next to read) of each partition, in
+    /// partition order; 0 where the group committed nothing yet.
+    pub fn committed(&self) -> anyhow::Result<Vec<i64>> {
+        let mut list = rdkafka::TopicPartitionList::new();
+        for &partition in &self.partitions {
+            list.add_partition(&self.topic, partition);
+        }
+        let committed = self
+            .consumer
+            .committed_offsets(list, Duration::from_secs(10))
+            .with_context(|| format!("offsets of group {} on {}", self.group, self.topic))?;
+        Ok(self
+            .partitions
+            .iter()
+            .map(|&p| match committed.find_partition(&self.topic, p).map(|e| e.offset()) {
+                Some(rdkafka::Offset::Offset(o)) => o,
+                _ => 0,
+            })
+            .collect())
+    }
+
+    /// Messages before `ends` (per partition) the group has not committed.
+    pub fn behind(&self, ends: &[i64]) -> anyhow::Result<i64> {
+        Ok(self
+            .committed()?
+            .iter()
+            .zip(ends)
+            .map(|(done, end)| (end - done).max(0))
+            .sum())
+    }
+}
+
+/// Whether a group that commits through transactions has read everything
+/// in a topic every partition of which ends with a transaction marker:
+/// its committed offset can sit one below the high watermark (the marker
+/// is no message; nothing is read after it).
+pub fn caught_up_transactional(committed: &[i64], highs: &[i64]) -> bool {
+    committed.iter().zip(highs).all(|(done, high)| *done >= high - 1)
 }
 
 /// Sends every payload to `topic` with the collector's own producer settings

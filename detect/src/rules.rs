@@ -482,7 +482,7 @@ fn map_fieldrefs(pipelines: &[Pipeline], rule: &mut SigmaRule) -> Result<(), Str
     use rsigma_parser::{Detection, DetectionItem, Modifier, SigmaString, SigmaValue};
     fn visit(detection: &mut Detection, f: &mut dyn FnMut(&mut DetectionItem) -> Result<(), String>) -> Result<(), String> {
         match detection {
-            Detection::AllOf(items) => items.iter_mut().try_for_each(|item| f(item)),
+            Detection::AllOf(items) => items.iter_mut().try_for_each(&mut *f),
             Detection::AnyOf(list) | Detection::And(list) => list.iter_mut().try_for_each(|d| visit(d, f)),
             Detection::ArrayMatch { body, .. } => visit(body, f),
             Detection::Conditional { named, .. } => named.values_mut().try_for_each(|d| visit(d, f)),

@@ -25,7 +25,7 @@ use crate::tls::ClientAddr;
 /// What an endpoint requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Permission {
-    /// Search and read events (alerts too): admin, analyst, auditor.
+    /// Search and read events (alerts and rules too): admin, analyst, auditor.
     Search,
     /// Change an alert's status: admin, analyst.
     Triage,
@@ -45,7 +45,7 @@ fn permission(path: &str) -> Permission {
         } else {
             Permission::Search
         }
-    } else if path == "/api/v1/search" || path == "/_search" || path.ends_with("/_search") {
+    } else if matches!(path, "/api/v1/search" | "/api/v1/rules" | "/_search") || path.ends_with("/_search") {
         Permission::Search
     } else {
         Permission::Authenticated
@@ -150,6 +150,10 @@ mod tests {
             assert!(!allows(role, permission(&format!("{alert}/acknowledge"))) && !allows(role, permission(&format!("{alert}/close"))));
         }
         assert!(!allows(Role::Ingest, permission("/api/v1/alerts")) && !allows(Role::Ingest, permission(alert)));
+        for role in [Role::Admin, Role::Analyst, Role::Auditor] {
+            assert!(allows(role, permission("/api/v1/rules")));
+        }
+        assert!(!allows(Role::Ingest, permission("/api/v1/rules")));
         assert_eq!(permission("/api/v1/alertsx"), Permission::Authenticated);
         let analyst = Identity { name: "a".into(), role: Role::Analyst, streams: Some(vec!["auth".into()]) };
         assert!(analyst.may_search_stream("auth").is_ok());

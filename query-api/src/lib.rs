@@ -5,6 +5,8 @@
 //! - `search`: `GET /api/v1/search`, the split catalog and query compilation.
 //! - `alerts`: `/api/v1/alerts`: the detector's alerts, listed and shown
 //!   with their events, and their triage (acknowledge, close).
+//! - `rules`: `/api/v1/rules`: the detector's Sigma rules (those of
+//!   `[detect]`, reloaded as they change) with their alert counts.
 //! - `auth`: API keys and roles on every request (the guard); `identity`:
 //!   who the caller is and which streams it may search; `audit`: the access
 //!   record of every call, in the `audit` stream.
@@ -22,6 +24,7 @@ mod error;
 mod health;
 mod identity;
 mod metrics;
+pub mod rules;
 pub mod search;
 mod state;
 mod tls;
@@ -56,6 +59,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(alerts::acknowledge).fallback(alerts::method_not_allowed),
         )
         .route("/api/v1/alerts/{id}/close", post(alerts::close).fallback(alerts::method_not_allowed))
+        .route("/api/v1/rules", get(rules::list).fallback(alerts::method_not_allowed))
         .route(
             "/api/v1/openapi.json",
             get(|| async { ([("content-type", "application/json")], OPENAPI) }),
@@ -76,8 +80,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// The shared state: schema, catalog, keys, and the audit delivery (whose
-/// spool drains until `shutdown`).
+/// The shared state: schema, catalog, keys, the audit delivery (whose
+/// spool drains until `shutdown`) and the detector's rules (loaded here,
+/// then watched for changes until `shutdown`).
 pub fn state(
     config: &Config,
     metrics: Option<PrometheusHandle>,
@@ -85,7 +90,11 @@ pub fn state(
 ) -> anyhow::Result<Arc<AppState>> {
     let schema = LogSchema::new();
     let audit = audit::Auditor::open(config).context("opening the audit delivery")?;
-    audit.spawn_drainer(shutdown);
+    audit.spawn_drainer(shutdown.clone());
+    let rules = rules::ConfiguredRules::load(&config.detect);
+    if let Some(rules) = &rules {
+        tokio::spawn(rules.clone().watch(rules::WATCH_INTERVAL, shutdown));
+    }
     Ok(Arc::new(AppState {
         queries: search::QueryCompiler::new(&schema),
         catalog: search::SplitCatalog::new(&config.data_dir),
@@ -97,6 +106,7 @@ pub fn state(
         keys: config.auth.clone(),
         audit,
         alert_status: alerts::StatusStore::new(&config.data_dir),
+        rules,
     }))
 }
 

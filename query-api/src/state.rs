@@ -1,9 +1,12 @@
+use std::sync::Arc;
+
 use logwarden_config::auth::KeyRing;
 use logwarden_store::schema::LogSchema;
 
 use crate::alerts::StatusStore;
 use crate::audit::Auditor;
-
+use crate::error::ApiError;
+use crate::rules::ConfiguredRules;
 use crate::search::{QueryCompiler, SplitCatalog};
 
 /// What every handler shares.
@@ -21,4 +24,21 @@ pub struct AppState {
     pub audit: Auditor,
     /// Alerts' triage status, in the shared data directory.
     pub alert_status: StatusStore,
+    /// The detector's rules (`[detect] rules`), when configured.
+    pub rules: Option<Arc<ConfiguredRules>>,
+}
+
+/// Runs `job` on the blocking pool (it reads splits); 504 past
+/// `api.query_timeout`.
+pub async fn blocking<T: Send + 'static>(
+    state: &Arc<AppState>,
+    job: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let timeout = state.query_timeout;
+    let state = state.clone();
+    let task = tokio::task::spawn_blocking(move || job(&state));
+    match tokio::time::timeout(timeout, task).await {
+        Ok(joined) => joined.map_err(|e| ApiError::Internal(e.into()))?,
+        Err(_) => Err(ApiError::Timeout(timeout)),
+    }
 }

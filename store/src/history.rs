@@ -50,6 +50,6 @@ pub fn events_between(data_dir: &Path, from: DateTime<Utc>, to: DateTime<Utc>) -
             events.push(StoredEvent { stream: split.stream.clone(), partition: split.partition, offset, payload, timestamp });
         }
     }
-    events.sort_by(|a, b| (a.timestamp, a.partition, a.offset).cmp(&(b.timestamp, b.partition, b.offset)));
+    events.sort_by_key(|e| (e.timestamp, e.partition, e.offset));
     Ok(events)
 }

@@ -77,14 +77,16 @@ fn run_once(config: &Config, rules: &LiveRules, shutdown: &CancellationToken) ->
             let offset = message.offset();
             // A partition seen for the first time (or again after a
             // rebalance): its checkpoint.
-            if !partitions.contains_key(&p) {
-                let (next_offset, correlator) = match read_checkpoint(config, &checkpoint_key(config, p))? {
-                    Some(checkpoint) => (checkpoint.next_offset, Correlator::restore(checkpoint.state, &current, lateness, capacity)),
-                    None => (offset, Correlator::new(lateness, capacity)),
-                };
-                partitions.insert(p, Partition { next_offset, correlator, generation, dirty: false });
-            }
-            let state = partitions.get_mut(&p).expect("inserted above");
+            let state = match partitions.entry(p) {
+                std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
+                std::collections::btree_map::Entry::Vacant(entry) => {
+                    let (next_offset, correlator) = match read_checkpoint(config, &checkpoint_key(config, p))? {
+                        Some(checkpoint) => (checkpoint.next_offset, Correlator::restore(checkpoint.state, &current, lateness, capacity)),
+                        None => (offset, Correlator::new(lateness, capacity)),
+                    };
+                    entry.insert(Partition { next_offset, correlator, generation, dirty: false })
+                }
+            };
             if offset < state.next_offset {
                 continue; // in the checkpoint already
             }
@@ -170,11 +172,10 @@ fn read_checkpoint(config: &Config, key: &str) -> anyhow::Result<Option<Checkpoi
             anyhow::bail!("reading checkpoints from {topic} took over 60 s");
         }
         match reader.poll(Duration::from_millis(500)) {
-            Some(Ok(message)) => {
-                if message.key() == Some(key.as_bytes()) {
-                    latest = message.payload().map(<[u8]>::to_vec);
-                }
+            Some(Ok(message)) if message.key() == Some(key.as_bytes()) => {
+                latest = message.payload().map(<[u8]>::to_vec);
             }
+            Some(Ok(_)) => {}
             Some(Err(KafkaError::PartitionEOF(_))) => break,
             Some(Err(e)) => return Err(e.into()),
             None => {}

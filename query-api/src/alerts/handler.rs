@@ -23,7 +23,7 @@ use crate::audit::{AuditChange, AuditResults};
 use crate::error::ApiError;
 use crate::identity::Identity;
 use crate::search::Audited;
-use crate::state::AppState;
+use crate::state::{AppState, blocking};
 use crate::tls::ClientAddr;
 
 /// An alert with its triage status.
@@ -226,21 +226,6 @@ fn checked_comment(comment: String) -> Result<String, ApiError> {
         ));
     }
     Ok(comment)
-}
-
-/// Runs `job` on the blocking pool (it reads splits); 504 past
-/// `api.query_timeout`.
-async fn blocking<T: Send + 'static>(
-    state: &Arc<AppState>,
-    job: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let timeout = state.query_timeout;
-    let state = state.clone();
-    let task = tokio::task::spawn_blocking(move || job(&state));
-    match tokio::time::timeout(timeout, task).await {
-        Ok(joined) => joined.map_err(internal)?,
-        Err(_) => Err(ApiError::Timeout(timeout)),
-    }
 }
 
 /// The status of `id`; an id that cannot have been changed is open.
