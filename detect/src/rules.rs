@@ -149,6 +149,20 @@ fn logsource_map(logsource: &LogSource) -> BTreeMap<String, String> {
     map
 }
 
+/// The [`RuleRef`] of a detection or correlation rule (both have these fields).
+macro_rules! rule_ref {
+    ($id:expr, $rule:expr) => {
+        RuleRef {
+            id: $id.clone(),
+            title: $rule.title.clone(),
+            level: level_text($rule.level),
+            tags: $rule.tags.clone(),
+            author: $rule.author.clone(),
+            description: $rule.description.clone(),
+        }
+    };
+}
+
 fn level_text(level: Option<rsigma_parser::Level>) -> String {
     level.map(|l| l.as_str().to_string()).unwrap_or_else(|| "medium".to_string())
 }
@@ -359,14 +373,7 @@ impl RuleSet {
                     generate.insert(input.clone());
                 }
             }
-            let info = RuleRef {
-                id: id.clone(),
-                title: rule.title.clone(),
-                level: level_text(rule.level),
-                tags: rule.tags.clone(),
-                author: rule.author.clone(),
-                description: rule.description.clone(),
-            };
+            let info = rule_ref!(id, rule);
             let inputs = input_ids.iter().map(|i| transformed[i].1.clone()).collect();
             report.loaded.push(RuleInfo {
                 rule: info.clone(),
@@ -398,14 +405,7 @@ impl RuleSet {
             }
             let rule_feeds = feeds.remove(&id).unwrap_or_default();
             let info = RuleInfo {
-                rule: RuleRef {
-                    id: id.clone(),
-                    title: rule.title.clone(),
-                    level: level_text(rule.level),
-                    tags: rule.tags.clone(),
-                    author: rule.author.clone(),
-                    description: rule.description.clone(),
-                },
+                rule: rule_ref!(id, rule),
                 file,
                 kind: "detection".into(),
                 logsource: logsource_map(&rule.logsource),
