@@ -10,6 +10,7 @@ FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends libssl3 ca-certificates && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --home /var/lib/logwarden logwarden && mkdir -p /var/lib/logwarden && chown logwarden /var/lib/logwarden
 COPY --from=build /src/target/release/logwarden /usr/local/bin/logwarden
+COPY --from=build /src/rules /etc/logwarden/rules
 USER logwarden
 ENV LOGWARDEN_DATA_DIR=/var/lib/logwarden
 ENTRYPOINT ["/usr/local/bin/logwarden"]

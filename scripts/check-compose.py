@@ -21,7 +21,18 @@ services = doc.get("services") or {}
 errors = []
 if not services:
     errors.append("no services")
-subcommands = {"run", "collector", "indexer", "query-api", "generate"}
+def logwarden_subcommands():
+    """The variants of `enum Command` in src/cli/mod.rs, as clap names them."""
+    import os
+    import re
+    source = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "cli", "mod.rs")).read()
+    body = source.split("pub enum Command {", 1)[1].split("\n}", 1)[0]
+    names = re.findall(r"^    ([A-Z][A-Za-z]*)[({,]", body, re.M)
+    return {re.sub(r"(?<!^)([A-Z])", r"-\1", n).lower() for n in names}
+
+
+subcommands = logwarden_subcommands()
+assert {"run", "collector", "indexer", "query-api", "detect"} <= subcommands, subcommands
 for name, svc in services.items():
     if "build" not in svc and "image" not in svc:
         errors.append(f"{name}: neither build nor image")
