@@ -5,7 +5,7 @@
 //! position in one transaction. After a crash the checkpoint and the
 //! position agree, so no alert is lost and a replayed alert has its id.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -72,6 +72,13 @@ fn run_once(config: &Config, rules: &LiveRules, shutdown: &CancellationToken) ->
         }
         let mut outputs = Outputs::default();
         let mut alerts: Vec<Alert> = Vec::new();
+        // Partitions new to this member: their checkpoints, in one read.
+        let new: BTreeSet<i32> = batch.iter().map(|m| m.partition()).filter(|p| !partitions.contains_key(p)).collect();
+        let mut checkpoints = if new.is_empty() {
+            BTreeMap::new()
+        } else {
+            read_checkpoints(config, new.iter().map(|p| (checkpoint_key(config, *p), *p)).collect())?
+        };
         for message in &batch {
             let p = message.partition();
             let offset = message.offset();
@@ -80,7 +87,7 @@ fn run_once(config: &Config, rules: &LiveRules, shutdown: &CancellationToken) ->
             let state = match partitions.entry(p) {
                 std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
                 std::collections::btree_map::Entry::Vacant(entry) => {
-                    let (next_offset, correlator) = match read_checkpoint(config, &checkpoint_key(config, p))? {
+                    let (next_offset, correlator) = match checkpoints.remove(&p) {
                         Some(checkpoint) => (checkpoint.next_offset, Correlator::restore(checkpoint.state, &current, lateness, capacity)),
                         None => (offset, Correlator::new(lateness, capacity)),
                     };
@@ -151,9 +158,9 @@ impl rdkafka::ClientContext for QuietEof {
 
 impl rdkafka::consumer::ConsumerContext for QuietEof {}
 
-/// The newest committed checkpoint under `key`, read from the compacted
-/// state topic.
-fn read_checkpoint(config: &Config, key: &str) -> anyhow::Result<Option<Checkpoint>> {
+/// The newest committed checkpoint of each partition in `keys` (checkpoint
+/// key → partition), read from the compacted state topic.
+fn read_checkpoints(config: &Config, keys: BTreeMap<String, i32>) -> anyhow::Result<BTreeMap<i32, Checkpoint>> {
     let topic = super::state_topic(config);
     let reader: BaseConsumer<QuietEof> = logwarden_kafka::client_config(&config.kafka, ClientKind::Consumer)
         .set("group.id", format!("{}-state-reader", config.detect.correlate_group))
@@ -166,23 +173,31 @@ fn read_checkpoint(config: &Config, key: &str) -> anyhow::Result<Option<Checkpoi
     assignment.add_partition_offset(&topic, 0, Offset::Beginning)?;
     reader.assign(&assignment)?;
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut latest: Option<Vec<u8>> = None;
+    let mut latest: BTreeMap<i32, Option<Vec<u8>>> = BTreeMap::new();
     loop {
         if Instant::now() > deadline {
             anyhow::bail!("reading checkpoints from {topic} took over 60 s");
         }
         match reader.poll(Duration::from_millis(500)) {
-            Some(Ok(message)) if message.key() == Some(key.as_bytes()) => {
-                latest = message.payload().map(<[u8]>::to_vec);
+            Some(Ok(message)) => {
+                let partition = message.key().and_then(|k| std::str::from_utf8(k).ok()).and_then(|k| keys.get(k));
+                if let Some(partition) = partition {
+                    // A tombstone (no payload) forgets the partition's state.
+                    latest.insert(*partition, message.payload().map(<[u8]>::to_vec));
+                }
             }
-            Some(Ok(_)) => {}
+            Some(Err(e)) if e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::PartitionEOF) => break,
             Some(Err(KafkaError::PartitionEOF(_))) => break,
             Some(Err(e)) => return Err(e.into()),
             None => {}
         }
     }
-    match latest {
-        None => Ok(None),
-        Some(bytes) => Ok(Some(serde_json::from_slice(&bytes).map_err(|e| anyhow::anyhow!("checkpoint {key} in {topic} is unreadable: {e}"))?)),
+    let mut checkpoints = BTreeMap::new();
+    for (partition, bytes) in latest {
+        let Some(bytes) = bytes else { continue };
+        let checkpoint = serde_json::from_slice(&bytes)
+            .map_err(|e| anyhow::anyhow!("checkpoint of {}/{partition} in {topic} is unreadable: {e}", config.detect.hits_topic))?;
+        checkpoints.insert(partition, checkpoint);
     }
+    Ok(checkpoints)
 }
