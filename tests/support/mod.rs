@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod log;
 pub mod push;
 pub mod receiver;
 pub mod tls;
@@ -47,7 +48,7 @@ pub struct Logwarden {
 impl Logwarden {
     /// Starts `logwarden ARGS`; when it serves HTTP, waits for the address.
     pub fn start(args: &[&str]) -> Logwarden {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_logwarden"))
+        let child = Command::new(env!("CARGO_BIN_EXE_logwarden"))
             .args(args)
             .env("LOGWARDEN_KAFKA_BROKERS", brokers())
             .env("LOGWARDEN_LOG", "warn")
@@ -55,6 +56,28 @@ impl Logwarden {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("starting logwarden");
+        Logwarden::attach(child, args)
+    }
+
+    /// Starts `logwarden ARGS` logging at `level` as JSON lines, kept in
+    /// the returned [`log::Log`] (and echoed to the test's stderr).
+    pub fn start_logged(args: &[&str], level: &str) -> (Logwarden, log::Log) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_logwarden"))
+            .args(args)
+            .env("LOGWARDEN_KAFKA_BROKERS", brokers())
+            .env("LOGWARDEN_LOG", level)
+            .env("LOGWARDEN_LOG_FORMAT", "json")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting logwarden");
+        let log = log::Log::capture(child.stderr.take().unwrap());
+        (Logwarden::attach(child, args), log)
+    }
+
+    /// Reads the announcements of a started process (its HTTP address and
+    /// admin key, when it serves HTTP).
+    fn attach(mut child: Child, args: &[&str]) -> Logwarden {
         let serves_http = matches!(args.first(), Some(&"run") | Some(&"query-api"));
         let mut http = None;
         let mut key = None;
