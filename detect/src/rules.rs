@@ -235,6 +235,11 @@ struct Parsed<T> {
 }
 
 impl RuleSet {
+    /// No rules at all.
+    pub fn empty() -> RuleSet {
+        RuleSet { groups: Vec::new(), rules: BTreeMap::new(), correlations: Vec::new(), report: LoadReport::default() }
+    }
+
     /// Loads the rules at `paths` with the built-in and `pipelines`.
     pub fn load(paths: &[String], pipelines: &[PathBuf]) -> Result<RuleSet, RulesError> {
         let files = expand_paths(paths)?;

@@ -1,16 +1,11 @@
 //! `logwarden detect`: both stages, the hook deliverer and the rule
 //! watcher, until SIGTERM.
 
-use std::time::Duration;
-
 use logwarden_config::Config;
 use tokio_util::sync::CancellationToken;
 
-use crate::live::LiveRules;
+use crate::live::{LiveRules, WATCH_INTERVAL};
 use crate::stage;
-
-/// How often the rule files are checked for changes.
-const WATCH_INTERVAL: Duration = Duration::from_secs(2);
 
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     if config.detect.rules.is_empty() {

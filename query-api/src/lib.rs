@@ -91,7 +91,7 @@ pub fn state(
     let schema = LogSchema::new();
     let audit = audit::Auditor::open(config).context("opening the audit delivery")?;
     audit.spawn_drainer(shutdown.clone());
-    let rules = rules::ConfiguredRules::load(&config.detect);
+    let rules = rules::load(&config.detect);
     if let Some(rules) = &rules {
         tokio::spawn(rules.clone().watch(rules::WATCH_INTERVAL, shutdown));
     }

@@ -6,7 +6,7 @@ use logwarden_store::schema::LogSchema;
 use crate::alerts::StatusStore;
 use crate::audit::Auditor;
 use crate::error::ApiError;
-use crate::rules::ConfiguredRules;
+use crate::rules::LiveRules;
 use crate::search::{QueryCompiler, SplitCatalog};
 
 /// What every handler shares.
@@ -25,7 +25,7 @@ pub struct AppState {
     /// Alerts' triage status, in the shared data directory.
     pub alert_status: StatusStore,
     /// The detector's rules (`[detect] rules`), when configured.
-    pub rules: Option<Arc<ConfiguredRules>>,
+    pub rules: Option<Arc<LiveRules>>,
 }
 
 /// Runs `job` on the blocking pool (it reads splits); 504 past

@@ -12,4 +12,4 @@ mod source;
 
 pub use counts::AlertCounts;
 pub use handler::{RuleList, RuleView, list};
-pub use source::{ConfiguredRules, Snapshot, WATCH_INTERVAL};
+pub use source::{LiveRules, Snapshot, WATCH_INTERVAL, load};
