@@ -83,19 +83,20 @@ impl LiveRules {
         let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
         match loaded {
             Ok(rules) => {
-                log_report(&rules, self.component);
                 current.generation += 1;
+                log_report(&rules, self.component, current.generation);
                 current.rules = Some(Arc::new(rules));
                 current.errors = None;
                 metrics::counter!("logwarden_detect_reloads_total", "component" => self.component, "result" => "ok").increment(1);
-                tracing::info!(generation = current.generation, "rules loaded");
+                if current.generation > 1 {
+                    tracing::info!(generation = current.generation, "rules reloaded");
+                }
                 true
             }
             Err(errors) => {
                 metrics::counter!("logwarden_detect_reloads_total", "component" => self.component, "result" => "error").increment(1);
-                for error in &errors {
-                    tracing::error!(file = %error.file, reason = %error.reason, "rules not (re)loaded; the rules already loaded stay in force");
-                }
+                let first = errors.first().map(|e| format!("{}: {}", e.file, e.reason)).unwrap_or_default();
+                tracing::error!(error = %first, errors = errors.len(), "rules not reloaded; the rules already loaded stay in force");
                 current.errors = Some(errors);
                 false
             }
@@ -167,7 +168,7 @@ fn try_load(config: &DetectConfig) -> Result<RuleSet, Vec<Unsupported>> {
     }
 }
 
-fn log_report(rules: &RuleSet, component: &'static str) {
+fn log_report(rules: &RuleSet, component: &'static str, generation: u64) {
     let report = &rules.report;
     for rule in &report.unsupported {
         tracing::warn!(file = %rule.file, id = rule.id.as_deref().unwrap_or(""), title = rule.title.as_deref().unwrap_or(""), reason = %rule.reason, "rule not loaded: unsupported");
@@ -177,7 +178,7 @@ fn log_report(rules: &RuleSet, component: &'static str) {
     }
     metrics::gauge!("logwarden_detect_rules_loaded", "component" => component).set(report.loaded.len() as f64);
     metrics::gauge!("logwarden_detect_rules_unsupported", "component" => component).set(report.unsupported.len() as f64);
-    tracing::info!(files = report.files, loaded = report.loaded.len(), unsupported = report.unsupported.len(), "rules");
+    tracing::info!(generation, files = report.files, loaded = report.loaded.len(), unsupported = report.unsupported.len(), "rules loaded");
 }
 
 #[cfg(test)]
