@@ -33,6 +33,8 @@ pub async fn execute(command: Command) -> anyhow::Result<()> {
         Command::Generate(args) => generate(args),
         Command::Verify(args) => compliance::verify(args),
         Command::Retention(args) => compliance::retention(args),
+        Command::Compliance(command) => compliance::execute(command),
+        Command::CheckConfig(args) => crate::check_config::execute(args),
         Command::Bench(args) => logwarden_bench::run_until_interrupted(args).await,
     }
 }

@@ -1,5 +1,6 @@
-//! `logwarden verify` and `logwarden retention`: integrity proofs and
-//! retention enforcement over a data directory.
+//! `logwarden verify`, `logwarden retention` and `logwarden compliance`:
+//! integrity proofs, retention enforcement and the compliance report over
+//! a data directory.
 
 use std::io::Write;
 
@@ -9,7 +10,11 @@ use logwarden_store::keys::{ManifestSigner, ManifestVerifier, public_key_path};
 use logwarden_indexer::retention;
 use logwarden_store::verify;
 
-use crate::cli::{RetentionArgs, VerifyArgs};
+use logwarden_compliance::records::{LastVerify, pin_key};
+use logwarden_compliance::render::{Format, Lang, render};
+use logwarden_compliance::{Policies, ReportOptions};
+
+use crate::cli::{ComplianceCommand, ComplianceReportArgs, PinKeyArgs, PipelineArgs, RetentionArgs, VerifyArgs};
 
 pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     let key = args.public_key.unwrap_or_else(|| {
@@ -27,6 +32,10 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
             }
         }
     })?;
+    // The record reports read to tell how long ago the store was checked.
+    if let Err(e) = LastVerify::of(&report, Utc::now()).write(&args.data_dir) {
+        tracing::warn!(error = %e, "cannot record this verify in DATA_DIR/verify/last.json");
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -104,5 +113,63 @@ pub fn retention(args: RetentionArgs) -> anyhow::Result<()> {
             report.kept
         );
     }
+    Ok(())
+}
+
+pub fn execute(command: ComplianceCommand) -> anyhow::Result<()> {
+    match command {
+        ComplianceCommand::Report(args) => report(args),
+        ComplianceCommand::PinKey(args) => pin(args),
+    }
+}
+
+fn parse_time(flag: &str, text: &str) -> anyhow::Result<chrono::DateTime<Utc>> {
+    Ok(chrono::DateTime::parse_from_rfc3339(text)
+        .with_context(|| format!("{flag} `{text}` is not an RFC 3339 time"))?
+        .to_utc())
+}
+
+fn report(args: ComplianceReportArgs) -> anyhow::Result<()> {
+    let (data_dir, policies) = match &args.config {
+        Some(_) => {
+            let pipeline = PipelineArgs { config: args.config.clone(), data_dir: args.data_dir.clone(), ..PipelineArgs::default() };
+            let config = pipeline.load()?;
+            (config.data_dir.clone(), Some(Policies::of(&config)))
+        }
+        None => (args.data_dir.clone().context("--config or --data-dir is required")?, None),
+    };
+    let options = ReportOptions {
+        data_dir,
+        policies,
+        at: args.at.as_deref().map(|t| parse_time("--at", t)).transpose()?.unwrap_or_else(Utc::now),
+        from: args.from.as_deref().map(|t| parse_time("--from", t)).transpose()?,
+        verify_max_age: args.verify_max_age,
+        public_key: args.public_key,
+    };
+    let report = logwarden_compliance::build(&options)
+        .with_context(|| format!("building the compliance report of {}", options.data_dir.display()))?;
+    let format = Format::parse(&args.format).context("--format is json, csv or html")?;
+    let lang = Lang::parse(&args.lang).context("--lang is ko or en")?;
+    let text = render(&report, format, lang);
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("compliance report: {} ({})", report.status, path.display());
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(text.as_bytes())?;
+            if !text.ends_with('\n') {
+                stdout.write_all(b"\n")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn pin(args: PinKeyArgs) -> anyhow::Result<()> {
+    let key = args.public_key.unwrap_or_else(|| logwarden_compliance::report::default_public_key(&args.data_dir));
+    let key_id = pin_key(&args.data_dir, &key).with_context(|| format!("pinning {}", key.display()))?;
+    println!("pinned key {key_id} ({})", key.display());
     Ok(())
 }

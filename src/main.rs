@@ -3,6 +3,7 @@
 //! # Layout
 //!
 //! - `admin_key`: the admin key created on first start when none is configured.
+//! - `check_config`: `check-config`, a config validated as at start.
 //! - `cli`: argument parsing and the config overrides each subcommand takes.
 //! - `commands`: what each subcommand runs.
 //! - `compliance`: `verify` and `retention`.
@@ -11,6 +12,7 @@
 //! - `shutdown`: SIGTERM/SIGINT to a cancellation token.
 
 mod admin_key;
+mod check_config;
 mod cli;
 mod commands;
 mod compliance;

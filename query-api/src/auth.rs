@@ -29,6 +29,8 @@ enum Permission {
     Search,
     /// Change an alert's status: admin, analyst.
     Triage,
+    /// Compliance reports: admin, auditor.
+    Compliance,
     /// Any valid key (unknown paths: a 404 only after authentication).
     Authenticated,
 }
@@ -45,6 +47,8 @@ fn permission(path: &str) -> Permission {
         } else {
             Permission::Search
         }
+    } else if path == "/api/v1/compliance/report" {
+        Permission::Compliance
     } else if matches!(path, "/api/v1/search" | "/api/v1/rules" | "/_search") || path.ends_with("/_search") {
         Permission::Search
     } else {
@@ -56,6 +60,7 @@ fn allows(role: Role, permission: Permission) -> bool {
     match permission {
         Permission::Search => matches!(role, Role::Admin | Role::Analyst | Role::Auditor),
         Permission::Triage => matches!(role, Role::Admin | Role::Analyst),
+        Permission::Compliance => matches!(role, Role::Admin | Role::Auditor),
         Permission::Authenticated => true,
     }
 }
@@ -155,6 +160,9 @@ mod tests {
         }
         assert!(!allows(Role::Ingest, permission("/api/v1/rules")));
         assert_eq!(permission("/api/v1/alertsx"), Permission::Authenticated);
+        for (role, may) in [(Role::Admin, true), (Role::Auditor, true), (Role::Analyst, false), (Role::Ingest, false)] {
+            assert_eq!(allows(role, permission("/api/v1/compliance/report")), may, "{role:?}");
+        }
         let analyst = Identity { name: "a".into(), role: Role::Analyst, streams: Some(vec!["auth".into()]) };
         assert!(analyst.may_search_stream("auth").is_ok());
         assert!(analyst.may_search_stream("access").is_err());

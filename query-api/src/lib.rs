@@ -5,6 +5,8 @@
 //! - `search`: `GET /api/v1/search`, the split catalog and query compilation.
 //! - `alerts`: `/api/v1/alerts`: the detector's alerts, listed and shown
 //!   with their events, and their triage (acknowledge, close).
+//! - `compliance`: `GET /api/v1/compliance/report`, the retention report
+//!   (admin and auditor keys), recorded in the `audit` stream.
 //! - `rules`: `/api/v1/rules`: the detector's Sigma rules (those of
 //!   `[detect]`, reloaded as they change) with their alert counts.
 //! - `auth`: API keys and roles on every request (the guard); `identity`:
@@ -19,6 +21,7 @@
 
 pub mod alerts;
 mod audit;
+mod compliance;
 mod auth;
 mod error;
 mod health;
@@ -60,6 +63,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/v1/alerts/{id}/close", post(alerts::close).fallback(alerts::method_not_allowed))
         .route("/api/v1/rules", get(rules::list).fallback(alerts::method_not_allowed))
+        .route("/api/v1/compliance/report", get(compliance::report).fallback(alerts::method_not_allowed))
         .route(
             "/api/v1/openapi.json",
             get(|| async { ([("content-type", "application/json")], OPENAPI) }),
@@ -106,6 +110,7 @@ pub fn state(
         keys: config.auth.clone(),
         audit,
         alert_status: alerts::StatusStore::new(&config.data_dir),
+        compliance: logwarden_compliance::Policies::of(config),
         rules,
     }))
 }

@@ -24,6 +24,8 @@ pub struct AppState {
     pub audit: Auditor,
     /// Alerts' triage status, in the shared data directory.
     pub alert_status: StatusStore,
+    /// Streams' policies and windowing, for the compliance report.
+    pub compliance: logwarden_compliance::Policies,
     /// The detector's rules (`[detect] rules`), when configured.
     pub rules: Option<Arc<LiveRules>>,
 }

@@ -51,6 +51,11 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Delete the data of sealed splits past their stream's retention (manifests stay).
     Retention(RetentionArgs),
+    /// Compliance evidence: the retention report, pinning the signing key.
+    #[command(subcommand)]
+    Compliance(ComplianceCommand),
+    /// Load and validate a config file as `run --config` would; print OK or the error naming the key (exit 1).
+    CheckConfig(CheckConfigArgs),
     /// End-to-end benchmark: real components and broker, each figure beside its baseline.
     Bench(logwarden_bench::BenchArgs),
 }
@@ -67,6 +72,62 @@ pub struct VerifyArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckConfigArgs {
+    /// TOML configuration file; `LOGWARDEN_*` variables and the secrets it
+    /// names (password_env, headers_env, files) are read as at start.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ComplianceCommand {
+    /// Per stream: laws cited, retention required vs configured, legal hold,
+    /// windows, chain, deletions, daily volume, and a status with reasons.
+    Report(ComplianceReportArgs),
+    /// Pin the manifest public key: reports verify with this copy from now on.
+    PinKey(PinKeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ComplianceReportArgs {
+    /// Configuration file: the streams' presets, retention and legal hold.
+    #[arg(long, short, env = "LOGWARDEN_CONFIG", required_unless_present = "data_dir")]
+    pub config: Option<PathBuf>,
+    /// Data directory; alone (no --config) no law is checked.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Report as of this time (RFC 3339); default now.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Start of the period (RFC 3339); default all history.
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    #[arg(long, default_value = "json", value_parser = ["json", "csv", "html"])]
+    pub format: String,
+    /// Language of the HTML page.
+    #[arg(long, default_value = "en", value_parser = ["ko", "en"])]
+    pub lang: String,
+    /// Write the report here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The public key to verify with (an auditor's own copy; counts as pinned).
+    #[arg(long, value_name = "FILE")]
+    pub public_key: Option<PathBuf>,
+    /// The last full `logwarden verify --data-dir` may be this old.
+    #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
+    pub verify_max_age: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct PinKeyArgs {
+    #[arg(long, value_name = "DIR", env = "LOGWARDEN_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// The public key to pin. Default: DIR/keys/manifest-signing.pem.pub.pem.
+    #[arg(long, value_name = "FILE")]
+    pub public_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
