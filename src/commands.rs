@@ -1,6 +1,7 @@
 //! What each subcommand runs.
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::pin::Pin;
 
 use anyhow::Context;
@@ -9,29 +10,34 @@ use logwarden_config::Config;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Command, GenerateArgs};
-use crate::{admin_key, compliance, rules, shutdown, telemetry};
+use crate::{compliance, keys, rules, shutdown, telemetry};
 
 type Component = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
 
 pub async fn execute(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Run(args) => {
-            let config = args.load()?;
+            let (config, admin_key) = args.load_serving(true)?;
             require_sources(&config)?;
             let detect = !config.detect.rules.is_empty();
-            pipeline(config, Components { collector: true, indexer: true, api: true, detect }).await
+            pipeline(config, admin_key, Components { collector: true, indexer: true, api: true, detect }).await
         }
         Command::Collector(args) => {
-            let config = args.load()?;
+            let (config, admin_key) = args.load_serving(false)?;
             require_sources(&config)?;
-            pipeline(config, Components { collector: true, ..Components::NONE }).await
+            pipeline(config, admin_key, Components { collector: true, ..Components::NONE }).await
         }
-        Command::Indexer(args) => pipeline(args.load()?, Components { indexer: true, ..Components::NONE }).await,
-        Command::QueryApi(args) => pipeline(args.load()?, Components { api: true, ..Components::NONE }).await,
-        Command::Detect(args) => pipeline(args.load()?, Components { detect: true, ..Components::NONE }).await,
+        Command::Indexer(args) => pipeline(args.load()?, None, Components { indexer: true, ..Components::NONE }).await,
+        Command::QueryApi(args) => {
+            let (config, admin_key) = args.load_serving(true)?;
+            pipeline(config, admin_key, Components { api: true, ..Components::NONE }).await
+        }
+        Command::Detect(args) => pipeline(args.load()?, None, Components { detect: true, ..Components::NONE }).await,
+        Command::Keys(command) => keys::execute(command),
         Command::Rules(command) => rules::execute(command),
         Command::Generate(args) => generate(args),
         Command::Verify(args) => compliance::verify(args),
+        Command::Export(args) => compliance::export(args),
         Command::Retention(args) => compliance::retention(args),
         Command::Compliance(command) => compliance::execute(command),
         Command::CheckConfig(args) => crate::check_config::execute(args),
@@ -66,18 +72,14 @@ impl Components {
 }
 
 /// Runs the chosen components until SIGTERM; if one fails, the others are
-/// stopped cleanly and the error is returned.
-async fn pipeline(mut config: Config, components: Components) -> anyhow::Result<()> {
+/// stopped cleanly and the error is returned. `admin_key_file` holds the
+/// created admin key the HTTP services accept, if they do.
+async fn pipeline(config: Config, admin_key_file: Option<PathBuf>, components: Components) -> anyhow::Result<()> {
     let Components { collector, indexer, api, detect } = components;
     let shutdown = shutdown::on_signals();
     let metrics = telemetry::install_metrics();
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
-    let admin_key_file = if api || config.collector.http.listen.is_some() {
-        admin_key::ensure(&mut config)?
-    } else {
-        None
-    };
     // A refused login or TLS handshake stops the start with the settings to
     // fix; brokers that are merely down are waited for by each component.
     let kafka = config.kafka.clone();
@@ -103,12 +105,26 @@ async fn pipeline(mut config: Config, components: Components) -> anyhow::Result<
         .await?;
     }
     let mut components: Vec<(&str, Component)> = Vec::new();
+    if let Some(addr) = config.telemetry_listen {
+        let (bound, server) = crate::ops_http::bind(addr, metrics.clone(), shutdown.clone()).await?;
+        println!("logwarden: telemetry listening on http://{bound}");
+        components.push(("telemetry", Box::pin(server)));
+    }
     if collector {
         // Bound first so the addresses (port 0) are announced before anything runs.
         let listeners = logwarden_collector::Listeners::bind(&config).await?;
         for (what, addr) in listeners.addresses() {
             match what.as_str() {
-                "http ingest" => println!("logwarden: {what} listening on http://{addr}"),
+                "http ingest" => {
+                    println!("logwarden: {what} listening on http://{addr}");
+                    if let Some(file) = &admin_key_file {
+                        println!(
+                            "logwarden: ingest with the admin key: curl -H \"Authorization: Bearer $(cat {})\" --data-binary @events.ndjson http://{addr}/api/v1/ingest/app",
+                            file.display()
+                        );
+                        println!("logwarden: (a key for shippers: logwarden keys create --name NAME --role ingest --data-dir {})", config.data_dir.display());
+                    }
+                }
                 _ => println!("logwarden: {what} listening on {addr}"),
             }
         }

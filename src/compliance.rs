@@ -14,16 +14,20 @@ use logwarden_compliance::records::{LastVerify, pin_key};
 use logwarden_compliance::render::{Format, Lang, render};
 use logwarden_compliance::{Policies, ReportOptions};
 
-use crate::cli::{ComplianceCommand, ComplianceReportArgs, PinKeyArgs, PipelineArgs, RetentionArgs, VerifyArgs};
+use crate::cli::{ComplianceCommand, ComplianceReportArgs, ExportArgs, PinKeyArgs, PipelineArgs, RetentionArgs, VerifyArgs};
 
 pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
+    if let Some(bundle) = &args.bundle {
+        return verify_bundle(bundle, args.public_key.as_deref(), args.json);
+    }
+    let data_dir = args.data_dir.clone().context("give a BUNDLE or --data-dir DIR")?;
     let key = args.public_key.unwrap_or_else(|| {
-        public_key_path(&args.data_dir.join("keys").join("manifest-signing.pem"))
+        public_key_path(&data_dir.join("keys").join("manifest-signing.pem"))
     });
     let verifier = ManifestVerifier::load(&key)
         .with_context(|| format!("loading public key {}", key.display()))?;
     let interactive = !args.json;
-    let report = verify::verify(&args.data_dir, &verifier, |done, total| {
+    let report = verify::verify(&data_dir, &verifier, |done, total| {
         if interactive && (done % 100 == 0 || done == total) {
             eprint!("\rverify: {done}/{total} splits");
             let _ = std::io::stderr().flush();
@@ -33,7 +37,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         }
     })?;
     // The record reports read to tell how long ago the store was checked.
-    if let Err(e) = LastVerify::of(&report, Utc::now()).write(&args.data_dir) {
+    if let Err(e) = LastVerify::of(&report, Utc::now()).write(&data_dir) {
         tracing::warn!(error = %e, "cannot record this verify in DATA_DIR/verify/last.json");
     }
     if args.json {
@@ -79,6 +83,74 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     if !args.json {
         println!("OK: every chain, signature and sealed split verified");
     }
+    Ok(())
+}
+
+/// `logwarden verify BUNDLE`: exit 0 only for an intact bundle.
+fn verify_bundle(bundle: &std::path::Path, pinned: Option<&std::path::Path>, json: bool) -> anyhow::Result<()> {
+    anyhow::ensure!(bundle.is_dir(), "{} is not a bundle directory (extract a .tar from the API first)", bundle.display());
+    let report = logwarden_compliance::export::check(bundle, pinned);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        if let Some(p) = &report.predicate {
+            println!("bundle {}: stream {} from {} to {}, {} records{}", bundle.display(), p.stream, p.from, p.to, p.records, if p.empty { " (empty)" } else { "" });
+        }
+        println!(
+            "key {}{}; {} files hashed, {} manifests, {} splits verified ({} records), {} empty windows, {} deleted by retention",
+            report.key_id.as_deref().unwrap_or("-"),
+            if pinned.is_some() { " (pinned)" } else { " (the bundle's own key: compare it with your pinned copy)" },
+            report.files,
+            report.manifests_verified,
+            report.splits_verified,
+            report.records_verified,
+            report.empty_windows,
+            report.deleted_splits,
+        );
+        for problem in &report.problems {
+            println!("BROKEN {}: {}", problem.item, problem.what);
+        }
+    }
+    if let Some(first) = report.problems.first() {
+        anyhow::bail!("bundle verification failed: {} problem(s); first broken item: {}: {}", report.problems.len(), first.item, first.what);
+    }
+    if !json {
+        println!("OK: signature, every file hash, the chain and every record verified");
+    }
+    Ok(())
+}
+
+/// `logwarden export`: writes a signed audit bundle.
+pub fn export(args: ExportArgs) -> anyhow::Result<()> {
+    if args.query.is_some() {
+        anyhow::bail!("--query is not supported yet: a filtered export needs Merkle inclusion proofs per record; export the whole range instead");
+    }
+    let (data_dir, policies, signing_key, max_bytes) = match &args.config {
+        Some(_) => {
+            let pipeline = PipelineArgs { config: args.config.clone(), data_dir: args.data_dir.clone(), ..PipelineArgs::default() };
+            let config = pipeline.load()?;
+            (config.data_dir.clone(), Some(Policies::of(&config)), config.indexer.signing_key.clone(), config.compliance.max_export_bytes)
+        }
+        None => {
+            let dir = args.data_dir.clone().context("--config or --data-dir is required")?;
+            let key = dir.join("keys").join("manifest-signing.pem");
+            (dir, None, key, logwarden_config::DEFAULT_MAX_EXPORT_BYTES)
+        }
+    };
+    let request = logwarden_compliance::export::ExportRequest {
+        data_dir,
+        stream: args.stream.clone(),
+        from: parse_time("--from", &args.from)?,
+        to: parse_time("--to", &args.to)?,
+        max_bytes,
+        signing_key,
+        policies,
+        requested_by: std::env::var("USER").map(|u| format!("cli:{u}")).unwrap_or_else(|_| "cli".into()),
+        out: args.out.clone(),
+    };
+    let summary = logwarden_compliance::export::export(&request)
+        .with_context(|| format!("exporting stream {} to {}", args.stream, args.out.display()))?;
+    println!("{}", serde_json::to_string_pretty(&summary)?);
     Ok(())
 }
 

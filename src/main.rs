@@ -7,8 +7,10 @@
 //! - `cli`: argument parsing and the config overrides each subcommand takes.
 //! - `commands`: what each subcommand runs.
 //! - `compliance`: `verify` and `retention`.
+//! - `keys`: `keys create|list|revoke`, the keys kept in DATA_DIR/api-keys.toml.
 //! - `rules`: `rules check` and `rules test`.
 //! - `telemetry`: logging (text or JSON) and the Prometheus recorder.
+//! - `ops_http`: `/metrics`, `/healthz`, `/readyz` on `[telemetry] listen`.
 //! - `shutdown`: SIGTERM/SIGINT to a cancellation token.
 
 mod admin_key;
@@ -16,6 +18,8 @@ mod check_config;
 mod cli;
 mod commands;
 mod compliance;
+mod keys;
+mod ops_http;
 mod rules;
 mod shutdown;
 mod telemetry;

@@ -115,4 +115,38 @@ fn tiny_bench_reports_every_figure_with_its_baseline() {
         );
     }
     assert!(figure("collector events/s")["goal"].is_string());
+
+    // The detector: beside rsigma's own engine on the same events and rules,
+    // its CPU share of the pipeline, and every alert triggered reached the
+    // webhook receiver.
+    let detection = &stages["detection"];
+    let rules = &detection["baselines"]["rules"];
+    assert!(rules["detection_rules"].as_u64().unwrap() >= 100, "{rules}");
+    assert_eq!(rules["correlations"], 1, "{rules}");
+    assert_eq!(rules["rsigma_rules"], rules["detection_rules"], "both sides run the same rules: {rules}");
+    assert!(detection["baselines"]["hits"].as_u64().unwrap() > 0, "the corpus feeds the brute-force correlation");
+    for name in [
+        "detector events/s",
+        "detector events/s per core",
+        "logwarden RuleSet::evaluate, 1 thread",
+        "detect stage work (decode+view+rules), 1 thread",
+    ] {
+        let f = figure(name);
+        assert!(f["value"].as_f64().unwrap() > 0.0, "{name}: {f}");
+        assert!(f["baseline_value"].as_f64().unwrap() > 0.0, "{name}: {f}");
+        assert!(f["ratio"].as_f64().unwrap() > 0.0, "{name}: {f}");
+    }
+    let share = figure("detector CPU share of the pipeline");
+    let percent = share["value"].as_f64().unwrap();
+    assert!(percent > 0.0 && percent < 100.0, "{share}");
+    assert!(share["goal"].is_string());
+    let latency = &detection["latency"];
+    assert_eq!(latency["rule_written"].as_u64().unwrap() + latency["correlation_written"].as_u64().unwrap(), 20);
+    assert!(latency["correlation_written"].as_u64().unwrap() >= 1, "{latency}");
+    assert_eq!(latency["rule_received"], latency["rule_written"], "{latency}");
+    assert_eq!(latency["correlation_received"], latency["correlation_written"], "{latency}");
+    for name in ["alert latency p50 (line written to webhook)", "alert latency p99", "alert latency p99, correlation"] {
+        let f = figure(name);
+        assert!(f["value"].as_f64().unwrap() > 0.0, "{name}: {f}");
+    }
 }

@@ -190,3 +190,43 @@ fn kill_9_the_detector_mid_stream_and_every_alert_keeps_its_id() {
     collector.signal(libc::SIGTERM);
     let _ = collector.child.wait();
 }
+
+#[test]
+fn a_standalone_detector_serves_metrics_health_and_readiness() {
+    use std::io::BufRead;
+    let receiver = Receiver::start();
+    let dir = temp_dir("detect-metrics");
+    let name = unique("detect-metrics");
+    let config = config(&dir, &name, &receiver.url);
+    let log = loghub("OpenSSH_2k.log");
+    let collector = Logwarden::start(&["collector", "--config", config.to_str().unwrap(), "--input", log.to_str().unwrap()]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_logwarden"))
+        .args(["detect", "--config", config.to_str().unwrap(), "--metrics-addr", "127.0.0.1:0"])
+        .env("LOGWARDEN_KAFKA_BROKERS", brokers())
+        .env("LOGWARDEN_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| line.strip_prefix("logwarden: telemetry listening on ").map(str::to_string))
+        .expect("the detector announces its telemetry address");
+    std::thread::spawn(move || for _ in lines {});
+    let get = |path: &str| reqwest::blocking::get(format!("{addr}{path}")).unwrap();
+    assert_eq!(get("/healthz").status(), 200);
+    assert_eq!(get("/readyz").status(), 200);
+    receiver.wait_for(expected_alerts(&log).len(), Duration::from_secs(120));
+    let metrics = get("/metrics").text().unwrap();
+    let events = metrics
+        .lines()
+        .find(|l| l.starts_with("logwarden_detect_events_total"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok());
+    assert_eq!(events, Some(2000.0), "{metrics}");
+    assert!(metrics.contains("logwarden_detect_hook_sent_total"), "{metrics}");
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert!(child.wait().unwrap().success(), "SIGTERM stops the detector cleanly");
+    drop(collector);
+}

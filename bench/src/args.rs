@@ -80,6 +80,16 @@ pub struct BenchArgs {
     /// order) the detector loads besides the Linux rules.
     #[arg(long, default_value_t = 100)]
     pub windows_rules: usize,
+    /// Lines the detection stages run on: the corpus, or when it is larger
+    /// a corpus of this many lines from the same generator (the detector
+    /// runs three times over it).
+    #[arg(long, default_value_t = 500_000)]
+    pub detect_lines: usize,
+    /// Failed SSH logins per second from ever new addresses (hits that
+    /// never reach the brute-force threshold) written while the alert
+    /// triggers are; 0: none, the pipeline is idle but for the triggers.
+    #[arg(long, default_value_t = 0.0)]
+    pub alert_background: f64,
     /// Alerts triggered for the latency figure (one in ten is an SSH brute
     /// force, the others a line a SigmaHQ Linux rule matches).
     #[arg(long, default_value_t = 200)]

@@ -1,6 +1,7 @@
 //! The table's figures: each measurement beside its same-run baseline and
 //! the goal from the issues.
 
+use crate::detection::Detection;
 use crate::kafka::PerfTest;
 use crate::process::Usage;
 use crate::report::{Figure, Goal};
@@ -19,6 +20,7 @@ pub struct Figures<'a> {
     pub api_usage: Option<Usage>,
     pub pipeline: &'a Pipeline,
     pub search: &'a [QueryLatency],
+    pub detection: Option<&'a Detection>,
 }
 
 pub fn figures(f: &Figures<'_>) -> Vec<Figure> {
@@ -111,5 +113,69 @@ pub fn figures(f: &Figures<'_>) -> Vec<Figure> {
             "ms",
         ));
     }
+    if let Some(detection) = f.detection {
+        figures.extend(detection_figures(detection));
+    }
     figures
+}
+
+/// The detector's figures: throughput beside rsigma's own evaluation, its
+/// CPU share of the pipeline, alert latency.
+pub fn detection_figures(d: &Detection) -> Vec<Figure> {
+    let b = &d.baselines;
+    let rsigma = "rsigma Engine::evaluate, 1 thread";
+    let rsigma_rate = Some(b.rsigma.events_per_sec);
+    let rules = format!(
+        "{} detection rules (SigmaHQ Linux, {} SigmaHQ Windows, logwarden's ssh_auth_failure) + 1 correlation (ssh_brute_force); {} not loaded (unsupported)",
+        b.rules.detection_rules, d.windows_rules, b.rules.not_loaded
+    );
+    let p = &d.pipeline;
+    let l = &d.latency;
+    let background = if l.background_per_sec > 0.0 {
+        format!(
+            "after the corpus, with {} background failed SSH logins per second ({} lines): correlation hits never go idle, so correlation alerts wait for the allowed lateness",
+            l.background_per_sec, l.background_lines
+        )
+    } else {
+        "with the pipeline idle after the corpus; correlation alerts include the correlation stage's release of its reorder buffer after 1 s without hits".to_string()
+    };
+    let latency_note = format!(
+        "{}/{} SigmaHQ rule alerts and {}/{} brute-force correlation alerts received, one trigger every {} ms, {background}",
+        l.rule_received, l.rule_written, l.correlation_received, l.correlation_written, l.interval_ms
+    );
+    let ms = |dist: Option<crate::stats::Distribution>, p99: bool| dist.map(|d| if p99 { d.p99_ms } else { d.p50_ms });
+    vec![
+        Figure::new("detector events/s", Some(d.detector.events_per_sec), "ev/s")
+            .baseline(rsigma, rsigma_rate)
+            .note(format!(
+                "`logwarden detect` alone, wall clock from process start until its group committed every event; {rules}; the baseline evaluates the same rules (built-in field mappings applied) on prebuilt Sigma views, all rules in one engine"
+            )),
+        Figure::new("detector events/s per core", d.detector.events_per_cpu_second, "ev/s")
+            .baseline(rsigma, rsigma_rate)
+            .note("per core = events / CPU seconds of the detect process (detection, correlation and hook delivery)"),
+        Figure::new("logwarden RuleSet::evaluate, 1 thread", Some(b.ruleset.events_per_sec), "ev/s")
+            .baseline(rsigma, rsigma_rate)
+            .note("the same views; engines per logsource, only those the event belongs to"),
+        Figure::new("detect stage work (decode+view+rules), 1 thread", Some(b.detect_work.events_per_sec), "ev/s")
+            .baseline(rsigma, rsigma_rate)
+            .note(format!(
+                "wire::decode + outputs_of per payload, no Kafka: {} alerts, {} hits on the corpus",
+                b.alerts, b.hits
+            )),
+        Figure::new("detector CPU share of the pipeline", Some(p.detector_cpu_percent), "%")
+            .goal(Goal::ValueAtMost(15.0))
+            .note(format!(
+                "collector, indexer and detect processes on the corpus at full speed ({:.1} s): CPU s collector {:.1}, indexer {:.1}, detector {:.1}",
+                p.seconds, p.collector.cpu_seconds, p.indexer.cpu_seconds, p.detector.cpu_seconds
+            )),
+        Figure::new("pipeline with detector events/s", Some(p.events_per_sec), "ev/s")
+            .note("collector start until the indexer and the detector committed every event"),
+        Figure::new("detector peak RSS", d.detector.usage.map(|u| u.peak_rss_bytes as f64), "bytes"),
+        Figure::new("alert latency p50 (line written to webhook)", ms(l.all, false), "ms").note(latency_note),
+        Figure::new("alert latency p99", ms(l.all, true), "ms").goal(Goal::ValueAtMost(2000.0)),
+        Figure::new("alert latency p50, SigmaHQ rule", ms(l.rule, false), "ms"),
+        Figure::new("alert latency p99, SigmaHQ rule", ms(l.rule, true), "ms").goal(Goal::ValueAtMost(2000.0)),
+        Figure::new("alert latency p50, correlation", ms(l.correlation, false), "ms"),
+        Figure::new("alert latency p99, correlation", ms(l.correlation, true), "ms").goal(Goal::ValueAtMost(2000.0)),
+    ]
 }

@@ -12,6 +12,8 @@
 //! - `kafka`: topics, watermarks, the raw librdkafka producer baseline and
 //!   `kafka-producer-perf-test`.
 //! - `tantivy_baseline`: raw tantivy indexing of the same documents.
+//! - `detection`: the detector's stages (throughput beside rsigma's own
+//!   evaluation, CPU share of the pipeline, alert latency to a webhook).
 //! - `search`: the search client, freshness markers and query latency.
 //! - `stats`: percentiles.
 //! - `measured`: what a stage measures (a component's figures, the whole
@@ -22,6 +24,7 @@
 
 mod args;
 mod corpus;
+mod detection;
 mod figures;
 mod kafka;
 mod measured;

@@ -1,6 +1,7 @@
 //! The stages of `logwarden bench`, in order, each reporting progress on
 //! stderr: corpus, collector, raw producer, perf-test, indexer (with raw
-//! tantivy and search latency), then freshness under a full `run`.
+//! tantivy and search latency), freshness under a full `run`, then the
+//! detector (throughput, CPU share, alert latency).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -12,6 +13,7 @@ use serde_json::json;
 
 use crate::args::BenchArgs;
 use crate::corpus::{self, CorpusInfo, Payloads};
+use crate::detection::{self, Detection};
 use crate::figures::{Figures, figures};
 use crate::measured::{MB, Measured, Pipeline};
 use crate::kafka::{self, PerfTest, Topics, Watermarks};
@@ -141,6 +143,20 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     topics.create(&topic("run"))?;
     let pipeline = freshness_stage(&args, &work, &topic("run"), &corpus_glob, &payloads)?;
 
+    // g. the detector: throughput beside rsigma, CPU share, alert latency
+    let detection: Option<Detection> = if args.skip_detect {
+        None
+    } else {
+        Some(detection::run(detection::Inputs {
+            args: &args,
+            work: &work,
+            topics: &mut topics,
+            topic: &topic,
+            corpus_glob: &corpus_glob,
+            payloads: &payloads,
+        })?)
+    };
+
     let load_after = report::load_average();
     let figures = figures(&Figures {
         collector: &collector,
@@ -154,6 +170,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         api_usage,
         pipeline: &pipeline,
         search: &search,
+        detection: detection.as_ref(),
     });
     let command: Vec<String> = std::env::args().collect();
     let report = json!({
@@ -168,12 +185,15 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             "brokers": brokers, "partitions": partitions, "indexer_workers": workers,
             "search_clients": args.search_clients, "search_repeats": args.search_repeats(),
             "marker_rate_per_sec": args.marker_rate,
+            "windows_rules": args.windows_rules, "alerts": args.alerts(),
         },
         "corpus": corpus_json(&corpus, &payloads),
         "stages": {
             "collector": collector, "raw_producer": raw_producer, "perf_test": perf,
             "perf_test_skipped": perf_note, "indexer": indexer, "raw_tantivy": tantivy,
             "query_api_usage": api_usage, "pipeline_run": pipeline, "search": search,
+            "detection": detection,
+            "detection_skipped": args.skip_detect.then_some("skipped (--skip-detect)"),
         },
         "figures": figures,
     });

@@ -16,6 +16,12 @@ pub enum ComplianceError {
     },
     #[error("{path}: corrupt: {message}")]
     Corrupt { path: PathBuf, message: String },
+    /// An audit export over `compliance.max_export_bytes`.
+    #[error("the export is larger than compliance.max_export_bytes ({limit} bytes): narrow the time range")]
+    ExportTooLarge { limit: u64 },
+    /// An export request that cannot be served as asked.
+    #[error("{0}")]
+    InvalidExport(String),
 }
 
 impl ComplianceError {

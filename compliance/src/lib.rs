@@ -20,9 +20,12 @@
 //!   and the rules that give a stream its status.
 //! - `report`: [`Report`], built from the above ([`build`]).
 //! - `render`: CSV and the printable HTML page (JSON is serde).
+//! - `export`: the signed audit bundle (`logwarden export`,
+//!   `POST /api/v1/exports`) and its offline check (`logwarden verify BUNDLE`).
 //! - `error`: [`ComplianceError`].
 
 mod error;
+pub mod export;
 pub mod records;
 pub mod render;
 pub mod report;

@@ -42,7 +42,7 @@ pub use raw::RawConfig;
 pub use retention::{PRESETS, Preset, StreamPolicy};
 pub use kafka::{ClientKind, Compression, KafkaConfig};
 pub use collector::{CollectorConfig, FileInput, Multiline, ParseConfig};
-pub use validated::{ApiConfig, Config, IndexerConfig};
+pub use validated::{ApiConfig, ComplianceConfig, Config, DEFAULT_MAX_EXPORT_BYTES, IndexerConfig};
 
 use std::path::Path;
 

@@ -24,11 +24,33 @@ pub struct RawConfig {
     /// `[detect]`: Sigma rules, correlations and alert hooks.
     #[serde(default)]
     pub detect: crate::detect::RawDetect,
+    /// `[telemetry]`: where a process without another HTTP listener serves
+    /// `/metrics`, `/healthz` and `/readyz`.
+    #[serde(default)]
+    pub telemetry: RawTelemetry,
     /// Retention classes, by stream name (`[streams.auth]`).
     #[serde(default)]
     pub streams: BTreeMap<String, RawStream>,
     #[serde(default)]
     pub auth: RawAuth,
+    /// `[compliance]`: limits of audit exports.
+    #[serde(default)]
+    pub compliance: RawCompliance,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCompliance {
+    /// The largest audit export (records and manifests) served or written.
+    pub max_export_bytes: Option<u64>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTelemetry {
+    /// `ADDR:PORT`; absent: none (the query API and HTTP ingest serve the
+    /// same paths on their own listeners).
+    pub listen: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -23,11 +23,24 @@ pub struct Config {
     pub indexer: IndexerConfig,
     pub api: ApiConfig,
     pub detect: crate::detect::DetectConfig,
+    /// `[telemetry] listen`: `/metrics`, `/healthz`, `/readyz` of this process.
+    pub telemetry_listen: Option<SocketAddr>,
     /// Retention classes by stream; streams not listed are kept forever.
     pub streams: BTreeMap<String, StreamPolicy>,
     /// Keys that authenticate HTTP clients (ingest and query API).
     pub auth: KeyRing,
+    pub compliance: ComplianceConfig,
 }
+
+/// `[compliance]`.
+#[derive(Debug, Clone)]
+pub struct ComplianceConfig {
+    /// An audit export larger than this is refused.
+    pub max_export_bytes: u64,
+}
+
+/// `compliance.max_export_bytes` when the config does not set it: 1 GiB.
+pub const DEFAULT_MAX_EXPORT_BYTES: u64 = 1 << 30;
 
 impl Config {
     /// The retention class of `stream`.
@@ -151,6 +164,12 @@ impl RawConfig {
         };
         let streams = validate_streams(self.streams)?;
         let detect = crate::detect::validate(self.detect, &kafka.topic, read_env)?;
+        let telemetry_listen = match self.telemetry.listen {
+            None => None,
+            Some(text) => Some(text.parse().map_err(|_| {
+                ConfigError::invalid("telemetry.listen", format!("`{text}` is not an address like 0.0.0.0:9464"))
+            })?),
+        };
 
         let api = self.api;
         let listen_text = api.listen.unwrap_or_else(|| "127.0.0.1:8080".to_string());
@@ -177,6 +196,11 @@ impl RawConfig {
         }
         let tls = push::validate_tls(api.tls);
         let api = ApiConfig { listen, max_hits, query_timeout, tls };
+        let max_export_bytes = self.compliance.max_export_bytes.unwrap_or(DEFAULT_MAX_EXPORT_BYTES);
+        if max_export_bytes == 0 {
+            return Err(ConfigError::invalid("compliance.max_export_bytes", "must be greater than zero"));
+        }
+        let compliance = ComplianceConfig { max_export_bytes };
         Ok(Config {
             data_dir,
             kafka,
@@ -184,8 +208,10 @@ impl RawConfig {
             indexer,
             api,
             detect,
+            telemetry_listen,
             streams,
             auth,
+            compliance,
         })
     }
 }
@@ -209,6 +235,14 @@ mod tests {
             config.collector.checkpoint_dir,
             PathBuf::from("data/checkpoints")
         );
+    }
+
+    #[test]
+    fn max_export_bytes_defaults_and_refuses_zero() {
+        assert_eq!(load("").unwrap().compliance.max_export_bytes, DEFAULT_MAX_EXPORT_BYTES);
+        assert_eq!(load("[compliance]\nmax_export_bytes = 1000\n").unwrap().compliance.max_export_bytes, 1000);
+        let err = load("[compliance]\nmax_export_bytes = 0\n").unwrap_err().to_string();
+        assert!(err.contains("compliance.max_export_bytes"), "{err}");
     }
 
     #[test]

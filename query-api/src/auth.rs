@@ -47,7 +47,7 @@ fn permission(path: &str) -> Permission {
         } else {
             Permission::Search
         }
-    } else if path == "/api/v1/compliance/report" {
+    } else if path == "/api/v1/compliance/report" || path == "/api/v1/exports" {
         Permission::Compliance
     } else if matches!(path, "/api/v1/search" | "/api/v1/rules" | "/_search") || path.ends_with("/_search") {
         Permission::Search
@@ -162,6 +162,7 @@ mod tests {
         assert_eq!(permission("/api/v1/alertsx"), Permission::Authenticated);
         for (role, may) in [(Role::Admin, true), (Role::Auditor, true), (Role::Analyst, false), (Role::Ingest, false)] {
             assert_eq!(allows(role, permission("/api/v1/compliance/report")), may, "{role:?}");
+            assert_eq!(allows(role, permission("/api/v1/exports")), may, "{role:?}");
         }
         let analyst = Identity { name: "a".into(), role: Role::Analyst, streams: Some(vec!["auth".into()]) };
         assert!(analyst.may_search_stream("auth").is_ok());

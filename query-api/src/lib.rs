@@ -5,7 +5,8 @@
 //! - `search`: `GET /api/v1/search`, the split catalog and query compilation.
 //! - `alerts`: `/api/v1/alerts`: the detector's alerts, listed and shown
 //!   with their events, and their triage (acknowledge, close).
-//! - `compliance`: `GET /api/v1/compliance/report`, the retention report
+//! - `compliance`: `GET /api/v1/compliance/report`, the retention report,
+//!   and `POST /api/v1/exports`, the signed audit bundle
 //!   (admin and auditor keys), recorded in the `audit` stream.
 //! - `rules`: `/api/v1/rules`: the detector's Sigma rules (those of
 //!   `[detect]`, reloaded as they change) with their alert counts.
@@ -64,6 +65,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/alerts/{id}/close", post(alerts::close).fallback(alerts::method_not_allowed))
         .route("/api/v1/rules", get(rules::list).fallback(alerts::method_not_allowed))
         .route("/api/v1/compliance/report", get(compliance::report).fallback(alerts::method_not_allowed))
+        .route("/api/v1/exports", post(compliance::export).fallback(alerts::method_not_allowed))
         .route(
             "/api/v1/openapi.json",
             get(|| async { ([("content-type", "application/json")], OPENAPI) }),
@@ -111,6 +113,8 @@ pub fn state(
         audit,
         alert_status: alerts::StatusStore::new(&config.data_dir),
         compliance: logwarden_compliance::Policies::of(config),
+        signing_key: config.indexer.signing_key.clone(),
+        max_export_bytes: config.compliance.max_export_bytes,
         rules,
     }))
 }

@@ -26,6 +26,10 @@ pub struct AppState {
     pub alert_status: StatusStore,
     /// Streams' policies and windowing, for the compliance report.
     pub compliance: logwarden_compliance::Policies,
+    /// The manifest signing key, which also signs audit exports.
+    pub signing_key: std::path::PathBuf,
+    /// `compliance.max_export_bytes`.
+    pub max_export_bytes: u64,
     /// The detector's rules (`[detect] rules`), when configured.
     pub rules: Option<Arc<LiveRules>>,
 }

@@ -1,13 +1,31 @@
-//! Building the validated config from file, environment and flags.
+//! Building the validated config from file, environment and flags, with
+//! the API keys: the config's `[[auth.keys]]` (or else the created admin
+//! key) and those of `DATA_DIR/api-keys.toml` (`logwarden keys`).
+
+use std::path::PathBuf;
 
 use anyhow::Context;
 use logwarden_config::{Config, RawConfig};
 use logwarden_config::raw::{RawFileInput, RawSyslogListener};
 
 use super::PipelineArgs;
+use crate::{admin_key, keys};
 
 impl PipelineArgs {
+    /// The config of a process that serves no HTTP of its own.
     pub fn load(&self) -> anyhow::Result<Config> {
+        Ok(self.load_keys(false)?.0)
+    }
+
+    /// The config of a process that serves the query API (`api`) or HTTP
+    /// ingest: without `[[auth.keys]]` in the config, the admin key of
+    /// `DATA_DIR/admin.key` (created on first start) is accepted, and the
+    /// file holding it is returned so the process can say how to use it.
+    pub fn load_serving(&self, api: bool) -> anyhow::Result<(Config, Option<PathBuf>)> {
+        self.load_keys(api)
+    }
+
+    fn load_keys(&self, api: bool) -> anyhow::Result<(Config, Option<PathBuf>)> {
         let mut raw = match &self.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
@@ -50,6 +68,9 @@ impl PipelineArgs {
         if let Some(interval) = self.commit_interval {
             raw.indexer.commit_interval = Some(interval);
         }
+        if let Some(addr) = &self.metrics_addr {
+            raw.telemetry.listen = Some(addr.clone());
+        }
         raw.detect.rules.extend(self.rules.iter().cloned());
         for url in &self.alert_webhooks {
             raw.detect.hooks.push(logwarden_config::detect::RawHook {
@@ -59,6 +80,13 @@ impl PipelineArgs {
                 ..Default::default()
             });
         }
-        Ok(raw.validate()?)
+        let data_dir = raw.data_dir.clone().unwrap_or_else(|| PathBuf::from("data"));
+        let admin_key_file = if api || raw.collector.http.listen.is_some() {
+            admin_key::ensure(&mut raw, &data_dir)?
+        } else {
+            None
+        };
+        keys::merge_store(&mut raw, &data_dir)?;
+        Ok((raw.validate()?, admin_key_file))
     }
 }

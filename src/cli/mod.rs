@@ -47,8 +47,11 @@ pub enum Command {
     Rules(RulesCommand),
     /// Write realistic sample logs (sshd, sudo, PAM, cron, kernel, nginx).
     Generate(GenerateArgs),
-    /// Check every manifest chain, signature and sealed split; exit 1 at the first broken link.
+    /// Check every manifest chain, signature and sealed split (`--data-dir`),
+    /// or an audit bundle offline (`BUNDLE`); exit 1 at the first broken link.
     Verify(VerifyArgs),
+    /// Write a signed audit bundle of one stream over a time range.
+    Export(ExportArgs),
     /// Delete the data of sealed splits past their stream's retention (manifests stay).
     Retention(RetentionArgs),
     /// Compliance evidence: the retention report, pinning the signing key.
@@ -56,15 +59,21 @@ pub enum Command {
     Compliance(ComplianceCommand),
     /// Load and validate a config file as `run --config` would; print OK or the error naming the key (exit 1).
     CheckConfig(CheckConfigArgs),
+    /// API keys: create one (printed once, hash kept), list them, revoke one.
+    #[command(subcommand)]
+    Keys(crate::keys::KeysCommand),
     /// End-to-end benchmark: real components and broker, each figure beside its baseline.
     Bench(logwarden_bench::BenchArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
+    /// An audit bundle directory (`logwarden export --out`) to check offline.
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: Option<PathBuf>,
     /// Data directory to verify.
-    #[arg(long, value_name = "DIR", env = "LOGWARDEN_DATA_DIR")]
-    pub data_dir: PathBuf,
+    #[arg(long, value_name = "DIR", env = "LOGWARDEN_DATA_DIR", required_unless_present = "bundle")]
+    pub data_dir: Option<PathBuf>,
     /// Ed25519 public key (PEM) the manifests must be signed with; pin the
     /// one you exported. Default: DIR/keys/manifest-signing.pem.pub.pem.
     #[arg(long, value_name = "FILE")]
@@ -72,6 +81,30 @@ pub struct VerifyArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Configuration file: data dir, signing key, `compliance.max_export_bytes`, presets for the report.
+    #[arg(long, short, env = "LOGWARDEN_CONFIG", required_unless_present = "data_dir")]
+    pub config: Option<PathBuf>,
+    /// Data directory; alone (no --config) the report checks no law.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[arg(long)]
+    pub stream: String,
+    /// Start of the range (RFC 3339, inclusive).
+    #[arg(long, value_name = "TIME")]
+    pub from: String,
+    /// End of the range (RFC 3339, exclusive).
+    #[arg(long, value_name = "TIME")]
+    pub to: String,
+    /// Filter the records (not supported yet: needs Merkle inclusion proofs).
+    #[arg(long, value_name = "Q")]
+    pub query: Option<String>,
+    /// The bundle directory to create.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -158,8 +191,8 @@ pub struct PipelineArgs {
     /// [collector.tls] in the config (repeatable; port 0 picks a free port).
     #[arg(long = "syslog", value_name = "URL")]
     pub syslog: Vec<String>,
-    /// HTTP ingest listen address (NDJSON and Elasticsearch `_bulk`); needs
-    /// [[auth.keys]] in the config.
+    /// HTTP ingest listen address (NDJSON and Elasticsearch `_bulk`); takes
+    /// the keys of [[auth.keys]], `logwarden keys create`, or the created admin key.
     #[arg(long, value_name = "ADDR")]
     pub http_ingest: Option<String>,
     /// Where splits, checkpoints and keys are stored.
@@ -190,6 +223,10 @@ pub struct PipelineArgs {
     /// Deliver alerts to this URL as Prometheus Alertmanager webhooks (repeatable).
     #[arg(long = "alert-webhook", value_name = "URL")]
     pub alert_webhooks: Vec<String>,
+    /// Serve `/metrics`, `/healthz` and `/readyz` here (`[telemetry] listen`;
+    /// port 0 picks a free port).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

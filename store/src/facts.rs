@@ -30,6 +30,78 @@ pub struct SplitFacts {
 impl SplitFacts {
     /// Reads every record of the index at `dir` in offset order.
     pub fn compute(dir: &Path, schema: &LogSchema) -> Result<SplitFacts, StoreError> {
+        let ordered = OrderedRecords::open(dir)?;
+        let mut hasher = RecordsHasher::new();
+        let mut duplicate_offsets = Vec::new();
+        let mut previous = None;
+        ordered.visit(dir, schema, |offset, source| {
+            if previous == Some(offset) {
+                duplicate_offsets.push(offset as i64);
+            }
+            previous = Some(offset);
+            hasher.update(offset, source);
+        })?;
+        Ok(SplitFacts {
+            event_count: ordered.order.len() as u64,
+            first_offset: ordered.order.first().map(|o| o.0 as i64),
+            last_offset: ordered.order.last().map(|o| o.0 as i64),
+            min_timestamp: ordered.min_ts,
+            max_timestamp: ordered.max_ts,
+            records_sha256: hasher.finish(),
+            duplicate_offsets,
+        })
+    }
+}
+
+/// The SHA-256 a manifest states over a split's records: (offset, length,
+/// stored event) of each, in offset order. Sealing, `verify` and the audit
+/// bundle check all hash through this one type.
+pub struct RecordsHasher(Sha256);
+
+impl RecordsHasher {
+    pub fn new() -> RecordsHasher {
+        RecordsHasher(Sha256::new())
+    }
+
+    /// Adds the next record (offsets must come in increasing order).
+    pub fn update(&mut self, offset: u64, source: &str) {
+        self.0.update(offset.to_be_bytes());
+        self.0.update((source.len() as u64).to_be_bytes());
+        self.0.update(source.as_bytes());
+    }
+
+    pub fn finish(self) -> String {
+        format!("{:x}", self.0.finalize())
+    }
+}
+
+impl Default for RecordsHasher {
+    fn default() -> Self {
+        RecordsHasher::new()
+    }
+}
+
+/// Calls `visit(offset, stored event)` for every record of the split index
+/// at `dir`, in offset order (the order its manifest hashes them in).
+pub fn for_each_record(
+    dir: &Path,
+    schema: &LogSchema,
+    visit: impl FnMut(u64, &str),
+) -> Result<(), StoreError> {
+    OrderedRecords::open(dir)?.visit(dir, schema, visit)
+}
+
+/// A split's live records sorted by offset, with its time range.
+struct OrderedRecords {
+    searcher: tantivy::Searcher,
+    /// (offset, segment, doc) of every live record, sorted by offset.
+    order: Vec<(u64, u32, u32)>,
+    min_ts: Option<DateTime<Utc>>,
+    max_ts: Option<DateTime<Utc>>,
+}
+
+impl OrderedRecords {
+    fn open(dir: &Path) -> Result<OrderedRecords, StoreError> {
         let corrupt = |message: String| StoreError::Corrupt {
             path: dir.to_path_buf(),
             message,
@@ -41,7 +113,6 @@ impl SplitFacts {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         let searcher = reader.searcher();
-        // (offset, segment, doc) of every live record, sorted by offset.
         let mut order: Vec<(u64, u32, u32)> = Vec::with_capacity(searcher.num_docs() as usize);
         let mut min_ts = None;
         let mut max_ts = None;
@@ -62,38 +133,31 @@ impl SplitFacts {
             }
         }
         order.sort_unstable();
-        let stores = searcher
+        Ok(OrderedRecords { searcher, order, min_ts, max_ts })
+    }
+
+    fn visit(
+        &self,
+        dir: &Path,
+        schema: &LogSchema,
+        mut visit: impl FnMut(u64, &str),
+    ) -> Result<(), StoreError> {
+        let stores = self
+            .searcher
             .segment_readers()
             .iter()
             .map(|r| r.get_store_reader(64))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| StoreError::io(dir, e))?;
-        let mut hasher = Sha256::new();
-        let mut duplicate_offsets = Vec::new();
-        let mut previous = None;
-        for &(offset, segment, doc) in &order {
-            if previous == Some(offset) {
-                duplicate_offsets.push(offset as i64);
-            }
-            previous = Some(offset);
+        for &(offset, segment, doc) in &self.order {
             let document: TantivyDocument = stores[segment as usize].get(doc)?;
             let source = document
                 .get_first(schema.source)
                 .and_then(|v| v.as_str())
                 .unwrap_or_default();
-            hasher.update(offset.to_be_bytes());
-            hasher.update((source.len() as u64).to_be_bytes());
-            hasher.update(source.as_bytes());
+            visit(offset, source);
         }
-        Ok(SplitFacts {
-            event_count: order.len() as u64,
-            first_offset: order.first().map(|o| o.0 as i64),
-            last_offset: order.last().map(|o| o.0 as i64),
-            min_timestamp: min_ts,
-            max_timestamp: max_ts,
-            records_sha256: format!("{:x}", hasher.finalize()),
-            duplicate_offsets,
-        })
+        Ok(())
     }
 }
 

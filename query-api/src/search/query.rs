@@ -3,16 +3,42 @@
 //! tantivy's grammar covers terms, phrases, `field:value`, ranges,
 //! AND/OR/NOT, `field:*` and `field:/regex/`. Lucene wildcards
 //! (`host.name:web*`, `fail?d`) are rewritten into regexes first.
+//!
+//! Bare words (no `field:`) search what a person expects them to: the
+//! message and the keyword ECS fields (`sshd` is in `process.name`,
+//! `203.0.113.9` in `source.ip`). tantivy's own multi-field default would
+//! also send phrases to every field, so the parsed query is rewritten
+//! here instead: an unquoted bare word becomes `message:w OR
+//! process.name:w OR …`; a quoted phrase searches `message` only.
 
 use logwarden_event::fields;
 use logwarden_store::schema::LogSchema;
 use tantivy::Index;
-use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser};
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, QueryParserError};
+use tantivy::query_grammar::{self, Delimiter, UserInputAst, UserInputLeaf};
 
 /// Parses Lucene-style queries (`host.name:web01 AND "failed password"`);
-/// terms are ANDed by default, full text goes to `message`.
+/// terms are ANDed by default; bare words search the message and the
+/// keyword fields, phrases the message.
 pub struct QueryCompiler {
     parser: QueryParser,
+    /// Keyword fields a bare word also searches, as written (not lowercased).
+    bare_word_fields: Vec<&'static str>,
+}
+
+/// The field name the wildcard rewrite gives a bare word's regex; expanded
+/// to the bare-word fields like a bare word.
+const BARE: &str = "_bare";
+
+/// The keyword fields bare words search besides `message`: every one but
+/// `event.id` and `stream` (picked with the `stream` parameter; `auth` as a
+/// word should find "auth" in a line, not the whole auth stream).
+fn bare_word_fields() -> Vec<&'static str> {
+    fields::KEYWORDS
+        .iter()
+        .copied()
+        .filter(|name| *name != fields::ID && *name != fields::STREAM)
+        .collect()
 }
 
 impl QueryCompiler {
@@ -23,7 +49,7 @@ impl QueryCompiler {
         let mut parser = QueryParser::for_index(&index, vec![schema.message]);
         parser.set_conjunction_by_default();
         parser.allow_regexes();
-        QueryCompiler { parser }
+        QueryCompiler { parser, bare_word_fields: bare_word_fields() }
     }
 
     pub fn compile(&self, text: &str) -> Result<Box<dyn Query>, String> {
@@ -39,11 +65,64 @@ impl QueryCompiler {
         } else {
             rewritten
         };
+        let ast = query_grammar::parse_query(&rewritten)
+            .map_err(|_| QueryParserError::SyntaxError(rewritten.clone()))
+            .map_err(|e| format!("cannot parse query `{text}`: {e}"))?;
         self.parser
-            .parse_query(&rewritten)
+            .build_query_from_user_input_ast(self.expand_bare_words(ast))
             .map(complete_negations)
             .map_err(|e| format!("cannot parse query `{text}`: {e}"))
     }
+
+    /// Each unquoted bare word (and each bare wildcard's regex) becomes a
+    /// disjunction over `message` and the keyword fields; quoted phrases
+    /// and `field:` terms stay as they are (unfielded ones go to `message`,
+    /// the parser's default field). Recursion is bounded by
+    /// [`MAX_QUERY_DEPTH`], checked before parsing.
+    fn expand_bare_words(&self, ast: UserInputAst) -> UserInputAst {
+        match ast {
+            UserInputAst::Clause(clauses) => UserInputAst::Clause(
+                clauses
+                    .into_iter()
+                    .map(|(occur, ast)| (occur, self.expand_bare_words(ast)))
+                    .collect(),
+            ),
+            UserInputAst::Boost(ast, boost) => UserInputAst::Boost(Box::new(self.expand_bare_words(*ast)), boost),
+            UserInputAst::Leaf(leaf) => match *leaf {
+                UserInputLeaf::Literal(literal)
+                    if literal.field_name.is_none() && literal.delimiter == Delimiter::None && !literal.prefix =>
+                {
+                    let per_field = self.bare_word_fields.iter().map(|name| {
+                        let mut literal = literal.clone();
+                        literal.field_name = Some(name.to_string());
+                        UserInputLeaf::Literal(literal)
+                    });
+                    any_of(std::iter::once(UserInputLeaf::Literal(literal.clone())).chain(per_field))
+                }
+                UserInputLeaf::Regex { field: Some(field), pattern } if field == BARE => {
+                    let message = UserInputLeaf::Regex {
+                        field: Some(fields::MESSAGE.to_string()),
+                        pattern: pattern.to_lowercase(),
+                    };
+                    let per_field = self.bare_word_fields.iter().map(|name| UserInputLeaf::Regex {
+                        field: Some(name.to_string()),
+                        pattern: pattern.clone(),
+                    });
+                    any_of(std::iter::once(message).chain(per_field))
+                }
+                leaf => UserInputAst::Leaf(Box::new(leaf)),
+            },
+        }
+    }
+}
+
+/// A clause matching when any of `leaves` does.
+fn any_of(leaves: impl Iterator<Item = UserInputLeaf>) -> UserInputAst {
+    UserInputAst::Clause(
+        leaves
+            .map(|leaf| (Some(Occur::Should), UserInputAst::Leaf(Box::new(leaf))))
+            .collect(),
+    )
 }
 
 /// The longest query text accepted, in bytes.
@@ -137,7 +216,9 @@ fn complete_negations(query: Box<dyn Query>) -> Box<dyn Query> {
 
 /// Rewrites each bare word holding `*` or `?` (outside quotes, ranges and
 /// regexes; not `field:*`) into `field:/regex/`. Words without a field
-/// search `message`, whose terms are lowercase.
+/// become `_bare:/regex/`, which the compiler expands to `message` (its
+/// terms are lowercase, so the regex is lowercased there) and the keyword
+/// fields (as written).
 pub fn wildcards_to_regex(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut word = String::new();
@@ -207,7 +288,7 @@ fn rewrite_word(word: &str) -> String {
                 Some(rest) => (&word[..1], rest),
                 None => ("", word),
             };
-            (sign, fields::MESSAGE.to_string(), pattern.to_lowercase())
+            (sign, BARE.to_string(), pattern.to_string())
         }
     };
     let mut regex = String::new();
@@ -244,7 +325,7 @@ mod tests {
         assert_eq!(wildcards_to_regex("host.name:web*"), "host.name:/web.*/");
         assert_eq!(
             wildcards_to_regex("Fail?d AND -user.name:ad*n"),
-            "message:/fail.d/ AND -user.name:/ad.*n/"
+            "_bare:/Fail.d/ AND -user.name:/ad.*n/"
         );
         assert_eq!(
             wildcards_to_regex("source.ip:10.0.*"),
@@ -351,5 +432,98 @@ mod negation_tests {
         assert_eq!(count("NOT message:accepted"), 2);
         assert_eq!(count("-host.name:a"), 1);
         assert_eq!(count("key AND NOT (host.name:b OR message:accepted)"), 1);
+    }
+}
+
+#[cfg(test)]
+mod bare_word_tests {
+    use super::*;
+    use tantivy::collector::Count;
+    use tantivy::{TantivyDocument, doc};
+
+    /// Three sshd/sudo lines as the collector stores them: the program in
+    /// `process.name`, the text after the syslog header in `message`.
+    fn count_with() -> impl Fn(&str) -> Result<usize, String> {
+        let schema = LogSchema::new();
+        let index = Index::create_in_ram(schema.schema.clone());
+        let mut writer: tantivy::IndexWriter = index.writer(15_000_000).unwrap();
+        let field = |name: &str| schema.schema.get_field(name).unwrap();
+        for (process, host, user, ip, message) in [
+            ("sshd", "web01", "root", "203.0.113.9", "Failed password for root from 203.0.113.9 port 22 ssh2"),
+            ("sshd", "db01", "alice", "198.51.100.7", "Accepted publickey for alice from 198.51.100.7 port 50022 ssh2"),
+            ("sudo", "db01", "alice", "", "alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/ls"),
+        ] {
+            let mut document: TantivyDocument = doc!(
+                field("process.name") => process,
+                field("host.name") => host,
+                field("user.name") => user,
+                schema.message => message,
+            );
+            if !ip.is_empty() {
+                document.add_text(field("source.ip"), ip);
+            }
+            writer.add_document(document).unwrap();
+        }
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let compiler = QueryCompiler::new(&schema);
+        move |q: &str| Ok(searcher.search(&compiler.compile(q)?, &Count).unwrap())
+    }
+
+    #[test]
+    fn bare_words_search_the_message_and_the_keyword_fields() {
+        let count = count_with();
+        for (query, expected) in [
+            ("sshd", 2),               // process.name only
+            ("sshd AND failed", 1),    // the README's first query
+            ("sshd AND Failed", 1),    // message terms are lowercase
+            ("sshd failed", 1),        // terms are ANDed
+            ("203.0.113.9", 1),        // source.ip (and the message)
+            ("web01", 1),              // host.name
+            ("alice", 2),              // user.name and message
+            ("sshd OR sudo", 3),
+            ("SSHD", 0),               // keyword values match as written
+        ] {
+            assert_eq!(count(query), Ok(expected), "{query}");
+        }
+    }
+
+    #[test]
+    fn phrases_search_the_message_only() {
+        let count = count_with();
+        assert_eq!(count("\"failed password\""), Ok(1));
+        assert_eq!(count("\"Failed Password\" AND sshd"), Ok(1));
+        assert_eq!(count("\"failed pass\"*"), Ok(1));
+        // `sshd` is not in any message: a phrase never reaches process.name.
+        assert_eq!(count("\"sshd failed\""), Ok(0));
+        assert_eq!(count("\"sshd\""), Ok(0));
+        assert_eq!(count("message:sshd"), Ok(0));
+    }
+
+    #[test]
+    fn fielded_terms_negations_and_wildcards() {
+        let count = count_with();
+        for (query, expected) in [
+            ("process.name:sshd", 2),
+            ("process.name:SSHD", 0),
+            ("host.name:db01 AND alice", 2),
+            ("sshd AND NOT failed", 1),
+            ("sshd AND -failed", 1),
+            ("NOT sshd", 1),
+            ("-sudo", 2),
+            ("NOT (sudo OR root)", 1),
+            ("su?o", 1),             // process.name
+            ("web*", 1),             // host.name
+            ("Fail*", 1),            // message, lowercased
+            ("198.51.*", 1),         // source.ip
+            ("-web* AND sshd", 1),
+            ("user.name:al*", 2),
+            ("*", 3),
+            ("host.name:*", 3),
+            ("source.ip:*", 2),
+        ] {
+            assert_eq!(count(query), Ok(expected), "{query}");
+        }
+        assert!(count("nosuchfield:sshd").unwrap_err().contains("nosuchfield"));
     }
 }
