@@ -218,15 +218,24 @@ fn a_standalone_detector_serves_metrics_health_and_readiness() {
     assert_eq!(get("/healthz").status(), 200);
     assert_eq!(get("/readyz").status(), 200);
     receiver.wait_for(expected_alerts(&log).len(), Duration::from_secs(120));
-    let metrics = get("/metrics").text().unwrap();
-    let events = metrics
-        .lines()
-        .find(|l| l.starts_with("logwarden_detect_events_total"))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse::<f64>().ok());
     // The log's lines, and the alert events the detector itself wrote to
-    // the events topic (read, and skipped as the `alerts` stream).
-    assert_eq!(events, Some((2000 + expected_alerts(&log).len()) as f64), "{metrics}");
+    // the events topic (read after the alerts went out, and skipped as the
+    // `alerts` stream).
+    let want = (2000 + expected_alerts(&log).len()) as f64;
+    let read_events = |metrics: &str| {
+        metrics
+            .lines()
+            .find(|l| l.starts_with("logwarden_detect_events_total"))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    let started = Instant::now();
+    let mut metrics = get("/metrics").text().unwrap();
+    while read_events(&metrics) != Some(want) && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(200));
+        metrics = get("/metrics").text().unwrap();
+    }
+    assert_eq!(read_events(&metrics), Some(want), "{metrics}");
     assert!(metrics.contains("logwarden_detect_hook_sent_total"), "{metrics}");
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     assert!(child.wait().unwrap().success(), "SIGTERM stops the detector cleanly");
