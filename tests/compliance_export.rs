@@ -8,10 +8,12 @@
 
 mod support;
 
+use support::compliance::{audit_record, copy_dir, logwarden, wait_until_sealed};
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
 use logwarden_config::auth::hash_key;
@@ -20,16 +22,6 @@ use support::{Logwarden, loghub, temp_dir, unique};
 
 const AUDITOR: &str = "auditor-secret-0123456789";
 const ANALYST: &str = "analyst-secret-0123456789";
-
-fn logwarden(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_logwarden"))
-        .args(args)
-        .env("LOGWARDEN_KAFKA_BROKERS", support::brokers())
-        .env("LOGWARDEN_LOG", "warn")
-        .env_remove("LOGWARDEN_DATA_DIR")
-        .output()
-        .unwrap()
-}
 
 fn ok(output: Output) -> String {
     assert!(output.status.success(), "{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
@@ -81,28 +73,6 @@ hash = "{analyst}"
     );
     std::fs::write(&path, text).unwrap();
     path.to_str().unwrap().to_string()
-}
-
-/// Waits until every event is in a sealed, verified split, no split is
-/// active and some window was sealed empty (as tests/compliance_report.rs).
-fn wait_until_sealed(data: &Path, want: u64, timeout: Duration) {
-    let started = Instant::now();
-    loop {
-        let output = logwarden(&["verify", "--data-dir", data.to_str().unwrap(), "--json"]);
-        if let Ok(report) = serde_json::from_slice::<Value>(&output.stdout) {
-            let chains = report["chains"].as_array().unwrap();
-            let sum = |key: &str| chains.iter().map(|c| c[key].as_u64().unwrap()).sum::<u64>();
-            if output.status.success() && sum("verified_events") == want && sum("active_splits") == 0 && sum("empty_windows") > 0 {
-                return;
-            }
-            assert!(started.elapsed() < timeout, "after {timeout:?}: {report:#}");
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    assert!(Command::new("cp").arg("-a").arg(from).arg(to).status().unwrap().success());
 }
 
 /// Files under `dir` whose relative path starts with `prefix`, sorted.
@@ -302,27 +272,3 @@ fn an_export_verifies_offline_and_each_tampering_is_named() {
     api.stop();
 }
 
-/// The first audit event with `action` in `topic`.
-fn audit_record(topic: &str, action: &str) -> Value {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    use rdkafka::{ClientConfig, Message};
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", support::brokers())
-        .set("group.id", unique("audit-reader"))
-        .set("auto.offset.reset", "earliest")
-        .set("isolation.level", "read_committed")
-        .create()
-        .unwrap();
-    consumer.subscribe(&[topic]).unwrap();
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(60) {
-        if let Some(message) = consumer.poll(Duration::from_millis(200)) {
-            let message = message.unwrap();
-            let Ok(event) = serde_json::from_slice::<Value>(message.payload().unwrap_or_default()) else { continue };
-            if event["stream"] == "audit" && event["event.action"] == action {
-                return event;
-            }
-        }
-    }
-    panic!("no audit record {action} in {topic}");
-}

@@ -6,10 +6,12 @@
 
 mod support;
 
+use support::compliance::{audit_record, copy_dir, logwarden, wait_until_sealed};
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::process::Output;
+use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
 use logwarden_config::auth::hash_key;
@@ -18,15 +20,6 @@ use support::{Logwarden, temp_dir, unique};
 
 const AUDITOR: &str = "auditor-secret-0123456789";
 const ANALYST: &str = "analyst-secret-0123456789";
-
-fn logwarden(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_logwarden"))
-        .args(args)
-        .env("LOGWARDEN_KAFKA_BROKERS", support::brokers())
-        .env("LOGWARDEN_LOG", "warn")
-        .output()
-        .unwrap()
-}
 
 fn ok(output: Output) -> String {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -92,25 +85,6 @@ fn manifests(data: &Path) -> Vec<(PathBuf, Value)> {
     out
 }
 
-/// Waits until every event is in a sealed, verified split and no split is active.
-fn wait_until_sealed(data: &Path, want: u64, timeout: Duration) {
-    let started = Instant::now();
-    loop {
-        let output = logwarden(&["verify", "--data-dir", data.to_str().unwrap(), "--json"]);
-        if let Ok(report) = serde_json::from_slice::<Value>(&output.stdout) {
-            let chains = report["chains"].as_array().unwrap();
-            let verified: u64 = chains.iter().map(|c| c["verified_events"].as_u64().unwrap()).sum();
-            let active: u64 = chains.iter().map(|c| c["active_splits"].as_u64().unwrap()).sum();
-            let windows: u64 = chains.iter().map(|c| c["empty_windows"].as_u64().unwrap()).sum();
-            if output.status.success() && verified == want && active == 0 && windows > 0 {
-                return;
-            }
-            assert!(started.elapsed() < timeout, "after {timeout:?}: {verified}/{want} sealed, {active} active: {report:#}");
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
 fn report(args: &[&str]) -> Value {
     let mut all = vec!["compliance", "report"];
     all.extend_from_slice(args);
@@ -123,11 +97,6 @@ fn stream<'a>(report: &'a Value, name: &str) -> &'a Value {
 
 fn codes(stream: &Value) -> Vec<String> {
     stream["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap().to_string()).collect()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    let status = Command::new("cp").arg("-a").arg(from).arg(to).status().unwrap();
-    assert!(status.success());
 }
 
 #[test]
@@ -303,31 +272,6 @@ fn the_retention_report_proves_an_intact_store_and_names_each_breach() {
     let s = stream(&r, "access");
     assert_eq!(s["status"], "INSUFFICIENT_DATA");
     assert_eq!(codes(s), vec!["no_manifests".to_string()]);
-}
-
-/// The first audit event with `action` in `topic`.
-fn audit_record(topic: &str, action: &str) -> Value {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    use rdkafka::{ClientConfig, Message};
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", support::brokers())
-        .set("group.id", unique("audit-reader"))
-        .set("auto.offset.reset", "earliest")
-        .set("isolation.level", "read_committed")
-        .create()
-        .unwrap();
-    consumer.subscribe(&[topic]).unwrap();
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(60) {
-        if let Some(message) = consumer.poll(Duration::from_millis(200)) {
-            let message = message.unwrap();
-            let Ok(event) = serde_json::from_slice::<Value>(message.payload().unwrap_or_default()) else { continue };
-            if event["stream"] == "audit" && event["event.action"] == action {
-                return event;
-            }
-        }
-    }
-    panic!("no audit record {action} in {topic}");
 }
 
 /// A window split (with events or empty) that is neither the first nor the

@@ -60,33 +60,8 @@ fn posted(body: &Value) -> (String, String) {
 }
 
 fn config(dir: &Path, name: &str, receiver: &str) -> std::path::PathBuf {
-    let path = dir.join("logwarden.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"data_dir = "{data}"
-[kafka]
-topic = "{name}"
-[indexer]
-group = "{name}-indexer"
-[detect]
-rules = ["{RULE}"]
-group = "{name}-detect"
-correlate_group = "{name}-correlate"
-notify_group = "{name}-notify"
-hits_topic = "{name}.hits"
-alerts_topic = "{name}.alerts"
-alerts_dlq_topic = "{name}.alerts.dlq"
-[[detect.hooks]]
-name = "oncall"
-type = "alertmanager"
-url = "{receiver}"
-"#,
-            data = dir.join("data").display()
-        ),
-    )
-    .unwrap();
-    path
+    let hook = format!("[[detect.hooks]]\nname = \"oncall\"\ntype = \"alertmanager\"\nurl = \"{receiver}\"\n");
+    support::detect::write_config(dir, name, &format!("rules = [\"{RULE}\"]"), &hook)
 }
 
 #[test]

@@ -8,6 +8,8 @@
 
 mod support;
 
+use support::detect::{DANGLING, DANGLING_ID};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
@@ -41,23 +43,6 @@ level: medium
 "#;
 const BREAK_IN_ID: &str = "5d0c4a52-7c8e-4b7f-9a61-2f3e8b1d9c01";
 
-const DANGLING: &str = r#"title: Correlation Of A Missing Rule
-id: 9a7b2c1d-0000-4000-8000-000000000002
-status: test
-description: References a rule that does not exist.
-author: logwarden tests
-correlation:
-    type: event_count
-    rules:
-        - no_such_rule
-    group-by:
-        - source.ip
-    timespan: 5m
-    condition:
-        gte: 3
-level: high
-"#;
-const DANGLING_ID: &str = "9a7b2c1d-0000-4000-8000-000000000002";
 
 const MACOS: &str = r#"title: AppleScript Run By Osascript
 id: 9a7b2c1d-0000-4000-8000-000000000001
@@ -115,33 +100,14 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 }
 
 fn write_config(dir: &Path, name: &str, rules: &Path) -> String {
-    let mut text = format!(
-        r#"data_dir = "{data}"
-[kafka]
-topic = "{name}"
-[indexer]
-group = "{name}-indexer"
-[detect]
-rules = ["{rules}"]
-group = "{name}-detect"
-correlate_group = "{name}-correlate"
-notify_group = "{name}-notify"
-hits_topic = "{name}.hits"
-alerts_topic = "{name}.alerts"
-alerts_dlq_topic = "{name}.alerts.dlq"
-"#,
-        data = dir.join("data").display(),
-        rules = rules.display()
-    );
+    let mut text = String::new();
     for (name, role, secret, streams) in KEYS {
         text.push_str(&format!("[[auth.keys]]\nname = \"{name}\"\nrole = \"{role}\"\nhash = \"{}\"\n", hash_key(secret)));
         if let Some(streams) = streams {
             text.push_str(&format!("streams = {streams}\n"));
         }
     }
-    let path = dir.join("logwarden.toml");
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
+    support::detect::write_config(dir, name, &format!("rules = [\"{}\"]", rules.display()), &text).display().to_string()
 }
 
 struct Api<'a> {

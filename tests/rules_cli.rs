@@ -7,6 +7,8 @@
 
 mod support;
 
+use support::detect::{DANGLING, DANGLING_ID};
+
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -97,23 +99,6 @@ level: low
 "#;
 const MACOS_ID: &str = "9a7b2c1d-0000-4000-8000-000000000001";
 
-const DANGLING: &str = r#"title: Correlation Of A Missing Rule
-id: 9a7b2c1d-0000-4000-8000-000000000002
-status: test
-description: References a rule that does not exist.
-author: logwarden tests
-correlation:
-    type: event_count
-    rules:
-        - no_such_rule
-    group-by:
-        - source.ip
-    timespan: 5m
-    condition:
-        gte: 3
-level: high
-"#;
-const DANGLING_ID: &str = "9a7b2c1d-0000-4000-8000-000000000002";
 
 const BROKEN: &str = "title: [an unclosed flow sequence\nid: 1\n";
 
@@ -289,28 +274,7 @@ fn test_prints_the_alerts_of_a_json_array_a_json_document_and_ndjson() {
 }
 
 fn write_config(dir: &Path, name: &str) -> String {
-    let path = dir.join("logwarden.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"data_dir = "{data}"
-[kafka]
-topic = "{name}"
-[indexer]
-group = "{name}-indexer"
-[detect]
-group = "{name}-detect"
-correlate_group = "{name}-correlate"
-notify_group = "{name}-notify"
-hits_topic = "{name}.hits"
-alerts_topic = "{name}.alerts"
-alerts_dlq_topic = "{name}.alerts.dlq"
-"#,
-            data = dir.join("data").display()
-        ),
-    )
-    .unwrap();
-    path.display().to_string()
+    support::detect::write_config(dir, name, "", "").display().to_string()
 }
 
 #[test]

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub mod log;
+pub mod compliance;
+pub mod detect;
 pub mod push;
 pub mod receiver;
 pub mod tls;
