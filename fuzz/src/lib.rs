@@ -20,4 +20,7 @@ pub fn check_parser(line: &str, parse: impl FnOnce(&str, &mut Event) -> bool) {
     }
     let payload = logwarden_event::wire::encode(&event);
     logwarden_event::wire::decode(&payload).expect("an encoded event decodes");
+    let mut written = Vec::new();
+    logwarden_event::wire::encode_into(&event, &mut written);
+    assert_eq!(written, payload, "the hand-written encoder writes serde's bytes");
 }

@@ -103,6 +103,16 @@ fn main() {
     let ctx = LineContext { ingested: received(), host_name: "bench", file_path: None, stream: None };
     let mixed: Vec<&str> = [JSON, LOGFMT, RFC5424, RFC3164, CEF, LEEF].concat();
     let str_len = |l: &&str| l.len();
+    // The `logwarden bench` corpus mix (auth and system syslog, access
+    // lines, 20% JSON), parsed and encoded as the collector does per line:
+    // the "parse+encode, 1 thread" figure of BENCHMARKS.md.
+    let generated: Vec<String> =
+        logwarden_generator::Generator::new(1, received(), chrono::Duration::milliseconds(900))
+            .with_json_share(0.2)
+            .take(1000)
+            .map(|(_, line)| line)
+            .collect();
+    let payload = std::cell::RefCell::new(Vec::new());
     let mut cases = vec![
         case("json", JSON, str_len, |l| with(l, json::parse_json)),
         case("logfmt", LOGFMT, str_len, |l| with(l, logfmt::parse_logfmt)),
@@ -118,6 +128,18 @@ fn main() {
         ),
         case("chain_auto_mixed", &mixed, str_len, |l| chain.parse(l, &ctx)),
     ];
+    cases.push(case(
+        "chain_auto_generated_encode",
+        &generated,
+        |l| l.len(),
+        |l| {
+            let event = chain.parse(l, &ctx);
+            let mut payload = payload.borrow_mut();
+            payload.clear();
+            logwarden_event::wire::encode_into(&event, &mut payload);
+            event
+        },
+    ));
     // Real sshd traffic (syslog header + pattern library), when the shared
     // loghub data is there.
     if !openssh.is_empty() {

@@ -15,6 +15,11 @@ static ERROR_LOG: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Fills `event` from an Apache error-log line; false when it is not one.
 pub(super) fn parse_error_log(line: &str, event: &mut Event) -> bool {
+    // The expression starts with `\[`: other lines need not run it (its
+    // `$` makes the engine scan the whole line backwards first).
+    if !line.starts_with('[') {
+        return false;
+    }
     let Some(caps) = ERROR_LOG.captures(line) else { return false };
     let text = format!("{} {}", &caps["ts"], &caps["year"]);
     let Ok(ts) = NaiveDateTime::parse_from_str(&text, "%a %b %e %H:%M:%S %Y") else { return false };

@@ -22,11 +22,14 @@
 //! - `apache`, `access`: Apache error log and NCSA access log.
 //! - [`routing`]: configured routes and the built-in stream rules.
 //! - [`ecs`]: setting an event field by its ECS name; timestamp shapes.
+//! - `clock`: the hot timestamp shapes (syslog `hh:mm:ss`, the NCSA
+//!   access-log time) read by hand, as chrono would read them.
 
 mod access;
 mod apache;
 pub mod cef;
 pub mod chain;
+mod clock;
 mod device;
 pub mod ecs;
 pub mod json;

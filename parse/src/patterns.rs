@@ -25,6 +25,8 @@
 //! `program` matches the process name, its part before `(` or the part
 //! inside (`sshd(pam_unix)` matches `sshd` and `pam_unix`).
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
@@ -83,13 +85,24 @@ struct Pattern {
     contains: Option<String>,
     regex: Regex,
     timestamp_format: Option<String>,
+    /// The groups stored on a match: index and ECS name (not `_…`, not
+    /// `timestamp`), in the regex's order.
+    stored: Vec<(usize, String)>,
     fields: Vec<(String, Value)>,
 }
 
 /// An ordered list of patterns: the first that matches wins.
+///
+/// Dispatched by program: for each program name a pattern lists, the
+/// indexes of the patterns that can apply to it (its own and those without
+/// `program`, in library order), so a line tries only those instead of
+/// skipping every other program's patterns one by one.
 #[derive(Debug, Clone, Default)]
 pub struct PatternLibrary {
     patterns: Vec<Pattern>,
+    /// Patterns without `program`: for whole lines and unlisted programs.
+    generic: Vec<usize>,
+    by_program: HashMap<String, Vec<usize>>,
 }
 
 impl PatternLibrary {
@@ -120,6 +133,12 @@ impl PatternLibrary {
                     "is needed exactly when the regex has a group named `timestamp`".into(),
                 ));
             }
+            let stored = regex
+                .capture_names()
+                .enumerate()
+                .filter_map(|(index, name)| Some((index, name?.to_string())))
+                .filter(|(_, name)| !name.starts_with('_') && name != "timestamp")
+                .collect();
             let mut fields = Vec::new();
             for (key, value) in p.fields {
                 let value = match value {
@@ -142,10 +161,47 @@ impl PatternLibrary {
                 contains: p.contains.filter(|c| !c.is_empty()),
                 regex,
                 timestamp_format: p.timestamp_format,
+                stored,
                 fields,
             });
         }
-        Ok(PatternLibrary { patterns })
+        Ok(PatternLibrary::indexed(patterns))
+    }
+
+    fn indexed(patterns: Vec<Pattern>) -> PatternLibrary {
+        let generic = (0..patterns.len()).filter(|&i| patterns[i].programs.is_empty()).collect();
+        let mut by_program: HashMap<String, Vec<usize>> = HashMap::new();
+        for program in patterns.iter().flat_map(|p| &p.programs) {
+            if !by_program.contains_key(program) {
+                let applies = |p: &Pattern| p.programs.is_empty() || p.programs.contains(program);
+                let list = (0..patterns.len()).filter(|&i| applies(&patterns[i])).collect();
+                by_program.insert(program.clone(), list);
+            }
+        }
+        PatternLibrary { patterns, generic, by_program }
+    }
+
+    /// The patterns that can apply to `program`, in library order: those
+    /// listing the process name, its part before `(`/`[` or the part inside
+    /// `(…)`, and those without `program`.
+    fn candidates(&self, program: Option<&str>) -> Cow<'_, [usize]> {
+        let Some(process) = program else { return Cow::Borrowed(&self.generic) };
+        let base = process.split(['(', '[']).next().unwrap_or(process);
+        let inner = process.split_once('(').and_then(|(_, rest)| rest.strip_suffix(')'));
+        let mut lists = [Some(process), Some(base), inner].into_iter().flatten().filter_map(|k| self.by_program.get(k));
+        let Some(first) = lists.next() else { return Cow::Borrowed(&self.generic) };
+        let mut merged: Option<Vec<usize>> = None;
+        for other in lists.filter(|l| !std::ptr::eq(*l, first)) {
+            merged.get_or_insert_with(|| first.clone()).extend(other);
+        }
+        match merged {
+            None => Cow::Borrowed(first),
+            Some(mut merged) => {
+                merged.sort_unstable();
+                merged.dedup();
+                Cow::Owned(merged)
+            }
+        }
     }
 
     /// Reads a pattern file from disk.
@@ -157,7 +213,9 @@ impl PatternLibrary {
 
     /// Appends `other`'s patterns after these.
     pub fn extend(&mut self, other: PatternLibrary) {
-        self.patterns.extend(other.patterns);
+        let mut patterns = std::mem::take(&mut self.patterns);
+        patterns.extend(other.patterns);
+        *self = PatternLibrary::indexed(patterns);
     }
 
     pub fn len(&self) -> usize {
@@ -172,10 +230,11 @@ impl PatternLibrary {
     /// `None`: then only patterns without a `program` are tried). On a
     /// match fills `event` and returns the pattern's name.
     pub fn apply(&self, text: &str, program: Option<&str>, timezone: Tz, event: &mut Event) -> Option<&str> {
-        for pattern in &self.patterns {
-            if !pattern.programs.is_empty() && !program.is_some_and(|p| program_matches(&pattern.programs, p)) {
-                continue;
-            }
+        for &index in self.candidates(program).iter() {
+            let pattern = &self.patterns[index];
+            debug_assert!(
+                pattern.programs.is_empty() || program.is_some_and(|p| program_matches(&pattern.programs, p))
+            );
             if pattern.contains.as_deref().is_some_and(|c| !text.contains(c)) {
                 continue;
             }
@@ -191,11 +250,8 @@ impl PatternLibrary {
             if let Some(ts) = timestamp {
                 event.timestamp = ts;
             }
-            for name in pattern.regex.capture_names().flatten() {
-                if name.starts_with('_') || name == "timestamp" {
-                    continue;
-                }
-                let Some(m) = caps.name(name) else { continue };
+            for (group, name) in &pattern.stored {
+                let Some(m) = caps.get(*group) else { continue };
                 let value = m.as_str();
                 if value.is_empty() || value == "-" {
                     continue;
@@ -212,13 +268,24 @@ impl PatternLibrary {
     }
 }
 
+#[cfg_attr(not(debug_assertions), allow(dead_code))]
 fn program_matches(programs: &[String], process: &str) -> bool {
     let base = process.split(['(', '[']).next().unwrap_or(process);
     let inner = process.split_once('(').and_then(|(_, rest)| rest.strip_suffix(')'));
     programs.iter().any(|p| p == process || p == base || Some(p.as_str()) == inner)
 }
 
+/// The web access-log time format, read by hand when it has its usual shape.
+const NCSA_FORMAT: &str = "%d/%b/%Y:%H:%M:%S %z";
+
 fn parse_time(text: &str, format: &str, timezone: Tz) -> Option<DateTime<Utc>> {
+    if format == NCSA_FORMAT
+        && let Some(parsed) = crate::clock::ncsa_time(text)
+    {
+        // chrono's result for this shape, read by hand (the web access
+        // pattern's format). An impossible date fails the naive read too.
+        return ecs::in_range(parsed?.to_utc());
+    }
     let ts = match DateTime::parse_from_str(text, format) {
         Ok(ts) => ts.to_utc(),
         Err(_) => {

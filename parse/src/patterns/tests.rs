@@ -199,3 +199,43 @@ regex = '^(?P<source.address>[\d.]+):(?P<source.port>\d+) \[(?P<user.name>[^\]]+
     assert_eq!(library.apply(text, Some("openvpn"), Tz::UTC, &mut e), Some("vpn.login"));
     assert_eq!((e.user_name.as_deref(), e.source_port), (Some("carol"), Some(51034)));
 }
+
+#[test]
+fn dispatch_by_program_tries_what_the_program_filter_allows_in_order() {
+    let mut library = PatternLibrary::builtin();
+    let site = r#"
+[[pattern]]
+name = "site.pam"
+program = ["pam_unix", "sshd"]
+regex = '^x'
+[[pattern]]
+name = "site.any"
+regex = '^y'
+"#;
+    library.extend(PatternLibrary::from_toml(site, "site.toml").unwrap());
+    let programs = [
+        None,
+        Some(""),
+        Some("sshd"),
+        Some("sshd(pam_unix)"),
+        Some("su(pam_unix)"),
+        Some("pam_unix"),
+        Some("x(sshd)"),
+        Some("sshd[1"),
+        Some("CRON"),
+        Some("cron"),
+        Some("kernel"),
+        Some("sudo"),
+        Some("unknown"),
+        Some("(sshd)"),
+    ];
+    for program in programs {
+        let expected: Vec<usize> = (0..library.len())
+            .filter(|&i| {
+                let p = &library.patterns[i];
+                p.programs.is_empty() || program.is_some_and(|name| program_matches(&p.programs, name))
+            })
+            .collect();
+        assert_eq!(library.candidates(program).as_ref(), expected.as_slice(), "{program:?}");
+    }
+}

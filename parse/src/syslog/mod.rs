@@ -2,7 +2,12 @@
 //! the field). The header gives time, host, program and pid; the message
 //! part is then handed to the body parsers of the chain (CEF, LEEF, JSON,
 //! patterns).
+//!
+//! `bsd_header` matches the RFC 3164 header, tag and Cisco mnemonic by
+//! hand; `rfc3164` keeps the regular expressions it stands for, asked only
+//! for lines where their Unicode classes decide.
 
+mod bsd_header;
 pub mod rfc3164;
 pub mod rfc5424;
 

@@ -16,13 +16,17 @@
 
 use std::sync::LazyLock;
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
 use logwarden_event::Event;
 use regex::Regex;
 use serde_json::Value;
 
+use super::bsd_header::{self, Header, NonAscii, Tag};
 use super::{SyslogOptions, apply_pri};
+use crate::clock;
 
+// The expressions [`bsd_header`] matches by hand; asked only when a Unicode
+// class (`\d`, `\w`, `\s`) meets a non-ASCII character.
 static HEADER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(?:<(?P<pri>\d{1,3})>)?",
@@ -42,44 +46,45 @@ static TAG: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 
-static CISCO: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^%(?P<code>[A-Z0-9_]+-(?P<sev>[0-7])-[A-Z0-9_]+): ?").expect("valid regex"));
-
 /// Fills `event` from an RFC 3164 line; false (and `event` untouched) when
 /// the line is not one.
 pub fn parse_rfc3164(line: &str, received: DateTime<Utc>, options: &SyslogOptions, event: &mut Event) -> bool {
-    let Some(caps) = HEADER.captures(line) else { return false };
-    let pri = match caps.name("pri") {
-        Some(p) => match p.as_str().parse::<u8>() {
+    let header = match bsd_header::header(line) {
+        Ok(header) => header,
+        Err(NonAscii) => HEADER.captures(line).map(|caps| header_of(&caps)),
+    };
+    let Some(header) = header else { return false };
+    let pri = match header.pri {
+        Some(p) => match p.parse::<u8>() {
             Ok(pri) if pri <= 191 => Some(pri),
             _ => return false,
         },
         None => None,
     };
-    let timestamp = if let Some(iso) = caps.name("iso") {
-        iso_timestamp(iso.as_str(), caps.name("offset").map(|m| m.as_str()), options)
+    let timestamp = if let Some(iso) = header.iso {
+        iso_timestamp(iso, header.offset, options)
     } else {
-        let utc_zone = matches!(caps.name("zone").map(|z| z.as_str()), Some("UTC" | "GMT"));
-        bsd_timestamp(&caps, received, if utc_zone { chrono_tz::UTC } else { options.timezone })
+        let utc_zone = matches!(header.zone, Some("UTC" | "GMT"));
+        bsd_timestamp(&header, received, if utc_zone { chrono_tz::UTC } else { options.timezone })
     };
     let Some(timestamp) = timestamp else { return false };
-    let rest = &line[caps.get(0).map_or(line.len(), |m| m.end())..];
+    let rest = &line[header.end..];
 
     event.timestamp = timestamp;
     if let Some(pri) = pri {
         apply_pri(pri, event);
     }
-    if let Some(seq) = caps.name("seq") {
-        event.fields.insert("log.syslog.sequence".into(), Value::from(seq.as_str()));
+    if let Some(seq) = header.seq {
+        event.fields.insert("log.syslog.sequence".into(), Value::from(seq));
     }
-    event.host_name = caps.name("origin").map(|m| m.as_str().to_string());
+    event.host_name = header.origin.map(str::to_string);
     let mut body = rest;
-    if let Some(cisco) = CISCO.captures(body) {
-        event.event_code = Some(cisco["code"].to_string());
+    if let Some(cisco) = bsd_header::cisco(body) {
+        event.event_code = Some(cisco.code.to_string());
         if pri.is_none() {
-            event.syslog_severity = cisco["sev"].parse().ok();
+            event.syslog_severity = Some(cisco.severity);
         }
-        event.message = body[cisco.get(0).map_or(body.len(), |m| m.end())..].to_string();
+        event.message = body[cisco.end..].to_string();
         return true;
     }
     // The first word is the host unless it already looks like the tag
@@ -92,28 +97,55 @@ pub fn parse_rfc3164(line: &str, received: DateTime<Utc>, options: &SyslogOption
         if let Some(after) = body.strip_prefix(": ") {
             body = after; // ASA: `fw01 : %ASA-…`
         }
-        if let Some(cisco) = CISCO.captures(body) {
-            event.event_code = Some(cisco["code"].to_string());
-            event.message = body[cisco.get(0).map_or(body.len(), |m| m.end())..].to_string();
+        if let Some(cisco) = bsd_header::cisco(body) {
+            event.event_code = Some(cisco.code.to_string());
+            event.message = body[cisco.end..].to_string();
             return true;
         }
     }
-    match TAG.captures(body) {
+    let tag = match bsd_header::tag(body) {
+        Ok(tag) => tag,
+        Err(NonAscii) => TAG.captures(body).map(|caps| Tag {
+            tag: caps.name("tag").map_or("", |m| m.as_str()),
+            pid: caps.name("pid").map(|m| m.as_str()),
+            end: caps.get(0).map_or(body.len(), |m| m.end()),
+        }),
+    };
+    match tag {
         Some(tag) => {
-            event.process_name = Some(tag["tag"].to_string());
-            if let Some(pid) = tag.name("pid").filter(|p| !p.as_str().is_empty()) {
-                match pid.as_str().parse() {
+            event.process_name = Some(tag.tag.to_string());
+            if let Some(pid) = tag.pid.filter(|p| !p.is_empty()) {
+                match pid.parse() {
                     Ok(pid) => event.process_pid = Some(pid),
                     Err(_) => {
-                        event.fields.insert("log.syslog.procid".into(), Value::from(pid.as_str()));
+                        event.fields.insert("log.syslog.procid".into(), Value::from(pid));
                     }
                 }
             }
-            event.message = body[tag.get(0).map_or(body.len(), |m| m.end())..].to_string();
+            event.message = body[tag.end..].to_string();
         }
         None => event.message = body.to_string(),
     }
     true
+}
+
+/// The header expression's groups, when the Unicode classes had to decide.
+fn header_of<'a>(caps: &regex::Captures<'a>) -> Header<'a> {
+    let group = |name: &str| caps.name(name).map(|m| m.as_str());
+    Header {
+        pri: group("pri"),
+        seq: group("seq"),
+        origin: group("origin"),
+        iso: group("iso"),
+        offset: group("offset"),
+        mon: group("mon"),
+        day: group("day"),
+        year: group("year"),
+        time: group("time"),
+        frac: group("frac"),
+        zone: group("zone"),
+        end: caps.get(0).map_or(0, |m| m.end()),
+    }
 }
 
 fn iso_timestamp(text: &str, offset: Option<&str>, options: &SyslogOptions) -> Option<DateTime<Utc>> {
@@ -130,19 +162,17 @@ fn iso_timestamp(text: &str, offset: Option<&str>, options: &SyslogOptions) -> O
     }
 }
 
-fn bsd_timestamp(caps: &regex::Captures<'_>, received: DateTime<Utc>, zone: chrono_tz::Tz) -> Option<DateTime<Utc>> {
-    let month = month_number(&caps["mon"])?;
-    let day: u32 = caps["day"].parse().ok()?;
-    let mut time = NaiveTime::parse_from_str(&caps["time"], "%H:%M:%S").ok()?;
-    if let Some(frac) = caps.name("frac") {
-        let digits = &frac.as_str()[1..];
-        let nanos: u32 = format!("{digits:0<9}").parse().ok()?;
-        time = time.with_nanosecond(nanos)?;
+fn bsd_timestamp(header: &Header<'_>, received: DateTime<Utc>, zone: chrono_tz::Tz) -> Option<DateTime<Utc>> {
+    let month = clock::month_number(header.mon?)?;
+    let day: u32 = header.day?.parse().ok()?;
+    let mut time = clock::clock_time(header.time?)?;
+    if let Some(frac) = header.frac {
+        time = time.with_nanosecond(fraction_nanos(&frac[1..])?)?;
     }
     let at =
         |year| NaiveDate::from_ymd_opt(year, month, day).and_then(|d| local_to_utc(NaiveDateTime::new(d, time), zone));
-    if let Some(year) = caps.name("year") {
-        return at(year.as_str().parse().ok()?);
+    if let Some(year) = header.year {
+        return at(year.parse().ok()?);
     }
     match at(received.year()) {
         Some(ts) if ts <= received + chrono::Duration::days(1) => Some(ts),
@@ -150,18 +180,26 @@ fn bsd_timestamp(caps: &regex::Captures<'_>, received: DateTime<Utc>, zone: chro
     }
 }
 
+/// 1 to 9 fraction digits as nanoseconds (`5` is 500 ms).
+fn fraction_nanos(digits: &str) -> Option<u32> {
+    if digits.is_empty() || digits.len() > 9 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let value: u32 = digits.parse().ok()?;
+    Some(value * 10u32.pow(9 - digits.len() as u32))
+}
+
 /// Local wall time to UTC; a time skipped by a DST change is read one hour
 /// later, an ambiguous one as the earlier instant.
 fn local_to_utc(naive: NaiveDateTime, zone: chrono_tz::Tz) -> Option<DateTime<Utc>> {
+    if zone == chrono_tz::UTC {
+        // What the zone lookup below gives for UTC, without the lookup.
+        return crate::ecs::in_range(naive.and_utc());
+    }
     zone.from_local_datetime(&naive)
         .earliest()
         .or_else(|| zone.from_local_datetime(&(naive + chrono::Duration::hours(1))).earliest())
         .and_then(|t| crate::ecs::in_range(t.with_timezone(&Utc)))
-}
-
-fn month_number(mon: &str) -> Option<u32> {
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    MONTHS.iter().position(|m| *m == mon).map(|i| i as u32 + 1)
 }
 
 #[cfg(test)]
@@ -294,5 +332,63 @@ mod tests {
         assert!(parse("Foo  2 03:04:05 web01 sshd[7]: x").is_none());
         assert!(parse("<200>Jan  2 03:04:05 web01 sshd[7]: x").is_none());
         assert!(parse("not syslog at all").is_none());
+    }
+
+    /// The hand-written matchers against the expressions they stand for,
+    /// on vendor lines and their truncations and one-byte substitutions.
+    #[test]
+    fn hand_matchers_agree_with_the_expressions() {
+        let cisco_regex = Regex::new(r"^%(?P<code>[A-Z0-9_]+-(?P<sev>[0-7])-[A-Z0-9_]+): ?").unwrap();
+        let lines = [
+            "<189>123: *Jan  1 18:46:11.123: %SYS-5-CONFIG_I: Configured from console",
+            "<187>45: router1: Jan  2 00:27:49.243 UTC: %LINK-3-UPDOWN: Interface Gi0/1",
+            "<166>Jan 05 2026 10:00:00 fw01 : %ASA-6-302013: Built outbound",
+            "<30>2026-01-03T10:00:00.123456+01:00 web01 systemd[1]: Started x.",
+            "2026-01-03T10:00:00Z: web01 app: x",
+            "2026-01-03T10:00:00.1234567891 web01 app: x",
+            "Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication failure",
+            "Jul  7 08:06:15 combo  -- root[2421]: ROOT LOGIN ON tty2",
+            "Jun 19 04:09:11 combo syslogd 1.4.1: restart.",
+            "Jan  2 03:04:05.1234567891 PSTXY web01 x[1234567890123456789012345678901234]: y",
+            "Jan  2 03:04:05 ABCD: %A_1-7-B_2:x",
+        ];
+        let mut inputs: Vec<String> = Vec::new();
+        for line in lines {
+            for end in 0..=line.len() {
+                inputs.push(line[..end].to_string());
+            }
+            for at in 0..line.len() {
+                for b in *b" :0a9A[]().*%<>-T+Z\t" {
+                    let mut bytes = line.as_bytes().to_vec();
+                    bytes[at] = b;
+                    inputs.push(String::from_utf8(bytes).unwrap());
+                }
+            }
+        }
+        for input in &inputs {
+            if let Ok(hand) = bsd_header::header(input) {
+                assert_eq!(hand, HEADER.captures(input).map(|c| header_of(&c)), "header of {input:?}");
+            }
+            if let Ok(hand) = bsd_header::tag(input) {
+                let regex = TAG.captures(input).map(|c| Tag {
+                    tag: c.name("tag").unwrap().as_str(),
+                    pid: c.name("pid").map(|m| m.as_str()),
+                    end: c.get(0).unwrap().end(),
+                });
+                assert_eq!(hand, regex, "tag of {input:?}");
+            }
+            for body in [input.as_str(), input.get(input.find('%').unwrap_or(0)..).unwrap_or("")] {
+                let regex = cisco_regex
+                    .captures(body)
+                    .map(|c| (c["code"].to_string(), c["sev"].parse::<u8>().unwrap(), c[0].len()));
+                let hand = bsd_header::cisco(body).map(|c| (c.code.to_string(), c.severity, c.end));
+                assert_eq!(hand, regex, "cisco of {body:?}");
+            }
+        }
+        // Non-ASCII where a Unicode class decides: the expressions are asked.
+        assert_eq!(bsd_header::header("<١٢>Jan  2 03:04:05 h x: y"), Err(NonAscii));
+        assert_eq!(bsd_header::tag("prög[1]: x"), Err(NonAscii));
+        let e = parse("Jan  2 03:04:05 wéb01 prög[1]: x").unwrap();
+        assert_eq!((e.host_name.as_deref(), e.process_name.as_deref()), (Some("wéb01"), Some("prög")));
     }
 }
