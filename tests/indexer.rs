@@ -200,6 +200,7 @@ fn dead_lettered(topic: &str, want: u64) -> HashSet<(i64, i64)> {
         .set("bootstrap.servers", brokers())
         .set("group.id", unique("dlq-reader"))
         .set("auto.offset.reset", "earliest")
+        .set("isolation.level", "read_committed")
         .create()
         .unwrap();
     consumer.subscribe(&[topic]).unwrap();

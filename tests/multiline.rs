@@ -74,11 +74,9 @@ fn a_java_stack_trace_is_one_event() {
     std::fs::remove_dir_all(&data).unwrap();
 }
 
-/// The offset of the one file in the collector's checkpoints.
-fn checkpoint_offset(data: &std::path::Path) -> Option<u64> {
-    let text = std::fs::read_to_string(data.join("checkpoints/files.json")).ok()?;
-    let entries: Value = serde_json::from_str(&text).ok()?;
-    entries.as_array()?.first()?["offset"].as_u64()
+/// The committed offset of the file in the checkpoints topic.
+fn checkpoint_offset(brokers: &str, log: &std::path::Path) -> Option<u64> {
+    support::exactly::committed_file_offset(brokers, log)
 }
 
 #[test]
@@ -112,10 +110,10 @@ fn a_pending_trace_is_not_checkpointed_survives_kill_9_and_is_sent_at_shutdown()
     assert!(has(&events, plain), "the line after it too: {events:?}");
     // The checkpoint stops where the pending second trace starts.
     let started = std::time::Instant::now();
-    while checkpoint_offset(&data) != Some(second as u64) && started.elapsed() < TIMEOUT {
+    while checkpoint_offset(&brokers, &log) != Some(second as u64) && started.elapsed() < TIMEOUT {
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_eq!(checkpoint_offset(&data), Some(second as u64), "checkpoint at the start of the pending trace");
+    assert_eq!(checkpoint_offset(&brokers, &log), Some(second as u64), "checkpoint at the start of the pending trace");
     collector.kill();
 
     // The rest of the file arrives; after a restart the whole second trace is

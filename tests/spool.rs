@@ -344,6 +344,9 @@ fn a_record_kafka_refuses_for_good_is_dead_lettered_and_blocks_nothing() {
     up.push(big("big-up"));
     up.extend(ids("up-after", 10));
     assert_eq!(post_lines(&client, &collector, &up).status().as_u16(), 200);
+    // Straight from the request, or from the spool when the transactional
+    // producer was still starting.
+    wait_until("the big record dead-lettered", || !dead_letters(&spool_dir).is_empty());
     let letters = dead_letters(&spool_dir);
     assert_eq!(letters.len(), 1, "{letters:?}");
     assert!(letters[0]["reason"].as_str().unwrap().contains("MessageSizeTooLarge"), "{}", letters[0]);

@@ -1,9 +1,11 @@
 //! The collector: reads logs from their sources, parses them into normalized
-//! events, and produces them to Kafka with at-least-once delivery.
+//! events, and produces them to Kafka exactly once.
 //!
-//! A file position moves only after Kafka acknowledged every event before
-//! it, in order; when Kafka is unreachable, the file source pauses. Pushed
-//! events (syslog, HTTP) cannot be re-read, so they wait in a bounded on-disk
+//! Events go out in Kafka transactions that also carry the positions past
+//! them (a file's offset, the spool's sequence number) to the compacted
+//! checkpoints topic; at start the collector reads its committed positions
+//! back. When Kafka is unreachable, the file source pauses. Pushed events
+//! (syslog, HTTP) cannot be re-read, so they wait in a bounded on-disk
 //! spool until Kafka takes them.
 //!
 //! # Layout
@@ -115,14 +117,48 @@ pub async fn serve(
         // starts without it and creates the topic once Kafka answers.
         ensure_topic_or_retry(&config, shutdown.clone()).await;
     }
+    tracing::info!(
+        collector_id = %config.collector.id,
+        from = config.collector.id.source,
+        checkpoints_topic = %config.collector.checkpoints_topic,
+        "collector id (positions and kafka transactional ids derive from it)"
+    );
     let host_name = gethostname::gethostname().to_string_lossy().into_owned();
     let file_source = if config.collector.files.is_empty() {
         None
     } else {
-        let producer =
-            Arc::new(kafka::create_producer(&config.kafka).context("creating kafka producer")?);
-        let source = file::FileSource::new(&config.collector, &config.kafka.topic, host_name)?;
-        Some(file::source::spawn(source, producer, shutdown.clone()))
+        let source = file::FileSource::new(&config.collector, &config.kafka, host_name)?;
+        if listeners.is_empty() {
+            // Files only: Kafka must answer at start, as for the events topic.
+            logwarden_kafka::transaction::ensure_checkpoints_topic(&config.kafka, &config.collector.checkpoints_topic)
+                .await
+                .context("creating the checkpoints topic")?;
+        }
+        // With push sources the collector starts without Kafka: the file
+        // source waits for the checkpoints topic, push sources spool.
+        let (kafka, topic, stop) = (config.kafka.clone(), config.collector.checkpoints_topic.clone(), shutdown.clone());
+        Some(tokio::spawn(async move {
+            let mut reported = false;
+            loop {
+                match logwarden_kafka::transaction::ensure_checkpoints_topic(&kafka, &topic).await {
+                    Ok(()) => break,
+                    Err(error) => {
+                        if !reported {
+                            tracing::error!(%error, "the file source waits for kafka (checkpoints topic)");
+                            reported = true;
+                        }
+                        tokio::select! {
+                            _ = tokio::time::sleep(TOPIC_RETRY) => {}
+                            _ = stop.cancelled() => return Ok(()),
+                        }
+                    }
+                }
+            }
+            let handle = file::source::spawn(source, stop).context("spawning the file source thread")?;
+            tokio::task::spawn_blocking(move || handle.join())
+                .await?
+                .map_err(|_| anyhow::anyhow!("file source thread panicked"))?
+        }))
     };
     let push = if listeners.is_empty() {
         None
@@ -137,6 +173,12 @@ pub async fn serve(
                 tracing::error!(error = %e, "collector task panicked");
             }
         }
+        if delivery.fenced() {
+            result = Err(anyhow::anyhow!(
+                "another collector with the same collector.id ({}) took over; give each collector its own collector.id",
+                config.collector.id
+            ));
+        }
         let flushed = tokio::task::spawn_blocking(move || delivery.flush(SHUTDOWN_FLUSH))
             .await
             .unwrap_or(false);
@@ -146,10 +188,9 @@ pub async fn serve(
             );
         }
     }
-    if let Some(handle) = file_source {
-        result = tokio::task::spawn_blocking(move || handle.join())
-            .await?
-            .map_err(|_| anyhow::anyhow!("file source thread panicked"))?;
+    if let Some(task) = file_source {
+        let files = task.await.map_err(|e| anyhow::anyhow!("file source task failed: {e}"))?;
+        result = result.and(files);
     }
     tracing::info!("collector stopped");
     result
@@ -161,14 +202,16 @@ const TOPIC_RETRY: Duration = Duration::from_secs(5);
 
 async fn ensure_topic_or_retry(config: &Config, shutdown: CancellationToken) {
     let kafka = config.kafka.clone();
+    let checkpoints = config.collector.checkpoints_topic.clone();
     let attempt = move || {
         let kafka = kafka.clone();
+        let checkpoints = checkpoints.clone();
         async move {
-            match tokio::time::timeout(
-                TOPIC_WAIT,
-                logwarden_kafka::ensure_topic(&kafka, &kafka.topic, kafka.partitions),
-            )
-            .await
+            let topics = async {
+                logwarden_kafka::ensure_topic(&kafka, &kafka.topic, kafka.partitions).await?;
+                logwarden_kafka::transaction::ensure_checkpoints_topic(&kafka, &checkpoints).await
+            };
+            match tokio::time::timeout(TOPIC_WAIT, topics).await
             {
                 Ok(result) => result.map_err(anyhow::Error::from),
                 Err(_) => Err(anyhow::anyhow!(
@@ -210,7 +253,12 @@ fn serve_push(
     metrics: Option<PrometheusHandle>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(Tasks, delivery::Delivery)> {
-    let delivery = delivery::Delivery::open(&config.kafka, &config.collector.spool)?;
+    let identity = delivery::ExactlyOnce {
+        checkpoints_topic: config.collector.checkpoints_topic.clone(),
+        collector_id: config.collector.id.id.clone(),
+        transactional_id: config.collector.id.transactional_id("push"),
+    };
+    let delivery = delivery::Delivery::open_exactly_once(&config.kafka, &config.collector.spool, identity)?;
     let mut tasks = vec![delivery.spawn_drainer(shutdown.clone())];
     // One parser set from the configuration serves every push source, as
     // it serves the file source.

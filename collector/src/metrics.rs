@@ -8,10 +8,6 @@ pub fn rewind() {
     metrics::counter!("logwarden_collector_errors_total", "stage" => "file", "error_type" => "rewind").increment(1);
 }
 
-pub fn checkpoint_error() {
-    metrics::counter!("logwarden_collector_errors_total", "stage" => "checkpoint", "error_type" => "io").increment(1);
-}
-
 pub fn received(source: &'static str, count: u64) {
     metrics::counter!("logwarden_collector_lines_read_total", "source" => source).increment(count);
 }
@@ -45,4 +41,9 @@ pub fn http_budget_refused() {
 pub fn slow_sender(transport: &'static str) {
     metrics::counter!("logwarden_collector_connections_closed_slow_total", "transport" => transport)
         .increment(1);
+}
+
+/// Another collector with the same id fenced this one's producer.
+pub fn fenced() {
+    metrics::counter!("logwarden_collector_errors_total", "stage" => "transaction", "error_type" => "fenced").increment(1);
 }

@@ -16,7 +16,16 @@ use crate::tls::TlsFiles;
 
 #[derive(Debug, Clone)]
 pub struct CollectorConfig {
+    /// This collector's identity (`collector.id`, or host name and data
+    /// directory): its positions' keys and its `transactional.id`s.
+    pub id: CollectorId,
+    /// The compacted topic of positions (`collector.checkpoints_topic`).
+    pub checkpoints_topic: String,
+    /// A transaction commits this often, or at `transaction_max_events`.
+    pub commit_interval: Duration,
+    pub transaction_max_events: usize,
     pub files: Vec<FileInput>,
+    /// Where the at-least-once collector kept `files.json` (read once).
     pub checkpoint_dir: PathBuf,
     pub scan_interval: Duration,
     pub partial_line_timeout: Duration,
@@ -73,7 +82,80 @@ pub struct Multiline {
     pub max_lines: usize,
 }
 
+/// A collector's identity and where it came from (said in the logs at start).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectorId {
+    pub id: String,
+    /// `collector.id` or `host name and data directory`.
+    pub source: &'static str,
+}
+
+impl CollectorId {
+    /// The `transactional.id` of this collector's producer of `role`
+    /// (`files`, `push`): the same after a restart, so a new process fences
+    /// the transactions its killed predecessor left open, and a second
+    /// process with the same id fences the first.
+    pub fn transactional_id(&self, role: &str) -> String {
+        format!("logwarden-collector-{}-{role}", self.id)
+    }
+}
+
+impl std::fmt::Display for CollectorId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.id)
+    }
+}
+
+/// `collector.id`, or `<host name>-<8 hex digits of the data directory's
+/// absolute path>`: two collectors on one host with their own data
+/// directories get their own ids, a restart keeps its id.
+fn validate_id(id: Option<String>, data_dir: &Path) -> Result<CollectorId, ConfigError> {
+    let valid = |id: &str| {
+        !id.is_empty() && id.len() <= 180 && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    };
+    if let Some(id) = id {
+        if !valid(&id) {
+            return Err(ConfigError::invalid(
+                "collector.id",
+                format!("`{id}` must be 1 to 180 letters, digits, '.', '_' or '-'"),
+            ));
+        }
+        return Ok(CollectorId { id, source: "collector.id" });
+    }
+    use sha2::Digest;
+    let dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+    let digest = sha2::Sha256::digest(dir.as_os_str().as_encoded_bytes());
+    let host: String = gethostname::gethostname()
+        .to_string_lossy()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+        .take(120)
+        .collect();
+    let host = if host.is_empty() { "host".to_string() } else { host };
+    let id = format!("{host}-{:02x}{:02x}{:02x}{:02x}", digest[0], digest[1], digest[2], digest[3]);
+    Ok(CollectorId { id, source: "host name and data directory" })
+}
+
 pub(crate) fn validate(collector: RawCollector, auth: &KeyRing, data_dir: &Path) -> Result<CollectorConfig, ConfigError> {
+    let id = validate_id(collector.id, data_dir)?;
+    let checkpoints_topic = collector.checkpoints_topic.unwrap_or_else(|| "logwarden.checkpoints".to_string());
+    if !crate::kafka::is_valid_topic(&checkpoints_topic) {
+        return Err(ConfigError::invalid(
+            "collector.checkpoints_topic",
+            format!("`{checkpoints_topic}` is not a valid Kafka topic name"),
+        ));
+    }
+    let commit_interval = collector.commit_interval.unwrap_or(Duration::from_secs(1));
+    if commit_interval < Duration::from_millis(10) || commit_interval > Duration::from_secs(30) {
+        return Err(ConfigError::invalid(
+            "collector.commit_interval",
+            "must be between 10ms and 30s (a transaction open longer holds back every read_committed consumer)",
+        ));
+    }
+    let transaction_max_events = collector.transaction_max_events.unwrap_or(100_000);
+    if !(1..=10_000_000).contains(&transaction_max_events) {
+        return Err(ConfigError::invalid("collector.transaction_max_events", "must be between 1 and 10000000"));
+    }
     let files = collector
         .files
         .into_iter()
@@ -94,6 +176,10 @@ pub(crate) fn validate(collector: RawCollector, auth: &KeyRing, data_dir: &Path)
     let spool = push::validate_spool(collector.spool, data_dir)?;
     let parse = validate_parse(collector.parse, collector.routes)?;
     Ok(CollectorConfig {
+        id,
+        checkpoints_topic,
+        commit_interval,
+        transaction_max_events,
         parse,
         files,
         checkpoint_dir: collector
@@ -239,6 +325,30 @@ mod tests {
             ("[[collector.files]]\ninclude = [\"/x\"]\nmultiline = { start = \"^a\", negate = true }\n", "negate"),
         ];
         for (text, key) in cases {
+            let err = load(text).unwrap_err().to_string();
+            assert!(err.contains(key), "{text:?} gave {err}");
+        }
+    }
+
+    #[test]
+    fn the_collector_id_is_given_or_derived_from_host_and_data_dir() {
+        let derived = load("data_dir = \"/srv/a\"\n").unwrap().collector;
+        assert_eq!(derived.id.source, "host name and data directory");
+        assert_eq!(derived.id, load("data_dir = \"/srv/a\"\n").unwrap().collector.id, "stable across starts");
+        assert_ne!(derived.id, load("data_dir = \"/srv/b\"\n").unwrap().collector.id, "another data dir, another id");
+        assert_eq!(derived.checkpoints_topic, "logwarden.checkpoints");
+        assert_eq!((derived.commit_interval, derived.transaction_max_events), (Duration::from_secs(1), 100_000));
+        let given = load("[collector]\nid = \"web-01\"\ncommit_interval = \"200ms\"\n").unwrap().collector;
+        assert_eq!((given.id.id.as_str(), given.id.source), ("web-01", "collector.id"));
+        assert_eq!(given.id.transactional_id("files"), "logwarden-collector-web-01-files");
+        assert_eq!(given.commit_interval, Duration::from_millis(200));
+        for (text, key) in [
+            ("[collector]\nid = \"a b\"\n", "collector.id"),
+            ("[collector]\nid = \"\"\n", "collector.id"),
+            ("[collector]\ncommit_interval = \"1m\"\n", "collector.commit_interval"),
+            ("[collector]\ntransaction_max_events = 0\n", "collector.transaction_max_events"),
+            ("[collector]\ncheckpoints_topic = \"a/b\"\n", "collector.checkpoints_topic"),
+        ] {
             let err = load(text).unwrap_err().to_string();
             assert!(err.contains(key), "{text:?} gave {err}");
         }

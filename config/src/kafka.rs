@@ -189,10 +189,15 @@ const GUARANTEE_PROPERTIES: &[&str] = &[
     "compression.codec",
     "linger.ms",
     "queue.buffering.max.ms",
+    // Derived from collector.id: the same id after a restart fences a
+    // killed predecessor's transactions.
+    "transactional.id",
 ];
 
 /// Consumer properties the indexer's exactly-once reading depends on.
-const CONSUMER_PROPERTIES: &[&str] = &["enable.auto.commit", "group.id", "enable.auto.offset.store"];
+/// `isolation.level` too: a consumer reading uncommitted events would see
+/// those of aborted transactions.
+const CONSUMER_PROPERTIES: &[&str] = &["enable.auto.commit", "group.id", "enable.auto.offset.store", "isolation.level"];
 
 pub(crate) fn validate(kafka: RawKafka, read_env: &dyn Fn(&str) -> Option<String>) -> Result<KafkaConfig, ConfigError> {
     let brokers = kafka.brokers.unwrap_or_else(|| "127.0.0.1:9092".to_string());
@@ -414,6 +419,8 @@ mod tests {
             ("[kafka.admin]\n\"bootstrap.servers\" = \"x\"\n", "kafka.admin.bootstrap.servers"),
             ("[kafka.consumer]\n\"enable.auto.commit\" = \"true\"\n", "kafka.consumer.enable.auto.commit"),
             ("[kafka.producer]\nacks = \"1\"\n", "kafka.producer.acks"),
+            ("[kafka.producer]\n\"transactional.id\" = \"x\"\n", "kafka.producer.transactional.id"),
+            ("[kafka.consumer]\n\"isolation.level\" = \"read_uncommitted\"\n", "kafka.consumer.isolation.level"),
         ];
         for (text, fragment) in cases {
             let err = load(text, &[("PW", "x")]).unwrap_err().to_string();

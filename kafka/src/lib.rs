@@ -13,6 +13,9 @@
 //! - `encode`: an event as a Kafka record, cut to fit the message limit.
 //! - `delivery`: pushed events to Kafka, to the spool while Kafka is away,
 //!   and back; dead letters for what Kafka refuses for good.
+//! - `transaction`: exactly-once production: [`transaction::Transactional`],
+//!   events and the positions past them in one Kafka transaction, positions
+//!   read back at start from the compacted checkpoints topic.
 //! - `spool`: the bounded on-disk spool (CRC-framed segment files).
 //! - `metrics`: Prometheus metrics of delivery and the spool.
 //! - `error`: [`KafkaClientError`].
@@ -21,10 +24,11 @@ mod client;
 pub mod delivery;
 pub mod encode;
 mod error;
-mod metrics;
+pub mod metrics;
 pub mod producer;
 pub mod spool;
 mod topic;
+pub mod transaction;
 
 pub use client::{check_connection, client_config};
 pub use error::KafkaClientError;

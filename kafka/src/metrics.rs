@@ -54,3 +54,18 @@ pub fn dead_lettered(topic: &str) {
     metrics::counter!("logwarden_collector_dead_lettered_total", "topic" => topic.to_string())
         .increment(1);
 }
+
+/// Events of a committed transaction, now visible to `read_committed` consumers.
+pub fn events_committed(topic: &str, count: u64) {
+    metrics::counter!("logwarden_collector_events_sent_total", "topic" => topic.to_string())
+        .increment(count);
+}
+
+pub fn transaction_committed(took: std::time::Duration) {
+    metrics::counter!("logwarden_collector_transactions_total", "outcome" => "committed").increment(1);
+    metrics::histogram!("logwarden_collector_transaction_commit_seconds").record(took.as_secs_f64());
+}
+
+pub fn transaction_aborted() {
+    metrics::counter!("logwarden_collector_transactions_total", "outcome" => "aborted").increment(1);
+}

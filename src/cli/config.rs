@@ -50,6 +50,9 @@ impl PipelineArgs {
         if let Some(dir) = &self.data_dir {
             raw.data_dir = Some(dir.clone());
         }
+        if let Some(id) = &self.collector_id {
+            raw.collector.id = Some(id.clone());
+        }
         if let Some(addr) = &self.http_addr {
             raw.api.listen = Some(addr.clone());
         }

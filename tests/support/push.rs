@@ -57,14 +57,22 @@ impl Collector {
     /// Starts `logwarden ARGS` against `brokers` and waits until it announced
     /// every listener named in `expect` ("syslog udp", "http ingest", …).
     pub fn start(args: &[&str], brokers: &str, expect: &[&str]) -> Collector {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_logwarden"))
+        Collector::start_with_env(args, brokers, expect, &[])
+    }
+
+    /// [`Collector::start`] with more environment variables.
+    pub fn start_with_env(args: &[&str], brokers: &str, expect: &[&str], env: &[(&str, &str)]) -> Collector {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_logwarden"));
+        command
             .args(args)
             .env("LOGWARDEN_KAFKA_BROKERS", brokers)
             .env("LOGWARDEN_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting logwarden");
+            .stderr(Stdio::inherit());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("starting logwarden");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut addresses = HashMap::new();
         while addresses.len() < expect.len() {
@@ -153,6 +161,7 @@ pub fn read_topic(
         .set("group.id", unique("lw-test-reader"))
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
+        .set("isolation.level", "read_committed")
         .create()
         .expect("test consumer");
     consumer.subscribe(&[topic]).unwrap();
@@ -167,10 +176,16 @@ pub fn read_topic(
     events
 }
 
-/// Messages in `topic` (sum of high watermarks; nothing is deleted in tests).
+/// Messages in `topic` as a `read_committed` consumer counts them, to the
+/// end of every partition (high watermarks would count transaction markers
+/// and aborted messages too).
 pub fn topic_message_count(brokers: &str, topic: &str) -> i64 {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
+        .set("group.id", unique("lw-test-count"))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .set("isolation.level", "read_committed")
         .create()
         .unwrap();
     let metadata = consumer
@@ -178,14 +193,29 @@ pub fn topic_message_count(brokers: &str, topic: &str) -> i64 {
         .unwrap();
     let partitions = metadata.topics()[0].partitions().len() as i32;
     assert!(partitions > 0, "topic {topic} exists");
-    (0..partitions)
-        .map(|p| {
-            consumer
-                .fetch_watermarks(topic, p, Duration::from_secs(30))
-                .unwrap()
-                .1
-        })
-        .sum()
+    let mut assignment = rdkafka::TopicPartitionList::new();
+    for p in 0..partitions {
+        assignment.add_partition_offset(topic, p, rdkafka::Offset::Beginning).unwrap();
+    }
+    consumer.assign(&assignment).unwrap();
+    let mut at_end = std::collections::HashSet::new();
+    let mut count = 0;
+    let started = Instant::now();
+    while at_end.len() < partitions as usize {
+        assert!(started.elapsed() < Duration::from_secs(120), "counting {topic} does not end");
+        match consumer.poll(Duration::from_millis(500)) {
+            Some(Ok(message)) => {
+                at_end.remove(&message.partition());
+                count += 1;
+            }
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
+                at_end.insert(p);
+            }
+            Some(Err(e)) => panic!("reading {topic}: {e}"),
+            None => {}
+        }
+    }
+    count
 }
 
 /// Counts of each distinct `message` among events.

@@ -1,41 +1,51 @@
-//! The file source loop: discover files, read new lines, send, settle
-//! acknowledgements, save checkpoints. Runs on a dedicated thread.
+//! The file source loop: discover files, read new lines, send them in the
+//! open Kafka transaction, and commit it with the files' positions (on
+//! time or size). Runs on a dedicated thread.
+//!
+//! Exactly once: a file's position is written to the checkpoints topic in
+//! the same transaction as the events before it. If the transaction
+//! commits, both are visible to `read_committed` consumers; if it aborts
+//! (or the process dies before it commits), neither is, and reading goes
+//! back to the committed position.
 
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use chrono::Utc;
-use logwarden_config::{CollectorConfig, FileInput};
+use logwarden_config::{CollectorConfig, FileInput, KafkaConfig};
 use logwarden_event::wire;
+use logwarden_kafka::transaction::{Transactional, TxnError};
 use tokio_util::sync::CancellationToken;
 
-use crate::file::{CheckpointStore, FileId, Joiner, Record, TailedFile};
-use crate::kafka::{self, Batch, EventProducer};
 use crate::encode::encode_within_limit;
+use crate::file::checkpoint::{Claim, Positions, Prefix};
+use crate::file::{FileId, Joiner, Record, TailedFile};
 use crate::metrics;
 use crate::parse::{LineContext, Parsers};
 
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 const IDLE_WAIT: Duration = Duration::from_millis(50);
-/// How long shutdown waits for Kafka to acknowledge what is in flight.
-const SHUTDOWN_FLUSH: Duration = Duration::from_secs(30);
 
 pub struct FileSource {
     config: CollectorConfig,
+    kafka: KafkaConfig,
     topic: String,
     host_name: String,
     files: HashMap<FileId, Tracked>,
-    checkpoints: CheckpointStore,
+    positions: Positions,
     /// The parser chain of each input (by index), from `collector.parse`
     /// and the input's own `parsers`.
     parsers: Vec<Parsers>,
+    /// Where records Kafka refuses for good are kept (the spool's folder).
+    dead_letter_dir: PathBuf,
 }
 
 struct Tracked {
     tail: TailedFile,
+    /// The file's position in the checkpoints topic.
+    key: String,
     /// Index of the input whose glob matched the file.
     input: usize,
     /// Joins continuation lines when the input has `multiline`.
@@ -45,14 +55,14 @@ struct Tracked {
 }
 
 impl Tracked {
-    /// Read to the end and nothing held back for a multiline event.
+    /// Read to the end, committed, and nothing held back for a multiline event.
     fn is_drained(&self) -> bool {
         self.tail.is_drained().unwrap_or(true) && self.joiner.as_ref().is_none_or(Joiner::is_empty)
     }
 }
 
 impl FileSource {
-    pub fn new(config: &CollectorConfig, topic: &str, host_name: String) -> anyhow::Result<FileSource> {
+    pub fn new(config: &CollectorConfig, kafka: &KafkaConfig, host_name: String) -> anyhow::Result<FileSource> {
         let shared = config.parse.parsers();
         let parsers = config
             .files
@@ -65,18 +75,54 @@ impl FileSource {
         Ok(FileSource {
             parsers,
             config: config.clone(),
-            topic: topic.to_string(),
+            kafka: kafka.clone(),
+            topic: kafka.topic.clone(),
             host_name,
             files: HashMap::new(),
-            checkpoints: CheckpointStore::open(&config.checkpoint_dir)?,
+            positions: Positions::default(),
+            dead_letter_dir: config.spool.dir.clone(),
         })
     }
 
-    /// Runs until `shutdown`, then flushes the producer and saves the
-    /// checkpoints of everything acknowledged.
-    pub fn run(mut self, producer: &EventProducer, shutdown: &CancellationToken) -> anyhow::Result<()> {
+    /// Starts the transactional producer (fencing an older one with this
+    /// collector's id) and reads the committed positions.
+    fn start_producer(&mut self, shutdown: &CancellationToken) -> Result<Option<Transactional>, TxnError> {
+        let id = &self.config.id;
+        let transactional_id = id.transactional_id("files");
+        let stop = || shutdown.is_cancelled();
+        let (txn, committed) = match Transactional::start(
+            &self.kafka,
+            &self.config.checkpoints_topic,
+            &id.id,
+            &transactional_id,
+            "files",
+            &stop,
+        ) {
+            Ok(started) => started,
+            Err(_) if shutdown.is_cancelled() => return Ok(None),
+            Err(error) => return Err(error),
+        };
+        let mut positions = Positions::load(&committed).map_err(|e| TxnError::Retry(format!("{e:#}")))?;
+        if positions.is_empty() {
+            match positions.import_legacy(&self.config.checkpoint_dir) {
+                Ok(0) => {}
+                Ok(count) => tracing::warn!(count, dir = %self.config.checkpoint_dir.display(),
+                    "carrying the positions of files.json over into the checkpoints topic"),
+                Err(error) => tracing::error!(error = format!("{error:#}"), "cannot read the old checkpoint file; files start from their beginning"),
+            }
+        }
+        tracing::info!(positions = committed.len(), transactional_id, topic = %self.config.checkpoints_topic, "file positions read from kafka");
+        self.positions = positions;
+        Ok(Some(txn))
+    }
+
+    /// Runs until `shutdown`, then commits what was read. Fails when
+    /// another collector with the same id fenced this one.
+    pub fn run(mut self, shutdown: &CancellationToken) -> anyhow::Result<()> {
+        let Some(mut txn) = self.start_producer(shutdown).map_err(fenced_error)? else {
+            return Ok(());
+        };
         let mut last_scan: Option<Instant> = None;
-        let mut last_save = Instant::now();
         let mut payload = Vec::with_capacity(4096);
         while !shutdown.is_cancelled() {
             if last_scan.is_none_or(|t| t.elapsed() >= self.config.scan_interval) {
@@ -84,14 +130,31 @@ impl FileSource {
                 last_scan = Some(Instant::now());
             }
             let mut sent = 0;
+            let mut failed = None;
             for tracked in self.files.values_mut() {
                 let parsers = &self.parsers[tracked.input];
-                sent += send_new_lines(tracked, &self.config, parsers, &self.topic, &self.host_name, producer, &mut payload);
+                let mut out = Out { txn: &mut txn, topic: &self.topic, positions: &mut self.positions, dead_letter_dir: &self.dead_letter_dir };
+                match send_new_lines(tracked, &self.config, parsers, &self.host_name, &mut out, &mut payload) {
+                    Ok(n) => sent += n,
+                    Err(error) => {
+                        failed = Some(error);
+                        break;
+                    }
+                }
+                if txn.events() >= self.config.transaction_max_events {
+                    break;
+                }
             }
-            self.settle();
-            if last_save.elapsed() >= CHECKPOINT_EVERY {
-                self.save_checkpoints();
-                last_save = Instant::now();
+            let due = txn.open_since().is_some_and(|t| t.elapsed() >= self.config.commit_interval)
+                || txn.events() >= self.config.transaction_max_events;
+            let outcome = match failed {
+                Some(error) => Err(error),
+                None if due => self.commit(&mut txn),
+                None => Ok(()),
+            };
+            if let Err(error) = outcome {
+                txn = self.recover(txn, error, shutdown)?;
+                continue;
             }
             if sent == 0 {
                 std::thread::sleep(IDLE_WAIT);
@@ -100,26 +163,97 @@ impl FileSource {
         for tracked in self.files.values_mut() {
             let pending: Vec<Record> = tracked.joiner.as_mut().and_then(Joiner::flush).into_iter().collect();
             let parsers = &self.parsers[tracked.input];
-            send_records(tracked, pending, &self.config, parsers, &self.topic, &self.host_name, producer, &mut payload);
+            let mut out = Out { txn: &mut txn, topic: &self.topic, positions: &mut self.positions, dead_letter_dir: &self.dead_letter_dir };
+            if let Err(error) = send_records(tracked, pending, &self.config, parsers, &self.host_name, &mut out, &mut payload) {
+                tracing::warn!(%error, "cannot send a pending multiline event at shutdown; it is read again on restart");
+            }
         }
-        tracing::info!(files = self.files.len(), "file source stopping; waiting for kafka acknowledgements");
-        if !kafka::flush(producer, SHUTDOWN_FLUSH) {
-            tracing::warn!("kafka did not acknowledge everything in time; unacknowledged lines will be read again on restart");
+        tracing::info!(files = self.files.len(), "file source stopping; committing the last transaction");
+        match self.commit(&mut txn) {
+            Ok(()) => {}
+            Err(error @ TxnError::Fenced { .. }) => return Err(fenced_error(error)),
+            Err(error) => tracing::warn!(%error, "the last transaction did not commit; its lines are read again on restart"),
         }
-        self.settle();
-        self.save_checkpoints();
         Ok(())
     }
 
-    /// Finds files matching the globs, opens new ones at their checkpoint, and
-    /// lets go of files that were rotated away or deleted once drained.
+    /// After a failed transaction: stops when fenced; otherwise every file
+    /// goes back to its committed position, with a new producer when the
+    /// old one is in an unknown state.
+    fn recover(&mut self, mut txn: Transactional, error: TxnError, shutdown: &CancellationToken) -> anyhow::Result<Transactional> {
+        if error.is_fenced() {
+            return Err(fenced_error(error));
+        }
+        metrics::rewind();
+        tracing::warn!(%error, "kafka transaction failed; reading again from the committed positions");
+        // A transaction still open (a send failed) is aborted; one whose
+        // commit failed was aborted already.
+        let restart = match txn.abort() {
+            Ok(()) => matches!(error, TxnError::Retry(_)),
+            Err(TxnError::Fenced { transactional_id, reason }) => {
+                return Err(fenced_error(TxnError::Fenced { transactional_id, reason }));
+            }
+            Err(_) => true,
+        };
+        if !txn.take_rejected().is_empty() {
+            tracing::error!("kafka refused a record of a file for good; it is retried (check the topic's max.message.bytes)");
+        }
+        self.positions.rewind();
+        for tracked in self.files.values_mut() {
+            tracked.tail.rewind(self.positions.offset(&tracked.key));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        if !restart {
+            return Ok(txn);
+        }
+        drop(txn);
+        // A new producer aborts what the old one left open and reads the
+        // committed positions again; files are claimed afresh.
+        self.files.clear();
+        match self.start_producer(shutdown) {
+            Ok(Some(txn)) => Ok(txn),
+            Ok(None) => Err(anyhow::anyhow!("stopped while restarting the kafka producer")),
+            Err(error) => Err(fenced_error(error)),
+        }
+    }
+
+    /// Writes the changed positions and commits the transaction.
+    fn commit(&mut self, txn: &mut Transactional) -> Result<(), TxnError> {
+        if txn.open_since().is_none() {
+            return Ok(());
+        }
+        for tracked in self.files.values_mut() {
+            let offset = self.positions.offset(&tracked.key);
+            tracked.tail.refresh_fingerprint_to(offset);
+            let path = tracked.tail.path.display().to_string();
+            self.positions.advance(&tracked.key, tracked.tail.id, &path, offset, tracked.tail.fingerprint);
+        }
+        for (name, payload) in self.positions.changes() {
+            txn.put_position(&name, payload.as_deref())?;
+        }
+        let events = txn.commit()?;
+        logwarden_kafka::metrics::events_committed(&self.topic, events as u64);
+        self.positions.committed();
+        for tracked in self.files.values_mut() {
+            tracked.tail.acked_offset = self.positions.offset(&tracked.key);
+        }
+        Ok(())
+    }
+
+    /// Finds files matching the globs and opens new ones at their position
+    /// (by inode and first bytes, or as a copy of known content); lets go of
+    /// files that were rotated away or deleted once read and committed, and
+    /// of positions no file has any more.
     fn scan(&mut self) {
-        let mut seen: HashMap<FileId, (PathBuf, usize)> = HashMap::new();
+        let mut seen: Vec<(FileId, PathBuf, usize)> = Vec::new();
         for (index, input) in self.config.files.iter().enumerate() {
             for path in expand(input) {
                 match std::fs::metadata(&path) {
                     Ok(meta) if meta.is_file() => {
-                        seen.entry(FileId { dev: meta.dev(), ino: meta.ino() }).or_insert((path, index));
+                        let id = FileId { dev: meta.dev(), ino: meta.ino() };
+                        if !seen.iter().any(|(s, _, _)| *s == id) {
+                            seen.push((id, path, index));
+                        }
                     }
                     Ok(_) => {}
                     Err(e) => tracing::debug!(path = %path.display(), error = %e, "cannot stat file"),
@@ -127,8 +261,8 @@ impl FileSource {
             }
         }
         for (id, tracked) in self.files.iter_mut() {
-            match seen.get(id) {
-                Some((path, _)) => {
+            match seen.iter().find(|(s, _, _)| s == id) {
+                Some((_, path, _)) => {
                     if *path != tracked.tail.path {
                         tracing::info!(from = %tracked.tail.path.display(), to = %path.display(), "file renamed");
                         tracked.tail.path = path.clone();
@@ -138,57 +272,112 @@ impl FileSource {
                 None => tracked.tail.detached = true,
             }
         }
-        let mut released = Vec::new();
-        for (id, tracked) in &self.files {
-            if tracked.tail.detached && tracked.is_drained() {
-                released.push(*id);
-            }
-        }
+        let released: Vec<FileId> =
+            self.files.iter().filter(|(_, t)| t.tail.detached && t.is_drained()).map(|(id, _)| *id).collect();
         for id in released {
             if let Some(tracked) = self.files.remove(&id) {
                 tracing::info!(path = %tracked.tail.path.display(), "file gone and read to the end; released");
-                self.checkpoints.remove(id);
+                self.positions.release(&tracked.key);
             }
         }
-        for (id, (path, input)) in seen {
-            if self.files.contains_key(&id) {
+        // New files: first those that are the file of a position (same
+        // inode, same first bytes), then copies of known content, then new
+        // content.
+        let mut fresh: Vec<(FileId, PathBuf, usize, std::fs::File, Prefix)> = Vec::new();
+        for (id, path, input) in &seen {
+            if self.files.contains_key(id) {
                 continue;
             }
-            let (offset, fingerprint) = self.checkpoints.get(id).map_or((0, None), |c| (c.offset, c.fingerprint));
-            match TailedFile::open(&path, offset, fingerprint) {
-                Ok(tail) if tail.id == id => {
-                    tracing::info!(path = %path.display(), offset = tail.acked_offset, "tailing file");
-                    let joiner = self.config.files[input]
-                        .multiline
-                        .clone()
-                        .map(|multiline| Joiner::new(multiline, self.config.max_line_bytes));
-                    self.files.insert(id, Tracked { tail, input, joiner, resets: 0 });
+            let opened = std::fs::File::open(path).and_then(|file| {
+                let meta = file.metadata()?;
+                let prefix = Prefix::of(&file)?;
+                Ok((file, meta, prefix))
+            });
+            match opened {
+                Ok((file, meta, prefix)) if meta.dev() == id.dev && meta.ino() == id.ino => {
+                    fresh.push((*id, path.clone(), *input, file, prefix));
                 }
                 Ok(_) => {} // replaced between stat and open: next scan picks it up
                 Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot open file"),
             }
         }
-    }
-
-    fn settle(&mut self) {
-        for tracked in self.files.values_mut() {
-            if let Err(error) = tracked.tail.settle() {
-                metrics::rewind();
-                tracing::error!(path = %tracked.tail.path.display(), offset = tracked.tail.acked_offset, %error,
-                    "kafka did not acknowledge lines; reading them again from the last checkpoint");
+        let mut unmatched = Vec::new();
+        for (id, path, input, file, prefix) in fresh {
+            match self.positions.claim_same(id, &prefix) {
+                Some((key, offset)) => self.track(id, &path, input, key, offset, &file),
+                None => unmatched.push((id, path, input, file, prefix)),
             }
-            tracked.tail.refresh_fingerprint();
-            let path = tracked.tail.path.display().to_string();
-            self.checkpoints.set(tracked.tail.id, &path, tracked.tail.acked_offset, tracked.tail.fingerprint);
+        }
+        for (id, path, input, file, prefix) in unmatched {
+            if file.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
+                continue; // nothing to read, nothing to tell it by: next scan
+            }
+            match self.positions.claim_copy(id, &prefix) {
+                Claim::Resume(key, offset) => {
+                    tracing::info!(path = %path.display(), offset, "file holds content read before (a copy or a move); resuming it");
+                    self.track(id, &path, input, key, offset, &file);
+                }
+                Claim::Shadowed => {
+                    tracing::debug!(path = %path.display(), "file is a copy of a file being read; not read twice");
+                }
+                Claim::New => {
+                    let key = self.positions.create(id, &path.display().to_string(), 0);
+                    self.track(id, &path, input, key, 0, &file);
+                }
+            }
+        }
+        if self.positions.has_unclaimed() {
+            let prefixes: Vec<(FileId, Prefix)> = seen
+                .iter()
+                .filter_map(|(id, path, _)| {
+                    let file = std::fs::File::open(path).ok()?;
+                    Some((*id, Prefix::of(&file).ok()?))
+                })
+                .collect();
+            self.positions.forget_unclaimed(&prefixes);
         }
     }
 
-    fn save_checkpoints(&mut self) {
-        if let Err(error) = self.checkpoints.save() {
-            metrics::checkpoint_error();
-            tracing::error!(%error, "cannot save file checkpoints; they stay in memory and are retried");
+    fn track(&mut self, id: FileId, path: &Path, input: usize, key: String, offset: u64, file: &std::fs::File) {
+        // An offset past the end: content copied before all of it was
+        // written; what the copy holds was all read.
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let offset = offset.min(len);
+        match TailedFile::open(path, offset, None) {
+            Ok(tail) if tail.id == id => {
+                tracing::info!(path = %path.display(), offset = tail.acked_offset, "tailing file");
+                let joiner = self.config.files[input]
+                    .multiline
+                    .clone()
+                    .map(|multiline| Joiner::new(multiline, self.config.max_line_bytes));
+                self.files.insert(id, Tracked { tail, key, input, joiner, resets: 0 });
+            }
+            Ok(_) => self.positions.release(&key),
+            Err(e) => {
+                self.positions.release(&key);
+                tracing::warn!(path = %path.display(), error = %e, "cannot open file");
+            }
         }
     }
+}
+
+fn fenced_error(error: TxnError) -> anyhow::Error {
+    if error.is_fenced() {
+        metrics::fenced();
+        tracing::error!(%error, "FENCED: another collector started with this collector's id (collector.id); this one stops so that nothing is sent twice");
+        anyhow::Error::new(error).context("another collector with the same collector.id took over; give each collector its own collector.id")
+    } else {
+        anyhow::Error::new(error).context("starting the kafka transactional producer")
+    }
+}
+
+/// Where a file's records go: the open transaction, the position they
+/// advance, and the dead-letter file for records Kafka refuses for good.
+struct Out<'a> {
+    txn: &'a mut Transactional,
+    topic: &'a str,
+    positions: &'a mut Positions,
+    dead_letter_dir: &'a Path,
 }
 
 /// Reads a file's new lines and sends them as events (joined when the input
@@ -197,18 +386,23 @@ fn send_new_lines(
     tracked: &mut Tracked,
     config: &CollectorConfig,
     parsers: &Parsers,
-    topic: &str,
     host_name: &str,
-    producer: &EventProducer,
+    out: &mut Out<'_>,
     payload: &mut Vec<u8>,
-) -> usize {
+) -> Result<usize, TxnError> {
     let chunk = match tracked.tail.read_lines(config.max_line_bytes, config.partial_line_timeout) {
         Ok(chunk) => chunk,
         Err(e) => {
             tracing::warn!(path = %tracked.tail.path.display(), error = %e, "cannot read file");
-            return 0;
+            return Ok(0);
         }
     };
+    if std::mem::take(&mut tracked.tail.truncated) {
+        // The content read so far keeps its position (a copy of it may take
+        // it over); the file's new content gets a position of its own.
+        out.positions.release(&tracked.key);
+        tracked.key = out.positions.create(tracked.tail.id, &tracked.tail.path.display().to_string(), 0);
+    }
     let now = Instant::now();
     let mut records = Vec::new();
     let mut read = 0;
@@ -234,25 +428,23 @@ fn send_new_lines(
         }
     }
     metrics::lines_read(read as u64);
-    send_records(tracked, records, config, parsers, topic, host_name, producer, payload);
-    read
+    send_records(tracked, records, config, parsers, host_name, out, payload)?;
+    Ok(read)
 }
 
-/// Parses and produces `records` as one batch whose acknowledgement moves the
-/// checkpoint past the last of them.
-#[allow(clippy::too_many_arguments)]
+/// Parses `records` and adds them to the open transaction; the file's
+/// position moves past the last of them (committed with the transaction).
 fn send_records(
     tracked: &mut Tracked,
     records: Vec<Record>,
     config: &CollectorConfig,
     parsers: &Parsers,
-    topic: &str,
     host_name: &str,
-    producer: &EventProducer,
+    out: &mut Out<'_>,
     payload: &mut Vec<u8>,
-) {
+) -> Result<(), TxnError> {
     let Some(end) = records.last().map(|r| r.end) else {
-        return;
+        return Ok(());
     };
     let tail = &mut tracked.tail;
     let path = tail.path.display().to_string();
@@ -262,7 +454,7 @@ fn send_records(
         file_path: Some(&path),
         stream: config.files[tracked.input].stream.as_deref(),
     };
-    let batch = Batch::new(end, records.len());
+    let mut rejected = Vec::new();
     for record in records {
         let mut event = parsers.parse(&record.text, &ctx);
         event.id = Some(format!("{}:{}", tail.id.key(), record.start));
@@ -271,9 +463,19 @@ fn send_records(
             event.parse_error = record.cut;
         }
         encode_within_limit(&mut event, payload);
-        kafka::send(producer, topic, wire::key(&event), payload, &batch);
+        if let Some(refused) = out.txn.send(out.topic, &wire::key(&event), payload)? {
+            rejected.push(refused);
+        }
     }
-    tail.track(batch);
+    if !rejected.is_empty() {
+        // Kept whole with the reason, never silently dropped; the lines
+        // behind them go on.
+        logwarden_kafka::delivery::dead_letter::keep(out.dead_letter_dir, out.topic, &rejected)
+            .with_context(|| format!("writing the dead-letter file in {}", out.dead_letter_dir.display()))
+            .map_err(|e| TxnError::Aborted(format!("{e:#}")))?;
+    }
+    out.positions.advance(&tracked.key, tail.id, &path, end, tail.fingerprint);
+    Ok(())
 }
 
 fn expand(input: &FileInput) -> Vec<PathBuf> {
@@ -290,10 +492,14 @@ fn expand(input: &FileInput) -> Vec<PathBuf> {
     paths
 }
 
-/// Wraps the shared producer for the file source thread.
-pub fn spawn(source: FileSource, producer: Arc<EventProducer>, shutdown: CancellationToken) -> std::thread::JoinHandle<anyhow::Result<()>> {
-    std::thread::Builder::new()
-        .name("file-source".into())
-        .spawn(move || source.run(&producer, &shutdown))
-        .expect("spawning the file source thread")
+/// Runs the file source on its own thread. If it fails (fenced), the whole
+/// process is told to stop: `shutdown` is cancelled.
+pub fn spawn(source: FileSource, shutdown: CancellationToken) -> std::io::Result<std::thread::JoinHandle<anyhow::Result<()>>> {
+    std::thread::Builder::new().name("file-source".into()).spawn(move || {
+        let result = source.run(&shutdown);
+        if result.is_err() {
+            shutdown.cancel();
+        }
+        result
+    })
 }

@@ -1,15 +1,13 @@
-//! Tailing one file: reading new bytes, cutting them into lines, and keeping
-//! track of which byte offsets Kafka has acknowledged.
+//! Tailing one file: reading new bytes, cutting them into lines, noticing
+//! truncation, and going back to the committed offset when a transaction
+//! aborts.
 
-use std::collections::VecDeque;
 use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::file::checkpoint::{FileId, Fingerprint};
-use crate::kafka::Batch;
 
 const READ_CHUNK: usize = 1024 * 1024;
 
@@ -37,13 +35,15 @@ pub struct TailedFile {
     file: File,
     /// Next byte to read.
     read_offset: u64,
-    /// Everything before this offset is acknowledged by Kafka.
+    /// Everything before this offset is in committed events.
     pub acked_offset: u64,
     /// Bytes of a line not yet terminated by a newline, starting at
     /// `read_offset - partial.len()`.
     partial: Vec<u8>,
     partial_since: Option<Instant>,
-    inflight: VecDeque<Arc<Batch>>,
+    /// Set when the file was found truncated (or rewritten): what was read
+    /// before belongs to other content.
+    pub truncated: bool,
     /// The path no longer leads to this file (renamed away or deleted).
     pub detached: bool,
     /// The file's first bytes, to recognize it after a restart.
@@ -77,7 +77,7 @@ impl TailedFile {
             acked_offset: offset,
             partial: Vec::new(),
             partial_since: None,
-            inflight: VecDeque::new(),
+            truncated: false,
             detached: false,
             fingerprint,
             resets: 0,
@@ -154,9 +154,8 @@ impl TailedFile {
         self.read_offset = 0;
         self.partial.clear();
         self.partial_since = None;
-        // Batches in flight still move nothing past what they cover; the
-        // acknowledged offset restarts with the new content.
-        self.inflight.clear();
+        // The committed offset restarts with the new content.
+        self.truncated = true;
         self.acked_offset = 0;
         self.fingerprint = None;
         self.resets += 1;
@@ -165,9 +164,16 @@ impl TailedFile {
     /// Extends the fingerprint once more of the file was acknowledged, until
     /// it covers all the bytes a fingerprint takes.
     pub fn refresh_fingerprint(&mut self) {
+        self.refresh_fingerprint_to(self.acked_offset);
+    }
+
+    /// [`TailedFile::refresh_fingerprint`] once `upto` bytes were sent.
+    pub fn refresh_fingerprint_to(&mut self, upto: u64) {
         let stale = match self.fingerprint {
-            None => self.acked_offset > 0,
-            Some(f) => !f.is_complete() && self.acked_offset > f.bytes,
+            None => upto > 0,
+            // Only while the file still starts with the same bytes: a file
+            // truncated and rewritten since is noticed by reading, not here.
+            Some(f) => !f.is_complete() && upto > f.bytes && f.matches(&self.file).unwrap_or(false),
         };
         if stale {
             match Fingerprint::of(&self.file) {
@@ -177,37 +183,30 @@ impl TailedFile {
         }
     }
 
-    pub fn track(&mut self, batch: Arc<Batch>) {
-        self.inflight.push_back(batch);
+    /// Goes back to `offset` (a committed position, after a transaction
+    /// aborted): what was read past it is read again.
+    pub fn rewind(&mut self, offset: u64) {
+        self.read_offset = offset;
+        self.acked_offset = offset;
+        self.partial.clear();
+        self.partial_since = None;
+        self.resets += 1;
     }
 
-    /// Moves `acked_offset` past every leading batch that Kafka acknowledged.
-    /// On a failed batch, rewinds reading to the acknowledged offset so the
-    /// data is sent again (at-least-once), and returns the error.
-    pub fn settle(&mut self) -> Result<(), String> {
-        while let Some(front) = self.inflight.front() {
-            match front.outcome() {
-                None => break,
-                Some(Ok(())) => {
-                    self.acked_offset = front.end;
-                    self.inflight.pop_front();
-                }
-                Some(Err(error)) => {
-                    self.inflight.clear();
-                    self.read_offset = self.acked_offset;
-                    self.partial.clear();
-                    self.partial_since = None;
-                    self.resets += 1;
-                    return Err(error);
-                }
-            }
-        }
-        Ok(())
+    /// Fingerprint of the file's first bytes as they are now.
+    pub fn fingerprint_now(&self) -> std::io::Result<Option<Fingerprint>> {
+        Fingerprint::of(&self.file)
     }
 
-    /// Read to the end, nothing held back, nothing in flight.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Read to the end, nothing held back, everything read committed.
     pub fn is_drained(&self) -> std::io::Result<bool> {
-        Ok(self.inflight.is_empty() && self.partial.is_empty() && self.file.metadata()?.len() <= self.read_offset)
+        Ok(self.acked_offset >= self.read_offset
+            && self.partial.is_empty()
+            && self.file.metadata()?.len() <= self.read_offset)
     }
 }
 
@@ -259,6 +258,8 @@ mod tests {
         let chunk = t.read_lines(1024, Duration::ZERO).unwrap().unwrap();
         assert_eq!(texts(&chunk), ["last"]);
         assert_eq!(chunk.end, 10);
+        assert!(!t.is_drained().unwrap(), "read, not yet committed");
+        t.acked_offset = chunk.end;
         assert!(t.is_drained().unwrap());
         std::fs::remove_file(path).unwrap();
     }
@@ -329,19 +330,17 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_batch_rewinds_to_the_acknowledged_offset() {
+    fn an_aborted_transaction_rewinds_to_the_committed_offset() {
         let path = temp_file("e", b"a\nb\n");
         let mut t = TailedFile::open(&path, 0, None).unwrap();
         let chunk = t.read_lines(1024, Duration::ZERO).unwrap().unwrap();
-        let batch = Batch::new(chunk.end, 2);
-        t.track(batch.clone());
-        assert_eq!(t.settle(), Ok(()));
-        assert_eq!(t.acked_offset, 0, "nothing acknowledged yet");
-        batch.fail_unsent(2, "broker down".into());
-        assert_eq!(t.settle(), Err("broker down".to_string()));
-        assert_eq!(t.acked_offset, 0);
+        assert_eq!(texts(&chunk), ["a", "b"]);
+        assert!(!t.is_drained().unwrap(), "read but not committed");
+        t.rewind(2);
         let again = t.read_lines(1024, Duration::ZERO).unwrap().unwrap();
-        assert_eq!(texts(&again), ["a", "b"]);
+        assert_eq!(texts(&again), ["b"]);
+        t.acked_offset = again.end;
+        assert!(t.is_drained().unwrap());
         std::fs::remove_file(path).unwrap();
     }
 }

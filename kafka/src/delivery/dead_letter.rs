@@ -20,7 +20,7 @@ pub fn path(spool_dir: &Path) -> PathBuf {
 }
 
 /// Appends the records to the dead-letter file (fsynced) and reports them.
-pub(super) fn keep(spool_dir: &Path, topic: &str, rejected: &[Rejected]) -> std::io::Result<()> {
+pub fn keep(spool_dir: &Path, topic: &str, rejected: &[Rejected]) -> std::io::Result<()> {
     if rejected.is_empty() {
         return Ok(());
     }

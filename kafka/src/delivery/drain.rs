@@ -19,6 +19,33 @@ pub(super) async fn run(inner: Arc<Inner>, shutdown: CancellationToken) {
     let inner = &inner;
     let mut failing = false;
     while !shutdown.is_cancelled() {
+        if inner.fenced.load(Ordering::Acquire) {
+            return;
+        }
+        if let Some(exactly) = &inner.exactly
+            && exactly.txn.lock().unwrap_or_else(|e| e.into_inner()).is_none()
+        {
+            let (starting, stop) = (inner.clone(), shutdown.clone());
+            match tokio::task::spawn_blocking(move || super::exactly::start(&starting, &stop)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error @ crate::transaction::TxnError::Fenced { .. })) => {
+                    super::exactly::fenced(inner, error);
+                    return;
+                }
+                Ok(Err(error)) => {
+                    if !shutdown.is_cancelled() {
+                        tracing::warn!(%error, "cannot start the push producer yet; retrying");
+                    }
+                    sleep_or_shutdown(RETRY, &shutdown).await;
+                    continue;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "the push producer's start failed");
+                    sleep_or_shutdown(RETRY, &shutdown).await;
+                    continue;
+                }
+            }
+        }
         let spool_inner = inner.clone();
         let oldest = tokio::task::spawn_blocking(move || {
             spool_inner
@@ -42,6 +69,16 @@ pub(super) async fn run(inner: Arc<Inner>, shutdown: CancellationToken) {
         };
         match send_segment(inner, &segment).await {
             Ok(count) => {
+                // Tests make the crash between Kafka's commit and the
+                // spool's cleanup happen here, deterministically: the
+                // variable names a file whose existence arms it.
+                if count > 0
+                    && std::env::var_os("LOGWARDEN_TEST_CRASH_AFTER_SPOOL_COMMIT")
+                        .is_some_and(|armed| std::path::Path::new(&armed).exists())
+                {
+                    tracing::error!(segment = %segment.path.display(), "LOGWARDEN_TEST_CRASH_AFTER_SPOOL_COMMIT: aborting after the commit, before the segment is deleted");
+                    std::process::abort();
+                }
                 if failing {
                     tracing::warn!("kafka acknowledges again; draining the spool");
                     failing = false;
@@ -85,6 +122,12 @@ pub(super) async fn run(inner: Arc<Inner>, shutdown: CancellationToken) {
 
 /// Sends every record of the segment; `Ok(count)` once all are acknowledged.
 async fn send_segment(shared: &Arc<Inner>, segment: &SealedSegment) -> Result<usize, String> {
+    if shared.exactly.is_some() {
+        let (inner, segment) = (shared.clone(), segment.clone());
+        return tokio::task::spawn_blocking(move || super::exactly::send_segment(&inner, &segment))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     let inner = shared.clone();
     let path = segment.path.clone();
     let (count, batch, producer) = tokio::task::spawn_blocking(move || {

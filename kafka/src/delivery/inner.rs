@@ -23,6 +23,8 @@ pub enum DeliveryError {
     DeadLetter(std::io::Error),
     #[error("cannot create the kafka producer: {0}")]
     Producer(#[from] rdkafka::error::KafkaError),
+    #[error("{0}")]
+    Fenced(String),
 }
 
 impl DeliveryError {
@@ -48,6 +50,14 @@ pub(super) struct Inner {
     pub(super) full_reported: AtomicBool,
     /// Wakes the drainer when records were spooled.
     pub(super) wake: Notify,
+    /// `Some`: transactions with positions (exactly once); `None`: the
+    /// acknowledging producer (at least once: a crash between Kafka's
+    /// acknowledgement and the spool's cleanup sends a segment again).
+    pub(super) exactly: Option<super::exactly::Exactly>,
+    /// Set when another collector with the same id fenced this one.
+    pub(super) fenced: AtomicBool,
+    /// Cancelled when fenced: the owner stops the process.
+    pub(super) stop: tokio_util::sync::CancellationToken,
 }
 
 impl Inner {

@@ -50,6 +50,10 @@ struct Active {
 
 pub struct Spool {
     dir: PathBuf,
+    /// This spool's incarnation: a new one whenever the spool is opened
+    /// empty, so a committed position (`<id>`, segment number) can only
+    /// refer to segments of this incarnation (numbers restart with it).
+    id: String,
     max_bytes: u64,
     segment_bytes: u64,
     fsync: FsyncPolicy,
@@ -77,7 +81,27 @@ impl Spool {
         found.sort_by_key(|s| s.seq);
         let used = found.iter().map(|s| s.bytes).sum();
         let next_seq = found.last().map_or(0, |s| s.seq + 1);
+        let id_path = dir.join("spool.id");
+        let kept = if found.is_empty() { None } else { std::fs::read_to_string(&id_path).ok() };
+        let id = match kept.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()) {
+            Some(id) => id,
+            None => {
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_nanos();
+                let id = format!("{nanos:x}-{:x}", std::process::id());
+                let tmp = dir.join("spool.id.tmp");
+                std::fs::write(&tmp, &id)
+                    .and_then(|()| File::open(&tmp)?.sync_all())
+                    .and_then(|()| std::fs::rename(&tmp, &id_path))
+                    .and_then(|()| File::open(dir)?.sync_all())
+                    .map_err(io_error(&id_path))?;
+                id
+            }
+        };
         Ok(Spool {
+            id,
             dir: dir.to_path_buf(),
             max_bytes,
             segment_bytes: (max_bytes / 8).clamp(4096, 64 * 1024 * 1024),
@@ -87,6 +111,44 @@ impl Spool {
             next_seq,
             used,
         })
+    }
+
+    /// This spool's incarnation (see [`Spool::open`]).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Appends the records in a segment of their own, with `note` beside
+    /// it (`<seq>.note`, fsynced): what a drainer must know about exactly
+    /// these records (the transaction they may already be committed in).
+    pub fn append_alone(&mut self, records: &[Record], note: &str) -> Result<u64, SpoolError> {
+        self.seal();
+        let seq = self.next_seq;
+        let note_path = self.dir.join(format!("{seq:016}.note"));
+        std::fs::write(&note_path, note)
+            .and_then(|()| File::open(&note_path)?.sync_all())
+            .map_err(io_error(&note_path))?;
+        if let Err(error) = self.append(records) {
+            let _ = std::fs::remove_file(&note_path);
+            return Err(error);
+        }
+        self.seal();
+        Ok(seq)
+    }
+
+    /// The sealed segments, oldest first.
+    pub fn sealed_segments(&self) -> Vec<SealedSegment> {
+        self.sealed.iter().cloned().collect()
+    }
+
+    /// The note written with a segment by [`Spool::append_alone`].
+    pub fn note(&self, seq: u64) -> Option<String> {
+        std::fs::read_to_string(self.dir.join(format!("{seq:016}.note"))).ok()
+    }
+
+    /// Forgets a segment's note (the records are like any others now).
+    pub fn clear_note(&self, seq: u64) {
+        let _ = std::fs::remove_file(self.dir.join(format!("{seq:016}.note")));
     }
 
     /// Bytes on disk.
@@ -187,6 +249,7 @@ impl Spool {
         if let Some(segment) = self.sealed.remove(index) {
             self.used -= segment.bytes.min(self.used);
         }
+        self.clear_note(seq);
         Ok(())
     }
 
@@ -256,7 +319,7 @@ mod tests {
         assert!(used > 0);
         assert_eq!(drain(&mut spool), records(0, 1000));
         assert_eq!(spool.used_bytes(), 0);
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        assert_eq!(std::fs::read_dir(&dir).unwrap().filter(|e| segment_seq(&e.as_ref().unwrap().path()).is_some()).count(), 0);
     }
 
     #[test]
