@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes every parser of user input: the log parsers of logwarden-parse, the
 # query parser, the Elasticsearch query DSL translation, the _bulk reader,
-# Sigma rule files and the detector's evaluation of any event.
+# Sigma rule files, the detector's evaluation of any event, and the records
+# and proofs files `logwarden verify BUNDLE` reads from an audit bundle.
 # Runs each cargo-fuzz target in fuzz/ for SECONDS (default 20). Needs the nightly toolchain; installs
 # cargo-fuzz when it is missing. Crashes land in fuzz/artifacts/<target>/.
 #

@@ -19,7 +19,10 @@
 //! - `status`: the status words, reason codes and their sentences (ko, en),
 //!   and the rules that give a stream its status.
 //! - `report`: [`Report`], built from the above ([`build`]).
-//! - `render`: CSV and the printable HTML page (JSON is serde).
+//! - `review`: the PIPA monthly access review (제8조②): findings over the
+//!   access records, 소명 states, sign-off, the month's integrity (제8조③).
+//! - `render`: CSV and the printable HTML page (JSON is serde), for the
+//!   report and the review, and PDF through a headless browser.
 //! - `export`: the signed audit bundle (`logwarden export`,
 //!   `POST /api/v1/exports`) and its offline check (`logwarden verify BUNDLE`).
 //! - `error`: [`ComplianceError`].
@@ -29,6 +32,7 @@ pub mod export;
 pub mod records;
 pub mod render;
 pub mod report;
+pub mod review;
 pub mod scan;
 pub mod status;
 pub mod volume;

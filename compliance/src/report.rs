@@ -88,6 +88,8 @@ pub struct StreamReport {
     pub retention: RetentionView,
     pub legal_hold: bool,
     pub legal_hold_reason: Option<String>,
+    /// Since when the hold is in force (`legal_hold_since`), RFC 3339.
+    pub legal_hold_since: Option<String>,
     pub oldest_event: Option<String>,
     pub newest_event: Option<String>,
     pub windows: Windows,
@@ -329,7 +331,19 @@ fn stream_report(
         chain_problems: chain.problems.len(),
         missing_windows: scan.windows.missing.iter().map(|m| m.windows).sum(),
         deleted_before_floor,
-        deleted_under_hold: if legal_hold { scan.deletions.len() } else { 0 },
+        // With `legal_hold_since`, only deletions from that time on were under hold.
+        deleted_under_hold: if legal_hold {
+            let since = policy.and_then(|p| p.legal_hold_since);
+            scan.deletions
+                .iter()
+                .filter(|d| match (since, DateTime::parse_from_rfc3339(&d.deleted_at)) {
+                    (Some(since), Ok(at)) => at.to_utc() >= since,
+                    _ => true,
+                })
+                .count()
+        } else {
+            0
+        },
         verify_age,
         verify_max_age,
         key_pinned,
@@ -358,6 +372,7 @@ fn stream_report(
         retention,
         legal_hold,
         legal_hold_reason: policy.and_then(|p| p.legal_hold_reason.clone()),
+        legal_hold_since: policy.and_then(|p| p.legal_hold_since).map(rfc3339),
         oldest_event: scan.oldest_event,
         newest_event: scan.newest_event,
         windows: scan.windows,

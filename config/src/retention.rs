@@ -105,6 +105,8 @@ pub struct StreamPolicy {
     pub presets: Vec<&'static Preset>,
     pub legal_hold: bool,
     pub legal_hold_reason: Option<String>,
+    /// Since when the hold is in force (`legal_hold_since`).
+    pub legal_hold_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl StreamPolicy {
@@ -116,6 +118,7 @@ impl StreamPolicy {
             presets: Vec::new(),
             legal_hold: false,
             legal_hold_reason: None,
+            legal_hold_since: None,
         }
     }
 }
@@ -168,13 +171,40 @@ fn validate_stream(name: &str, raw: RawStream) -> Result<StreamPolicy, ConfigErr
         check_preset(&key, &raw, preset)?;
         presets.push(preset);
     }
+    let legal_hold_since = match raw.legal_hold_since.as_deref() {
+        None => None,
+        Some(_) if !raw.legal_hold => {
+            return Err(ConfigError::invalid(
+                format!("{key}.legal_hold_since"),
+                "is set but legal_hold is not: set legal_hold = true, or remove the date",
+            ));
+        }
+        Some(text) => Some(parse_since(text).ok_or_else(|| {
+            ConfigError::invalid(
+                format!("{key}.legal_hold_since"),
+                format!("`{text}` is not a date (2026-11-01) or an RFC 3339 time"),
+            )
+        })?),
+    };
     Ok(StreamPolicy {
         retention: raw.retention,
         hot: raw.hot,
         presets,
         legal_hold: raw.legal_hold,
         legal_hold_reason: raw.legal_hold_reason,
+        legal_hold_since,
     })
+}
+
+/// `2026-11-01` (midnight UTC) or an RFC 3339 time.
+fn parse_since(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(time.to_utc());
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
 }
 
 fn check_preset(key: &str, raw: &RawStream, preset: &Preset) -> Result<(), ConfigError> {
@@ -259,6 +289,22 @@ mod tests {
         assert_eq!(payments.presets.len(), 2);
         assert!(config.stream_policy("web").legal_hold);
         assert_eq!(config.stream_policy("other").retention, None);
+    }
+
+    #[test]
+    fn a_legal_hold_start_date_is_read_and_needs_the_hold() {
+        let config = RawConfig::from_toml(
+            "[streams.web]\nretention = \"30d\"\nlegal_hold = true\nlegal_hold_since = \"2026-11-01\"\n",
+        )
+        .unwrap()
+        .validate()
+        .unwrap();
+        let since = config.stream_policy("web").legal_hold_since.unwrap();
+        assert_eq!(since.to_rfc3339(), "2026-11-01T00:00:00+00:00");
+        let e = err("[streams.web]\nlegal_hold_since = \"2026-11-01\"\n");
+        assert!(e.contains("streams.web.legal_hold_since") && e.contains("legal_hold = true"), "{e}");
+        let e = err("[streams.web]\nlegal_hold = true\nlegal_hold_since = \"last week\"\n");
+        assert!(e.contains("streams.web.legal_hold_since"), "{e}");
     }
 
     #[test]

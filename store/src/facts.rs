@@ -13,6 +13,7 @@ use tantivy::schema::Value;
 use tantivy::{Index, ReloadPolicy, TantivyDocument};
 
 use crate::StoreError;
+use crate::merkle::RecordsTree;
 use crate::schema::{LogSchema, OFFSET, from_tantivy};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +24,8 @@ pub struct SplitFacts {
     pub min_timestamp: Option<DateTime<Utc>>,
     pub max_timestamp: Option<DateTime<Utc>>,
     pub records_sha256: String,
+    /// The RFC 9162 Merkle tree hash over the records (format-2 manifests).
+    pub records_merkle_root: String,
     /// Offsets held more than once (always empty for a healthy split).
     pub duplicate_offsets: Vec<i64>,
 }
@@ -32,6 +35,7 @@ impl SplitFacts {
     pub fn compute(dir: &Path, schema: &LogSchema) -> Result<SplitFacts, StoreError> {
         let ordered = OrderedRecords::open(dir)?;
         let mut hasher = RecordsHasher::new();
+        let mut tree = RecordsTree::default();
         let mut duplicate_offsets = Vec::new();
         let mut previous = None;
         ordered.visit(dir, schema, |offset, source| {
@@ -40,6 +44,7 @@ impl SplitFacts {
             }
             previous = Some(offset);
             hasher.update(offset, source);
+            tree.push(offset, source);
         })?;
         Ok(SplitFacts {
             event_count: ordered.order.len() as u64,
@@ -48,6 +53,7 @@ impl SplitFacts {
             min_timestamp: ordered.min_ts,
             max_timestamp: ordered.max_ts,
             records_sha256: hasher.finish(),
+            records_merkle_root: tree.root_hex(),
             duplicate_offsets,
         })
     }

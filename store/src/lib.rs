@@ -4,12 +4,17 @@
 //!
 //! # Layout
 //!
-//! - `schema`: the tantivy schema and the event → document mapping.
+//! - `schema`: the tantivy schema, what it indexes, and the event →
+//!   document mapping.
+//! - `document`: a wire payload straight into a document (one pass, no
+//!   intermediate `Value`).
 //! - `storage`: the on-disk layout of splits, split ids, the commit
 //!   payload each split carries, and atomic file writes.
 //! - `history`: stored events back in time order (backtests).
 //! - `facts`: what a sealed split holds (counts, offsets, time range,
 //!   hashes), read back from its index.
+//! - `merkle`: the RFC 9162 Merkle tree over a split's records that
+//!   format-2 manifests commit to, and its inclusion proofs.
 //! - `manifest`: a sealed split's signed, hash-chained manifest and
 //!   deletion records.
 //! - `keys`: the Ed25519 key that signs manifests and its public half.
@@ -21,6 +26,8 @@ pub mod facts;
 pub mod history;
 pub mod keys;
 pub mod manifest;
+pub mod merkle;
+mod document;
 pub mod schema;
 pub mod storage;
 pub mod verify;

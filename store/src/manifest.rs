@@ -22,7 +22,13 @@ use crate::StoreError;
 use crate::keys::{ManifestSigner, ManifestVerifier};
 use crate::storage;
 
-pub const FORMAT: u32 = 1;
+/// The manifest format sealing writes. Format 2 adds
+/// [`ManifestBody::records_merkle_root`]; format 1 manifests (without it)
+/// still read, sign-check and verify as they were written.
+pub const FORMAT: u32 = 2;
+
+/// The first format whose manifests commit to a Merkle root.
+pub const FORMAT_MERKLE: u32 = 2;
 
 /// Why a split was sealed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +64,12 @@ pub struct ManifestBody {
     pub max_timestamp: Option<String>,
     /// SHA-256 over (offset, length, stored event) of every record, in offset order.
     pub records_sha256: String,
+    /// Format 2: the RFC 9162 Merkle tree hash over the records in offset
+    /// order (leaf = offset, then stored event; see `merkle`), so a single
+    /// record can be proven to be in the split. Absent in format 1, and
+    /// then absent from the signed bytes too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records_merkle_root: Option<String>,
     /// SHA-256 of every file of the split's index, by name.
     pub files_sha256: BTreeMap<String, String>,
     /// Hash of the previous manifest in the chain; absent for the first.
@@ -72,6 +84,13 @@ pub struct Manifest {
     pub body: ManifestBody,
     /// Ed25519 signature (base64) of the body's canonical JSON.
     pub signature: String,
+}
+
+impl ManifestBody {
+    /// The Merkle root this manifest commits to, when it has one (format 2).
+    pub fn merkle_root(&self) -> Option<&str> {
+        self.records_merkle_root.as_deref()
+    }
 }
 
 impl Manifest {
@@ -187,6 +206,7 @@ mod tests {
             min_timestamp: None,
             max_timestamp: None,
             records_sha256: hex_sha256(b""),
+            records_merkle_root: Some(hex_sha256(b"")),
             files_sha256: BTreeMap::new(),
             prev_manifest_sha256: prev,
             sealed_at: "2026-11-24T00:00:00Z".into(),
@@ -218,5 +238,21 @@ mod tests {
             Manifest::read(dir.path()),
             Err(StoreError::Corrupt { .. })
         ));
+    }
+
+    #[test]
+    fn a_format_1_manifest_reads_back_to_the_bytes_it_was_signed_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = ManifestSigner::load_or_create(&dir.path().join("k.pem")).unwrap();
+        let mut old = body(0, None);
+        old.format = 1;
+        old.records_merkle_root = None;
+        let manifest = Manifest::sign(old, &signer);
+        let text = serde_json::to_string(&manifest).unwrap();
+        assert!(!text.contains("records_merkle_root"), "format 1 has no Merkle root field: {text}");
+        let read: Manifest = serde_json::from_str(&text).unwrap();
+        assert!(read.signature_is_valid(&signer.verifier()));
+        assert_eq!(read.body.merkle_root(), None);
+        assert_eq!(read.sha256(), manifest.sha256());
     }
 }

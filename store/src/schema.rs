@@ -1,13 +1,26 @@
 //! The tantivy schema of a split and the mapping from a wire event to a
 //! tantivy document. Shared with the query API, which parses queries
 //! against the same schema.
+//!
+//! What is indexed is what people search: the message (full text), the
+//! keyword ECS fields, the whole-number ECS fields and the free fields of
+//! [`fields::INDEXED_FREE_FIELDS`]. Times and offsets, unique to (nearly)
+//! every event, are not indexed, only kept as doc values (fast fields),
+//! which is what their uses need (sorting, ranges, histograms; a term
+//! query on one answers from its doc values): `@timestamp`,
+//! `event.ingested`, `_offset`, `log.offset`. `event.id` stays indexed:
+//! events are looked up by it (alerts' references, `event.id:"…"`), and
+//! tantivy's query parser takes no range over a string field without terms.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use chrono::{DateTime, Utc};
 use logwarden_event::fields;
 use serde_json::{Map, Value};
 use tantivy::schema::{
     DateOptions, DateTimePrecision, FAST, Field, INDEXED, JsonObjectOptions, STORED, STRING,
-    Schema, TEXT, TextFieldIndexing,
+    NumericOptions, Schema, TEXT, TextFieldIndexing,
 };
 use tantivy::{DateTime as TantivyDateTime, TantivyDocument};
 
@@ -35,6 +48,95 @@ pub struct LogSchema {
     pub fields: Field,
     keywords: Vec<(&'static str, Field)>,
     numbers: Vec<(&'static str, Field)>,
+    /// Where each top-level key of an event goes.
+    slots: HashMap<&'static str, Slot, BuildHasherDefault<KeyHasher>>,
+    /// Which free fields are indexed.
+    free_fields: FreeFields,
+}
+
+/// Where a top-level key of a wire event goes in the document.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Slot {
+    Timestamp,
+    Ingested(Field),
+    /// Text: only strings.
+    Text(Field),
+    /// Keyword: strings, and numbers as their JSON text.
+    Keyword(Field),
+    /// The stream keyword, which also places the event.
+    Stream(Field),
+    Number(Field),
+    /// Kept in `_source` only (`event.original`).
+    Skip,
+    /// The free fields object.
+    Free,
+}
+
+/// A fast hash for the slot table's short, trusted keys (the FxHash
+/// step); SipHash was a visible share of the per-event CPU.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        for &byte in chunks.remainder() {
+            self.add(u64::from(byte));
+        }
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.add(u64::from(byte));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl KeyHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+/// Free field names indexed: exact names, `prefix.*`, or `*` for all.
+#[derive(Debug, Clone)]
+pub struct FreeFields {
+    all: bool,
+    exact: Vec<String>,
+    prefixes: Vec<String>,
+}
+
+impl FreeFields {
+    pub fn new<S: AsRef<str>>(patterns: &[S]) -> FreeFields {
+        let mut free = FreeFields { all: false, exact: Vec::new(), prefixes: Vec::new() };
+        for pattern in patterns {
+            let pattern = pattern.as_ref();
+            if pattern == "*" {
+                free.all = true;
+            } else if let Some(prefix) = pattern.strip_suffix(".*") {
+                free.prefixes.push(prefix.to_string());
+            } else {
+                free.exact.push(pattern.to_string());
+            }
+        }
+        free
+    }
+
+    /// Whether the free field `name` (its key in `fields`, dots included)
+    /// is indexed; `user.*` admits `user` (an object) and `user.x.y`.
+    pub fn admits(&self, name: &str) -> bool {
+        self.all
+            || self.exact.iter().any(|e| e == name)
+            || self.prefixes.iter().any(|p| {
+                name.strip_prefix(p.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+            })
+    }
 }
 
 impl Default for LogSchema {
@@ -44,16 +146,25 @@ impl Default for LogSchema {
 }
 
 impl LogSchema {
+    /// The schema, indexing the default free fields
+    /// ([`fields::INDEXED_FREE_FIELDS`]).
     pub fn new() -> LogSchema {
+        LogSchema::with_free_fields(FreeFields::new(fields::INDEXED_FREE_FIELDS))
+    }
+
+    /// The schema, indexing the free fields `free_fields` admits (the
+    /// tantivy schema is the same whichever: only what goes in differs).
+    pub fn with_free_fields(free_fields: FreeFields) -> LogSchema {
         let mut builder = Schema::builder();
-        let date = DateOptions::from(INDEXED)
+        // Near-unique values: doc values only (ranges and sorting use them).
+        let date = DateOptions::default()
             .set_fast()
             .set_precision(DateTimePrecision::Microseconds);
         let timestamp = builder.add_date_field(fields::TIMESTAMP, date.clone());
         let ingested = builder.add_date_field(fields::INGESTED, date);
         let message = builder.add_text_field(fields::MESSAGE, TEXT);
         let source = builder.add_text_field(SOURCE, STORED);
-        let offset = builder.add_u64_field(OFFSET, INDEXED | FAST);
+        let offset = builder.add_u64_field(OFFSET, NumericOptions::default().set_fast());
         let json_options = JsonObjectOptions::default()
             .set_expand_dots_enabled()
             .set_indexing_options(
@@ -63,14 +174,34 @@ impl LogSchema {
             );
         let free = builder.add_json_field(fields::FIELDS, json_options);
         let keyword = STRING.set_fast("raw");
-        let keywords = fields::KEYWORDS
+        let keywords: Vec<(&'static str, Field)> = fields::KEYWORDS
             .iter()
             .map(|&name| (name, builder.add_text_field(name, keyword.clone())))
             .collect();
-        let numbers = fields::NUMBERS
+        let numbers: Vec<(&'static str, Field)> = fields::NUMBERS
             .iter()
-            .map(|&name| (name, builder.add_u64_field(name, INDEXED | FAST)))
+            .map(|&name| {
+                let options = if name == "log.offset" {
+                    NumericOptions::default().set_fast()
+                } else {
+                    NumericOptions::from(INDEXED | FAST)
+                };
+                (name, builder.add_u64_field(name, options))
+            })
             .collect();
+        let mut slots = HashMap::default();
+        slots.insert(fields::TIMESTAMP, Slot::Timestamp);
+        slots.insert(fields::INGESTED, Slot::Ingested(ingested));
+        slots.insert(fields::MESSAGE, Slot::Text(message));
+        slots.insert(fields::ORIGINAL, Slot::Skip);
+        slots.insert(fields::FIELDS, Slot::Free);
+        for &(name, field) in &keywords {
+            let slot = if name == fields::STREAM { Slot::Stream(field) } else { Slot::Keyword(field) };
+            slots.insert(name, slot);
+        }
+        for &(name, field) in &numbers {
+            slots.insert(name, Slot::Number(field));
+        }
         LogSchema {
             schema: builder.build(),
             timestamp,
@@ -81,11 +212,39 @@ impl LogSchema {
             fields: free,
             keywords,
             numbers,
+            slots,
+            free_fields,
         }
+    }
+
+    pub(crate) fn slot(&self, key: &str) -> Option<Slot> {
+        self.slots.get(key).copied()
+    }
+
+    /// Whether the schema field `name` has an inverted index (terms); a
+    /// field kept only as doc values answers ranges, not terms.
+    pub fn indexed(&self, name: &str) -> bool {
+        self.schema
+            .get_field(name)
+            .is_ok_and(|f| self.schema.get_field_entry(f).is_indexed())
+    }
+
+    /// Whether the free field `name` (`fields.NAME` in queries) is indexed.
+    pub fn free_field_indexed(&self, name: &str) -> bool {
+        self.free_fields.admits(name)
+    }
+
+    /// Decodes a wire payload and maps it to a document, or says why it is
+    /// not an event (the indexer dead-letters it with that reason).
+    pub fn document(&self, payload: &[u8], offset: u64) -> Result<Mapped, String> {
+        crate::document::map(self, payload, offset)
     }
 
     /// Maps a decoded wire event to a document. `raw` is the payload as
     /// received, stored as is. Keys without a schema field go to `fields`.
+    /// The same document as [`LogSchema::document`] makes from `raw`, which
+    /// the indexer uses (one pass, no `Value`); kept for callers holding a
+    /// decoded event.
     pub fn to_document(
         &self,
         event: &Map<String, Value>,
@@ -128,6 +287,7 @@ impl LogSchema {
                 free.insert(key.clone(), value.clone());
             }
         }
+        free.retain(|key, _| self.free_fields.admits(key));
         if !free.is_empty() {
             doc.add_object(
                 self.fields,
@@ -170,6 +330,27 @@ fn json_to_owned(value: Value) -> tantivy::schema::OwnedValue {
     tantivy::schema::OwnedValue::from(value)
 }
 
+/// A payload mapped to a document, with what the indexer places it by.
+pub struct Mapped {
+    pub document: TantivyDocument,
+    pub timestamp: DateTime<Utc>,
+    /// A valid stream name: the event's, or the default stream.
+    pub stream: String,
+}
+
+/// An event's `@timestamp`, when it is RFC 3339 and inside the times
+/// logwarden stores; otherwise why not.
+pub(crate) fn checked_time(text: &str) -> Result<DateTime<Utc>, String> {
+    match parse_time(text) {
+        Some(time) if logwarden_event::time::in_range(time).is_some() => Ok(time),
+        Some(_) => Err(format!(
+            "@timestamp `{text}` is outside the times logwarden stores ({})",
+            logwarden_event::time::RANGE_TEXT
+        )),
+        None => Err(format!("@timestamp `{text}` is not an RFC 3339 time")),
+    }
+}
+
 pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .ok()
@@ -196,40 +377,123 @@ mod tests {
     use tantivy::query::QueryParser;
     use tantivy::{Index, IndexWriter};
 
-    #[test]
-    fn ecs_names_and_free_fields_are_queryable() {
-        let schema = LogSchema::new();
+    const RAW: &str = r#"{"@timestamp":"2026-01-01T00:00:00Z","event.ingested":"2026-01-01T00:00:01Z","event.id":"f1:42","event.original":"x","message":"Failed password for root","host.name":"web01","log.file.path":"/var/log/auth.log","log.offset":4242,"process.pid":42,"stream":"auth","fields":{"tty":"pts/0","trace.id":"abc","user.name":"shadowed"},"vendor.extra":"yes","url.path":"/login","user.name":"root"}"#;
+
+    /// Counts with `schema`'s parser over one split holding RAW, mapped by
+    /// `document` (the indexer's path).
+    fn counter(schema: &LogSchema) -> impl Fn(&str) -> usize {
         let index = Index::create_in_ram(schema.schema.clone());
         let mut writer: IndexWriter = index.writer(15_000_000).unwrap();
-        let raw = r#"{"@timestamp":"2026-01-01T00:00:00Z","event.ingested":"2026-01-01T00:00:01Z","event.original":"x","message":"Failed password for root","host.name":"web01","log.file.path":"/var/log/auth.log","process.pid":42,"fields":{"tty":"pts/0"},"vendor.extra":"yes"}"#;
-        let event: Map<String, Value> = serde_json::from_str(raw).unwrap();
-        writer
-            .add_document(schema.to_document(
-                &event,
-                raw,
-                7,
-                parse_time("2026-01-01T00:00:00Z").unwrap(),
-            ))
-            .unwrap();
+        let mapped = schema.document(RAW.as_bytes(), 7).unwrap();
+        assert_eq!(mapped.stream, "auth");
+        writer.add_document(mapped.document).unwrap();
         writer.commit().unwrap();
         let searcher = index.reader().unwrap().searcher();
         let mut parser = QueryParser::for_index(&index, vec![schema.message]);
         parser.set_conjunction_by_default();
-        let count = |q: &str| {
+        move |q: &str| {
             searcher
                 .search(&parser.parse_query(q).unwrap(), &Count)
                 .unwrap()
-        };
+        }
+    }
+
+    #[test]
+    fn ecs_names_and_free_fields_are_queryable() {
+        let schema = LogSchema::new();
+        let count = counter(&schema);
         assert_eq!(count("host.name:web01"), 1);
         assert_eq!(count(r#"log.file.path:"/var/log/auth.log""#), 1);
         assert_eq!(count("failed password"), 1);
         assert_eq!(count("process.pid:42"), 1);
+        assert_eq!(count("stream:auth"), 1);
         assert_eq!(count("fields.tty:\"pts/0\""), 1);
-        assert_eq!(count("fields.vendor.extra:yes"), 1);
+        assert_eq!(count("fields.url.path:\"/login\""), 1);
         assert_eq!(
             count("@timestamp:[2025-12-31T00:00:00Z TO 2026-01-02T00:00:00Z]"),
             1
         );
         assert_eq!(count("host.name:web02"), 0);
+        // Near-unique values answer ranges from their doc values (the
+        // query API turns `field:value` on them into `field:[value TO value]`).
+        assert_eq!(count("log.offset:[4242 TO 4242]"), 1);
+        assert_eq!(count("_offset:[7 TO 7]"), 1);
+        assert_eq!(count("event.ingested:[2026-01-01T00:00:00Z TO 2026-01-01T00:00:02Z]"), 1);
+        assert!(!schema.indexed(fields::TIMESTAMP) && !schema.indexed(OFFSET) && schema.indexed(fields::ID));
+    }
+
+    #[test]
+    fn a_term_query_on_a_value_kept_as_doc_values_answers_from_them() {
+        use tantivy::Term;
+        use tantivy::query::TermQuery;
+        use tantivy::schema::IndexRecordOption;
+        let schema = LogSchema::new();
+        let index = Index::create_in_ram(schema.schema.clone());
+        let mut writer: IndexWriter = index.writer(15_000_000).unwrap();
+        writer.add_document(schema.document(RAW.as_bytes(), 7).unwrap().document).unwrap();
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let term = |v: u64| TermQuery::new(Term::from_field_u64(schema.offset, v), IndexRecordOption::Basic);
+        assert_eq!(searcher.search(&term(7), &Count).unwrap(), 1);
+        assert_eq!(searcher.search(&term(8), &Count).unwrap(), 0);
+        let mut parser = QueryParser::for_index(&index, vec![schema.message]);
+        parser.set_conjunction_by_default();
+        let by_id = parser.parse_query("event.id:\"f1:42\"").unwrap();
+        assert_eq!(searcher.search(&by_id, &Count).unwrap(), 1);
+    }
+
+    #[test]
+    fn free_fields_outside_the_list_are_stored_not_indexed() {
+        let schema = LogSchema::new();
+        assert!(schema.free_field_indexed("tty") && schema.free_field_indexed("url.path"));
+        assert!(schema.free_field_indexed("user") && schema.free_field_indexed("user.target.name"));
+        assert!(!schema.free_field_indexed("vendor.extra") && !schema.free_field_indexed("trace.id"));
+        assert!(!schema.free_field_indexed("username"), "a prefix matches whole names only");
+        let count = counter(&schema);
+        assert_eq!(count("fields.vendor.extra:yes"), 0);
+        assert_eq!(count("fields.trace.id:abc"), 0);
+        // Every free field, as before the list, with `*`.
+        let every = LogSchema::with_free_fields(FreeFields::new(&["*"]));
+        let count = counter(&every);
+        assert_eq!(count("fields.vendor.extra:yes"), 1);
+        assert_eq!(count("fields.trace.id:abc"), 1);
+        assert_eq!(count("fields.tty:\"pts/0\""), 1);
+    }
+
+    #[test]
+    fn the_one_pass_mapping_makes_the_same_document_as_to_document() {
+        for schema in [LogSchema::new(), LogSchema::with_free_fields(FreeFields::new(&["*"]))] {
+            let event: Map<String, Value> = serde_json::from_str(RAW).unwrap();
+            let expected = schema.to_document(&event, RAW, 7, parse_time("2026-01-01T00:00:00Z").unwrap());
+            let mapped = schema.document(RAW.as_bytes(), 7).unwrap();
+            let sorted = |doc: &TantivyDocument| {
+                let mut values: Vec<String> = doc
+                    .field_values()
+                    .map(|(field, value)| format!("{}={:?}", field.field_id(), tantivy::schema::OwnedValue::from(value)))
+                    .collect();
+                values.sort();
+                values
+            };
+            assert_eq!(sorted(&mapped.document), sorted(&expected));
+        }
+    }
+
+    #[test]
+    fn what_is_not_an_event_is_refused_with_the_reason() {
+        let schema = LogSchema::new();
+        let reason = |payload: &[u8]| schema.document(payload, 0).err().unwrap();
+        assert_eq!(reason(b"[1,2]"), "payload is JSON but not an object");
+        assert!(reason(b"not json").starts_with("payload is not JSON"));
+        assert!(reason(b"{\"@timestamp\":").starts_with("payload is not JSON"));
+        assert!(reason(&[b'{', 0xff, b'}']).starts_with("payload is not UTF-8"));
+        assert_eq!(reason(b"{\"message\":\"x\"}"), "the event has no @timestamp string");
+        assert_eq!(reason(b"{\"@timestamp\":5}"), "the event has no @timestamp string");
+        assert!(reason(br#"{"@timestamp":"yesterday"}"#).contains("yesterday"));
+        assert!(reason(br#"{"@timestamp":"2263-01-01T00:00:00Z"}"#).contains("outside the times"));
+        // Escaped strings, odd values and an invalid stream name still map.
+        let mapped = schema
+            .document(br#"{"@timestamp":"2026-01-01T00:00:00Z","message":"a \"quoted\" word","stream":"Bad/Name","host.name":7,"process.pid":-1,"fields":[1]}"#, 0)
+            .unwrap();
+        assert_eq!(mapped.stream, logwarden_event::DEFAULT_STREAM);
     }
 }

@@ -13,7 +13,7 @@ use tantivy::directory::MmapDirectory;
 use crate::StoreError;
 use crate::facts::{SplitFacts, files_sha256, rfc3339};
 use crate::keys::ManifestVerifier;
-use crate::manifest::{DeletionRecord, Manifest};
+use crate::manifest::{DeletionRecord, FORMAT_MERKLE, Manifest};
 use crate::schema::LogSchema;
 use crate::storage::read_payload;
 use crate::storage::{self, SplitLocation};
@@ -42,6 +42,9 @@ pub struct ChainSummary {
     /// Sealed splits deleted by retention, with a valid deletion record.
     pub deleted_splits: u64,
     pub empty_windows: u64,
+    /// Manifests of format 1, which have no Merkle root: their splits
+    /// verify whole, but a single record of them cannot be proven alone.
+    pub format1_manifests: u64,
     /// Splits still being written (no manifest yet).
     pub active_splits: u64,
     /// Events in the verified splits.
@@ -142,6 +145,9 @@ impl ChainCheck {
                     self.problem(&location.id, Some(body.seq), format!("manifest belongs to {}/p{}/{}: it was moved", body.stream, body.partition, body.split_id));
                 }
                 self.summary.manifests += 1;
+                if body.format < FORMAT_MERKLE {
+                    self.summary.format1_manifests += 1;
+                }
                 manifests.push((manifest, location));
             }
             Ok(None) => match open_payload(&location.path) {
@@ -269,6 +275,15 @@ impl ChainCheck {
                     mismatches.push(
                         "records SHA-256 (a record was edited, added or removed)".to_string(),
                     );
+                }
+                match body.merkle_root() {
+                    Some(root) if root != facts.records_merkle_root => {
+                        mismatches.push("records Merkle root".to_string())
+                    }
+                    None if body.format >= FORMAT_MERKLE => {
+                        mismatches.push(format!("format {} manifest without a Merkle root", body.format))
+                    }
+                    _ => {}
                 }
                 if facts.event_count != body.event_count {
                     mismatches.push(format!(

@@ -46,6 +46,11 @@ pub fn copy_dir(from: &Path, to: &Path) {
 
 /// The first audit event with `action` in `topic`.
 pub fn audit_record(topic: &str, action: &str) -> Value {
+    audit_record_where(topic, action, |_| true)
+}
+
+/// The first audit event with `action` in `topic` that `wanted` accepts.
+pub fn audit_record_where(topic: &str, action: &str, wanted: impl Fn(&Value) -> bool) -> Value {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::{ClientConfig, Message};
     let consumer: BaseConsumer = ClientConfig::new()
@@ -61,7 +66,7 @@ pub fn audit_record(topic: &str, action: &str) -> Value {
         if let Some(message) = consumer.poll(Duration::from_millis(200)) {
             let message = message.unwrap();
             let Ok(event) = serde_json::from_slice::<Value>(message.payload().unwrap_or_default()) else { continue };
-            if event["stream"] == "audit" && event["event.action"] == action {
+            if event["stream"] == "audit" && event["event.action"] == action && wanted(&event) {
                 return event;
             }
         }

@@ -8,11 +8,13 @@ use std::path::Path;
 
 use logwarden_store::facts::RecordsHasher;
 use logwarden_store::keys::ManifestVerifier;
-use logwarden_store::manifest::{DeletionRecord, Manifest, hex_sha256};
+use logwarden_store::manifest::{DeletionRecord, FORMAT_MERKLE, Manifest, hex_sha256};
+use logwarden_store::merkle::RecordsTree;
 use serde::Serialize;
 
 use super::dsse::{Envelope, PAYLOAD_TYPE, Statement, pae};
-use super::layout::{self, ExportPredicate, RecordLine};
+use super::layout::{self, ExportPredicate};
+use super::proofs::{SplitInclusion, check_proofs, parse_records};
 
 #[derive(Debug, Default, Serialize)]
 pub struct BundleReport {
@@ -24,6 +26,12 @@ pub struct BundleReport {
     pub records_verified: u64,
     pub empty_windows: u64,
     pub deleted_splits: u64,
+    /// Records of a filtered export proven by inclusion proof.
+    pub records_proven: u64,
+    /// Manifests of format 1 (no Merkle root): their splits verify whole.
+    pub format1_manifests: u64,
+    /// Per split of a filtered export, the records proven and failed.
+    pub inclusion: Vec<SplitInclusion>,
     /// Every problem, in checking order; the first is the first broken item.
     pub problems: Vec<BundleProblem>,
 }
@@ -42,7 +50,7 @@ pub struct BundleProblem {
 }
 
 impl BundleReport {
-    fn problem(&mut self, item: &str, what: impl Into<String>) {
+    pub(super) fn problem(&mut self, item: &str, what: impl Into<String>) {
         self.problems.push(BundleProblem { item: item.to_string(), what: what.into() });
     }
 }
@@ -86,8 +94,9 @@ pub fn check(dir: &Path, pinned: Option<&Path>) -> BundleReport {
     if predicate.key_id != verifier.key_id() {
         report.problem(layout::PUBLIC_KEY, format!("key {} is not the key {} the statement names", verifier.key_id(), predicate.key_id));
     }
+    let filtered = predicate.query.is_some();
     for segment in &predicate.partitions {
-        check_segment(dir, &predicate.stream, segment, &files, &verifier, &mut report);
+        check_segment(dir, &predicate.stream, segment, filtered, &files, &verifier, &mut report);
     }
     report.predicate = Some(predicate);
     report
@@ -205,6 +214,7 @@ fn check_segment(
     dir: &Path,
     stream: &str,
     segment: &super::layout::PartitionSegment,
+    filtered: bool,
     files: &BTreeMap<String, String>,
     verifier: &ManifestVerifier,
     report: &mut BundleReport,
@@ -241,24 +251,35 @@ fn check_segment(
         expected = body.seq + 1;
         previous = Some(manifest);
         report.manifests_verified += 1;
-        check_split(dir, stream, segment.partition, split, manifest, files, verifier, report);
+        if body.format < FORMAT_MERKLE {
+            report.format1_manifests += 1;
+        }
+        let at = SplitAt { stream, partition: segment.partition, split, filtered };
+        check_split(dir, &at, manifest, files, verifier, report);
     }
     if chain.is_empty() || expected != segment.last_seq + 1 {
         report.problem(&prefix, format!("chain segment ends at seq {} but the statement says {}", expected.saturating_sub(1), segment.last_seq));
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Where a split's files are in the bundle, and whether the bundle is
+/// filtered (`--query`).
+struct SplitAt<'a> {
+    stream: &'a str,
+    partition: i32,
+    split: &'a str,
+    filtered: bool,
+}
+
 fn check_split(
     dir: &Path,
-    stream: &str,
-    partition: i32,
-    split: &str,
+    at: &SplitAt,
     manifest: &Manifest,
     files: &BTreeMap<String, String>,
     verifier: &ManifestVerifier,
     report: &mut BundleReport,
 ) {
+    let (stream, partition, split) = (at.stream, at.partition, at.split);
     let body = &manifest.body;
     if body.event_count == 0 && body.files_sha256.is_empty() {
         report.empty_windows += 1;
@@ -274,46 +295,46 @@ fn check_split(
         return;
     }
     let records = layout::records_name(stream, partition, split);
+    if at.filtered {
+        let proofs = layout::proofs_name(stream, partition, split);
+        let (has_records, has_proofs) = (files.contains_key(&records), files.contains_key(&proofs));
+        if !has_records && !has_proofs {
+            return; // no record of this split matched the query
+        }
+        if body.merkle_root().is_some() {
+            check_proofs(dir, &records, &proofs, manifest, report);
+            return;
+        }
+        // A format-1 split with a match was exported whole: checked below.
+    }
     let Ok(text) = std::fs::read_to_string(dir.join(&records)) else {
         report.problem(&records, format!("missing: split seq {} has {} records and no deletion record", body.seq, body.event_count));
         return;
     };
+    let parsed = match parse_records(&text) {
+        Ok(parsed) => parsed,
+        Err(e) => return report.problem(&records, e),
+    };
     let mut hasher = RecordsHasher::new();
-    let mut count = 0u64;
-    let (mut first, mut last) = (None, None);
-    for (n, line) in text.lines().enumerate() {
-        let parsed: RecordLine = match serde_json::from_str(line) {
-            Ok(l) => l,
-            Err(e) => {
-                report.problem(&records, format!("line {} is not a record: {e}", n + 1));
-                return;
-            }
-        };
-        let source = match (&parsed.event, &parsed.source) {
-            (Some(raw), None) => raw.get(),
-            (None, Some(text)) => text.as_str(),
-            _ => {
-                report.problem(&records, format!("line {} has neither `event` nor `source`", n + 1));
-                return;
-            }
-        };
-        if last.is_some_and(|l| parsed.offset <= l) {
-            report.problem(&records, format!("line {}: offsets out of order", n + 1));
-            return;
-        }
-        hasher.update(parsed.offset, source);
-        first.get_or_insert(parsed.offset as i64);
-        last = Some(parsed.offset);
-        count += 1;
+    let mut tree = RecordsTree::default();
+    for record in &parsed {
+        hasher.update(record.offset, &record.source);
+        tree.push(record.offset, &record.source);
     }
+    let count = parsed.len() as u64;
+    let first = parsed.first().map(|r| r.offset as i64);
+    let last = parsed.last().map(|r| r.offset as i64);
     let mut mismatches = Vec::new();
     if hasher.finish() != body.records_sha256 {
         mismatches.push("records SHA-256 (a record was edited, added or removed)".to_string());
     }
+    if body.merkle_root().is_some_and(|root| root != tree.root_hex()) {
+        mismatches.push("records Merkle root".to_string());
+    }
     if count != body.event_count {
         mismatches.push(format!("{count} records, the manifest says {}", body.event_count));
     }
-    if first != body.first_offset || last.map(|l| l as i64) != body.last_offset {
+    if first != body.first_offset || last != body.last_offset {
         mismatches.push("offset range".into());
     }
     if mismatches.is_empty() {

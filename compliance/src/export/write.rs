@@ -12,7 +12,8 @@ use logwarden_store::schema::LogSchema;
 use logwarden_store::storage::{self, SplitId, SplitKind, SplitLocation};
 
 use super::dsse::{Digest, Envelope, STATEMENT_TYPE, Statement, Subject};
-use super::layout::{self, ExportPredicate, PartitionSegment};
+use super::filter::{ExportQuery, filtered_split, matching_offsets};
+use super::layout::{self, ExportPredicate, PartitionSegment, PolicyRecord, PresetRecord};
 use crate::{ComplianceError, Policies, ReportOptions};
 
 pub struct ExportRequest {
@@ -28,6 +29,8 @@ pub struct ExportRequest {
     pub policies: Option<Policies>,
     /// Who asked (key name, or the OS user for the CLI).
     pub requested_by: String,
+    /// Only the records matching this query, each with an inclusion proof.
+    pub query: Option<ExportQuery>,
     /// The bundle directory to create; must not exist.
     pub out: PathBuf,
 }
@@ -42,6 +45,8 @@ pub struct ExportSummary {
     pub manifests: u64,
     pub bytes: u64,
     pub empty: bool,
+    /// Records exported with an inclusion proof (`--query`).
+    pub proven_records: u64,
 }
 
 /// Writes the bundle beside `out` and renames it into place when complete;
@@ -127,6 +132,8 @@ fn write_bundle(request: &ExportRequest, signer: &ManifestSigner, root: &Path) -
     let mut unsealed = Vec::new();
     let mut total_records = 0;
     let mut total_manifests = 0;
+    let mut total_proven = 0;
+    let mut whole_splits = Vec::new();
     for (partition, locations) in by_partition {
         let mut chain = Vec::new();
         for location in locations {
@@ -156,6 +163,7 @@ fn write_bundle(request: &ExportRequest, signer: &ManifestSigner, root: &Path) -
             records: 0,
             empty_windows: 0,
             deleted_splits: 0,
+            proven_records: 0,
         };
         for (manifest, location) in &chain[first..=last] {
             let split = &location.id;
@@ -172,20 +180,57 @@ fn write_bundle(request: &ExportRequest, signer: &ManifestSigner, root: &Path) -
             if manifest.body.event_count == 0 && manifest.body.files_sha256.is_empty() {
                 segment.empty_windows += 1;
             } else if storage::has_index(&location.path) {
-                let records = records_ndjson(&location.path, &schema)?;
-                segment.records += records.1;
-                out.put(&layout::records_name(&request.stream, partition, split), &records.0)?;
+                let records_name = layout::records_name(&request.stream, partition, split);
+                let range = (request.from, request.to);
+                match (&request.query, manifest.body.merkle_root()) {
+                    (Some(query), Some(_)) => {
+                        if let Some(filtered) = filtered_split(&location.path, manifest, &schema, query, range)? {
+                            let proven = filtered.proofs.proofs.len() as u64;
+                            segment.records += proven;
+                            segment.proven_records += proven;
+                            out.put(&records_name, &filtered.ndjson)?;
+                            let proofs = serde_json::to_vec_pretty(&filtered.proofs).expect("proofs serialize");
+                            out.put(&layout::proofs_name(&request.stream, partition, split), &proofs)?;
+                        }
+                    }
+                    (Some(query), None) => {
+                        // Format 1: no Merkle root, so a split with a match goes whole.
+                        if !matching_offsets(&location.path, &schema, query, range.0, range.1)?.is_empty() {
+                            let records = records_ndjson(&location.path, &schema)?;
+                            segment.records += records.1;
+                            out.put(&records_name, &records.0)?;
+                            whole_splits.push(format!("{}/p{partition}/{split}", request.stream));
+                        }
+                    }
+                    (None, _) => {
+                        let records = records_ndjson(&location.path, &schema)?;
+                        segment.records += records.1;
+                        out.put(&records_name, &records.0)?;
+                    }
+                }
             }
         }
         total_records += segment.records;
         total_manifests += segment.manifests;
+        total_proven += segment.proven_records;
         partitions.push(segment);
     }
     let empty = total_records == 0;
     let note = if partitions.is_empty() {
         format!("no sealed split or window of stream {} in this range: the bundle holds no records and no manifests", request.stream)
+    } else if let (Some(query), true) = (&request.query, empty) {
+        format!("no record in this range matches the query `{}`: the manifests show every window of the range", query.text)
     } else if empty {
         "no record in this range: the manifests show which windows were sealed empty or deleted".to_string()
+    } else if let Some(query) = &request.query {
+        let mut note = format!(
+            "only the records of the range matching the query `{}`, each with an inclusion proof against its split's manifest (proofs/)",
+            query.text
+        );
+        if !whole_splits.is_empty() {
+            note.push_str(&format!("; {} split(s) of manifest format 1 (no Merkle root) are exported whole", whole_splits.len()));
+        }
+        note
     } else {
         "whole sealed splits: records of the first and last splits may fall outside the range".to_string()
     };
@@ -202,6 +247,9 @@ fn write_bundle(request: &ExportRequest, signer: &ManifestSigner, root: &Path) -
         records: total_records,
         partitions,
         unsealed_not_exported: unsealed,
+        query: request.query.as_ref().map(|q| q.text.clone()),
+        whole_splits,
+        policy: request.policies.as_ref().map(|p| policy_record(p, &request.stream)),
     };
     let public_key = public_key_path(&request.signing_key);
     let key = std::fs::read(&public_key).map_err(|e| ComplianceError::io(&public_key, e))?;
@@ -243,6 +291,7 @@ fn write_bundle(request: &ExportRequest, signer: &ManifestSigner, root: &Path) -
         manifests: total_manifests,
         bytes: out.bytes,
         empty,
+        proven_records: total_proven,
     })
 }
 
@@ -263,14 +312,42 @@ fn records_ndjson(split: &Path, schema: &LogSchema) -> Result<(Vec<u8>, u64), Co
     let mut count = 0;
     for_each_record(split, schema, |offset, source| {
         count += 1;
-        let raw = !source.contains('\n')
-            && source.trim() == source
-            && serde_json::from_str::<&serde_json::value::RawValue>(source).is_ok();
-        if raw {
-            let _ = writeln!(text, "{{\"offset\":{offset},\"event\":{source}}}");
-        } else {
-            let _ = writeln!(text, "{}", serde_json::json!({ "offset": offset, "source": source }));
-        }
+        record_line(&mut text, offset, source);
     })?;
     Ok((text, count))
+}
+
+/// Appends one bundle line: the stored event byte for byte when it is a
+/// single-line JSON value, else as a `source` string.
+pub(super) fn record_line(text: &mut Vec<u8>, offset: u64, source: &str) {
+    let raw = !source.contains('\n')
+        && source.trim() == source
+        && serde_json::from_str::<&serde_json::value::RawValue>(source).is_ok();
+    if raw {
+        let _ = writeln!(text, "{{\"offset\":{offset},\"event\":{source}}}");
+    } else {
+        let _ = writeln!(text, "{}", serde_json::json!({ "offset": offset, "source": source }));
+    }
+}
+
+/// What the configuration says of `stream`: the laws it cites and its hold.
+fn policy_record(policies: &Policies, stream: &str) -> PolicyRecord {
+    let policy = policies.streams.get(stream).cloned().unwrap_or_else(logwarden_config::StreamPolicy::keep_forever);
+    let duration = |d: std::time::Duration| match d.as_secs() {
+        secs if secs > 0 && secs % 31_557_600 == 0 => format!("{}y", secs / 31_557_600),
+        secs if secs > 0 && secs % 86_400 == 0 => format!("{}d", secs / 86_400),
+        _ => humantime::format_duration(d).to_string(),
+    };
+    PolicyRecord {
+        retention: policy.retention.map(duration),
+        hot: policy.hot.map(duration),
+        presets: policy
+            .presets
+            .iter()
+            .map(|p| PresetRecord { name: p.name.to_string(), citation: p.citation.to_string(), min_retention: p.min_retention.map(duration) })
+            .collect(),
+        legal_hold: policy.legal_hold,
+        legal_hold_reason: policy.legal_hold_reason.clone(),
+        legal_hold_since: policy.legal_hold_since.map(rfc3339),
+    }
 }

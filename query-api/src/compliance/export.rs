@@ -7,7 +7,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use logwarden_compliance::ComplianceError;
-use logwarden_compliance::export::{ExportRequest, export as write_bundle};
+use logwarden_compliance::export::{ExportQuery, ExportRequest, export as write_bundle};
 use serde::Deserialize;
 
 use crate::audit::AuditChange;
@@ -26,8 +26,12 @@ pub struct ExportBody {
     pub from: String,
     /// RFC 3339, exclusive.
     pub to: String,
-    /// Not supported yet (needs Merkle inclusion proofs).
+    /// Only the records matching this query (the search syntax), each
+    /// with a Merkle inclusion proof against its split's manifest.
     pub query: Option<String>,
+    /// Why the data is exported (사유): reviewed monthly (제8조②); the
+    /// `X-Logwarden-Reason` header counts too.
+    pub reason: Option<String>,
 }
 
 fn time(name: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
@@ -43,15 +47,18 @@ pub async fn export(
     State(state): State<Arc<AppState>>,
     Extension(identity): Extension<Identity>,
     ConnectInfo(ClientAddr(client)): ConnectInfo<ClientAddr>,
+    headers: axum::http::HeaderMap,
     body: Result<Json<ExportBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body?;
-    if body.query.is_some() {
-        return Err(ApiError::bad_request(
-            "not_supported",
-            "`query` is not supported yet: a filtered export needs Merkle inclusion proofs per record; export the whole range",
-        ));
-    }
+    let reason = body.reason.clone().filter(|r| !r.trim().is_empty()).or_else(|| crate::audit::reason(&headers));
+    let query = match body.query.as_deref() {
+        Some(text) => {
+            let query = state.queries.compile(text).map_err(|e| ApiError::bad_request("invalid_query", e))?;
+            Some(ExportQuery { text: text.to_string(), query })
+        }
+        None => None,
+    };
     let (from, to) = (time("from", &body.from)?, time("to", &body.to)?);
     if from >= to {
         return Err(ApiError::bad_request("invalid_parameter", "`from` must be before `to`"));
@@ -71,6 +78,7 @@ pub async fn export(
         signing_key: state.signing_key.clone(),
         policies: Some(state.compliance.clone()),
         requested_by: identity.name.clone(),
+        query,
         out: exports.join(&id),
     };
     let name = id.clone();
@@ -88,15 +96,18 @@ pub async fn export(
         ComplianceError::InvalidExport(message) => ApiError::bad_request("invalid_parameter", message),
         other => ApiError::Internal(anyhow::Error::new(other).context("writing the audit export")),
     })?;
+    let filter = body.query.as_deref().map(|q| format!(" matching `{q}`")).unwrap_or_default();
+    let mut fields = vec![("export.query", body.query.clone().unwrap_or_default()), ("export.reason", reason.unwrap_or_default())];
+    fields.retain(|(_, v)| !v.is_empty());
     let change = AuditChange {
         identity: identity.clone(),
         client,
         action: "audit-export",
         message: format!(
-            "{} exported stream {} from {} to {}: {} records, bundle {}",
+            "{} exported stream {} from {} to {}{filter}: {} records, bundle {}",
             identity.name, body.stream, body.from, body.to, summary.records, summary.bundle_sha256
         ),
-        fields: vec![
+        fields: fields.into_iter().chain([
             ("export.id", id.clone()),
             ("export.stream", body.stream.clone()),
             ("export.from", body.from.clone()),
@@ -105,7 +116,7 @@ pub async fn export(
             ("export.bytes", summary.bytes.to_string()),
             ("export.bundle.sha256", summary.bundle_sha256.clone()),
             ("export.key.id", summary.key_id.clone()),
-        ],
+        ]).collect(),
     };
     state.audit.record_change(change).await.map_err(ApiError::AuditUnavailable)?;
     Ok((

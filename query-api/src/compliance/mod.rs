@@ -7,10 +7,14 @@
 //!   `audit` stream, answers in the format asked.
 //! - `export`: builds the audit bundle, records it in the `audit` stream,
 //!   answers it as a tar.
+//! - `review`: `/api/v1/compliance/review`: the monthly access review,
+//!   findings' 소명 states and the sign-off, each audited.
 
 mod export;
 mod handler;
 mod params;
+mod review;
 
 pub use export::export;
 pub use handler::report;
+pub use review::{ReviewState, get_review, set_finding, sign_off};

@@ -47,6 +47,12 @@ impl ReportParams {
     pub fn check(self, now: DateTime<Utc>) -> Result<ReportRequest, ApiError> {
         let format = match self.format.as_deref() {
             None => Format::Json,
+            Some("pdf") => {
+                return Err(ApiError::bad_request(
+                    "invalid_parameter",
+                    "`format` pdf is printed by the command line (logwarden compliance report --format pdf); the API serves json, csv or html",
+                ));
+            }
             Some(text) => Format::parse(text).ok_or_else(|| {
                 ApiError::bad_request("invalid_parameter", "`format` is json, csv or html")
             })?,

@@ -1,0 +1,348 @@
+//! A wire payload straight into a tantivy document: one pass of the JSON
+//! with borrowed strings, each key dispatched to its schema field through
+//! a lookup table, no intermediate `serde_json::Value` of the event, no
+//! clone of its free fields. Only free fields that are indexed are
+//! materialized (into the JSON field's object); the rest are skipped
+//! without allocating. The payload itself is stored as `_source`.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use tantivy::TantivyDocument;
+use tantivy::schema::{Field, OwnedValue};
+
+use crate::schema::{LogSchema, Mapped, Slot, checked_time, parse_time, to_tantivy};
+
+/// Maps `payload` (the wire JSON) to a document; the reasons a payload is
+/// not an event are the ones the indexer dead-letters it with.
+pub(crate) fn map(schema: &LogSchema, payload: &[u8], offset: u64) -> Result<Mapped, String> {
+    let raw = std::str::from_utf8(payload).map_err(|e| format!("payload is not UTF-8: {e}"))?;
+    if !raw.trim_start().starts_with('{') {
+        return Err(match serde_json::from_str::<IgnoredAny>(raw) {
+            Ok(_) => "payload is JSON but not an object".into(),
+            Err(e) => format!("payload is not JSON: {e}"),
+        });
+    }
+    let mut builder = Builder {
+        schema,
+        doc: TantivyDocument::new(),
+        timestamp: None,
+        stream: None,
+        free: BTreeMap::new(),
+    };
+    let mut deserializer = serde_json::Deserializer::from_str(raw);
+    EventSeed(&mut builder)
+        .deserialize(&mut deserializer)
+        .and_then(|()| deserializer.end())
+        .map_err(|e| format!("payload is not JSON: {e}"))?;
+    let Builder { mut doc, timestamp, stream, free, .. } = builder;
+    let timestamp = match timestamp {
+        Some(Timestamp::Text(text)) => checked_time(&text)?,
+        Some(Timestamp::Parsed(time)) => time,
+        None => return Err("the event has no @timestamp string".into()),
+    };
+    doc.add_date(schema.timestamp, to_tantivy(timestamp));
+    doc.add_text(schema.source, raw);
+    doc.add_u64(schema.offset, offset);
+    if !free.is_empty() {
+        doc.add_object(schema.fields, free);
+    }
+    let stream = stream
+        .filter(|s| logwarden_event::is_valid_stream_name(s))
+        .map(Cow::into_owned)
+        .unwrap_or_else(|| logwarden_event::DEFAULT_STREAM.to_string());
+    Ok(Mapped { document: doc, timestamp, stream })
+}
+
+/// `@timestamp` as read: parsed when it is a valid time, the text when not
+/// (for the rejection's message).
+enum Timestamp {
+    Parsed(DateTime<Utc>),
+    Text(String),
+}
+
+struct Builder<'s, 'de> {
+    schema: &'s LogSchema,
+    doc: TantivyDocument,
+    timestamp: Option<Timestamp>,
+    stream: Option<Cow<'de, str>>,
+    /// Indexed free fields: top-level keys without a field of their own
+    /// and the entries of `fields` (a top-level key wins over an entry of
+    /// `fields` with the same name, as it always has).
+    free: BTreeMap<String, OwnedValue>,
+}
+
+/// The event object: every key dispatched by the schema's slot table.
+struct EventSeed<'b, 's, 'de>(&'b mut Builder<'s, 'de>);
+
+impl<'de> DeserializeSeed<'de> for EventSeed<'_, '_, 'de> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EventSeed<'_, '_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an event object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let b = self.0;
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            match b.schema.slot(&key) {
+                Some(Slot::Timestamp) => {
+                    let text = map.next_value_seed(AnyStr)?;
+                    b.timestamp = text.map(|t| match parse_time(&t) {
+                        Some(time) if logwarden_event::time::in_range(time).is_some() => Timestamp::Parsed(time),
+                        _ => Timestamp::Text(t.into_owned()),
+                    });
+                }
+                Some(Slot::Ingested(field)) => {
+                    if let Some(time) = map.next_value_seed(AnyStr)?.as_deref().and_then(parse_time) {
+                        b.doc.add_date(field, to_tantivy(time));
+                    }
+                }
+                Some(Slot::Text(field)) => map.next_value_seed(Leaf { doc: &mut b.doc, field, numbers: false })?,
+                Some(Slot::Keyword(field)) => map.next_value_seed(Leaf { doc: &mut b.doc, field, numbers: true })?,
+                Some(Slot::Stream(field)) => {
+                    if let Some(stream) = map.next_value_seed(AnyStr)? {
+                        b.doc.add_text(field, &stream);
+                        b.stream = Some(stream);
+                    }
+                }
+                Some(Slot::Number(field)) => {
+                    if let Some(n) = map.next_value_seed(AnyU64)? {
+                        b.doc.add_u64(field, n);
+                    }
+                }
+                Some(Slot::Skip) => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                Some(Slot::Free) => map.next_value_seed(FreeObject { schema: b.schema, free: &mut b.free })?,
+                None if b.schema.free_field_indexed(&key) => {
+                    let value: serde_json::Value = map.next_value()?;
+                    b.free.insert(key.into_owned(), OwnedValue::from(value));
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A map key, borrowed from the payload when it holds no escape.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> de::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(AnyStr).map(|s| Key(s.unwrap_or_default()))
+    }
+}
+
+/// A string value (borrowed when it can be), `None` for any other value.
+struct AnyStr;
+
+impl<'de> DeserializeSeed<'de> for AnyStr {
+    type Value = Option<Cow<'de, str>>;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for AnyStr {
+    type Value = Option<Cow<'de, str>>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any value")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v.to_string())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v)))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        IgnoredAny.visit_seq(seq).map(|_| None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        IgnoredAny.visit_map(map).map(|_| None)
+    }
+}
+
+/// A whole number field: only non-negative integers are kept (as before:
+/// `Value::as_u64`).
+struct AnyU64;
+
+impl<'de> DeserializeSeed<'de> for AnyU64 {
+    type Value = Option<u64>;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for AnyU64 {
+    type Value = Option<u64>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any value")
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(u64::try_from(v).ok())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        IgnoredAny.visit_seq(seq).map(|_| None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        IgnoredAny.visit_map(map).map(|_| None)
+    }
+}
+
+/// A text or keyword value added to the document as it is read; a keyword
+/// also takes numbers (as their JSON text), other values are skipped.
+struct Leaf<'d> {
+    doc: &'d mut TantivyDocument,
+    field: Field,
+    numbers: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for Leaf<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Leaf<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any value")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<(), E> {
+        self.doc.add_text(self.field, v);
+        Ok(())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<(), E> {
+        if self.numbers {
+            self.doc.add_text(self.field, v.to_string());
+        }
+        Ok(())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<(), E> {
+        if self.numbers {
+            self.doc.add_text(self.field, v.to_string());
+        }
+        Ok(())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
+        if self.numbers {
+            if let Some(n) = serde_json::Number::from_f64(v) {
+                self.doc.add_text(self.field, n.to_string());
+            }
+        }
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        IgnoredAny.visit_seq(seq).map(|_| ())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        IgnoredAny.visit_map(map).map(|_| ())
+    }
+}
+
+/// The `fields` object: its indexed entries join the free fields, unless
+/// a top-level key of the same name is there already.
+struct FreeObject<'s, 'f> {
+    schema: &'s LogSchema,
+    free: &'f mut BTreeMap<String, OwnedValue>,
+}
+
+impl<'de> DeserializeSeed<'de> for FreeObject<'_, '_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FreeObject<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object of free fields")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            if self.schema.free_field_indexed(&key) && !self.free.contains_key(key.as_ref()) {
+                let value: serde_json::Value = map.next_value()?;
+                self.free.insert(key.into_owned(), OwnedValue::from(value));
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        IgnoredAny.visit_seq(seq).map(|_| ())
+    }
+}
