@@ -19,6 +19,7 @@ fi
 echo
 echo "Rules: rules/ (Sigma); set ALERT_WEBHOOK=URL to get Alertmanager-shaped POSTs for alerts"
 auth="-H \"Authorization: Bearer \$(cat $DEMO_DIR/data/admin.key)\""
+echo "Web UI: http://$HTTP_ADDR/  (log in with the key in $DEMO_DIR/data/admin.key)"
 echo "Try:  curl -s $auth 'http://$HTTP_ADDR/api/v1/search?q=sshd+AND+failed&limit=3'"
 echo "      curl -s $auth 'http://$HTTP_ADDR/api/v1/alerts?limit=3'"
 echo "      echo 'my first line' | curl -s $auth --data-binary @- 'http://$INGEST_ADDR/api/v1/ingest/app'"

@@ -1,0 +1,244 @@
+// What a person sees and can count in the web UI, against the real
+// pipeline of global-setup.mjs: the key, hit counts equal to the API's,
+// histogram bars summing to the total, brushing, field filters, an
+// expanded event, live tail, and a refused key's message. Each page's
+// screenshot is saved in screenshots/.
+import { test, expect } from '@playwright/test';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const shots = join(dirname(fileURLToPath(import.meta.url)), '..', 'screenshots');
+mkdirSync(shots, { recursive: true });
+const KEY = () => process.env.LOGWARDEN_UI_KEY;
+
+/** Script errors and Content-Security-Policy violations, collected per page. */
+function watchErrors(page) {
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error' && !/status of 40[13]/.test(m.text())) errors.push(m.text()); });
+  return errors;
+}
+
+async function login(page, key = KEY()) {
+  await page.goto('/');
+  await page.getByTestId('login').locator('input[name=key]').fill(key);
+  await page.getByTestId('login').getByRole('button').click();
+  if (key !== 'not-a-key') await expect(page.getByTestId('whoami')).toBeVisible();
+}
+
+async function apiTotal(request, params) {
+  const r = await request.get('/api/v1/search', { params: { ...params, limit: 1 }, headers: { Authorization: `Bearer ${KEY()}` } });
+  expect(r.ok()).toBeTruthy();
+  return (await r.json()).total;
+}
+
+async function shownTotal(page) {
+  const total = page.getByTestId('total');
+  await expect(total).toBeVisible();
+  return Number(await total.getAttribute('data-total'));
+}
+
+async function histogramSum(page) {
+  const chart = page.getByTestId('histogram');
+  await expect(chart.locator('canvas')).toBeVisible();
+  return Number(await chart.getAttribute('data-sum'));
+}
+
+test('a wrong key is refused with the API\'s message', async ({ page }) => {
+  await login(page, 'not-a-key');
+  await expect(page.getByTestId('error-message')).toHaveText('the API key is not valid');
+  await page.screenshot({ path: join(shots, 'login-refused.png') });
+});
+
+test('search: counts, histogram, brushing, field filter, expanding an event', async ({ page, request }) => {
+  const errors = watchErrors(page);
+  await login(page);
+  await expect(page.getByTestId('whoami')).toContainText('admin');
+  const q = 'sshd AND failed';
+  await page.goto(`/search?q=${encodeURIComponent(q)}&from=`);
+  const total = await shownTotal(page);
+  expect(total).toBe(await apiTotal(request, { q }));
+  expect(total).toBeGreaterThan(100);
+  expect(await histogramSum(page)).toBe(total);
+  await expect(page.getByTestId('event').first()).toBeVisible();
+  await expect(page.locator('[data-field="source.ip"] [data-testid=field-value]').first()).toBeVisible();
+  await page.screenshot({ path: join(shots, 'search.png') });
+  // The README's picture (docs/web-ui-search.png is a copy): the top of the page.
+  await page.screenshot({ path: join(shots, 'readme.png'), clip: { x: 0, y: 0, width: 1400, height: 620 } });
+
+  // Infinite scroll: more than one page of results once scrolled.
+  await page.getByTestId('sentinel').scrollIntoViewIfNeeded();
+  await expect.poll(() => page.getByTestId('event').count()).toBeGreaterThan(50);
+
+  // Brushing narrows the range and the URL.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  const over = page.getByTestId('histogram').locator('.u-over');
+  const box = await over.boundingBox();
+  await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2, { steps: 8 });
+  await page.mouse.up();
+  await expect(page).toHaveURL(/from=\d{4}-\d\d-\d\dT.*&to=\d{4}-/);
+  const url = new URL(page.url());
+  const from = url.searchParams.get('from');
+  const to = url.searchParams.get('to');
+  expect(Date.parse(to)).toBeGreaterThan(Date.parse(from));
+  await expect.poll(async () => Number(await page.getByTestId('total').getAttribute('data-total'))).toBeLessThan(total);
+  const narrowed = await shownTotal(page);
+  expect(narrowed).toBe(await apiTotal(request, { q, from, to }));
+  expect(await histogramSum(page)).toBe(narrowed);
+  await expect(page.getByTestId('from')).toHaveValue(from);
+
+  // A field value filters the query.
+  await page.goto(`/search?q=${encodeURIComponent(q)}&from=`);
+  const ip = page.locator('[data-field="source.ip"] [data-testid=field-value]').first();
+  await expect(ip).toBeVisible();
+  const value = (await ip.locator('.value').textContent()).trim();
+  await ip.getByTestId('include').click();
+  const filtered = `${q} AND source.ip:"${value}"`;
+  await expect.poll(() => new URL(page.url()).searchParams.get('q')).toBe(filtered);
+  await expect(page.getByTestId('query')).toHaveValue(filtered);
+  const filteredTotal = await apiTotal(request, { q: filtered });
+  await expect.poll(async () => Number(await page.getByTestId('total').getAttribute('data-total'))).toBe(filteredTotal);
+  await page.screenshot({ path: join(shots, 'search-filtered.png') });
+
+  // An event expands to all its fields and the original line.
+  await page.getByTestId('event').first().locator('.event-line').click();
+  const detail = page.getByTestId('event-detail');
+  await expect(detail.getByTestId('original')).toContainText(value);
+  await expect(detail.locator('table.fields')).toContainText('source.ip');
+  await expect(detail.locator('table.fields')).toContainText('process.name');
+  await page.screenshot({ path: join(shots, 'event.png') });
+
+  // An empty result says what to do; a bad query shows the API's message.
+  await page.goto('/search?q=nosuchword4711&from=');
+  await expect(page.getByTestId('no-results')).toContainText('Widen the time range');
+  await page.goto('/search?q=nosuchfield:x&from=');
+  await expect(page.getByTestId('error')).toContainText('invalid_query');
+  await expect(page.getByTestId('error-message')).toContainText('nosuchfield');
+  await page.screenshot({ path: join(shots, 'search-error.png') });
+  expect(errors.filter((e) => !/status of 400/.test(e))).toEqual([]);
+});
+
+test('live tail shows a line appended to a tailed file', async ({ page }) => {
+  await login(page);
+  await page.goto('/search?q=&from=now-15m&live=1');
+  await expect(page.getByTestId('live')).toBeVisible();
+  const marker = `uitest-${Date.now()}`;
+  const now = new Date();
+  const month = now.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
+  const stamp = `${month} ${String(now.getUTCDate()).padStart(2, ' ')} ${now.toISOString().slice(11, 19)}`;
+  appendFileSync(process.env.LOGWARDEN_UI_TAIL, `${stamp} uihost sshd[4242]: Failed password for ${marker} from 10.9.8.7 port 22 ssh2\n`);
+  await expect(page.getByTestId('live-events')).toContainText(marker, { timeout: 30_000 });
+  await page.screenshot({ path: join(shots, 'live-tail.png') });
+});
+
+test('alerts, rules, compliance and pipeline health pages', async ({ page }) => {
+  const errors = watchErrors(page);
+  await login(page);
+  await page.getByTestId('nav-rules').click();
+  await expect(page.getByTestId('rules')).toBeVisible();
+  await page.screenshot({ path: join(shots, 'rules.png'), fullPage: true });
+
+  await page.getByTestId('nav-alerts').click();
+  await expect(page.getByTestId('alerts').or(page.getByTestId('empty'))).toBeVisible();
+  await page.screenshot({ path: join(shots, 'alerts.png'), fullPage: true });
+  // The SSH brute-force rule fired on loghub's OpenSSH log: triage one alert.
+  await expect(page.getByTestId('alerts')).toBeVisible();
+  await page.getByTestId('alerts').locator('tbody tr').first().click();
+  await expect(page.getByTestId('alert')).toContainText('SSH Brute Force');
+  await expect(page.getByTestId('alert').getByTestId('event').first()).toBeVisible();
+  await page.getByTestId('comment').fill('looked at it: loghub replay');
+  await page.getByTestId('acknowledge').click();
+  await expect(page.getByTestId('alert').locator('h2')).toContainText('acknowledged');
+  await expect(page.getByTestId('alert')).toContainText('looked at it: loghub replay');
+  await page.screenshot({ path: join(shots, 'alert.png'), fullPage: true });
+
+  await page.getByTestId('nav-compliance').click();
+  await expect(page.getByTestId('compliance-overall')).toBeVisible();
+  await expect(page.getByTestId('review').or(page.getByTestId('review-missing'))).toBeVisible();
+  await page.screenshot({ path: join(shots, 'compliance.png'), fullPage: true });
+
+  await page.getByTestId('nav-health').click();
+  await expect(page.getByTestId('kafka')).toContainText('reachable');
+  await expect(page.getByTestId('lag').first()).toBeVisible();
+  await expect(page.getByTestId('ingest')).toContainText('auth');
+  await page.screenshot({ path: join(shots, 'health.png'), fullPage: true });
+
+  // Korean and dark.
+  await page.getByTestId('lang').click();
+  await page.getByTestId('theme').click();
+  await expect(page.getByTestId('nav-health')).toHaveText('파이프라인 상태');
+  await page.screenshot({ path: join(shots, 'health-ko-dark.png'), fullPage: true });
+  await page.getByTestId('nav-search').click();
+  await page.goto('/search?q=sshd&from=');
+  await expect(page.getByTestId('total')).toContainText('이벤트');
+  await page.screenshot({ path: join(shots, 'search-ko-dark.png') });
+  expect(errors).toEqual([]);
+});
+
+test('the UI shows what the key\'s role may do; the API refuses the rest', async ({ page, request }) => {
+  await login(page, process.env.LOGWARDEN_UI_ANALYST_KEY);
+  await expect(page.getByTestId('whoami')).toContainText('analyst');
+  await expect(page.getByTestId('nav-search')).toBeVisible();
+  await expect(page.getByTestId('nav-compliance')).toHaveCount(0);
+  await page.goto('/compliance');
+  await expect(page.getByTestId('forbidden')).toContainText('analyst');
+  const refused = await request.get('/api/v1/compliance/report', { headers: { Authorization: `Bearer ${process.env.LOGWARDEN_UI_ANALYST_KEY}` } });
+  expect(refused.status()).toBe(403);
+
+  await page.getByTestId('logout').click();
+  await login(page, process.env.LOGWARDEN_UI_AUDITOR_KEY);
+  await expect(page.getByTestId('nav-compliance')).toBeVisible();
+  await page.getByTestId('nav-alerts').click();
+  await page.getByTestId('alerts').locator('tbody tr').first().click();
+  await expect(page.getByTestId('alert')).toContainText('may read alerts but not change them');
+  await expect(page.getByTestId('acknowledge')).toHaveCount(0);
+});
+
+test('first paint and bundle over loopback (figures for BENCHMARKS.md)', async ({ browser, request }) => {
+  // A cold browser context: nothing cached.
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const bytes = {};
+  page.on('response', (response) => {
+    const path = new URL(response.url()).pathname;
+    if (!path.startsWith('/api/') && path !== '/search') bytes[path] = 0;
+  });
+  await page.goto('/');
+  await expect(page.getByTestId('login')).toBeVisible();
+  const timing = await page.evaluate(() => {
+    const nav = performance.getEntriesByType('navigation')[0];
+    const paint = Object.fromEntries(performance.getEntriesByType('paint').map((p) => [p.name, p.startTime]));
+    return { fcp: paint['first-contentful-paint'], domContentLoaded: nav.domContentLoadedEventEnd, load: nav.loadEventEnd };
+  });
+  // Logged in, a search to its first rendered page of results and histogram.
+  await page.getByTestId('login').locator('input[name=key]').fill(KEY());
+  await page.getByTestId('login').getByRole('button').click();
+  await expect(page.getByTestId('whoami')).toBeVisible();
+  const started = Date.now();
+  await page.goto('/search?q=sshd&from=');
+  await expect(page.getByTestId('histogram').locator('canvas')).toBeVisible();
+  await expect(page.getByTestId('event').first()).toBeVisible();
+  const searchMs = Date.now() - started;
+  // Each file the first load fetched, with its size as served.
+  for (const path of Object.keys(bytes)) bytes[path] = (await (await request.get(path)).body()).length;
+  const total = Object.values(bytes).reduce((a, b) => a + b, 0);
+  const figures = { ...timing, searchPageMs: searchMs, bundleBytes: total, files: bytes };
+  console.log('web UI figures:', JSON.stringify(figures));
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(join(shots, 'figures.json'), JSON.stringify(figures, null, 2));
+  expect(timing.fcp).toBeLessThan(2000);
+  expect(total).toBeLessThan(400_000);
+  await context.close();
+});
+
+test('Korean when the browser asks for it first', async ({ browser }) => {
+  const context = await browser.newContext({ locale: 'ko-KR' });
+  const page = await context.newPage();
+  await page.goto('/');
+  await expect(page.getByTestId('login').locator('h1')).toHaveText('API 키로 로그인');
+  await expect(page.locator('html')).toHaveAttribute('lang', 'ko');
+  await context.close();
+});
