@@ -41,6 +41,7 @@ pub async fn execute(command: Command) -> anyhow::Result<()> {
         Command::Retention(args) => compliance::retention(args),
         Command::Compliance(command) => compliance::execute(command),
         Command::CheckConfig(args) => crate::check_config::execute(args),
+        Command::Status(args) => crate::status::execute(args).await,
         Command::Bench(args) => logwarden_bench::run_until_interrupted(args).await,
     }
 }
@@ -149,6 +150,7 @@ async fn pipeline(config: Config, admin_key_file: Option<PathBuf>, components: C
         if admin_key_file.is_none() {
             println!("logwarden: (YOUR_KEY: a key of an [[auth.keys]] entry with role admin, analyst or auditor)");
         }
+        println!("logwarden: web UI: {scheme}://{addr}/ (log in with the key)");
         let api_config = config.clone();
         let shutdown_api = shutdown.clone();
         components.push((

@@ -12,6 +12,7 @@
 //! - `telemetry`: logging (text or JSON) and the Prometheus recorder.
 //! - `ops_http`: `/metrics`, `/healthz`, `/readyz` on `[telemetry] listen`.
 //! - `shutdown`: SIGTERM/SIGINT to a cancellation token.
+//! - `status`: `status`, the pipeline's health as `GET /api/v1/status` answers it.
 
 mod admin_key;
 mod check_config;
@@ -22,6 +23,7 @@ mod keys;
 mod ops_http;
 mod rules;
 mod shutdown;
+mod status;
 mod telemetry;
 
 use clap::Parser;

@@ -210,7 +210,7 @@ fn produce(topic: &str, fixture: &Fixture) {
     for event in &events {
         let payload = wire::encode(event);
         producer
-            .send(BaseRecord::to(topic).key(wire::key(event)).payload(&payload))
+            .send(BaseRecord::to(topic).key(&*wire::key(event)).payload(&payload))
             .unwrap_or_else(|(e, _)| panic!("queueing an event: {e}"));
     }
     producer.flush(Duration::from_secs(30)).expect("every event acknowledged by Kafka");

@@ -75,7 +75,8 @@ pub struct Payloads {
     pub encode_seconds: f64,
 }
 
-/// One event: its payload, key (`host.name`), message and timestamp.
+/// One event: its payload, Kafka key (`wire::key`: its source), message
+/// and timestamp.
 pub struct Record<'a> {
     pub payload: &'a [u8],
     pub key: &'a str,
@@ -132,7 +133,7 @@ pub fn encode(corpus: &CorpusInfo) -> anyhow::Result<Payloads> {
             wire::encode_into(&event, &mut payloads.data);
             busy += started.elapsed();
             payloads.ends.push(payloads.data.len());
-            payloads.keys.push_str(wire::key(&event));
+            payloads.keys.push_str(&wire::key(&event));
             payloads.key_ends.push(payloads.keys.len());
             payloads.messages.push_str(&event.message);
             payloads.message_ends.push(payloads.messages.len());

@@ -1,11 +1,21 @@
-//! Raw tantivy: the same documents into a plain index with a timestamp
-//! (fast), a keyword, a text and a stored field — what the indexer's
-//! per-document work is bounded by.
+//! Raw tantivy, two ways, on the same events the indexer gets:
+//!
+//! - [`index`]: a plain index with a timestamp (fast), a keyword, a text and
+//!   a stored field: tantivy's ceiling for a log line (the "4 fields"
+//!   baseline).
+//! - [`index_same_schema`]: the indexer's own `LogSchema` and its own
+//!   mapping from payload to document: the same documents the indexer
+//!   writes, so the ratio to it is the pipeline's overhead (decoding,
+//!   Kafka, commits) and nothing the schema decides.
+//!
+//! Both use as many writer threads as the indexer has workers, 64 MB each,
+//! and commit once at the end.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use logwarden_store::schema::LogSchema;
 use tantivy::schema::{
     DateOptions, DateTimePrecision, FAST, INDEXED, STORED, STRING, Schema, TEXT,
 };
@@ -17,6 +27,12 @@ use crate::process::check_interrupted;
 /// Per writer thread, the same budget as the indexer's default
 /// `writer_memory_mb`.
 const MEMORY_PER_THREAD: usize = 64 * 1024 * 1024;
+
+/// Documents built ahead of each timed stretch of the same-schema baseline.
+/// Building is left out of its timing; the writer's queue (10,000
+/// documents) may still be draining when a stretch ends, so up to ~5% of
+/// the indexing work can fall outside the timing: in the baseline's favour.
+const CHUNK: usize = 200_000;
 
 /// Indexes every payload with `threads` writer threads and commits once;
 /// returns the time from the first document to the end of the commit.
@@ -58,4 +74,144 @@ pub fn index(payloads: &Payloads, dir: &Path, threads: usize) -> anyhow::Result<
     let elapsed = started.elapsed();
     writer.wait_merging_threads().context("baseline merges")?;
     Ok(elapsed)
+}
+
+/// Indexes every payload as the indexer maps it (`LogSchema`, the
+/// payload's offset in the corpus as `_offset`) with `threads` writer
+/// threads and one commit; returns the time spent adding documents and
+/// committing, document building left out (see [`CHUNK`]).
+pub fn index_same_schema(
+    payloads: &Payloads,
+    dir: &Path,
+    threads: usize,
+) -> anyhow::Result<Duration> {
+    let schema = LogSchema::new();
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let index = Index::create_in_dir(dir, schema.schema.clone())
+        .context("creating the same-schema baseline index")?;
+    let mut writer = index
+        .writer_with_num_threads(threads, MEMORY_PER_THREAD * threads)
+        .context("same-schema baseline index writer")?;
+    let mut timed = Duration::ZERO;
+    let mut chunk: Vec<TantivyDocument> = Vec::with_capacity(CHUNK.min(payloads.len()));
+    for start in (0..payloads.len()).step_by(CHUNK) {
+        check_interrupted()?;
+        for i in start..(start + CHUNK).min(payloads.len()) {
+            let payload = payloads.get(i).payload;
+            let doc = schema
+                .document(payload, i as u64)
+                .map_err(|reason| anyhow::anyhow!("payload {i} is not an event: {reason}"))?;
+            chunk.push(doc.document);
+        }
+        let started = Instant::now();
+        for doc in chunk.drain(..) {
+            writer.add_document(doc).context("same-schema add_document")?;
+        }
+        timed += started.elapsed();
+    }
+    let started = Instant::now();
+    writer.commit().context("same-schema commit")?;
+    timed += started.elapsed();
+    writer.wait_merging_threads().context("same-schema merges")?;
+    Ok(timed)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use logwarden_generator::Limit;
+    use logwarden_store::schema::{FreeFields, LogSchema};
+    use serde_json::{Map, Value};
+    use tantivy::schema::Schema;
+    use tantivy::{Index, TantivyDocument};
+
+    use super::MEMORY_PER_THREAD;
+    use crate::corpus;
+
+    /// `LogSchema`'s fields in its order (so its documents fit), with the
+    /// options it had before near-unique values became doc values only:
+    /// `@timestamp`, `event.ingested`, `_offset`, `event.id` and
+    /// `log.offset` indexed too.
+    fn indexed_near_unique() -> Schema {
+        use logwarden_event::fields;
+        use tantivy::schema::*;
+        let mut b = Schema::builder();
+        let date = DateOptions::from(INDEXED).set_fast().set_precision(DateTimePrecision::Microseconds);
+        b.add_date_field(fields::TIMESTAMP, date.clone());
+        b.add_date_field(fields::INGESTED, date);
+        b.add_text_field(fields::MESSAGE, TEXT);
+        b.add_text_field("_source", STORED);
+        b.add_u64_field("_offset", INDEXED | FAST);
+        let json = JsonObjectOptions::default().set_expand_dots_enabled().set_indexing_options(
+            TextFieldIndexing::default().set_tokenizer("raw").set_index_option(IndexRecordOption::Basic),
+        );
+        b.add_json_field(fields::FIELDS, json);
+        for name in fields::KEYWORDS {
+            b.add_text_field(name, STRING.set_fast("raw"));
+        }
+        for name in fields::NUMBERS {
+            b.add_u64_field(name, INDEXED | FAST);
+        }
+        b.build()
+    }
+
+    /// Indexes prebuilt `docs` with `threads` writer threads and one commit.
+    fn index_docs(schema: &Schema, docs: Vec<TantivyDocument>, threads: usize) -> Duration {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::create_in_dir(dir.path(), schema.clone()).unwrap();
+        let mut writer = index.writer_with_num_threads(threads, MEMORY_PER_THREAD * threads).unwrap();
+        let started = Instant::now();
+        for doc in docs {
+            writer.add_document(doc).unwrap();
+        }
+        writer.commit().unwrap();
+        started.elapsed()
+    }
+
+    /// The levers' effects on the corpus's events, in microseconds of one
+    /// thread per event: decoding + mapping (through a `Value` or in one
+    /// pass), and indexing with every free field or the default list.
+    /// Prints; asserts nothing about time (`cargo test --release -p
+    /// logwarden-bench --lib levers -- --ignored --nocapture`; LEVER_LINES
+    /// sets the corpus size).
+    #[test]
+    #[ignore = "a measurement, not a test: run it by hand in release"]
+    fn levers() {
+        let lines = std::env::var("LEVER_LINES").ok().and_then(|l| l.parse().ok()).unwrap_or(200_000);
+        let dir = tempfile::tempdir().unwrap();
+        let info = corpus::generate(&dir.path().join("c"), Limit::Lines(lines), Duration::from_secs(86_400), 1, 0.2).unwrap();
+        let payloads = corpus::encode(&info).unwrap();
+        let n = payloads.len() as f64;
+        let per_event = |d: Duration| d.as_secs_f64() * 1e6 / n;
+        let schema = LogSchema::new();
+        let every = LogSchema::with_free_fields(FreeFields::new(&["*"]));
+        let started = Instant::now();
+        for (i, record) in payloads.iter().enumerate() {
+            let raw = std::str::from_utf8(record.payload).unwrap();
+            let map: Map<String, Value> = serde_json::from_str(raw).unwrap();
+            let time = map["@timestamp"].as_str().and_then(logwarden_store::schema::parse_time).unwrap();
+            std::hint::black_box(every.to_document(&map, raw, i as u64, time));
+        }
+        println!("decode into Value + to_document, every free field: {:.2} us/event", per_event(started.elapsed()));
+        for (name, schema) in [("every free field", &every), ("default list", &schema)] {
+            let started = Instant::now();
+            for (i, record) in payloads.iter().enumerate() {
+                std::hint::black_box(schema.document(record.payload, i as u64).unwrap());
+            }
+            println!("one-pass document(), {name}: {:.2} us/event", per_event(started.elapsed()));
+        }
+        let before = indexed_near_unique();
+        for threads in [1, 2] {
+            for (name, schema, tantivy_schema) in [
+                ("near-unique values indexed, every free field (as before)", &every, &before),
+                ("near-unique values as doc values, every free field", &every, &every.schema),
+                ("near-unique values as doc values, default list (now)", &schema, &schema.schema),
+            ] {
+                let docs = payloads.iter().enumerate().map(|(i, r)| schema.document(r.payload, i as u64).unwrap().document).collect();
+                let took = index_docs(tantivy_schema, docs, threads);
+                println!("indexing, {threads} thread(s), {name}: {:.2} us/event wall, {:.2} us/event per thread", per_event(took), per_event(took) * threads as f64);
+            }
+        }
+    }
 }

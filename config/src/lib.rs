@@ -13,6 +13,8 @@
 //! - `collector`: `[collector]`: file inputs, multiline, the parser chain,
 //!   pattern files and routes.
 //! - `retention`: per-stream retention classes and regulation presets.
+//! - `review`: `[compliance.review]`: the monthly access review's checks,
+//!   thresholds with their citations, and access-record streams.
 //! - `kafka`: brokers, topic and how every Kafka client connects (SASL,
 //!   TLS, overrides per client kind).
 //! - `push`: syslog listeners, HTTP ingest and the spool (push sources).
@@ -30,6 +32,7 @@ mod push;
 mod tls;
 pub mod raw;
 pub mod retention;
+pub mod review;
 mod validated;
 
 pub use error::ConfigError;
@@ -41,7 +44,7 @@ pub use tls::TlsFiles;
 pub use raw::RawConfig;
 pub use retention::{PRESETS, Preset, StreamPolicy};
 pub use kafka::{ClientKind, Compression, KafkaConfig};
-pub use collector::{CollectorConfig, FileInput, Multiline, ParseConfig};
+pub use collector::{CollectorConfig, CollectorId, FileInput, Multiline, ParseConfig};
 pub use validated::{ApiConfig, ComplianceConfig, Config, DEFAULT_MAX_EXPORT_BYTES, IndexerConfig};
 
 use std::path::Path;

@@ -43,6 +43,9 @@ pub struct RawConfig {
 pub struct RawCompliance {
     /// The largest audit export (records and manifests) served or written.
     pub max_export_bytes: Option<u64>,
+    /// `[compliance.review]`: the monthly access review (제8조②).
+    #[serde(default)]
+    pub review: crate::review::RawReview,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -118,8 +121,23 @@ pub struct RawKafkaTls {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCollector {
+    /// This collector's identity: its positions in the checkpoints topic
+    /// and its Kafka `transactional.id` derive from it. Absent: host name
+    /// and data directory.
+    pub id: Option<String>,
+    /// The compacted topic of positions (files, spool), written in the
+    /// same Kafka transaction as the events before them.
+    pub checkpoints_topic: Option<String>,
+    /// How often the collector commits its Kafka transaction (events and
+    /// positions together); a transaction also commits at
+    /// `transaction_max_events`.
+    #[serde(default, with = "humantime_serde")]
+    pub commit_interval: Option<Duration>,
+    pub transaction_max_events: Option<usize>,
     #[serde(default)]
     pub files: Vec<RawFileInput>,
+    /// Where the at-least-once collector kept `files.json`; read once to
+    /// carry its positions over into the checkpoints topic.
     pub checkpoint_dir: Option<PathBuf>,
     #[serde(default, with = "humantime_serde")]
     pub scan_interval: Option<Duration>,
@@ -281,6 +299,9 @@ pub struct RawStream {
     pub legal_hold: bool,
     /// Why the hold is in place (case number, request), for reports.
     pub legal_hold_reason: Option<String>,
+    /// Since when the hold is in force (`2026-11-01` or an RFC 3339 time),
+    /// written into audit bundles and reports.
+    pub legal_hold_since: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -309,6 +330,9 @@ impl RawConfig {
         }
         if let Some(dir) = lookup("LOGWARDEN_DATA_DIR").filter(|v| !v.is_empty()) {
             self.data_dir = Some(PathBuf::from(dir));
+        }
+        if let Some(id) = lookup("LOGWARDEN_COLLECTOR_ID").filter(|v| !v.is_empty()) {
+            self.collector.id = Some(id);
         }
     }
 }

@@ -37,6 +37,8 @@ pub struct Config {
 pub struct ComplianceConfig {
     /// An audit export larger than this is refused.
     pub max_export_bytes: u64,
+    /// `[compliance.review]`: the monthly access review.
+    pub review: crate::review::ReviewConfig,
 }
 
 /// `compliance.max_export_bytes` when the config does not set it: 1 GiB.
@@ -200,7 +202,8 @@ impl RawConfig {
         if max_export_bytes == 0 {
             return Err(ConfigError::invalid("compliance.max_export_bytes", "must be greater than zero"));
         }
-        let compliance = ComplianceConfig { max_export_bytes };
+        let review = crate::review::validate(self.compliance.review)?;
+        let compliance = ComplianceConfig { max_export_bytes, review };
         Ok(Config {
             data_dir,
             kafka,

@@ -77,3 +77,61 @@ pub const NUMBERS: &[&str] = &[
     "source.port",
     "destination.port",
 ];
+
+/// Free fields (parsers' fields without an ECS field of their own, kept
+/// under `fields`) indexed by default, so `fields.NAME:value` finds them:
+/// names, or prefixes ending in `.*`. Any other free field is kept in the
+/// stored event (returned by searches, exports) but not indexed: ids,
+/// durations, byte counts and vendor extras would cost more to index than
+/// searching them is worth. `["*"]` indexes every free field.
+pub const INDEXED_FREE_FIELDS: &[&str] = &[
+    // who and where
+    "source.*",
+    "destination.*",
+    "client.*",
+    "server.*",
+    "user.*",
+    "group.*",
+    "related.*",
+    "observer.*",
+    // what
+    "process.*",
+    "file.*",
+    "registry.*",
+    "dns.*",
+    "network.*",
+    "url.*",
+    "http.request.method",
+    "http.request.referrer",
+    "http.response.status_code",
+    "user_agent.original",
+    "tls.*",
+    "service.name",
+    "error.code",
+    "event.kind",
+    "event.type",
+    "event.severity",
+    "event.module",
+    "event.dataset",
+    "event.provider",
+    "event.reason",
+    "rule.*",
+    "threat.*",
+    // sources with their own names
+    "winlog.event_id",
+    "winlog.channel",
+    "winlog.provider_name",
+    "winlog.computer_name",
+    "winlog.event_data.*",
+    "event_data.*",
+    "EventData.*",
+    "cef.*",
+    "leef.*",
+    "sd.*",
+    "ssh.*",
+    "sudo.*",
+    "su.*",
+    "pam.*",
+    "iptables.*",
+    "tty",
+];

@@ -44,8 +44,13 @@ use crate::partition::SplitSettings;
 /// Why splits were committed; a metric label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommitReason {
-    /// `commit_interval` elapsed.
+    /// `commit_interval` elapsed: splits with new documents are committed.
     Timeout,
+    /// A split holds `MAX_PENDING_DOCS` uncommitted documents.
+    DocLimit,
+    /// The worker's uncommitted events reached its share of
+    /// `indexer.writer_memory_mb`: its largest split is committed.
+    MemoryLimit,
     /// Partitions are being handed to another consumer.
     Rebalance,
     /// Shutdown: everything consumed is committed before exit.
@@ -56,9 +61,17 @@ impl CommitReason {
     pub fn as_str(self) -> &'static str {
         match self {
             CommitReason::Timeout => "timeout",
+            CommitReason::DocLimit => "doc_limit",
+            CommitReason::MemoryLimit => "memory_limit",
             CommitReason::Rebalance => "rebalance",
             CommitReason::Drained => "drained",
         }
+    }
+
+    /// Whether every split's payload moves to the partition's next offset,
+    /// idle ones included (so a restart resumes right there).
+    fn advances_idle_splits(self) -> bool {
+        matches!(self, CommitReason::Rebalance | CommitReason::Drained)
     }
 }
 

@@ -5,9 +5,9 @@ use std::time::Duration;
 use crate::CommitReason;
 use logwarden_store::manifest::SealReason;
 
-pub fn indexed(stream: &str) {
+pub fn indexed(stream: &str, events: u64) {
     metrics::counter!("logwarden_indexer_events_indexed_total", "stream" => stream.to_string())
-        .increment(1);
+        .increment(events);
 }
 
 pub fn replay_skipped(stream: &str) {
@@ -34,9 +34,13 @@ pub fn retention_deleted(stream: &str) {
         .increment(1);
 }
 
-pub fn commit(reason: CommitReason, took: Duration) {
+/// One commit round of a partition: `splits` committed for `reason`.
+pub fn commit(reason: CommitReason, splits: u64, took: Duration) {
     metrics::histogram!("logwarden_indexer_commit_seconds", "reason" => reason.as_str())
         .record(took.as_secs_f64());
+    metrics::counter!("logwarden_indexer_commits_total", "reason" => reason.as_str()).increment(1);
+    metrics::counter!("logwarden_indexer_split_commits_total", "reason" => reason.as_str())
+        .increment(splits);
 }
 
 pub fn error(stage: &'static str) {

@@ -15,12 +15,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use logwarden_event::{DEFAULT_STREAM, fields, is_valid_stream_name};
-use serde_json::{Map, Value};
 
 use logwarden_store::keys::ManifestSigner;
 use logwarden_store::manifest::Manifest;
-use logwarden_store::schema::{LogSchema, parse_time};
+use logwarden_store::schema::LogSchema;
 use crate::split::ActiveSplit;
 use logwarden_store::storage::{self, SplitId};
 use crate::stream::StreamSplits;
@@ -55,7 +53,15 @@ pub struct PartitionIndexer {
     /// Offset of the next message to read.
     pub next_offset: Option<i64>,
     pub last_commit: Instant,
+    /// When idle splits' payloads were last moved to `next_offset`.
+    last_idle_advance: Instant,
 }
+
+/// How long an idle split's payload may lag behind its partition (a
+/// restart re-reads at most that much, skipping what splits hold).
+const IDLE_ADVANCE: std::time::Duration = std::time::Duration::from_secs(10);
+/// Uncommitted documents a split may hold before it commits (`DocLimit`).
+pub const MAX_PENDING_DOCS: u64 = 500_000;
 
 impl PartitionIndexer {
     /// Opens the partition's splits and manifests, finishes any seal a crash
@@ -109,6 +115,7 @@ impl PartitionIndexer {
             streams,
             next_offset: None,
             last_commit: Instant::now(),
+            last_idle_advance: Instant::now(),
         };
         for split in unfinished {
             tracing::warn!(split = %split.location.id, "finishing a seal interrupted by a crash");
@@ -138,36 +145,11 @@ impl PartitionIndexer {
         produced: Option<DateTime<Utc>>,
         payload: &[u8],
     ) -> Result<Outcome, IndexerError> {
-        let (event, raw) = match decode(payload) {
-            Ok(decoded) => decoded,
+        let mapped = match self.settings.schema.document(payload, offset as u64) {
+            Ok(mapped) => mapped,
             Err(reason) => return Ok(Outcome::Rejected(reason)),
         };
-        let timestamp = match event.get(fields::TIMESTAMP) {
-            Some(Value::String(text)) => match parse_time(text) {
-                Some(time) if logwarden_event::time::in_range(time).is_some() => time,
-                Some(_) => {
-                    return Ok(Outcome::Rejected(format!(
-                        "@timestamp `{text}` is outside the times logwarden stores ({})",
-                        logwarden_event::time::RANGE_TEXT
-                    )));
-                }
-                None => {
-                    return Ok(Outcome::Rejected(format!(
-                        "@timestamp `{text}` is not an RFC 3339 time"
-                    )));
-                }
-            },
-            _ => {
-                return Ok(Outcome::Rejected(
-                    "the event has no @timestamp string".into(),
-                ));
-            }
-        };
-        let stream_name = event
-            .get(fields::STREAM)
-            .and_then(Value::as_str)
-            .filter(|s| is_valid_stream_name(s))
-            .unwrap_or(DEFAULT_STREAM);
+        let (timestamp, stream_name) = (mapped.timestamp, mapped.stream.as_str());
         if !self.streams.contains_key(stream_name) {
             self.streams
                 .insert(stream_name.to_string(), StreamSplits::new(stream_name));
@@ -183,12 +165,8 @@ impl PartitionIndexer {
             metrics::replay_skipped(stream_name);
             return Ok(Outcome::Skipped);
         };
-        split.add(
-            self.settings
-                .schema
-                .to_document(&event, &raw, offset as u64, timestamp),
-        )?;
-        metrics::indexed(stream_name);
+        split.add(mapped.document, payload.len())?;
+        stream.unreported += 1;
         Ok(Outcome::Indexed)
     }
 
@@ -197,13 +175,32 @@ impl PartitionIndexer {
         self.next_offset = Some(offset + 1);
     }
 
-    /// Commits every active split with the partition's next offset.
+    /// Commits the splits holding new documents with the partition's next
+    /// offset; splits without any keep their payload until
+    /// [`IDLE_ADVANCE`] passed (or a rebalance or shutdown), so an idle
+    /// split costs no commit per interval.
     pub fn commit(&mut self, reason: CommitReason) -> Result<(), IndexerError> {
+        self.commit_where(reason, |_| true)
+    }
+
+    /// Commits only the split holding the most uncommitted documents.
+    fn commit_largest(&mut self, reason: CommitReason) -> Result<(), IndexerError> {
+        let largest = self.active().map(|s| s.pending_bytes).max().unwrap_or(0);
+        self.commit_where(reason, |s| s.pending_bytes == largest && largest > 0)
+    }
+
+    fn commit_where(
+        &mut self,
+        reason: CommitReason,
+        wanted: impl Fn(&ActiveSplit) -> bool,
+    ) -> Result<(), IndexerError> {
         let Some(next) = self.next_offset else {
             return Ok(());
         };
         let started = Instant::now();
-        let mut docs = 0;
+        let advance_idle = reason.advances_idle_splits()
+            || self.last_idle_advance.elapsed() >= IDLE_ADVANCE;
+        let (mut docs, mut splits) = (0, 0);
         for split in self
             .streams
             .values_mut()
@@ -214,19 +211,52 @@ impl PartitionIndexer {
             if split.committed_next >= next && split.pending_docs == 0 {
                 continue;
             }
+            if !wanted(split) || (split.pending_docs == 0 && !advance_idle) {
+                continue;
+            }
             docs += split.pending_docs;
+            splits += 1;
             split.commit(next.max(split.committed_next))?;
         }
-        self.last_commit = Instant::now();
-        if docs > 0 {
-            metrics::commit(reason, started.elapsed());
+        for stream in self.streams.values_mut() {
+            if stream.unreported > 0 {
+                metrics::indexed(&stream.name, stream.unreported);
+                stream.unreported = 0;
+            }
+        }
+        if advance_idle && !matches!(reason, CommitReason::DocLimit | CommitReason::MemoryLimit) {
+            self.last_idle_advance = Instant::now();
+        }
+        if !matches!(reason, CommitReason::DocLimit | CommitReason::MemoryLimit) {
+            self.last_commit = Instant::now();
+        }
+        if splits > 0 {
+            metrics::commit(reason, splits, started.elapsed());
             tracing::debug!(
                 partition = self.partition,
                 next,
                 docs,
+                splits,
                 ?reason,
                 "committed splits"
             );
+        }
+        Ok(())
+    }
+
+    /// Uncommitted payload bytes in this partition's splits.
+    pub fn pending_bytes(&self) -> u64 {
+        self.active().map(|s| s.pending_bytes).sum()
+    }
+
+    /// Commits a split that reached [`MAX_PENDING_DOCS`] (`DocLimit`), or
+    /// the largest split when `over_memory` (`MemoryLimit`).
+    pub fn commit_if_full(&mut self, over_memory: bool) -> Result<(), IndexerError> {
+        if self.active().any(|s| s.pending_docs >= MAX_PENDING_DOCS) {
+            self.commit_where(CommitReason::DocLimit, |s| s.pending_docs >= MAX_PENDING_DOCS)?;
+        }
+        if over_memory {
+            self.commit_largest(CommitReason::MemoryLimit)?;
         }
         Ok(())
     }
@@ -242,15 +272,17 @@ impl PartitionIndexer {
 
     /// Seals what is due at `now`: splits whose window closed, full splits,
     /// the late split once per window, and manifests for empty windows.
-    /// Only when every split is committed up to the partition's next offset
-    /// (not while re-reading after a crash).
+    /// Only when no split holds uncommitted documents and none is ahead of
+    /// the partition's next offset (not while re-reading after a crash).
     pub fn seal_due(&mut self, now: DateTime<Utc>) -> Result<(), IndexerError> {
         let Some(next) = self.next_offset else {
             return Ok(());
         };
+        // Splits ahead of `next` are re-reading after a crash; idle splits
+        // behind it are moved up to it when sealed.
         if self
             .active()
-            .any(|s| s.pending_docs > 0 || s.committed_next != next)
+            .any(|s| s.pending_docs > 0 || s.committed_next > next)
         {
             return Ok(());
         }
@@ -258,16 +290,6 @@ impl PartitionIndexer {
             stream.seal_due(now, next, &self.settings, self.partition)?;
         }
         Ok(())
-    }
-}
-
-/// Decodes a wire payload, or says why it is not an event.
-fn decode(payload: &[u8]) -> Result<(Map<String, Value>, String), String> {
-    let raw = std::str::from_utf8(payload).map_err(|e| format!("payload is not UTF-8: {e}"))?;
-    match serde_json::from_str::<Value>(raw) {
-        Ok(Value::Object(map)) => Ok((map, raw.to_string())),
-        Ok(_) => Err("payload is JSON but not an object".into()),
-        Err(e) => Err(format!("payload is not JSON: {e}")),
     }
 }
 
@@ -399,6 +421,57 @@ mod tests {
             "{:?}",
             report.chains
         );
+    }
+
+    #[test]
+    fn only_splits_with_new_events_commit_on_time_and_every_split_on_shutdown() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings(dir.path());
+        let now = Utc::now();
+        let mut indexer = PartitionIndexer::open(settings.clone(), 0).unwrap();
+        let event = |stream: &str| {
+            serde_json::json!({"@timestamp": rfc3339(now), "stream": stream}).to_string()
+        };
+        indexer.index(0, Some(now), event("auth").as_bytes()).unwrap();
+        indexer.index(1, Some(now), event("system").as_bytes()).unwrap();
+        indexer.commit(CommitReason::Timeout).unwrap();
+        let committed = |indexer: &PartitionIndexer, stream: &str| {
+            indexer.streams[stream].active.values().map(|s| s.committed_next).max().unwrap()
+        };
+        assert_eq!((committed(&indexer, "auth"), committed(&indexer, "system")), (2, 2));
+        // Only system gets new events: the idle auth split is not committed.
+        for offset in 2..5 {
+            indexer.index(offset, Some(now), event("system").as_bytes()).unwrap();
+        }
+        indexer.commit(CommitReason::Timeout).unwrap();
+        assert_eq!((committed(&indexer, "auth"), committed(&indexer, "system")), (2, 5));
+        // Sealing is not held up by the idle split; a restart resumes at
+        // the least advanced split and skips what the others hold.
+        indexer.seal_due(now).unwrap();
+        drop(indexer);
+        let mut indexer = PartitionIndexer::open(settings.clone(), 0).unwrap();
+        assert_eq!(indexer.next_offset, Some(2));
+        for offset in 2..5 {
+            assert_eq!(indexer.index(offset, Some(now), event("system").as_bytes()).unwrap(), Outcome::Skipped);
+        }
+        indexer.commit(CommitReason::Drained).unwrap();
+        assert_eq!((committed(&indexer, "auth"), committed(&indexer, "system")), (5, 5));
+        assert_eq!(searchable(dir.path()), 5, "each event once");
+    }
+
+    #[test]
+    fn a_split_over_the_memory_budget_commits_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut indexer = PartitionIndexer::open(settings(dir.path()), 0).unwrap();
+        let now = Utc::now();
+        for (offset, stream) in ["auth", "auth", "system"].iter().enumerate() {
+            let event = serde_json::json!({"@timestamp": rfc3339(now), "stream": stream}).to_string();
+            indexer.index(offset as i64, Some(now), event.as_bytes()).unwrap();
+        }
+        assert!(indexer.pending_bytes() > 0);
+        indexer.commit_if_full(true).unwrap();
+        let pending = |stream: &str| indexer.streams[stream].active.values().map(|s| s.pending_docs).sum::<u64>();
+        assert_eq!((pending("auth"), pending("system")), (0, 1), "the largest split committed");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tantivy::directory::MmapDirectory;
 use tantivy::indexer::NoMergePolicy;
+use tantivy::indexer::UserOperation;
 use tantivy::{Index, IndexWriter, ReloadPolicy, TantivyDocument};
 
 use crate::IndexerError;
@@ -22,6 +23,8 @@ pub struct ActiveSplit {
     pub committed_next: i64,
     /// Documents added since the last commit.
     pub pending_docs: u64,
+    /// Payload bytes of those documents: what bounds writer memory.
+    pub pending_bytes: u64,
     /// Documents in the split, committed or not.
     pub docs: u64,
     /// The last commit said the split is sealed (its manifest may still be
@@ -30,7 +33,14 @@ pub struct ActiveSplit {
     /// When this process opened the split (wall clock).
     pub opened_at: DateTime<Utc>,
     writer_memory: usize,
+    /// Documents not yet handed to the writer: they go over in batches of
+    /// [`BATCH`], one channel message and one wake-up of its indexing
+    /// thread per batch instead of per document.
+    batch: Vec<UserOperation>,
 }
+
+/// Documents handed to the writer at once.
+const BATCH: usize = 256;
 
 impl ActiveSplit {
     /// Opens an existing split, or creates it and commits an empty payload at
@@ -62,10 +72,12 @@ impl ActiveSplit {
             writer,
             committed_next: first_offset,
             pending_docs: 0,
+            pending_bytes: 0,
             docs,
             sealed: false,
             opened_at: Utc::now(),
             writer_memory,
+            batch: Vec::with_capacity(BATCH),
         };
         match payload {
             Some(payload) => {
@@ -77,9 +89,14 @@ impl ActiveSplit {
         Ok(split)
     }
 
-    pub fn add(&mut self, doc: TantivyDocument) -> Result<(), IndexerError> {
-        self.writer.add_document(doc)?;
+    /// Adds a document made from a payload of `bytes`.
+    pub fn add(&mut self, doc: TantivyDocument, bytes: usize) -> Result<(), IndexerError> {
+        self.batch.push(UserOperation::Add(doc));
+        if self.batch.len() >= BATCH {
+            self.flush()?;
+        }
         self.pending_docs += 1;
+        self.pending_bytes += bytes as u64;
         self.docs += 1;
         Ok(())
     }
@@ -90,7 +107,16 @@ impl ActiveSplit {
         self.commit_with(next_offset, false)
     }
 
+    /// Hands the batched documents to the writer.
+    fn flush(&mut self) -> Result<(), IndexerError> {
+        if !self.batch.is_empty() {
+            self.writer.run(self.batch.drain(..))?;
+        }
+        Ok(())
+    }
+
     fn commit_with(&mut self, next_offset: i64, sealed: bool) -> Result<(), IndexerError> {
+        self.flush()?;
         let payload = SplitPayload {
             partition: self.location.partition,
             next_offset,
@@ -101,6 +127,7 @@ impl ActiveSplit {
         prepared.commit()?;
         self.committed_next = next_offset;
         self.pending_docs = 0;
+        self.pending_bytes = 0;
         self.sealed = sealed;
         Ok(())
     }

@@ -34,6 +34,9 @@ pub(crate) struct StreamSplits {
     /// The offset the newest sealed late split was complete up to.
     pub(crate) late_sealed_next: i64,
     pub(crate) chain: ChainHead,
+    /// Events indexed since the count was last reported (at commits: a
+    /// metric update per event costs a visible share of the CPU).
+    pub(crate) unreported: u64,
 }
 
 impl StreamSplits {
@@ -44,6 +47,7 @@ impl StreamSplits {
             sealed_windows: BTreeMap::new(),
             late_sealed_next: 0,
             chain: ChainHead::default(),
+            unreported: 0,
         }
     }
 
@@ -149,7 +153,12 @@ impl StreamSplits {
             due.push((*kind, reason));
         }
         for (kind, reason) in due {
-            let split = self.active.remove(&kind).expect("listed above");
+            let mut split = self.active.remove(&kind).expect("listed above");
+            // An idle split's payload may lag (see `PartitionIndexer::commit`):
+            // it is complete up to `next`, and its manifest says so.
+            if split.pending_docs == 0 && split.committed_next < next {
+                split.commit(next)?;
+            }
             self.seal_split(split, Some(reason), settings, partition)?;
         }
         // Windows that passed without an event still get a manifest.
@@ -193,6 +202,7 @@ impl StreamSplits {
             min_timestamp: facts.min_timestamp.map(rfc3339),
             max_timestamp: facts.max_timestamp.map(rfc3339),
             records_sha256: facts.records_sha256,
+            records_merkle_root: Some(facts.records_merkle_root),
             files_sha256: files_sha256(&location.path)?,
             ..self.next_body(&location.id, kind, reason, next, settings, partition)
         };
@@ -218,6 +228,8 @@ impl StreamSplits {
             min_timestamp: None,
             max_timestamp: None,
             records_sha256: hex_sha256(b""),
+            // The empty tree's hash (RFC 9162): SHA-256 of nothing.
+            records_merkle_root: Some(hex_sha256(b"")),
             files_sha256: BTreeMap::new(),
             ..self.next_body(
                 &id,
@@ -268,6 +280,7 @@ impl StreamSplits {
             min_timestamp: None,
             max_timestamp: None,
             records_sha256: String::new(),
+            records_merkle_root: None,
             files_sha256: BTreeMap::new(),
             prev_manifest_sha256: self.chain.last_hash.clone(),
             sealed_at: rfc3339(Utc::now()),

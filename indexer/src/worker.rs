@@ -139,6 +139,26 @@ fn commit_partitions<'a, C: ConsumerContext>(
     }
 }
 
+/// Messages between two checks of the document and memory limits.
+const LIMIT_CHECK_EVERY: u32 = 1024;
+
+/// Commits splits over the document limit, and the largest split of the
+/// partition holding the most when the worker is over its memory budget.
+fn commit_full(partitions: &mut HashMap<i32, PartitionIndexer>, memory_budget: u64) {
+    let pending: u64 = partitions.values().map(PartitionIndexer::pending_bytes).sum();
+    let fullest = partitions
+        .values()
+        .max_by_key(|p| p.pending_bytes())
+        .map(|p| p.partition);
+    for indexer in partitions.values_mut() {
+        let over_memory = pending >= memory_budget && Some(indexer.partition) == fullest;
+        if let Err(e) = indexer.commit_if_full(over_memory) {
+            metrics::error("commit");
+            tracing::error!(partition = indexer.partition, error = %e, "split commit failed; uncommitted events will be read again");
+        }
+    }
+}
+
 pub fn run_worker(
     id: u32,
     config: &Config,
@@ -170,6 +190,10 @@ pub fn run_worker(
         })?;
     consumer.subscribe(&[&config.kafka.topic])?;
     let commit_interval = config.indexer.commit_interval;
+    // What this worker's splits may hold uncommitted, in payload bytes;
+    // past it the largest split commits (`MemoryLimit`).
+    let memory_budget = config.indexer.writer_memory_bytes as u64;
+    let mut since_limit_check = 0u32;
     let mut last_seal_check = Instant::now();
     while !shutdown.is_cancelled() {
         let message = consumer.poll(POLL);
@@ -191,6 +215,11 @@ pub fn run_worker(
                         dead_letters.send(&dlq::origin(&message), payload, &reason, shutdown)?;
                         indexer.consumed(message.offset());
                     }
+                    since_limit_check += 1;
+                    if since_limit_check >= LIMIT_CHECK_EVERY {
+                        since_limit_check = 0;
+                        commit_full(&mut partitions, memory_budget);
+                    }
                 } else {
                     tracing::warn!(
                         partition = message.partition(),
@@ -201,9 +230,12 @@ pub fn run_worker(
             Some(Err(e)) => tracing::warn!(error = %e, "kafka consume error"),
             None => {}
         }
+        // One clock read per message (reading it is a visible share of the
+        // per-event CPU).
+        let now = Instant::now();
         let due = partitions
             .values()
-            .any(|p| p.last_commit.elapsed() >= commit_interval && p.has_pending());
+            .any(|p| now.duration_since(p.last_commit) >= commit_interval && p.has_pending());
         if due {
             commit_partitions(
                 &consumer,
@@ -212,8 +244,8 @@ pub fn run_worker(
                 CommitReason::Timeout,
             );
         }
-        if last_seal_check.elapsed() >= SEAL_CHECK {
-            last_seal_check = Instant::now();
+        if now.duration_since(last_seal_check) >= SEAL_CHECK {
+            last_seal_check = now;
             let now = Utc::now();
             for indexer in partitions.values_mut() {
                 indexer.seal_due(now)?;

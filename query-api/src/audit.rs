@@ -11,16 +11,52 @@
 //! and to, why, written before the change is committed.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
-use logwarden_kafka::delivery::Delivery;
+use logwarden_kafka::delivery::{Delivered, Delivery};
 use logwarden_kafka::spool::Record;
 use logwarden_config::Config;
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::identity::{AUDIT_STREAM, Identity};
+
+/// The header a caller states its reason (사유) in, for the access record;
+/// UTF-8, or percent-encoded UTF-8.
+pub const REASON_HEADER: &str = "x-logwarden-reason";
+
+/// The reason in `headers`, decoded; `None` when absent or blank.
+pub fn reason(headers: &axum::http::HeaderMap) -> Option<String> {
+    let raw = headers.get(REASON_HEADER)?.as_bytes();
+    let text = String::from_utf8_lossy(raw);
+    let decoded = percent_decode(&text).unwrap_or_else(|| text.to_string());
+    let decoded = decoded.trim();
+    (!decoded.is_empty()).then(|| decoded.to_string())
+}
+
+/// `%XX` sequences decoded as UTF-8; `None` when there are none or they
+/// are not valid UTF-8.
+fn percent_decode(text: &str) -> Option<String> {
+    if !text.contains('%') {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
 
 /// What a handler found, for the audit record (a response extension).
 #[derive(Debug, Clone, Default)]
@@ -45,6 +81,8 @@ pub struct AuditEntry {
     pub status: u16,
     pub took: Duration,
     pub results: Option<AuditResults>,
+    /// The reason (사유) the caller gave (`X-Logwarden-Reason`).
+    pub reason: Option<String>,
 }
 
 /// A change made through the API, recorded apart from the call.
@@ -57,6 +95,16 @@ pub struct AuditChange {
     pub message: String,
     /// What changed, as free fields (`alert.id`, `alert.status.from`, …);
     /// long values are cut as in every record.
+    pub fields: Vec<(&'static str, String)>,
+}
+
+/// A change made outside the API, by the `logwarden` command (an export):
+/// who is the OS user running it; there is no client address.
+pub struct LocalChange {
+    /// The OS user, as `cli:NAME`.
+    pub user: String,
+    pub action: &'static str,
+    pub message: String,
     pub fields: Vec<(&'static str, String)>,
 }
 
@@ -73,6 +121,38 @@ impl Auditor {
         let delivery = Delivery::open(&config.kafka, &spool)?;
         let host = gethostname::gethostname().to_string_lossy().into_owned();
         Ok(Auditor { delivery, host })
+    }
+
+    /// Opens an audit delivery for a command-line process, spooling to
+    /// `spool_dir` while Kafka is away (never the API's spool: two
+    /// processes must not share one).
+    pub fn open_local(config: &Config, spool_dir: PathBuf) -> anyhow::Result<Auditor> {
+        let mut spool = config.collector.spool.clone();
+        spool.dir = spool_dir;
+        let delivery = Delivery::open(&config.kafka, &spool)?;
+        let host = gethostname::gethostname().to_string_lossy().into_owned();
+        Ok(Auditor { delivery, host })
+    }
+
+    /// Whether records wait in the spool for Kafka.
+    pub fn spooling(&self) -> bool {
+        self.delivery.spooling()
+    }
+
+    /// Records a change made by the `logwarden` command; says whether the
+    /// record reached Kafka or waits in the spool.
+    pub async fn record_local(&self, change: LocalChange) -> Result<Delivered, String> {
+        let mut free = Map::new();
+        for (key, value) in &change.fields {
+            bounded(&mut free, key, value);
+        }
+        free.insert("process.name".into(), "logwarden".into());
+        let record = Recorded { category: "intrusion_detection", action: change.action, outcome: "success", message: change.message, client: None, free };
+        let mut event = self.to_event(record, None);
+        event["user.name"] = change.user.clone().into();
+        event["observer.product"] = "logwarden cli".into();
+        let record = Record { key: self.host.clone(), payload: event.to_string().into_bytes() };
+        self.delivery.deliver(vec![record]).await.map_err(|e| e.to_string())
     }
 
     pub fn spawn_drainer(&self, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
@@ -124,6 +204,9 @@ impl Auditor {
         if let Some(query) = &entry.query {
             bounded(&mut free, "url.query", query);
         }
+        if let Some(reason) = &entry.reason {
+            bounded(&mut free, "access.reason", reason);
+        }
         free.insert("http.response.status_code".into(), entry.status.into());
         free.insert("event.duration".into(), (entry.took.as_nanos() as u64).into());
         if let Some(identity) = &entry.identity {
@@ -131,7 +214,7 @@ impl Auditor {
         }
         let method = entry.method.chars().take(16).collect::<String>();
         free.insert("http.request.method".into(), method.into());
-        let record = Recorded { category: "web", action, outcome, message, client: entry.client, free };
+        let record = Recorded { category: "web", action, outcome, message, client: Some(entry.client), free };
         self.to_event(record, entry.identity.as_ref())
     }
 
@@ -142,7 +225,7 @@ impl Auditor {
         }
         free.insert("user.roles".into(), change.identity.role.as_str().into());
         let message = change.message.clone();
-        let record = Recorded { category: "intrusion_detection", action: change.action, outcome: "success", message, client: change.client, free };
+        let record = Recorded { category: "intrusion_detection", action: change.action, outcome: "success", message, client: Some(change.client), free };
         self.to_event(record, Some(&change.identity))
     }
 
@@ -160,11 +243,13 @@ impl Auditor {
             "event.original": record.message,
             "stream": AUDIT_STREAM,
             "host.name": self.host,
-            "source.ip": record.client.ip().to_string(),
-            "source.port": record.client.port(),
             "observer.product": "logwarden query-api",
             "fields": record.free,
         });
+        if let Some(client) = record.client {
+            event["source.ip"] = client.ip().to_string().into();
+            event["source.port"] = client.port().into();
+        }
         if let Some(identity) = identity {
             event["user.name"] = identity.name.clone().into();
         }
@@ -178,7 +263,8 @@ struct Recorded {
     action: &'static str,
     outcome: &'static str,
     message: String,
-    client: SocketAddr,
+    /// The caller's address; `None` for the command line.
+    client: Option<SocketAddr>,
     free: Map<String, Value>,
 }
 
@@ -213,6 +299,18 @@ fn bounded(free: &mut Map<String, Value>, key: &str, value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reasons_are_read_raw_or_percent_encoded() {
+        let mut headers = axum::http::HeaderMap::new();
+        assert_eq!(reason(&headers), None);
+        headers.insert(REASON_HEADER, axum::http::HeaderValue::from_static("%EA%B0%90%EC%82%AC%20%EB%8C%80%EC%9D%91"));
+        assert_eq!(reason(&headers).as_deref(), Some("감사 대응"));
+        headers.insert(REASON_HEADER, axum::http::HeaderValue::from_bytes("민원 처리".as_bytes()).unwrap());
+        assert_eq!(reason(&headers).as_deref(), Some("민원 처리"));
+        headers.insert(REASON_HEADER, axum::http::HeaderValue::from_static("100% sure"));
+        assert_eq!(reason(&headers).as_deref(), Some("100% sure"));
+    }
 
     #[test]
     fn long_values_are_cut_hashed_and_flagged() {

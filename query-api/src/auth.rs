@@ -36,7 +36,7 @@ enum Permission {
 }
 
 fn is_public(path: &str) -> bool {
-    matches!(path, "/healthz" | "/readyz" | "/metrics" | "/api/v1/openapi.json")
+    matches!(path, "/healthz" | "/readyz" | "/metrics" | "/api/v1/openapi.json") || crate::ui::is_ui_path(path)
 }
 
 fn permission(path: &str) -> Permission {
@@ -47,9 +47,9 @@ fn permission(path: &str) -> Permission {
         } else {
             Permission::Search
         }
-    } else if path == "/api/v1/compliance/report" || path == "/api/v1/exports" {
+    } else if path.starts_with("/api/v1/compliance/") || path == "/api/v1/exports" {
         Permission::Compliance
-    } else if matches!(path, "/api/v1/search" | "/api/v1/rules" | "/_search") || path.ends_with("/_search") {
+    } else if matches!(path, "/api/v1/search" | "/api/v1/rules" | "/api/v1/status" | "/_search") || path.ends_with("/_search") {
         Permission::Search
     } else {
         Permission::Authenticated
@@ -100,6 +100,7 @@ pub async fn guard(
     let started = Instant::now();
     let method = request.method().to_string();
     let query = request.uri().query().map(str::to_string);
+    let reason = crate::audit::reason(request.headers());
     let (response, identity) = match authenticate(&state, &request) {
         Ok(identity) => {
             request.extensions_mut().insert(identity.clone());
@@ -119,6 +120,7 @@ pub async fn guard(
         status: response.status().as_u16(),
         took: started.elapsed(),
         results: response.extensions().get::<AuditResults>().cloned(),
+        reason,
     };
     match state.audit.record(entry).await {
         Ok(()) => response,
@@ -160,9 +162,17 @@ mod tests {
         }
         assert!(!allows(Role::Ingest, permission("/api/v1/rules")));
         assert_eq!(permission("/api/v1/alertsx"), Permission::Authenticated);
+        for role in [Role::Admin, Role::Analyst, Role::Auditor] {
+            assert!(allows(role, permission("/api/v1/status")));
+        }
+        assert!(!allows(Role::Ingest, permission("/api/v1/status")));
+        assert!(allows(Role::Ingest, permission("/api/v1/whoami")));
+        assert!(is_public("/") && is_public("/assets/app.js") && is_public("/search") && !is_public("/api/v1/whoami"));
         for (role, may) in [(Role::Admin, true), (Role::Auditor, true), (Role::Analyst, false), (Role::Ingest, false)] {
             assert_eq!(allows(role, permission("/api/v1/compliance/report")), may, "{role:?}");
             assert_eq!(allows(role, permission("/api/v1/exports")), may, "{role:?}");
+            assert_eq!(allows(role, permission("/api/v1/compliance/review")), may, "{role:?}");
+            assert_eq!(allows(role, permission("/api/v1/compliance/review/signoff")), may, "{role:?}");
         }
         let analyst = Identity { name: "a".into(), role: Role::Analyst, streams: Some(vec!["auth".into()]) };
         assert!(analyst.may_search_stream("auth").is_ok());

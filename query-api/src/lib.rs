@@ -6,13 +6,19 @@
 //! - `alerts`: `/api/v1/alerts`: the detector's alerts, listed and shown
 //!   with their events, and their triage (acknowledge, close).
 //! - `compliance`: `GET /api/v1/compliance/report`, the retention report,
-//!   and `POST /api/v1/exports`, the signed audit bundle
+//!   `/api/v1/compliance/review`, the monthly access review (findings'
+//!   소명 states, sign-off), and `POST /api/v1/exports`, the signed audit bundle
 //!   (admin and auditor keys), recorded in the `audit` stream.
 //! - `rules`: `/api/v1/rules`: the detector's Sigma rules (those of
 //!   `[detect]`, reloaded as they change) with their alert counts.
 //! - `auth`: API keys and roles on every request (the guard); `identity`:
 //!   who the caller is and which streams it may search; `audit`: the access
 //!   record of every call, in the `audit` stream.
+//! - `status`: `GET /api/v1/status`, the pipeline's health (consumer lag,
+//!   dead letters, ingest rates, spools, seals, last verify), also printed
+//!   by `logwarden status`.
+//! - `session`: `GET /api/v1/whoami`, the caller's role and what it may do.
+//! - `ui`: the web UI at `/`, embedded in the binary (`query-api/ui/`).
 //! - `tls`: HTTPS when `api.tls` is set.
 //! - `health`: `/healthz`, `/readyz`, `/metrics`; `metrics`: this crate's
 //!   Prometheus metrics.
@@ -21,7 +27,7 @@
 //! - `openapi.json`: the API description served at `/api/v1/openapi.json`.
 
 pub mod alerts;
-mod audit;
+pub mod audit;
 mod compliance;
 mod auth;
 mod error;
@@ -29,6 +35,9 @@ mod health;
 mod identity;
 mod metrics;
 pub mod rules;
+mod session;
+pub mod status;
+pub mod ui;
 pub mod search;
 mod state;
 mod tls;
@@ -51,7 +60,7 @@ pub use state::AppState;
 const OPENAPI: &str = include_str!("openapi.json");
 
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    ui::pages(Router::new())
         .route(
             "/api/v1/search",
             get(search::search_get).post(search::search_post),
@@ -64,8 +73,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/v1/alerts/{id}/close", post(alerts::close).fallback(alerts::method_not_allowed))
         .route("/api/v1/rules", get(rules::list).fallback(alerts::method_not_allowed))
+        .route("/api/v1/status", get(status::status).fallback(alerts::method_not_allowed))
+        .route("/api/v1/whoami", get(session::whoami).fallback(alerts::method_not_allowed))
+        .route("/", get(ui::index))
+        .route("/alerts/{id}", get(ui::index))
+        .route("/assets/{*path}", get(ui::asset))
         .route("/api/v1/compliance/report", get(compliance::report).fallback(alerts::method_not_allowed))
         .route("/api/v1/exports", post(compliance::export).fallback(alerts::method_not_allowed))
+        .route("/api/v1/compliance/review", get(compliance::get_review).fallback(alerts::method_not_allowed))
+        .route("/api/v1/compliance/review/findings/{id}", post(compliance::set_finding).fallback(alerts::method_not_allowed))
+        .route("/api/v1/compliance/review/signoff", post(compliance::sign_off).fallback(alerts::method_not_allowed))
         .route(
             "/api/v1/openapi.json",
             get(|| async { ([("content-type", "application/json")], OPENAPI) }),
@@ -115,7 +132,9 @@ pub fn state(
         compliance: logwarden_compliance::Policies::of(config),
         signing_key: config.indexer.signing_key.clone(),
         max_export_bytes: config.compliance.max_export_bytes,
+        review: compliance::ReviewState::new(config.compliance.review.clone()),
         rules,
+        status: status::StatusSources::of(config),
     }))
 }
 

@@ -28,10 +28,14 @@ pub struct AppState {
     pub compliance: logwarden_compliance::Policies,
     /// The manifest signing key, which also signs audit exports.
     pub signing_key: std::path::PathBuf,
+    /// `[compliance.review]` and the lock of review changes.
+    pub review: crate::compliance::ReviewState,
     /// `compliance.max_export_bytes`.
     pub max_export_bytes: u64,
     /// The detector's rules (`[detect] rules`), when configured.
     pub rules: Option<Arc<LiveRules>>,
+    /// Where `GET /api/v1/status` reads from.
+    pub status: crate::status::StatusSources,
 }
 
 /// Runs `job` on the blocking pool (it reads splits); 504 past

@@ -54,7 +54,7 @@ pub enum Command {
     Export(ExportArgs),
     /// Delete the data of sealed splits past their stream's retention (manifests stay).
     Retention(RetentionArgs),
-    /// Compliance evidence: the retention report, pinning the signing key.
+    /// Compliance evidence: the retention report, the monthly access review, pinning the signing key.
     #[command(subcommand)]
     Compliance(ComplianceCommand),
     /// Load and validate a config file as `run --config` would; print OK or the error naming the key (exit 1).
@@ -64,6 +64,18 @@ pub enum Command {
     Keys(crate::keys::KeysCommand),
     /// End-to-end benchmark: real components and broker, each figure beside its baseline.
     Bench(logwarden_bench::BenchArgs),
+    /// The pipeline's health: consumer lag per partition, dead letters, ingest
+    /// rate per stream, spool use, last seal, last full verify (as GET /api/v1/status).
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// Print the report as JSON (the body of GET /api/v1/status).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -99,9 +111,14 @@ pub struct ExportArgs {
     /// End of the range (RFC 3339, exclusive).
     #[arg(long, value_name = "TIME")]
     pub to: String,
-    /// Filter the records (not supported yet: needs Merkle inclusion proofs).
+    /// Only the records matching this query (search syntax) in the range,
+    /// each with a Merkle inclusion proof against its split's manifest.
     #[arg(long, value_name = "Q")]
     pub query: Option<String>,
+    /// Why the data is exported (사유): in the audit record, listed by the
+    /// monthly access review, which flags exports without one.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
     /// The bundle directory to create.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -122,6 +139,41 @@ pub enum ComplianceCommand {
     Report(ComplianceReportArgs),
     /// Pin the manifest public key: reports verify with this copy from now on.
     PinKey(PinKeyArgs),
+    /// The monthly access review (개인정보의 안전성 확보조치 기준 제8조②):
+    /// findings of `[compliance.review]`'s checks with their 소명 states,
+    /// the sign-off, and the month's integrity result (제8조③).
+    Review(ComplianceReviewArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ComplianceReviewArgs {
+    /// Configuration file: `[compliance.review]` (thresholds, calendar,
+    /// access-record streams), windowing and the signing key.
+    #[arg(long, short, env = "LOGWARDEN_CONFIG", required_unless_present = "data_dir")]
+    pub config: Option<PathBuf>,
+    /// Data directory; alone (no --config) the default thresholds are used
+    /// and only the `audit` stream is reviewed.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The calendar month under review, `YYYY-MM`.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub month: String,
+    /// Time zone of the month and of business hours (default:
+    /// `compliance.review.timezone`, else Asia/Seoul).
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+    /// pdf prints the HTML page with a headless Chromium (needs --out).
+    #[arg(long, default_value = "json", value_parser = ["json", "csv", "html", "pdf"])]
+    pub format: String,
+    /// Language of the HTML page.
+    #[arg(long, default_value = "en", value_parser = ["ko", "en"])]
+    pub lang: String,
+    /// Write the review here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The public key to verify with (an auditor's own copy; counts as pinned).
+    #[arg(long, value_name = "FILE")]
+    pub public_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -138,7 +190,8 @@ pub struct ComplianceReportArgs {
     /// Start of the period (RFC 3339); default all history.
     #[arg(long, value_name = "TIME")]
     pub from: Option<String>,
-    #[arg(long, default_value = "json", value_parser = ["json", "csv", "html"])]
+    /// pdf prints the HTML page with a headless Chromium (needs --out).
+    #[arg(long, default_value = "json", value_parser = ["json", "csv", "html", "pdf"])]
     pub format: String,
     /// Language of the HTML page.
     #[arg(long, default_value = "en", value_parser = ["ko", "en"])]
@@ -198,6 +251,10 @@ pub struct PipelineArgs {
     /// Where splits, checkpoints and keys are stored.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// This collector's identity (`[collector] id`): its positions in Kafka
+    /// and its transactional ids; default: host name and data directory.
+    #[arg(long, value_name = "ID", env = "LOGWARDEN_COLLECTOR_ID")]
+    pub collector_id: Option<String>,
     /// Query API listen address (port 0 picks a free port).
     #[arg(long, value_name = "ADDR")]
     pub http_addr: Option<String>,

@@ -13,6 +13,7 @@ use serde_json::Value;
 pub mod log;
 pub mod compliance;
 pub mod detect;
+pub mod exactly;
 pub mod push;
 pub mod receiver;
 pub mod tls;
@@ -238,7 +239,9 @@ pub fn temp_dir(name: &str) -> PathBuf {
 /// Waits until consumer group `group` has committed, on every partition of
 /// `topic`, the end of what the topic holds: everything in Kafka was read
 /// and committed (the indexer commits offsets to the group after the
-/// tantivy commit). Returns the number of messages in the topic.
+/// tantivy commit). Returns the number of messages in the topic, as a
+/// `read_committed` consumer counts them (transaction markers and aborted
+/// messages take offsets too, so offsets alone cannot tell).
 pub fn wait_for_group_caught_up(group: &str, topic: &str, timeout: Duration) -> i64 {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::{ClientConfig, Offset, TopicPartitionList};
@@ -252,26 +255,65 @@ pub fn wait_for_group_caught_up(group: &str, topic: &str, timeout: Duration) -> 
     let partitions = metadata.topics()[0].partitions().len() as i32;
     let started = Instant::now();
     loop {
+        let (count, ends) = committed_ends(topic, partitions);
         let mut list = TopicPartitionList::new();
         for p in 0..partitions {
             list.add_partition(topic, p);
         }
         let committed = consumer.committed_offsets(list, Duration::from_secs(10)).unwrap();
-        let mut total = 0;
         let mut behind = 0;
-        for p in 0..partitions {
-            let (_, high) = consumer.fetch_watermarks(topic, p, Duration::from_secs(10)).unwrap();
-            let done = match committed.find_partition(topic, p).map(|e| e.offset()) {
+        for (p, end) in ends.iter().enumerate() {
+            let done = match committed.find_partition(topic, p as i32).map(|e| e.offset()) {
                 Some(Offset::Offset(o)) => o,
                 _ => 0,
             };
-            total += high;
-            behind += high - done;
+            behind += (end - done).max(0);
         }
         if behind == 0 {
-            return total;
+            return count;
         }
-        assert!(started.elapsed() < timeout, "group {group} still {behind} messages behind on {topic}");
+        assert!(started.elapsed() < timeout, "group {group} still {behind} offsets behind on {topic}");
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// Reads `topic` to its end as a `read_committed` consumer: the number of
+/// messages, and per partition the offset after its last message.
+fn committed_ends(topic: &str, partitions: i32) -> (i64, Vec<i64>) {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Message;
+    use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+    let reader: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("group.id", unique("lw-caught-up"))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .set("isolation.level", "read_committed")
+        .create()
+        .expect("reader");
+    let mut assignment = TopicPartitionList::new();
+    for p in 0..partitions {
+        assignment.add_partition_offset(topic, p, Offset::Beginning).unwrap();
+    }
+    reader.assign(&assignment).unwrap();
+    let mut ends = vec![0i64; partitions as usize];
+    let mut at_end = std::collections::HashSet::new();
+    let mut count = 0;
+    let started = Instant::now();
+    while at_end.len() < partitions as usize {
+        assert!(started.elapsed() < Duration::from_secs(120), "reading {topic} does not end");
+        match reader.poll(Duration::from_millis(500)) {
+            Some(Ok(message)) => {
+                at_end.remove(&message.partition());
+                ends[message.partition() as usize] = message.offset() + 1;
+                count += 1;
+            }
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
+                at_end.insert(p);
+            }
+            Some(Err(e)) => panic!("reading {topic}: {e}"),
+            None => {}
+        }
+    }
+    (count, ends)
 }

@@ -15,13 +15,15 @@ use logwarden_event::fields;
 use logwarden_store::schema::LogSchema;
 use tantivy::Index;
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, QueryParserError};
-use tantivy::query_grammar::{self, Delimiter, UserInputAst, UserInputLeaf};
+use tantivy::query_grammar::{self, Delimiter, UserInputAst, UserInputBound, UserInputLeaf};
 
 /// Parses Lucene-style queries (`host.name:web01 AND "failed password"`);
 /// terms are ANDed by default; bare words search the message and the
 /// keyword fields, phrases the message.
 pub struct QueryCompiler {
     parser: QueryParser,
+    /// What is indexed: fields kept only as doc values, free fields.
+    schema: LogSchema,
     /// Keyword fields a bare word also searches, as written (not lowercased).
     bare_word_fields: Vec<&'static str>,
 }
@@ -49,7 +51,7 @@ impl QueryCompiler {
         let mut parser = QueryParser::for_index(&index, vec![schema.message]);
         parser.set_conjunction_by_default();
         parser.allow_regexes();
-        QueryCompiler { parser, bare_word_fields: bare_word_fields() }
+        QueryCompiler { parser, schema: schema.clone(), bare_word_fields: bare_word_fields() }
     }
 
     pub fn compile(&self, text: &str) -> Result<Box<dyn Query>, String> {
@@ -68,10 +70,44 @@ impl QueryCompiler {
         let ast = query_grammar::parse_query(&rewritten)
             .map_err(|_| QueryParserError::SyntaxError(rewritten.clone()))
             .map_err(|e| format!("cannot parse query `{text}`: {e}"))?;
+        self.check_indexed(&ast)
+            .map_err(|e| format!("cannot search `{text}`: {e}"))?;
         self.parser
             .build_query_from_user_input_ast(self.expand_bare_words(ast))
             .map(complete_negations)
             .map_err(|e| format!("cannot parse query `{text}`: {e}"))
+    }
+
+    /// Refuses, naming it, a free field that is not indexed (it would
+    /// silently match nothing), and a pattern on a field kept only as doc
+    /// values (their exact values and ranges are answered from those).
+    fn check_indexed(&self, ast: &UserInputAst) -> Result<(), String> {
+        match ast {
+            UserInputAst::Clause(clauses) => clauses.iter().try_for_each(|(_, ast)| self.check_indexed(ast)),
+            UserInputAst::Boost(ast, _) => self.check_indexed(ast),
+            UserInputAst::Leaf(leaf) => {
+                let (field, pattern) = match leaf.as_ref() {
+                    UserInputLeaf::Literal(l) => (l.field_name.as_deref(), l.prefix),
+                    UserInputLeaf::Range { field, .. } | UserInputLeaf::Set { field, .. } => (field.as_deref(), false),
+                    UserInputLeaf::Regex { field, .. } => (field.as_deref(), true),
+                    UserInputLeaf::Exists { field } => (Some(field.as_str()), false),
+                    UserInputLeaf::All => (None, false),
+                };
+                let Some(field) = field else { return Ok(()) };
+                if let Some(free) = field.strip_prefix("fields.") {
+                    if !self.schema.free_field_indexed(free) {
+                        return Err(format!(
+                            "field `{field}` is not indexed: only the free fields in the indexer's list are (see README, \"What is searchable\"); the value is still in each event's stored copy"
+                        ));
+                    }
+                } else if pattern && doc_values_only(&self.schema, field) {
+                    return Err(format!(
+                        "field `{field}` is kept as doc values, not indexed: search it by exact value or range (`{field}:VALUE`, `{field}:[A TO B]`), not by phrase, prefix or pattern"
+                    ));
+                }
+                Ok(())
+            }
+        }
     }
 
     /// Each unquoted bare word (and each bare wildcard's regex) becomes a
@@ -89,6 +125,17 @@ impl QueryCompiler {
             ),
             UserInputAst::Boost(ast, boost) => UserInputAst::Boost(Box::new(self.expand_bare_words(*ast)), boost),
             UserInputAst::Leaf(leaf) => match *leaf {
+                // `event.id:X` on a field kept as doc values: a one-value
+                // range, which tantivy answers from them.
+                UserInputLeaf::Literal(literal)
+                    if literal.field_name.as_deref().is_some_and(|f| doc_values_only(&self.schema, f)) =>
+                {
+                    UserInputAst::Leaf(Box::new(UserInputLeaf::Range {
+                        field: literal.field_name,
+                        lower: UserInputBound::Inclusive(literal.phrase.clone()),
+                        upper: UserInputBound::Inclusive(literal.phrase),
+                    }))
+                }
                 UserInputLeaf::Literal(literal)
                     if literal.field_name.is_none() && literal.delimiter == Delimiter::None && !literal.prefix =>
                 {
@@ -114,6 +161,15 @@ impl QueryCompiler {
             },
         }
     }
+}
+
+/// Whether `field` is a schema field kept only as doc values (near-unique
+/// values such as `event.id`, `_offset`, `event.ingested`).
+fn doc_values_only(schema: &LogSchema, field: &str) -> bool {
+    schema.schema.get_field(field).is_ok_and(|f| {
+        let entry = schema.schema.get_field_entry(f);
+        entry.is_fast() && !entry.is_indexed()
+    })
 }
 
 /// A clause matching when any of `leaves` does.
@@ -525,5 +581,63 @@ mod bare_word_tests {
             assert_eq!(count(query), Ok(expected), "{query}");
         }
         assert!(count("nosuchfield:sshd").unwrap_err().contains("nosuchfield"));
+    }
+}
+
+#[cfg(test)]
+mod indexed_tests {
+    use super::*;
+    use tantivy::collector::Count;
+
+    /// Two events mapped the way the indexer maps them.
+    fn count_with() -> impl Fn(&str) -> Result<usize, String> {
+        let schema = LogSchema::new();
+        let index = Index::create_in_ram(schema.schema.clone());
+        let mut writer: tantivy::IndexWriter = index.writer(15_000_000).unwrap();
+        for (offset, payload) in [
+            r#"{"@timestamp":"2026-01-01T00:00:00Z","event.ingested":"2026-01-01T00:00:05Z","event.id":"f1:42","message":"a","log.offset":42,"fields":{"trace.id":"abc","ssh.method":"password"}}"#,
+            r#"{"@timestamp":"2026-01-01T00:00:01Z","event.ingested":"2026-01-01T00:00:06Z","event.id":"f1:43","message":"b","log.offset":43,"url.path":"/login"}"#,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            writer.add_document(schema.document(payload.as_bytes(), offset as u64).unwrap().document).unwrap();
+        }
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let compiler = QueryCompiler::new(&schema);
+        move |q: &str| Ok(searcher.search(&compiler.compile(q)?, &Count).unwrap())
+    }
+
+    #[test]
+    fn values_kept_as_doc_values_answer_exact_values_and_ranges() {
+        let count = count_with();
+        for (query, expected) in [
+            ("event.id:\"f1:42\"", 1),
+            ("event.id:\"f1:4\"", 0),
+            ("log.offset:43", 1),
+            ("log.offset:[40 TO 50]", 2),
+            ("_offset:0", 1),
+            ("@timestamp:\"2026-01-01T00:00:01Z\"", 1),
+            ("event.ingested:[2026-01-01T00:00:05Z TO 2026-01-01T00:00:05Z]", 1),
+            ("event.id:\"f1:42\" AND message:a", 1),
+            ("NOT event.id:\"f1:42\"", 1),
+            ("fields.ssh.method:password", 1),
+            ("fields.url.path:\"/login\"", 1),
+        ] {
+            assert_eq!(count(query), Ok(expected), "{query}");
+        }
+    }
+
+    #[test]
+    fn a_free_field_not_indexed_or_a_pattern_on_doc_values_is_refused_by_name() {
+        let count = count_with();
+        let err = count("fields.trace.id:abc").unwrap_err();
+        assert!(err.contains("`fields.trace.id` is not indexed"), "{err}");
+        let err = count("message:a OR fields.trace.id:/ab.*/").unwrap_err();
+        assert!(err.contains("fields.trace.id"), "{err}");
+        let err = count("log.offset:4*").unwrap_err();
+        assert!(err.contains("`log.offset` is kept as doc values"), "{err}");
+        assert_eq!(count("event.id:f1*"), Ok(2), "event.id stays indexed");
     }
 }
