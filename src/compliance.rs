@@ -14,7 +14,7 @@ use logwarden_compliance::records::{LastVerify, pin_key};
 use logwarden_compliance::render::{Format, Lang, render};
 use logwarden_compliance::{Policies, ReportOptions};
 
-use crate::cli::{ComplianceCommand, ComplianceReportArgs, ComplianceReviewArgs, ExportArgs, PinKeyArgs, PipelineArgs, RetentionArgs, VerifyArgs};
+use crate::cli::{ComplianceCommand, ComplianceReportArgs, ComplianceReviewArgs, DocumentArgs, ExportArgs, PinKeyArgs, PipelineArgs, RetentionArgs, VerifyArgs};
 
 pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     if let Some(bundle) = &args.bundle {
@@ -235,7 +235,6 @@ fn record_export(
     user: &OsUser,
     summary: &logwarden_compliance::export::ExportSummary,
 ) -> anyhow::Result<()> {
-    use logwarden_query_api::audit::{Auditor, LocalChange};
     let filter = args.query.as_deref().map(|q| format!(" matching `{q}`")).unwrap_or_default();
     let mut fields = vec![
         ("export.stream", args.stream.clone()),
@@ -254,18 +253,31 @@ fn record_export(
     if let Some(reason) = args.reason.as_deref().filter(|r| !r.trim().is_empty()) {
         fields.push(("export.reason", reason.to_string()));
     }
+    let message = format!(
+        "cli:{} exported stream {} from {} to {}{filter}: {} records, bundle {}",
+        user.name, args.stream, args.from, args.to, summary.records, summary.bundle_sha256
+    );
+    deliver_cli_record(config, data_dir, user, "audit-export", message, fields, ("this export", "the next `logwarden export`"))
+}
+
+/// Sends one record of `user`'s command (`cli:NAME`, its uid as `user.id`)
+/// through the audit spool of the command line, giving what waits in the
+/// spool a few seconds to reach Kafka; when it cannot, warns that the
+/// record of `what` waits in the spool until `until` delivers it.
+fn deliver_cli_record(
+    config: &logwarden_config::Config,
+    data_dir: &std::path::Path,
+    user: &OsUser,
+    action: &'static str,
+    message: String,
+    mut fields: Vec<(&'static str, String)>,
+    (what, until): (&str, &str),
+) -> anyhow::Result<()> {
+    use logwarden_query_api::audit::{Auditor, LocalChange};
     if let Some(uid) = user.uid {
         fields.push(("user.id", uid.to_string()));
     }
-    let change = LocalChange {
-        user: format!("cli:{}", user.name),
-        action: "audit-export",
-        message: format!(
-            "cli:{} exported stream {} from {} to {}{filter}: {} records, bundle {}",
-            user.name, args.stream, args.from, args.to, summary.records, summary.bundle_sha256
-        ),
-        fields,
-    };
+    let change = LocalChange { user: format!("cli:{}", user.name), action, message, fields };
     let spool = data_dir.join("spool-audit-cli");
     let auditor = Auditor::open_local(config, spool.clone()).context("opening the audit delivery")?;
     let handle = tokio::runtime::Handle::current();
@@ -282,7 +294,7 @@ fn record_export(
             }
             auditor.flush(std::time::Duration::from_secs(10));
             if auditor.spooling() {
-                eprintln!("warning: kafka is unavailable: the audit record of this export waits in {} until the next `logwarden export` delivers it", spool.display());
+                eprintln!("warning: kafka is unavailable: the audit record of {what} waits in {} until {until} delivers it", spool.display());
             }
             shutdown.cancel();
             let _ = drainer.await;
@@ -354,18 +366,24 @@ fn report(args: ComplianceReportArgs) -> anyhow::Result<()> {
         at: args.at.as_deref().map(|t| parse_time("--at", t)).transpose()?.unwrap_or_else(Utc::now),
         from: args.from.as_deref().map(|t| parse_time("--from", t)).transpose()?,
         verify_max_age: args.verify_max_age,
-        public_key: args.public_key,
+        public_key: args.document.public_key.clone(),
     };
     let report = logwarden_compliance::build(&options)
         .with_context(|| format!("building the compliance report of {}", options.data_dir.display()))?;
-    let format = Format::parse(&args.format).context("--format is json, csv, html or pdf")?;
-    let lang = Lang::parse(&args.lang).context("--lang is ko or en")?;
+    let (format, lang) = format_and_lang(&args.document)?;
     let text = render(&report, format, lang);
-    write_out(&text, format, args.out.as_deref())?;
-    if let Some(path) = &args.out {
+    write_out(&text, format, args.document.out.as_deref())?;
+    if let Some(path) = &args.document.out {
         eprintln!("compliance report: {} ({})", report.status, path.display());
     }
     Ok(())
+}
+
+/// `--format` and `--lang` of a report or review.
+fn format_and_lang(args: &DocumentArgs) -> anyhow::Result<(Format, Lang)> {
+    let format = Format::parse(&args.format).context("--format is json, csv, html or pdf")?;
+    let lang = Lang::parse(&args.lang).context("--lang is ko or en")?;
+    Ok((format, lang))
 }
 
 /// Writes a rendered report or review to `out` (PDF: printed with a
@@ -397,9 +415,8 @@ fn record_review(
     data_dir: &std::path::Path,
     review: &logwarden_compliance::review::Review,
 ) -> anyhow::Result<()> {
-    use logwarden_query_api::audit::{Auditor, LocalChange};
     let user = os_user();
-    let mut fields = vec![
+    let fields = vec![
         ("review.month", review.month.clone()),
         ("review.timezone", review.timezone.clone()),
         ("review.status", review.status.to_string()),
@@ -409,48 +426,19 @@ fn record_review(
         ("review.findings.sha256", review.findings_sha256.clone()),
         ("process.pid", std::process::id().to_string()),
     ];
-    if let Some(uid) = user.uid {
-        fields.push(("user.id", uid.to_string()));
-    }
-    let change = LocalChange {
-        user: format!("cli:{}", user.name),
-        action: "compliance-review",
-        message: format!(
-            "cli:{} generated the access review of {}: {} findings, {} pending, integrity {}",
-            user.name, review.month, review.summary.findings, review.summary.pending, review.integrity.status
-        ),
-        fields,
-    };
-    let spool = data_dir.join("spool-audit-cli");
-    let auditor = Auditor::open_local(config, spool.clone()).context("opening the audit delivery")?;
-    let handle = tokio::runtime::Handle::current();
-    tokio::task::block_in_place(|| {
-        handle.block_on(async {
-            let shutdown = tokio_util::sync::CancellationToken::new();
-            let drainer = auditor.spawn_drainer(shutdown.clone());
-            let delivered = auditor.record_local(change).await.map_err(|e| anyhow::anyhow!(e));
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-            while auditor.spooling() && std::time::Instant::now() < deadline {
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            }
-            auditor.flush(std::time::Duration::from_secs(10));
-            if auditor.spooling() {
-                eprintln!("warning: kafka is unavailable: the audit record of this review waits in {} until a later command delivers it", spool.display());
-            }
-            shutdown.cancel();
-            let _ = drainer.await;
-            delivered.map(|_| ())
-        })
-    })
+    let message = format!(
+        "cli:{} generated the access review of {}: {} findings, {} pending, integrity {}",
+        user.name, review.month, review.summary.findings, review.summary.pending, review.integrity.status
+    );
+    deliver_cli_record(config, data_dir, &user, "compliance-review", message, fields, ("this review", "a later command"))
 }
 
 /// `logwarden compliance review`: the monthly access review.
 fn review(args: ComplianceReviewArgs) -> anyhow::Result<()> {
     use logwarden_compliance::review::{Month, ReviewOptions};
-    let format = Format::parse(&args.format).context("--format is json, csv, html or pdf")?;
-    let lang = Lang::parse(&args.lang).context("--lang is ko or en")?;
+    let (format, lang) = format_and_lang(&args.document)?;
     if format == Format::Pdf {
-        anyhow::ensure!(args.out.is_some(), "--format pdf needs --out FILE");
+        anyhow::ensure!(args.document.out.is_some(), "--format pdf needs --out FILE");
         logwarden_compliance::render::pdf::find_browser()?;
     }
     let pipeline = match &args.config {
@@ -466,7 +454,7 @@ fn review(args: ComplianceReviewArgs) -> anyhow::Result<()> {
         None => config.timezone,
     };
     let month = Month::parse(&args.month, tz).with_context(|| format!("--month `{}` is not a month like 2026-11", args.month))?;
-    let options = ReviewOptions { data_dir, config, month, policies, public_key: args.public_key.clone(), now: Utc::now() };
+    let options = ReviewOptions { data_dir, config, month, policies, public_key: args.document.public_key.clone(), now: Utc::now() };
     let review = logwarden_compliance::review::build(&options)
         .with_context(|| format!("building the access review of {} for {}", options.data_dir.display(), month.name()))?;
     // With the pipeline's config, producing the review is recorded in the
@@ -477,8 +465,8 @@ fn review(args: ComplianceReviewArgs) -> anyhow::Result<()> {
             .context("the review could not be recorded in the audit stream; nothing was written")?;
     }
     let text = logwarden_compliance::render::render_review(&review, format, lang);
-    write_out(&text, format, args.out.as_deref())?;
-    if let Some(path) = &args.out {
+    write_out(&text, format, args.document.out.as_deref())?;
+    if let Some(path) = &args.document.out {
         eprintln!(
             "access review {}: {} ({} findings, {} pending; integrity {}) ({})",
             review.month,

@@ -8,90 +8,29 @@
 
 mod support;
 
-use support::compliance::{audit_record_where, copy_dir, logwarden, wait_until_sealed};
+use support::compliance::{
+    ANALYST, AUDITOR, access_files, audit_record_where, auth_keys, copy_dir, files, logwarden, ok, relative, save_config, tar_of, verify_bundle, wait_until_sealed,
+};
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
-use logwarden_config::auth::hash_key;
 use serde_json::Value;
-use support::{Logwarden, loghub, temp_dir, unique};
+use support::{Logwarden, indexer_sections, loghub, temp_dir, unique};
 
-const AUDITOR: &str = "auditor-secret-0123456789";
-const ANALYST: &str = "analyst-secret-0123456789";
-
-fn ok(output: Output) -> String {
-    assert!(output.status.success(), "{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap()
+/// A pipeline over `DIR/logs` and `DIR/live` into the `access` stream, kept
+/// 400 days for PIPA, with an auditor and an analyst key; then `extra`.
+fn write_config(dir: &Path, name: &str, topic: &str, group: &str, extra: &str) -> String {
+    let stream = "[streams.access]\nretention = \"400d\"\npresets = [\"kr-pipa-access\"]\n";
+    save_config(dir, name, &[&indexer_sections(dir, topic, group, 2), &access_files(dir, true), stream, &auth_keys(true), extra, "\n"])
 }
 
 /// `logwarden verify BUNDLE`: (exit code, stdout + stderr).
 fn verify(bundle: &Path) -> (i32, String) {
-    let output = logwarden(&["verify", bundle.to_str().unwrap()]);
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    (output.status.code().unwrap_or(-1), text)
-}
-
-fn write_config(dir: &Path, name: &str, topic: &str, group: &str, extra: &str) -> String {
-    let path = dir.join(name);
-    let text = format!(
-        r#"data_dir = "{data}"
-[kafka]
-topic = "{topic}"
-partitions = 2
-[indexer]
-group = "{group}"
-workers = 2
-commit_interval = "100ms"
-split_window = "4s"
-seal_grace = "1s"
-dlq_topic = "{topic}.dlq"
-[[collector.files]]
-include = ["{logs}/*", "{live}/*.json"]
-stream = "access"
-[streams.access]
-retention = "400d"
-presets = ["kr-pipa-access"]
-[[auth.keys]]
-name = "auditor"
-role = "auditor"
-hash = "{auditor}"
-[[auth.keys]]
-name = "analyst"
-role = "analyst"
-hash = "{analyst}"
-{extra}
-"#,
-        data = dir.join("data").display(),
-        logs = dir.join("logs").display(),
-        live = dir.join("live").display(),
-        auditor = hash_key(AUDITOR),
-        analyst = hash_key(ANALYST),
-    );
-    std::fs::write(&path, text).unwrap();
-    path.to_str().unwrap().to_string()
-}
-
-/// Files under `dir` whose relative path starts with `prefix`, sorted.
-fn files(dir: &Path, prefix: &str) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() { walk(&path, out) } else { out.push(path) }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, &mut out);
-    out.retain(|p| p.strip_prefix(dir).unwrap().to_str().unwrap().starts_with(prefix));
-    out.sort();
-    out
-}
-
-fn relative(bundle: &Path, path: &Path) -> String {
-    path.strip_prefix(bundle).unwrap().to_str().unwrap().to_string()
+    verify_bundle(bundle, None)
 }
 
 /// Runs the ```sh block of VERIFY.md in the bundle with `sh -e`.
@@ -136,6 +75,7 @@ fn an_export_verifies_offline_and_each_tampering_is_named() {
     let b = bundle.to_str().unwrap();
     let summary: Value = serde_json::from_str(&ok(logwarden(&["export", "--config", &config, "--stream", "access", "--from", "2000-01-01T00:00:00Z", "--to", &to, "--out", b]))).unwrap();
     assert_eq!(summary["records"], lines + LIVE, "{summary:#}");
+    let cli_digest = summary["bundle_sha256"].as_str().unwrap().to_string();
     assert_eq!(summary["empty"], false);
     let (code, text) = verify(&bundle);
     assert_eq!(code, 0, "{text}");
@@ -171,6 +111,7 @@ fn an_export_verifies_offline_and_each_tampering_is_named() {
     let (code, text) = verify(&flipped);
     assert_eq!(code, 1, "{text}");
     assert!(text.contains(&format!("first broken item: {}", relative(&flipped, &victim))), "{text}");
+    let flipped_item = relative(&flipped, &victim);
     // sha256sum alone sees it too.
     assert!(!run_verify_md(&flipped).status.success());
 
@@ -258,6 +199,8 @@ fn an_export_verifies_offline_and_each_tampering_is_named() {
     assert_eq!(response.status(), 400);
     assert_eq!(response.json::<Value>().unwrap()["error"]["code"], "invalid_query");
     assert!(!data.join("exports").read_dir().unwrap().any(|_| true), "the server keeps no copy");
+    server_verifies_bundles(&client, &api, &data, &std::fs::read(&tar).unwrap(), &flipped, &flipped_item, lines + LIVE);
+    assert!(!data.join("exports").read_dir().unwrap().any(|_| true), "nothing is left of a verified bundle");
     api.stop();
     let record = audit_record_where(&topic, "audit-export", |e| e["user.name"] == "auditor");
     assert_eq!(record["user.name"], "auditor");
@@ -270,6 +213,80 @@ fn an_export_verifies_offline_and_each_tampering_is_named() {
     let response = client.post(api.url("/api/v1/exports")).bearer_auth(AUDITOR).json(&range).send().unwrap();
     assert_eq!(response.status(), 413);
     assert!(response.text().unwrap().contains("compliance.max_export_bytes"));
+    let over = vec![0u8; 4096 + (1 << 20) + 1];
+    let response = client.post(api.url("/api/v1/exports/verify")).bearer_auth(AUDITOR).body(over).send().unwrap();
+    assert_eq!(response.status(), 413, "a bundle to verify is held to the same limit");
+    assert!(response.text().unwrap().contains("compliance.max_export_bytes (4096 bytes"));
     api.stop();
+
+    // The exports listed from the audit stream once the pipeline indexed
+    // their records: the API's and the command line's, newest first.
+    let node = Logwarden::start(&["run", "--config", &config, "--http-addr", "127.0.0.1:0"]);
+    let started = std::time::Instant::now();
+    let list = loop {
+        let list: Value = client.get(node.url("/api/v1/exports?from=now-1h")).bearer_auth(AUDITOR).send().unwrap().json().unwrap();
+        let digests: Vec<&str> = list["exports"].as_array().into_iter().flatten().filter_map(|e| e["bundle_sha256"].as_str()).collect();
+        if digests.contains(&digest.as_str()) && digests.contains(&cli_digest.as_str()) {
+            break list;
+        }
+        assert!(started.elapsed() < Duration::from_secs(90), "the exports are not listed: {list:#}");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let exports = list["exports"].as_array().unwrap();
+    let at = |sha: &str| exports.iter().position(|e| e["bundle_sha256"] == sha).unwrap();
+    let (api_export, cli_export) = (&exports[at(&digest)], &exports[at(&cli_digest)]);
+    assert!(at(&digest) < at(&cli_digest), "newest first: {list:#}");
+    assert_eq!((api_export["who"].as_str(), api_export["via"].as_str(), api_export["stream"].as_str()), (Some("auditor"), Some("api"), Some("access")), "{list:#}");
+    assert_eq!(api_export["records"], lines + LIVE);
+    assert_eq!((api_export["from"].as_str(), api_export["to"].as_str()), (Some("2000-01-01T00:00:00Z"), Some(to.as_str())));
+    assert_eq!(api_export["key_id"], report["key_id"]);
+    assert!(cli_export["who"].as_str().unwrap().starts_with("cli:") && cli_export["via"] == "cli", "{list:#}");
+    let one: Value = client.get(node.url("/api/v1/exports?from=now-1h&limit=1")).bearer_auth(AUDITOR).send().unwrap().json().unwrap();
+    assert_eq!(one["exports"].as_array().unwrap().len(), 1);
+    assert!(one["total"].as_u64().unwrap() >= 2, "{one:#}");
+    assert_eq!(client.get(node.url("/api/v1/exports")).bearer_auth(ANALYST).send().unwrap().status(), 403);
+    let document: Value = client.get(node.url("/api/v1/openapi.json")).send().unwrap().json().unwrap();
+    for (path, method, statuses) in [("/api/v1/exports", "get", &["200", "400", "403"][..]), ("/api/v1/exports/verify", "post", &["200", "400", "403", "413"][..])] {
+        for status in statuses {
+            assert!(document["paths"][path][method]["responses"][status].is_object(), "{method} {path}: no {status} response");
+        }
+    }
+    node.stop();
+}
+
+/// `POST /api/v1/exports/verify`: the served tar is intact and signed by
+/// the store's key, then by the pinned key once it is pinned; a bundle
+/// with one record's byte flipped names that file first; a body that is no
+/// bundle is a 400; analysts get a 403.
+fn server_verifies_bundles(client: &reqwest::blocking::Client, api: &Logwarden, data: &Path, served: &[u8], flipped: &Path, flipped_item: &str, records: u64) {
+    let check = |key: &str, body: Vec<u8>| {
+        client.post(api.url("/api/v1/exports/verify")).bearer_auth(key).header("content-type", "application/x-tar").body(body).send().unwrap()
+    };
+    let response = check(AUDITOR, served.to_vec());
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().unwrap();
+    assert_eq!(answer["intact"], true, "{answer:#}");
+    assert!(answer["first_broken"].is_null());
+    assert_eq!((answer["key"]["matches"].as_bool(), answer["key"]["trusted"].as_str()), (Some(true), Some("store")), "{answer:#}");
+    assert_eq!(answer["report"]["records_verified"], records);
+    ok(logwarden(&["compliance", "pin-key", "--data-dir", data.to_str().unwrap()]));
+    let answer: Value = check(AUDITOR, served.to_vec()).json().unwrap();
+    assert_eq!((answer["intact"].as_bool(), answer["key"]["matches"].as_bool(), answer["key"]["trusted"].as_str()), (Some(true), Some(true), Some("pinned")), "{answer:#}");
+
+    let answer: Value = check(AUDITOR, tar_of(flipped)).json().unwrap();
+    assert_eq!(answer["intact"], false, "{answer:#}");
+    assert_eq!(answer["first_broken"]["item"], flipped_item, "{answer:#}");
+    assert!(!answer["report"]["problems"].as_array().unwrap().is_empty());
+
+    let response = check(AUDITOR, b"this is not a tar, it is not a bundle".repeat(40));
+    assert_eq!(response.status(), 400);
+    let error: Value = response.json().unwrap();
+    assert_eq!(error["error"]["code"], "invalid_bundle", "{error:#}");
+    assert!(error["error"]["message"].as_str().unwrap().contains("not an export bundle"), "{error:#}");
+    assert_eq!(check(AUDITOR, Vec::new()).status(), 400);
+
+    let response = check(ANALYST, served.to_vec());
+    assert_eq!(response.status(), 403);
+    assert_eq!(response.json::<Value>().unwrap()["error"]["code"], "forbidden");
 }
 

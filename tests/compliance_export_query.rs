@@ -11,92 +11,42 @@
 
 mod support;
 
-use support::compliance::{audit_record_where, copy_dir, logwarden, wait_until_sealed};
+use support::compliance::{
+    AUDITOR, access_files, audit_record_where, auth_keys, copy_dir, files, logwarden, ok, relative, save_config, verify_bundle, wait_until_sealed,
+};
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
-use logwarden_config::auth::hash_key;
 use logwarden_store::keys::ManifestSigner;
 use logwarden_store::manifest::Manifest;
 use logwarden_store::storage;
 use serde_json::Value;
-use support::{Logwarden, temp_dir, unique};
+use support::{Logwarden, indexer_sections, temp_dir, unique};
 
-const AUDITOR: &str = "auditor-secret-0123456789";
 const LIVE: u64 = 30;
 const QUERY: &str = "host.name:web1";
 
-fn ok(output: Output) -> String {
-    assert!(output.status.success(), "{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap()
-}
-
-/// `logwarden verify BUNDLE [--public-key KEY]`: (exit code, stdout + stderr).
-fn verify(bundle: &Path, key: &Path) -> (i32, String) {
-    let output = logwarden(&["verify", bundle.to_str().unwrap(), "--public-key", key.to_str().unwrap()]);
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    (output.status.code().unwrap_or(-1), text)
-}
-
-fn files(dir: &Path, prefix: &str) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() { walk(&path, out) } else { out.push(path) }
-        }
-    }
-    let mut out = Vec::new();
-    if dir.exists() {
-        walk(dir, &mut out);
-    }
-    out.retain(|p| p.strip_prefix(dir).unwrap().to_str().unwrap().starts_with(prefix));
-    out.sort();
-    out
-}
-
-fn relative(bundle: &Path, path: &Path) -> String {
-    path.strip_prefix(bundle).unwrap().to_str().unwrap().to_string()
-}
-
+/// A pipeline over `DIR/live` into the `access` stream, kept 400 days for
+/// PIPA and under legal hold, with an auditor key.
 fn write_config(dir: &Path, topic: &str, group: &str) -> String {
-    let path = dir.join("logwarden.toml");
-    let text = format!(
-        r#"data_dir = "{data}"
-[kafka]
-topic = "{topic}"
-partitions = 2
-[indexer]
-group = "{group}"
-workers = 2
-commit_interval = "100ms"
-split_window = "4s"
-seal_grace = "1s"
-dlq_topic = "{topic}.dlq"
-[[collector.files]]
-include = ["{live}/*.json"]
-stream = "access"
-[streams.access]
+    let stream = r#"[streams.access]
 retention = "400d"
 presets = ["kr-pipa-access"]
 legal_hold = true
 legal_hold_reason = "case 2026-17"
 legal_hold_since = "2026-11-01"
-[[auth.keys]]
-name = "auditor"
-role = "auditor"
-hash = "{auditor}"
-"#,
-        data = dir.join("data").display(),
-        live = dir.join("live").display(),
-        auditor = hash_key(AUDITOR),
-    );
-    std::fs::write(&path, text).unwrap();
-    path.to_str().unwrap().to_string()
+"#;
+    save_config(dir, "logwarden.toml", &[&indexer_sections(dir, topic, group, 2), &access_files(dir, false), stream, &auth_keys(false)])
+}
+
+/// `logwarden verify BUNDLE --public-key KEY`: (exit code, stdout + stderr).
+fn verify(bundle: &Path, key: &Path) -> (i32, String) {
+    verify_bundle(bundle, Some(key))
 }
 
 /// Rewrites the older half of each chain's manifests as format 1 (no

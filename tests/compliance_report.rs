@@ -6,63 +6,20 @@
 
 mod support;
 
-use support::compliance::{audit_record, copy_dir, logwarden, wait_until_sealed};
+use support::compliance::{ANALYST, AUDITOR, access_files, audit_record, auth_keys, copy_dir, logwarden, ok, save_config, wait_until_sealed};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
-use logwarden_config::auth::hash_key;
 use serde_json::Value;
-use support::{Logwarden, temp_dir, unique};
-
-const AUDITOR: &str = "auditor-secret-0123456789";
-const ANALYST: &str = "analyst-secret-0123456789";
-
-fn ok(output: Output) -> String {
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap()
-}
+use support::{Logwarden, indexer_sections, temp_dir, unique};
 
 /// A config for `data`, with `stream` settings for the `access` stream.
 fn write_config(dir: &Path, name: &str, topic: &str, group: &str, stream: &str) -> String {
-    let path = dir.join(name);
-    let text = format!(
-        r#"data_dir = "{data}"
-[kafka]
-topic = "{topic}"
-partitions = 2
-[indexer]
-group = "{group}"
-workers = 2
-commit_interval = "100ms"
-split_window = "4s"
-seal_grace = "1s"
-dlq_topic = "{topic}.dlq"
-[[collector.files]]
-include = ["{logs}/*", "{live}/*.json"]
-stream = "access"
-[streams.access]
-{stream}
-[[auth.keys]]
-name = "auditor"
-role = "auditor"
-hash = "{auditor}"
-[[auth.keys]]
-name = "analyst"
-role = "analyst"
-hash = "{analyst}"
-"#,
-        data = dir.join("data").display(),
-        logs = dir.join("logs").display(),
-        live = dir.join("live").display(),
-        auditor = hash_key(AUDITOR),
-        analyst = hash_key(ANALYST),
-    );
-    std::fs::write(&path, text).unwrap();
-    path.to_str().unwrap().to_string()
+    let stream = format!("[streams.access]\n{stream}\n");
+    save_config(dir, name, &[&indexer_sections(dir, topic, group, 2), &access_files(dir, true), &stream, &auth_keys(true)])
 }
 
 const COMPLIANT_POLICY: &str = "retention = \"400d\"\npresets = [\"kr-pipa-access\"]";

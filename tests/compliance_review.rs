@@ -8,51 +8,23 @@
 
 mod support;
 
-use support::compliance::{audit_record, logwarden};
+use support::compliance::{ANALYST, AUDITOR, audit_record, auth_keys, logwarden, ok, save_config, wait_for_seal};
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, SecondsFormat, TimeZone, Utc};
-use logwarden_config::auth::hash_key;
 use rdkafka::ClientConfig;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use serde_json::{Value, json};
-use support::{Logwarden, brokers, temp_dir, unique};
+use support::{Logwarden, brokers, committed_reader, indexer_sections, temp_dir, unique};
 
-const AUDITOR: &str = "auditor-secret-0123456789";
-const ANALYST: &str = "analyst-secret-0123456789";
-
-fn ok(output: Output) -> String {
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap()
-}
-
+/// An indexer on one partition, an auditor and an analyst key, and the
+/// monthly review with a mapped `crm-access` source.
 fn write_config(dir: &Path, topic: &str, group: &str) -> String {
-    let path = dir.join("logwarden.toml");
-    let text = format!(
-        r#"data_dir = "{data}"
-[kafka]
-topic = "{topic}"
-partitions = 1
-[indexer]
-group = "{group}"
-workers = 1
-commit_interval = "100ms"
-split_window = "4s"
-seal_grace = "1s"
-dlq_topic = "{topic}.dlq"
-[[auth.keys]]
-name = "auditor"
-role = "auditor"
-hash = "{auditor}"
-[[auth.keys]]
-name = "analyst"
-role = "analyst"
-hash = "{analyst}"
-[compliance.review]
+    let review = r#"[compliance.review]
 timezone = "Asia/Seoul"
 plan = "개인정보 내부 관리계획 v3 (2026-01-02)"
 audit_subject_fields = ["user.name", "customer.id"]
@@ -86,13 +58,8 @@ outcome = "result"
 VIEW = "조회"
 EXPORT = "다운로드"
 LOGIN = "로그인"
-"#,
-        data = dir.join("data").display(),
-        auditor = hash_key(AUDITOR),
-        analyst = hash_key(ANALYST),
-    );
-    std::fs::write(&path, text).unwrap();
-    path.to_str().unwrap().to_string()
+"#;
+    save_config(dir, "logwarden.toml", &[&indexer_sections(dir, topic, group, 1), &auth_keys(true), review])
 }
 
 /// A KST wall-clock time (`2026-11-03 11:00:00`) as RFC 3339 UTC.
@@ -271,36 +238,11 @@ fn produce(topic: &str, events: &[Value]) {
     producer.flush(Duration::from_secs(30)).expect("every event acknowledged by Kafka");
 }
 
-/// Waits until `verify` finds `want` events in sealed splits and no active split.
-fn wait_until_sealed(data: &Path, want: u64) {
-    let started = Instant::now();
-    loop {
-        let output = logwarden(&["verify", "--data-dir", data.to_str().unwrap(), "--json"]);
-        if let Ok(report) = serde_json::from_slice::<Value>(&output.stdout) {
-            let chains = report["chains"].as_array().unwrap();
-            let sum = |key: &str| chains.iter().map(|c| c[key].as_u64().unwrap()).sum::<u64>();
-            if output.status.success() && sum("verified_events") == want && sum("active_splits") == 0 {
-                return;
-            }
-            assert!(started.elapsed() < Duration::from_secs(120), "{}/{want} sealed: {report:#}", sum("verified_events"));
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
 /// Every audit event with `action` in `topic`, read until `at_least` were
 /// found and the topic has been quiet for a second.
 fn audit_records(topic: &str, action: &str, at_least: usize) -> Vec<Value> {
     use rdkafka::Message;
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
-        .set("group.id", unique("review-audit-reader"))
-        .set("auto.offset.reset", "earliest")
-        .set("isolation.level", "read_committed")
-        .create()
-        .unwrap();
-    consumer.subscribe(&[topic]).unwrap();
+    let consumer = committed_reader("review-audit-reader", topic);
     let started = Instant::now();
     let mut quiet_since = Instant::now();
     let mut found = Vec::new();
@@ -383,7 +325,7 @@ fn the_monthly_review_finds_each_planted_case_and_is_explained_and_signed_off() 
     let events = planted();
     produce(&topic, &events);
     let indexer = Logwarden::start(&["indexer", "--config", &config]);
-    wait_until_sealed(&data, events.len() as u64);
+    wait_for_seal(&data, events.len() as u64, Duration::from_secs(120), false);
     indexer.stop();
     ok(logwarden(&["compliance", "pin-key", "--data-dir", data_s]));
 

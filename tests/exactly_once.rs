@@ -21,13 +21,15 @@ use support::*;
 const TIMEOUT: Duration = Duration::from_secs(240);
 const KILLS: u64 = 20;
 
-/// What the storm starts again after every kill.
-type Start = Box<dyn Fn() -> Proc + Send>;
-
 /// Writes and rotates until at least [`KILLS`] kills happened (the broker
-/// stopped and started once, after the first third of them); returns how
-/// many lines were written and the kills.
-fn storm(kafka: &PrivateKafka, log_dir: &std::path::Path, start: Start) -> (u64, u64) {
+/// stopped and started once, after the first third of them), starting
+/// `logwarden ARGS` again after every kill; returns how many lines were
+/// written and the kills.
+fn storm(kafka: &PrivateKafka, log_dir: &std::path::Path, args: &[&str]) -> (u64, u64) {
+    let start = {
+        let (args, brokers) = (args.iter().map(|s| s.to_string()).collect::<Vec<_>>(), kafka.brokers());
+        move || Proc::spawn(&args.iter().map(String::as_str).collect::<Vec<_>>(), &brokers, &[])
+    };
     let mut writer = RotatingWriter::new(log_dir);
     writer.write(200, Duration::from_millis(5));
     let process = Arc::new(Mutex::new(Some(start())));
@@ -91,19 +93,12 @@ fn collector_killed_20_times_with_rotations_and_a_broker_restart_sends_every_lin
     let data = dir.join("data").display().to_string();
     let topic = unique("lw-exactly-once");
     let glob = RotatingWriter::new(&logs).glob();
-    let args: Vec<String> = ["collector", "--input", &glob, "--topic", &topic, "--data-dir", &data]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let start: Start = {
-        let (args, brokers) = (args.clone(), brokers.clone());
-        Box::new(move || Proc::spawn(&args.iter().map(String::as_str).collect::<Vec<_>>(), &brokers, &[]))
-    };
-    let (total, kills) = storm(&kafka, &logs, start);
+    let args = ["collector", "--input", &glob, "--topic", &topic, "--data-dir", &data];
+    let (total, kills) = storm(&kafka, &logs, &args);
     assert!(kills >= KILLS);
 
     // A last collector reads what is left, then stops cleanly.
-    let last = Proc::spawn(&args.iter().map(String::as_str).collect::<Vec<_>>(), &brokers, &[]);
+    let last = Proc::spawn(&args, &brokers, &[]);
     let counts = wait_committed(&brokers, &topic, total, TIMEOUT);
     assert!(last.stop().success(), "the collector stops cleanly after SIGTERM");
     eprintln!("{kills} kills");
@@ -129,21 +124,14 @@ fn run_killed_20_times_with_rotations_and_a_broker_restart_indexes_every_line_ex
     let data = dir.join("data").display().to_string();
     let topic = unique("lw-exactly-once-run");
     let glob = RotatingWriter::new(&logs).glob();
-    let args: Vec<String> = [
+    let args = [
         "run", "--input", &glob, "--topic", &topic, "--group", &topic, "--data-dir", &data, "--http-addr", "127.0.0.1:0",
         "--brokers", &brokers,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let start: Start = {
-        let (args, brokers) = (args.clone(), brokers.clone());
-        Box::new(move || Proc::spawn(&args.iter().map(String::as_str).collect::<Vec<_>>(), &brokers, &[]))
-    };
-    let (total, kills) = storm(&kafka, &logs, start);
+    ];
+    let (total, kills) = storm(&kafka, &logs, &args);
     assert!(kills >= KILLS);
 
-    let node = Logwarden::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let node = Logwarden::start(&args);
     node.wait_for_count("*", total, TIMEOUT);
     eprintln!("{kills} kills");
     assert_exactly_once("index (search_after pages)", &index_counts(&node), total);

@@ -12,11 +12,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{SecondsFormat, Utc};
 use rand::Rng;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::{ClientConfig, ClientContext, Message};
 use serde_json::Value;
-use support::{Logwarden, brokers, temp_dir, unique};
+use support::{Logwarden, brokers, committed_reader, indexer_sections, temp_dir, unique};
 
 const PARTITIONS: i32 = 2;
 
@@ -112,29 +111,15 @@ fn create_topic(topic: &str) {
 /// A config with 4-second windows, so splits seal while the test runs.
 fn write_config(dir: &Path, topic: &str, group: &str) -> PathBuf {
     let path = dir.join("logwarden.toml");
-    let text = format!(
-        r#"data_dir = "{data}"
-[kafka]
-topic = "{topic}"
-partitions = {PARTITIONS}
-[indexer]
-group = "{group}"
-workers = 2
-commit_interval = "100ms"
-split_window = "4s"
-seal_grace = "1s"
-split_max_events = 2500
-dlq_topic = "{topic}.dlq"
+    let streams = r#"split_max_events = 2500
 [streams.auth]
 retention = "1d"
 [streams.system]
 retention = "1d"
 legal_hold = true
 legal_hold_reason = "test case 7"
-"#,
-        data = dir.join("data").display()
-    );
-    std::fs::write(&path, text).unwrap();
+"#;
+    std::fs::write(&path, indexer_sections(dir, topic, group, PARTITIONS as u32) + streams).unwrap();
     path
 }
 
@@ -196,14 +181,7 @@ fn wait_until_sealed(data: &Path, want_total: u64, timeout: Duration) -> BTreeMa
 
 /// Distinct origin offsets in the dead-letter topic (it is at-least-once).
 fn dead_lettered(topic: &str, want: u64) -> HashSet<(i64, i64)> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
-        .set("group.id", unique("dlq-reader"))
-        .set("auto.offset.reset", "earliest")
-        .set("isolation.level", "read_committed")
-        .create()
-        .unwrap();
-    consumer.subscribe(&[topic]).unwrap();
+    let consumer = committed_reader("dlq-reader", topic);
     let mut seen = HashSet::new();
     let started = Instant::now();
     while (seen.len() as u64) < want && started.elapsed() < Duration::from_secs(60) {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use logwarden_config::{ClientKind, KafkaConfig};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
-use rdkafka::{ClientContext, Message};
+use rdkafka::{ClientConfig, ClientContext, Message};
 
 use crate::metrics;
 
@@ -169,6 +169,13 @@ pub type EventProducer = ThreadedProducer<AckContext>;
 /// Builds the producer: idempotent, `acks=all`, compressed, batched, from
 /// the `[kafka]` section (brokers, SASL, TLS, `[kafka.producer]`).
 pub fn create_producer(config: &KafkaConfig) -> Result<EventProducer, KafkaError> {
+    producer_client(config, &[]).create_with_context(AckContext)
+}
+
+/// The settings of every event producer, from the `[kafka]` section:
+/// idempotent, `acks=all`, compressed, batched; `defaults` go before the
+/// tuning defaults, each unless `[kafka.producer]` sets it.
+pub(crate) fn producer_client(config: &KafkaConfig, defaults: &[(&str, &str)]) -> ClientConfig {
     let mut client = crate::client_config(config, ClientKind::Producer);
     // The delivery guarantee: the config refuses overrides of these.
     client
@@ -177,18 +184,19 @@ pub fn create_producer(config: &KafkaConfig) -> Result<EventProducer, KafkaError
         .set("compression.type", config.compression.as_librdkafka())
         .set("linger.ms", config.linger.as_millis().to_string());
     // Tuning defaults, unless [kafka.producer] says otherwise.
-    for (key, value) in [
+    let tuning = [
         ("batch.size", "1000000"),
         ("batch.num.messages", "10000"),
         ("queue.buffering.max.messages", "200000"),
         ("queue.buffering.max.kbytes", "262144"),
         ("client.id", "logwarden-collector"),
-    ] {
+    ];
+    for &(key, value) in defaults.iter().chain(&tuning) {
         if !config.producer.contains_key(key) {
             client.set(key, value);
         }
     }
-    client.create_with_context(AckContext)
+    client
 }
 
 /// Sends one message, waiting while librdkafka's queue is full

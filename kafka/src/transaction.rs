@@ -100,26 +100,9 @@ pub type TxnProducer = ThreadedProducer<TxnContext>;
 /// batched, from the `[kafka]` section (brokers, SASL, TLS,
 /// `[kafka.producer]`), with `transactional.id` set.
 pub fn transactional_producer(config: &KafkaConfig, transactional_id: &str) -> Result<TxnProducer, KafkaError> {
-    let mut client = crate::client_config(config, ClientKind::Producer);
-    client
+    crate::producer::producer_client(config, &[("transaction.timeout.ms", TRANSACTION_TIMEOUT_MS)])
         .set("transactional.id", transactional_id)
-        .set("enable.idempotence", "true")
-        .set("acks", "all")
-        .set("compression.type", config.compression.as_librdkafka())
-        .set("linger.ms", config.linger.as_millis().to_string());
-    for (key, value) in [
-        ("transaction.timeout.ms", TRANSACTION_TIMEOUT_MS),
-        ("batch.size", "1000000"),
-        ("batch.num.messages", "10000"),
-        ("queue.buffering.max.messages", "200000"),
-        ("queue.buffering.max.kbytes", "262144"),
-        ("client.id", "logwarden-collector"),
-    ] {
-        if !config.producer.contains_key(key) {
-            client.set(key, value);
-        }
-    }
-    client.create_with_context(TxnContext::default())
+        .create_with_context(TxnContext::default())
 }
 
 /// What a failed transactional call means for the caller.

@@ -47,7 +47,7 @@ fn permission(path: &str) -> Permission {
         } else {
             Permission::Search
         }
-    } else if path.starts_with("/api/v1/compliance/") || path == "/api/v1/exports" {
+    } else if path.starts_with("/api/v1/compliance/") || path == "/api/v1/exports" || path.starts_with("/api/v1/exports/") {
         Permission::Compliance
     } else if matches!(path, "/api/v1/search" | "/api/v1/rules" | "/api/v1/status" | "/_search") || path.ends_with("/_search") {
         Permission::Search
@@ -171,6 +171,7 @@ mod tests {
         for (role, may) in [(Role::Admin, true), (Role::Auditor, true), (Role::Analyst, false), (Role::Ingest, false)] {
             assert_eq!(allows(role, permission("/api/v1/compliance/report")), may, "{role:?}");
             assert_eq!(allows(role, permission("/api/v1/exports")), may, "{role:?}");
+            assert_eq!(allows(role, permission("/api/v1/exports/verify")), may, "{role:?}");
             assert_eq!(allows(role, permission("/api/v1/compliance/review")), may, "{role:?}");
             assert_eq!(allows(role, permission("/api/v1/compliance/review/signoff")), may, "{role:?}");
         }

@@ -8,7 +8,9 @@
 //! - `compliance`: `GET /api/v1/compliance/report`, the retention report,
 //!   `/api/v1/compliance/review`, the monthly access review (findings'
 //!   소명 states, sign-off), and `POST /api/v1/exports`, the signed audit bundle
-//!   (admin and auditor keys), recorded in the `audit` stream.
+//!   (admin and auditor keys), recorded in the `audit` stream; the exports
+//!   recorded (`GET /api/v1/exports`) and a bundle checked offline
+//!   (`POST /api/v1/exports/verify`).
 //! - `rules`: `/api/v1/rules`: the detector's Sigma rules (those of
 //!   `[detect]`, reloaded as they change) with their alert counts.
 //! - `auth`: API keys and roles on every request (the guard); `identity`:
@@ -79,7 +81,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/alerts/{id}", get(ui::index))
         .route("/assets/{*path}", get(ui::asset))
         .route("/api/v1/compliance/report", get(compliance::report).fallback(alerts::method_not_allowed))
-        .route("/api/v1/exports", post(compliance::export).fallback(alerts::method_not_allowed))
+        .route("/api/v1/exports", get(compliance::list_exports).post(compliance::export).fallback(alerts::method_not_allowed))
+        .route("/api/v1/exports/verify", post(compliance::verify_export).fallback(alerts::method_not_allowed))
         .route("/api/v1/compliance/review", get(compliance::get_review).fallback(alerts::method_not_allowed))
         .route("/api/v1/compliance/review/findings/{id}", post(compliance::set_finding).fallback(alerts::method_not_allowed))
         .route("/api/v1/compliance/review/signoff", post(compliance::sign_off).fallback(alerts::method_not_allowed))

@@ -22,6 +22,7 @@ pub async fn whoami(Extension(identity): Extension<Identity>) -> Json<Value> {
             "triage": matches!(role, Role::Admin | Role::Analyst),
             "rules": reads,
             "compliance": matches!(role, Role::Admin | Role::Auditor),
+            "export": matches!(role, Role::Admin | Role::Auditor),
             "status": reads,
             "audit_stream": matches!(role, Role::Admin | Role::Auditor),
         },

@@ -1,11 +1,13 @@
-// Compliance: the report's per-stream status and reasons, and the monthly
-// access review when the server has it (/api/v1/compliance/review).
+// Compliance: the report's per-stream status and reasons, the monthly
+// access review when the server has it (/api/v1/compliance/review), and
+// the exports with their verification (exports.js).
 
 import { html, useState } from './vendor/preact-htm.js';
 import { api } from './api.js';
 import { t, lang } from './i18n.js';
 import { ErrorBox, Empty, Loading, StatusBadge, useLoad, navigate } from './parts.js';
 import { display } from './time.js';
+import { Exports } from './exports.js';
 
 function reasonText(reason) {
   return (lang() === 'ko' ? reason.ko : reason.en) || reason.en || reason.code;
@@ -90,5 +92,6 @@ export function CompliancePage({ me }) {
       </tr>`)}</tbody></table>`}`}
     <h2>${t('compliance.review')}</h2>
     <${Review} me=${me} />
+    <${Exports} me=${me} />
   </div>`;
 }

@@ -162,13 +162,21 @@ pub struct ComplianceReviewArgs {
     /// `compliance.review.timezone`, else Asia/Seoul).
     #[arg(long, value_name = "ZONE")]
     pub tz: Option<String>,
+    #[command(flatten)]
+    pub document: DocumentArgs,
+}
+
+/// How `compliance report` and `compliance review` write their document,
+/// and the key they verify the store with.
+#[derive(Debug, Args)]
+pub struct DocumentArgs {
     /// pdf prints the HTML page with a headless Chromium (needs --out).
     #[arg(long, default_value = "json", value_parser = ["json", "csv", "html", "pdf"])]
     pub format: String,
     /// Language of the HTML page.
     #[arg(long, default_value = "en", value_parser = ["ko", "en"])]
     pub lang: String,
-    /// Write the review here instead of stdout.
+    /// Write it here instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// The public key to verify with (an auditor's own copy; counts as pinned).
@@ -190,18 +198,8 @@ pub struct ComplianceReportArgs {
     /// Start of the period (RFC 3339); default all history.
     #[arg(long, value_name = "TIME")]
     pub from: Option<String>,
-    /// pdf prints the HTML page with a headless Chromium (needs --out).
-    #[arg(long, default_value = "json", value_parser = ["json", "csv", "html", "pdf"])]
-    pub format: String,
-    /// Language of the HTML page.
-    #[arg(long, default_value = "en", value_parser = ["ko", "en"])]
-    pub lang: String,
-    /// Write the report here instead of stdout.
-    #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
-    /// The public key to verify with (an auditor's own copy; counts as pinned).
-    #[arg(long, value_name = "FILE")]
-    pub public_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub document: DocumentArgs,
     /// The last full `logwarden verify --data-dir` may be this old.
     #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
     pub verify_max_age: std::time::Duration,

@@ -147,6 +147,26 @@ impl<'de> de::Deserialize<'de> for Key<'de> {
     }
 }
 
+/// Visitor methods that skip values of the kinds named, each answering
+/// `$skipped` (sequences and maps are read through first).
+macro_rules! skip_values {
+    ($de:lifetime, $skipped:expr; $($kind:ident),+) => {
+        $(skip_values!(@ $de, $skipped, $kind);)+
+    };
+    (@ $de:lifetime, $s:expr, str) => { fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> { Ok($s) } };
+    (@ $de:lifetime, $s:expr, u64) => { fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> { Ok($s) } };
+    (@ $de:lifetime, $s:expr, i64) => { fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> { Ok($s) } };
+    (@ $de:lifetime, $s:expr, f64) => { fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> { Ok($s) } };
+    (@ $de:lifetime, $s:expr, bool) => { fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> { Ok($s) } };
+    (@ $de:lifetime, $s:expr, unit) => { fn visit_unit<E>(self) -> Result<Self::Value, E> { Ok($s) } };
+    (@ $de:lifetime, $s:expr, seq) => {
+        fn visit_seq<A: SeqAccess<$de>>(self, seq: A) -> Result<Self::Value, A::Error> { IgnoredAny.visit_seq(seq).map(|_| $s) }
+    };
+    (@ $de:lifetime, $s:expr, map) => {
+        fn visit_map<A: MapAccess<$de>>(self, map: A) -> Result<Self::Value, A::Error> { IgnoredAny.visit_map(map).map(|_| $s) }
+    };
+}
+
 /// A string value (borrowed when it can be), `None` for any other value.
 struct AnyStr;
 
@@ -171,27 +191,7 @@ impl<'de> Visitor<'de> for AnyStr {
     fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
         Ok(Some(Cow::Owned(v)))
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        IgnoredAny.visit_seq(seq).map(|_| None)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        IgnoredAny.visit_map(map).map(|_| None)
-    }
+    skip_values!('de, None; bool, u64, i64, f64, unit, seq, map);
 }
 
 /// A whole number field: only non-negative integers are kept (as before:
@@ -216,24 +216,7 @@ impl<'de> Visitor<'de> for AnyU64 {
     fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
         Ok(u64::try_from(v).ok())
     }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        IgnoredAny.visit_seq(seq).map(|_| None)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        IgnoredAny.visit_map(map).map(|_| None)
-    }
+    skip_values!('de, None; f64, str, bool, unit, seq, map);
 }
 
 /// A text or keyword value added to the document as it is read; a keyword
@@ -280,18 +263,7 @@ impl<'de> Visitor<'de> for Leaf<'_> {
         }
         Ok(())
     }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        IgnoredAny.visit_seq(seq).map(|_| ())
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        IgnoredAny.visit_map(map).map(|_| ())
-    }
+    skip_values!('de, (); bool, unit, seq, map);
 }
 
 /// The `fields` object: its indexed entries join the free fields, unless
@@ -324,25 +296,5 @@ impl<'de> Visitor<'de> for FreeObject<'_, '_> {
         }
         Ok(())
     }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        IgnoredAny.visit_seq(seq).map(|_| ())
-    }
+    skip_values!('de, (); str, u64, i64, f64, bool, unit, seq);
 }

@@ -230,6 +230,42 @@ pub fn lines_with_token(path: &Path, word: &str) -> u64 {
         .count() as u64
 }
 
+/// `data_dir` (`DIR/data`), `[kafka]` and `[indexer]` of a pipeline with
+/// `partitions` partitions and as many indexer workers, 4-second windows so
+/// splits seal while the test runs. Ends inside `[indexer]`.
+pub fn indexer_sections(dir: &Path, topic: &str, group: &str, partitions: u32) -> String {
+    format!(
+        r#"data_dir = "{data}"
+[kafka]
+topic = "{topic}"
+partitions = {partitions}
+[indexer]
+group = "{group}"
+workers = {partitions}
+commit_interval = "100ms"
+split_window = "4s"
+seal_grace = "1s"
+dlq_topic = "{topic}.dlq"
+"#,
+        data = dir.join("data").display(),
+    )
+}
+
+/// A `read_committed` consumer in a fresh group named after `group_prefix`,
+/// subscribed to `topic` from its beginning.
+pub fn committed_reader(group_prefix: &str, topic: &str) -> rdkafka::consumer::BaseConsumer {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("group.id", unique(group_prefix))
+        .set("auto.offset.reset", "earliest")
+        .set("isolation.level", "read_committed")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[topic]).unwrap();
+    consumer
+}
+
 pub fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(unique(name));
     std::fs::create_dir_all(&dir).unwrap();

@@ -4,7 +4,7 @@
 // expanded event, live tail, and a refused key's message. Each page's
 // screenshot is saved in screenshots/.
 import { test, expect } from '@playwright/test';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -178,6 +178,71 @@ test('alerts, rules, compliance and pipeline health pages', async ({ page }) => 
   expect(errors).toEqual([]);
 });
 
+/** The bundle tar with one byte flipped in its first record file (in its
+ * export.json when it holds no records); the flipped file's name inside
+ * the bundle, as the verifier names it. */
+function tamper(tar) {
+  const out = Buffer.from(tar);
+  const text = (from, len) => out.subarray(from, from + len).toString('utf8').replace(/\0[\s\S]*$/, '');
+  let at = 0;
+  let longName = null;
+  let fallback = null;
+  while (at + 512 <= out.length) {
+    const name = longName || text(at, 100);
+    if (!name) break;
+    longName = null;
+    const size = parseInt(text(at + 124, 12).trim() || '0', 8);
+    const type = String.fromCharCode(out[at + 156]);
+    const body = at + 512;
+    if (type === 'L') longName = text(body, size);
+    else if ((type === '0' || type === '\0') && size > 0) {
+      const inside = name.split('/').filter((p) => p && p !== '.').slice(1).join('/');
+      if (inside.startsWith('records/')) { out[body + Math.floor(size / 2)] ^= 1; return { out, item: inside }; }
+      if (inside === 'export.json') fallback = { at: body + Math.floor(size / 2), item: inside };
+    }
+    at = body + Math.ceil(size / 512) * 512;
+  }
+  out[fallback.at] ^= 1;
+  return { out, item: fallback.item };
+}
+
+test('compliance exports: one made in the UI verifies intact, a tampered copy names its broken item', async ({ page }, testInfo) => {
+  const errors = watchErrors(page);
+  await login(page);
+  await page.getByTestId('nav-compliance').click();
+  const form = page.getByTestId('new-export');
+  await form.locator('input[name=stream]').fill('auth');
+  await form.locator('input[name=from]').fill('2000-01-01T00:00:00Z');
+  await form.locator('input[name=to]').fill(new Date(Date.now() + 3600_000).toISOString());
+  await form.locator('input[name=reason]').fill('browser test: 감사 대응');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-submit').click()]);
+  expect(download.suggestedFilename()).toMatch(/^export-.*\.tar$/);
+  const bundle = testInfo.outputPath(download.suggestedFilename());
+  await download.saveAs(bundle);
+  await expect(page.getByTestId('export-done')).toBeVisible();
+  // Listed from the audit stream once the pipeline indexed its record.
+  await expect(page.getByTestId('exports')).toContainText('2000-01-01T00:00:00Z', { timeout: 30_000 });
+  await expect(page.getByTestId('exports')).toContainText('browser test: 감사 대응');
+
+  const picker = page.getByTestId('verify-file');
+  await picker.setInputFiles(bundle);
+  const result = page.getByTestId('verify-result');
+  await expect(result).toHaveAttribute('data-intact', 'true');
+  await expect(result).toContainText('Intact');
+  await expect(page.getByTestId('verify-checks')).toContainText('Files hashed');
+  await page.screenshot({ path: join(shots, 'compliance-exports.png'), fullPage: true });
+
+  const { out, item } = tamper(readFileSync(bundle));
+  const tampered = testInfo.outputPath('tampered.tar');
+  writeFileSync(tampered, out);
+  await picker.setInputFiles(tampered);
+  await expect(result).toHaveAttribute('data-intact', 'false');
+  await expect(page.getByTestId('first-broken')).toHaveText(item);
+  await expect(result).toContainText('Broken');
+  await page.screenshot({ path: join(shots, 'compliance-export-broken.png'), fullPage: true });
+  expect(errors).toEqual([]);
+});
+
 test('the UI shows what the key\'s role may do; the API refuses the rest', async ({ page, request }) => {
   await login(page, process.env.LOGWARDEN_UI_ANALYST_KEY);
   await expect(page.getByTestId('whoami')).toContainText('analyst');
@@ -191,6 +256,8 @@ test('the UI shows what the key\'s role may do; the API refuses the rest', async
   await page.getByTestId('logout').click();
   await login(page, process.env.LOGWARDEN_UI_AUDITOR_KEY);
   await expect(page.getByTestId('nav-compliance')).toBeVisible();
+  await page.getByTestId('nav-compliance').click();
+  await expect(page.getByTestId('exports-section')).toBeVisible();
   await page.getByTestId('nav-alerts').click();
   await page.getByTestId('alerts').locator('tbody tr').first().click();
   await expect(page.getByTestId('alert')).toContainText('may read alerts but not change them');

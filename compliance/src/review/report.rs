@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use logwarden_config::review::ReviewConfig;
+use logwarden_config::review::{Check, ReviewConfig};
 use logwarden_event::AUDIT_STREAM;
 use logwarden_store::facts::rfc3339;
 use serde::Serialize;
@@ -133,78 +133,70 @@ fn settings(config: &ReviewConfig) -> Vec<Setting> {
     let f = config.failed_logins.limit;
     let minutes = f.within.as_secs_f64() / 60.0;
     let (hours_en, hours_ko) = hours_text(config);
-    let setting = |check: CheckKind, enabled: bool, threshold_en: String, threshold_ko: String, citation: &Option<String>, configured: bool| {
-        let (name_en, name_ko) = check.names();
-        Setting {
-            check,
-            name_en,
-            name_ko,
-            enabled,
-            threshold_en,
-            threshold_ko,
-            citation: citation.clone(),
-            source: if configured { "config" } else { "default" },
-        }
-    };
-    vec![
-        setting(
+    let downloads = Setting {
+        // Downloads have no threshold to set: configured means cited.
+        source: source(config.downloads.citation.text.is_some()),
+        ..setting(
             CheckKind::Download,
-            config.downloads.enabled,
+            &config.downloads,
             "every download of personal data listed; a reason (사유) is required".into(),
             "개인정보 다운로드 전건 확인, 사유 기재 필수".into(),
-            &config.downloads.citation.text,
-            config.downloads.citation.text.is_some(),
-        ),
-        setting(
-            CheckKind::BulkCall,
-            config.bulk.enabled,
-            format!("≥ {} records returned by one call", b.per_call),
-            format!("1회 {}건 이상 조회", b.per_call),
-            &config.bulk.citation.text,
-            config.bulk.configured,
-        ),
+        )
+    };
+    vec![
+        downloads,
+        setting(CheckKind::BulkCall, &config.bulk, format!("≥ {} records returned by one call", b.per_call), format!("1회 {}건 이상 조회", b.per_call)),
         setting(
             CheckKind::BulkDay,
-            config.bulk.enabled,
+            &config.bulk,
             format!("≥ {} records returned to one account in one day", b.per_day),
             format!("계정당 1일 {}건 이상 조회", b.per_day),
-            &config.bulk.citation.text,
-            config.bulk.configured,
         ),
-        setting(CheckKind::OffHours, config.hours.enabled, hours_en, hours_ko, &config.hours.citation.text, config.hours.configured),
+        setting(CheckKind::OffHours, &config.hours, hours_en, hours_ko),
         setting(
             CheckKind::NewOrigin,
-            config.new_origin.enabled,
+            &config.new_origin,
             format!("a source address not used by the account in the previous {} days", days(config.new_origin.limit)),
             format!("최근 {}일간 사용하지 않은 접속지", days(config.new_origin.limit)),
-            &config.new_origin.citation.text,
-            config.new_origin.configured,
         ),
         setting(
             CheckKind::Dormant,
-            config.dormant.enabled,
+            &config.dormant,
             format!("an account idle for ≥ {} days that acts again", days(config.dormant.limit)),
             format!("{}일 이상 미사용 계정의 재사용", days(config.dormant.limit)),
-            &config.dormant.citation.text,
-            config.dormant.configured,
         ),
         setting(
             CheckKind::RepeatedSubject,
-            config.repeated_subject.enabled,
+            &config.repeated_subject,
             format!("≥ {} lookups of one data subject by one account in one day", config.repeated_subject.limit),
             format!("계정당 1일 동일 정보주체 {}회 이상 조회", config.repeated_subject.limit),
-            &config.repeated_subject.citation.text,
-            config.repeated_subject.configured,
         ),
         setting(
             CheckKind::FailedLogins,
-            config.failed_logins.enabled,
+            &config.failed_logins,
             format!("≥ {} failed sign-ins within {minutes} minutes", f.count),
             format!("{minutes}분 내 로그인 {}회 이상 실패", f.count),
-            &config.failed_logins.citation.text,
-            config.failed_logins.configured,
         ),
     ]
+}
+
+/// The row of `kind`, configured as `check` says, with its threshold.
+fn setting<T>(kind: CheckKind, check: &Check<T>, threshold_en: String, threshold_ko: String) -> Setting {
+    let (name_en, name_ko) = kind.names();
+    Setting {
+        check: kind,
+        name_en,
+        name_ko,
+        enabled: check.enabled,
+        threshold_en,
+        threshold_ko,
+        citation: check.citation.text.clone(),
+        source: source(check.configured),
+    }
+}
+
+fn source(configured: bool) -> &'static str {
+    if configured { "config" } else { "default" }
 }
 
 fn sources_of(config: &ReviewConfig) -> Sources<'_> {

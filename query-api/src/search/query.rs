@@ -71,7 +71,7 @@ impl QueryCompiler {
             .map_err(|_| QueryParserError::SyntaxError(rewritten.clone()))
             .map_err(|e| format!("cannot parse query `{text}`: {e}"))?;
         self.check_indexed(&ast)
-            .map_err(|e| format!("cannot search `{text}`: {e}"))?;
+            .map_err(|e| format!("cannot search with query `{text}`: {e}"))?;
         self.parser
             .build_query_from_user_input_ast(self.expand_bare_words(ast))
             .map(complete_negations)
