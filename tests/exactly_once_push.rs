@@ -237,3 +237,104 @@ fn a_second_collector_with_the_same_id_fences_the_first_and_nothing_is_sent_twic
     assert_exactly_once("topic (read_committed) after fencing", &committed_counts(&brokers, &topic), total);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The log line of a collector whose push producer was fenced.
+const FENCED: &str = "FENCED: another process started with this collector's id (collector.id); events are refused and this one stops";
+
+#[test]
+fn a_second_collector_with_the_same_id_fences_the_first_s_push_producer_and_nothing_acknowledged_is_lost_or_doubled() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let brokers = shared_brokers();
+    let dir = temp_dir("exactly-once-push-fence");
+    let config = key_config(&dir, "");
+    let topic = unique("lw-push-fence");
+    let id = unique("twin-push");
+    let env = [("LOGWARDEN_COLLECTOR_ID", id.as_str())];
+    let config_s = config.display().to_string();
+    let (data_a, data_b) = (dir.join("a").display().to_string(), dir.join("b").display().to_string());
+    let args = |data: &str| -> Vec<String> {
+        ["collector", "--config", &config_s, "--data-dir", data, "--topic", &topic, "--http-ingest", "127.0.0.1:0"]
+            .map(String::from)
+            .to_vec()
+    };
+    let (args_a, args_b) = (args(&data_a), args(&data_b));
+    let (mut first, log) =
+        Collector::start_logged(&args_a.iter().map(String::as_str).collect::<Vec<_>>(), &brokers, &["http ingest"], &env);
+    let url = first.url("/api/v1/ingest/app");
+
+    // Concurrent senders keep the first collector's push producer busy:
+    // each request's events are answered 200 (acknowledged) or not.
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let refused = Arc::new(Mutex::new(Vec::new()));
+    let answered = Arc::new(AtomicUsize::new(0));
+    let senders: Vec<_> = (0..6)
+        .map(|sender| {
+            let (stop, acknowledged, refused, answered, url) =
+                (stop.clone(), acknowledged.clone(), refused.clone(), answered.clone(), url.clone());
+            std::thread::spawn(move || {
+                let client = Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+                let mut round = 0;
+                while !stop.load(Ordering::Acquire) {
+                    let lines = ids(&format!("fence-s{sender}-r{round}"), 10);
+                    round += 1;
+                    let body: String = lines.iter().map(|id| format!("{id}\n")).collect();
+                    let status = client.post(&url).bearer_auth(INGEST_KEY).body(body).send().map(|r| r.status().as_u16());
+                    match status {
+                        Ok(200) => acknowledged.lock().unwrap().extend(lines),
+                        Ok(_) | Err(_) => refused.lock().unwrap().extend(lines),
+                    }
+                    answered.fetch_add(1, Ordering::AcqRel);
+                    if status.is_err() {
+                        // The collector is gone: nothing more to send to it.
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                }
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    while acknowledged.lock().unwrap().len() < 300 {
+        assert!(started.elapsed() < TIMEOUT, "the first collector acknowledges pushed events");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // The same id, another data directory (another host, say): it takes over.
+    let second = Collector::start_with_env(&args_b.iter().map(String::as_str).collect::<Vec<_>>(), &brokers, &["http ingest"], &env);
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = first.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < TIMEOUT, "the first collector was not fenced");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    stop.store(true, Ordering::Release);
+    for sender in senders {
+        sender.join().unwrap();
+    }
+    assert!(!status.success(), "the fenced collector stops with an error: {status}");
+    assert!(!log.with_message(FENCED, 0).is_empty(), "the fenced collector logs FENCED");
+    let answers_after_exit = answered.load(Ordering::Acquire);
+
+    // The second collector serves; then every acknowledged event is in
+    // the topic once, and no refused one twice.
+    let client = Client::new();
+    let after = ids("fence-after", 50);
+    assert_eq!(post_ndjson(&client, &second, &after), 200);
+    let mut want = acknowledged.lock().unwrap().clone();
+    want.extend(after);
+    let refused = refused.lock().unwrap().clone();
+    let counts = wait_messages(&brokers, &topic, &want);
+    second.stop();
+    eprintln!("{} requests answered; {} events acknowledged, {} refused", answers_after_exit, want.len(), refused.len());
+    let missing: Vec<&String> = want.iter().filter(|m| !counts.contains_key(*m)).collect();
+    assert!(missing.is_empty(), "acknowledged events lost: {} e.g. {:?}", missing.len(), &missing[..missing.len().min(5)]);
+    let twice: Vec<(&String, &usize)> = counts.iter().filter(|(_, c)| **c > 1).collect();
+    assert!(twice.is_empty(), "events in the topic twice: {} e.g. {:?}", twice.len(), &twice[..twice.len().min(5)]);
+    let unknown: Vec<&String> = counts.keys().filter(|m| !want.contains(m) && !refused.contains(m)).collect();
+    assert!(unknown.is_empty(), "events nobody sent: {unknown:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -2,9 +2,15 @@
 //! many results — as an event in the `audit` stream: produced to the events
 //! topic like any other event (so it is indexed, sealed, signed and kept
 //! per the `audit` stream's retention), through the same delivery as pushed
-//! events,
-//! which spools to disk while Kafka is away. This is the access record that
-//! 개인정보의 안전성 확보조치 기준 제8조 asks a system to keep.
+//! events, which spools to disk while Kafka is away. This is the access
+//! record that 개인정보의 안전성 확보조치 기준 제8조 asks a system to keep.
+//!
+//! Exactly once, as pushed events: a transactional producer whose
+//! `transactional.id` derives from the instance's id (`collector.id`, or
+//! host name and data directory) and role `audit` (the API) or `audit-cli`
+//! (the `logwarden` command); spooled segments are committed with their
+//! number, so a crash between Kafka's commit and the spool's cleanup
+//! sends nothing twice. Concurrent API calls share transactions.
 //!
 //! A call that changes something (an alert acknowledged or closed) also
 //! gets a record of the change itself ([`AuditChange`]): who, what, from
@@ -15,7 +21,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
-use logwarden_kafka::delivery::{Delivered, Delivery};
+use logwarden_kafka::delivery::{Delivered, Delivery, ExactlyOnce};
 use logwarden_kafka::spool::Record;
 use logwarden_config::Config;
 use serde_json::{Map, Value, json};
@@ -111,27 +117,46 @@ pub struct LocalChange {
 pub struct Auditor {
     delivery: Delivery,
     host: String,
+    /// The command line's hold on its spool (see [`Auditor::open_local`]).
+    _lock: Option<std::fs::File>,
 }
 
 impl Auditor {
-    /// Opens the audit delivery; its spool is `DATA_DIR/spool-audit`.
+    /// Opens the audit delivery; its spool is `DATA_DIR/spool-audit`, its
+    /// producer's role `audit`.
     pub fn open(config: &Config) -> anyhow::Result<Auditor> {
         let mut spool = config.collector.spool.clone();
         spool.dir = config.data_dir.join("spool-audit");
-        let delivery = Delivery::open(&config.kafka, &spool)?;
+        let delivery = Delivery::open(&config.kafka, &spool, ExactlyOnce::of(&config.collector, "audit"))?;
         let host = gethostname::gethostname().to_string_lossy().into_owned();
-        Ok(Auditor { delivery, host })
+        Ok(Auditor { delivery, host, _lock: None })
     }
 
     /// Opens an audit delivery for a command-line process, spooling to
     /// `spool_dir` while Kafka is away (never the API's spool: two
-    /// processes must not share one).
+    /// processes must not share one), its producer's role `audit-cli`.
+    /// Commands run at once take turns: the second waits for the first's
+    /// lock on the spool, rather than sharing the spool and fencing the
+    /// first one's producer (they share its `transactional.id`).
     pub fn open_local(config: &Config, spool_dir: PathBuf) -> anyhow::Result<Auditor> {
+        use anyhow::Context;
+        std::fs::create_dir_all(&spool_dir).with_context(|| format!("creating {}", spool_dir.display()))?;
+        let lock_path = spool_dir.join("lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .with_context(|| format!("opening {}", lock_path.display()))?;
+        if lock.try_lock().is_err() {
+            eprintln!("waiting for another logwarden command to finish with {}", spool_dir.display());
+            lock.lock().with_context(|| format!("locking {}", lock_path.display()))?;
+        }
         let mut spool = config.collector.spool.clone();
         spool.dir = spool_dir;
-        let delivery = Delivery::open(&config.kafka, &spool)?;
+        let delivery = Delivery::open(&config.kafka, &spool, ExactlyOnce::of(&config.collector, "audit-cli"))?;
         let host = gethostname::gethostname().to_string_lossy().into_owned();
-        Ok(Auditor { delivery, host })
+        Ok(Auditor { delivery, host, _lock: Some(lock) })
     }
 
     /// Whether records wait in the spool for Kafka.
@@ -159,7 +184,7 @@ impl Auditor {
         self.delivery.spawn_drainer(shutdown)
     }
 
-    /// Returns once the record is acknowledged by Kafka or in the spool.
+    /// Returns once the record is committed in Kafka or in the spool.
     pub async fn record(&self, entry: AuditEntry) -> Result<(), String> {
         let event = self.event(&entry);
         let record = Record { key: self.host.clone(), payload: event.to_string().into_bytes() };
@@ -174,7 +199,7 @@ impl Auditor {
         self.delivery.deliver(vec![record]).await.map(|_| ()).map_err(|e| e.to_string())
     }
 
-    /// Flushes records in flight (at shutdown).
+    /// Waits for records in a transaction (at shutdown).
     pub fn flush(&self, timeout: Duration) -> bool {
         self.delivery.flush(timeout)
     }

@@ -62,17 +62,32 @@ impl Collector {
 
     /// [`Collector::start`] with more environment variables.
     pub fn start_with_env(args: &[&str], brokers: &str, expect: &[&str], env: &[(&str, &str)]) -> Collector {
+        Collector::spawn(args, brokers, expect, env, false).0
+    }
+
+    /// [`Collector::start_with_env`] logging JSON lines at `warn`, kept in
+    /// the returned log (and echoed to the test's stderr).
+    pub fn start_logged(args: &[&str], brokers: &str, expect: &[&str], env: &[(&str, &str)]) -> (Collector, super::log::Log) {
+        let (collector, log) = Collector::spawn(args, brokers, expect, env, true);
+        (collector, log.expect("a captured log"))
+    }
+
+    fn spawn(args: &[&str], brokers: &str, expect: &[&str], env: &[(&str, &str)], logged: bool) -> (Collector, Option<super::log::Log>) {
         let mut command = Command::new(env!("CARGO_BIN_EXE_logwarden"));
         command
             .args(args)
             .env("LOGWARDEN_KAFKA_BROKERS", brokers)
             .env("LOGWARDEN_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(if logged { Stdio::piped() } else { Stdio::inherit() });
+        if logged {
+            command.env("LOGWARDEN_LOG_FORMAT", "json");
+        }
         for (key, value) in env {
             command.env(key, value);
         }
         let mut child = command.spawn().expect("starting logwarden");
+        let log = child.stderr.take().map(super::log::Log::capture);
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut addresses = HashMap::new();
         while addresses.len() < expect.len() {
@@ -94,7 +109,7 @@ impl Collector {
             }
         }
         std::thread::spawn(move || for _ in lines {});
-        Collector { child, addresses }
+        (Collector { child, addresses }, log)
     }
 
     pub fn addr(&self, what: &str) -> &str {

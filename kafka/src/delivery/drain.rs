@@ -1,30 +1,46 @@
-//! The drainer: sends the oldest spool segment to Kafka and deletes it once
-//! every record of it was acknowledged; retries while Kafka is down.
+//! The drainer: starts the transactional producer (creating the
+//! checkpoints topic first), then sends the oldest spool segment to Kafka in
+//! a transaction and deletes it once that committed; retries while Kafka is
+//! down.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use std::sync::Arc;
-
 use super::inner::Inner;
-use super::produce::produce;
 use crate::metrics;
-use crate::spool::{SealedSegment, decode_segment};
+use crate::spool::SealedSegment;
 
 const RETRY: Duration = Duration::from_secs(1);
+/// How long creating the checkpoints topic may take.
+const TOPIC_WAIT: Duration = Duration::from_secs(5);
 
 pub(super) async fn run(inner: Arc<Inner>, shutdown: CancellationToken) {
     let inner = &inner;
     let mut failing = false;
+    let mut topic_ready = false;
     while !shutdown.is_cancelled() {
         if inner.fenced.load(Ordering::Acquire) {
             return;
         }
-        if let Some(exactly) = &inner.exactly
-            && exactly.txn.lock().unwrap_or_else(|e| e.into_inner()).is_none()
-        {
+        if inner.exactly.txn.lock().unwrap_or_else(|e| e.into_inner()).is_none() {
+            if !topic_ready {
+                // Created compacted, unless it exists. Tried before each
+                // start until it worked, but never in the start's way: the
+                // start waits for Kafka, and a broker may create the topic.
+                let topic = &inner.exactly.identity.checkpoints_topic;
+                let ensured = tokio::select! {
+                    ensured = tokio::time::timeout(TOPIC_WAIT, crate::transaction::ensure_checkpoints_topic(&inner.kafka, topic)) => ensured,
+                    _ = shutdown.cancelled() => return,
+                };
+                match ensured {
+                    Ok(Ok(())) => topic_ready = true,
+                    Ok(Err(error)) => tracing::warn!(%error, topic, "cannot create the checkpoints topic"),
+                    Err(_) => tracing::warn!(topic, "cannot create the checkpoints topic: no answer within {TOPIC_WAIT:?}"),
+                }
+            }
             let (starting, stop) = (inner.clone(), shutdown.clone());
             match tokio::task::spawn_blocking(move || super::exactly::start(&starting, &stop)).await {
                 Ok(Ok(())) => {}
@@ -34,13 +50,13 @@ pub(super) async fn run(inner: Arc<Inner>, shutdown: CancellationToken) {
                 }
                 Ok(Err(error)) => {
                     if !shutdown.is_cancelled() {
-                        tracing::warn!(%error, "cannot start the push producer yet; retrying");
+                        tracing::warn!(%error, "cannot start the kafka transactional producer yet; retrying");
                     }
                     sleep_or_shutdown(RETRY, &shutdown).await;
                     continue;
                 }
                 Err(error) => {
-                    tracing::error!(%error, "the push producer's start failed");
+                    tracing::error!(%error, "the kafka transactional producer's start failed");
                     sleep_or_shutdown(RETRY, &shutdown).await;
                     continue;
                 }
@@ -120,44 +136,12 @@ pub(super) async fn run(inner: Arc<Inner>, shutdown: CancellationToken) {
     }
 }
 
-/// Sends every record of the segment; `Ok(count)` once all are acknowledged.
+/// Sends the segment in one transaction; `Ok(count)` once committed.
 async fn send_segment(shared: &Arc<Inner>, segment: &SealedSegment) -> Result<usize, String> {
-    if shared.exactly.is_some() {
-        let (inner, segment) = (shared.clone(), segment.clone());
-        return tokio::task::spawn_blocking(move || super::exactly::send_segment(&inner, &segment))
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    let inner = shared.clone();
-    let path = segment.path.clone();
-    let (count, batch, producer) = tokio::task::spawn_blocking(move || {
-        let bytes = std::fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-        let contents = decode_segment(&bytes);
-        if contents.unreadable_bytes > 0 {
-            metrics::spool_unreadable(contents.unreadable_bytes as u64);
-            tracing::error!(segment = %path.display(), bytes = contents.unreadable_bytes, records = contents.records.len(),
-                "spool segment ends in unreadable bytes (torn write or corruption); the readable records are sent");
-        }
-        let deadline = Instant::now() + inner.kafka_timeout;
-        let producer = inner.producer();
-        let batch = produce(&producer, &inner.topic, &contents.records, deadline);
-        Ok::<_, String>((contents.records.len(), batch, producer))
-    })
-    .await
-    .map_err(|e| e.to_string())??;
-    let bound = shared.kafka_timeout * 2 + Duration::from_secs(5);
-    let result = match tokio::time::timeout(bound, batch.settled()).await {
-        Ok(Ok(())) => match shared.dead_letter(batch.take_rejected()).await {
-            Ok(()) => Ok(count),
-            Err(error) => Err(error.to_string()),
-        },
-        Ok(Err(error)) => Err(error),
-        Err(_) => Err("no delivery report from kafka".to_string()),
-    };
-    if result.is_err() {
-        shared.replace_if_fatal(&producer);
-    }
-    result
+    let (inner, segment) = (shared.clone(), segment.clone());
+    tokio::task::spawn_blocking(move || super::exactly::send_segment(&inner, &segment))
+        .await
+        .map_err(|e| e.to_string())?
 }
 
 async fn sleep_or_shutdown(duration: Duration, shutdown: &CancellationToken) {

@@ -10,9 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::exactly::ExactlyOnce;
 use super::inner::{DeliveryError, Inner};
-use super::produce::produce;
 use crate::metrics;
-use crate::producer as kafka;
 use crate::spool::{Record, Spool, SpoolError};
 
 /// Where delivered events are now.
@@ -28,28 +26,19 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// Opens the spool (keeping what a previous run left in it) and a
-    /// producer whose messages fail after `spool.kafka_timeout`: at least
-    /// once (see [`Delivery::open_exactly_once`]).
-    pub fn open(kafka: &KafkaConfig, spool: &SpoolConfig) -> Result<Delivery, DeliveryError> {
-        Delivery::open_with(kafka, spool, None)
-    }
-
-    /// [`Delivery::open`] with transactions: every transaction carries a
-    /// position in the checkpoints topic (see [`super::exactly`]), so an
-    /// acknowledged event is in the topic exactly once for `read_committed`
-    /// consumers. The producer starts with the drainer.
-    pub fn open_exactly_once(kafka: &KafkaConfig, spool: &SpoolConfig, identity: ExactlyOnce) -> Result<Delivery, DeliveryError> {
-        Delivery::open_with(kafka, spool, Some(identity))
-    }
-
-    fn open_with(kafka: &KafkaConfig, spool: &SpoolConfig, identity: Option<ExactlyOnce>) -> Result<Delivery, DeliveryError> {
+    /// Opens the spool (keeping what a previous run left in it) for a
+    /// transactional producer: every transaction carries a position in the
+    /// checkpoints topic (see [`super::exactly`]), so an acknowledged event
+    /// is in the topic exactly once for `read_committed` consumers. The
+    /// producer starts with the drainer ([`Delivery::spawn_drainer`]).
+    pub fn open(kafka: &KafkaConfig, spool: &SpoolConfig, identity: ExactlyOnce) -> Result<Delivery, DeliveryError> {
+        // A message Kafka does not take within the spool's patience fails
+        // its transaction, which is aborted and spooled.
         let mut kafka = kafka.clone();
         kafka
             .producer
             .entry("message.timeout.ms".into())
             .or_insert_with(|| spool.kafka_timeout.as_millis().to_string());
-        let producer = kafka::create_producer(&kafka)?;
         let store = Spool::open(&spool.dir, spool.max_bytes, spool.fsync)?;
         let used = store.used_bytes();
         if used > 0 {
@@ -58,7 +47,6 @@ impl Delivery {
         metrics::spool_bytes(used);
         Ok(Delivery {
             inner: Arc::new(Inner {
-                producer: Mutex::new(Arc::new(producer)),
                 topic: kafka.topic.clone(),
                 spool_dir: spool.dir.clone(),
                 kafka,
@@ -68,16 +56,16 @@ impl Delivery {
                 kafka_timeout: spool.kafka_timeout,
                 full_reported: AtomicBool::new(false),
                 wake: Notify::new(),
-                exactly: identity.map(super::exactly::Exactly::new),
+                exactly: super::exactly::Exactly::new(identity),
                 fenced: AtomicBool::new(false),
                 stop: CancellationToken::new(),
             }),
         })
     }
 
-    /// Starts the task that drains the spool to Kafka (and, exactly once,
-    /// starts the producer); it stops with `shutdown`, and cancels
-    /// `shutdown` when another collector with the same id fenced this one.
+    /// Starts the task that starts the producer and drains the spool to
+    /// Kafka; it stops with `shutdown`, and cancels `shutdown` when another
+    /// process with the same id fenced this one.
     pub fn spawn_drainer(&self, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
         let stop = self.inner.stop.clone();
         let owner = shutdown.clone();
@@ -90,8 +78,8 @@ impl Delivery {
         tokio::spawn(super::drain::run(self.inner.clone(), shutdown))
     }
 
-    /// Whether another collector with the same id fenced this one (it
-    /// refuses pushed events and stops).
+    /// Whether another process with the same id fenced this one (it
+    /// refuses events and stops).
     pub fn fenced(&self) -> bool {
         self.inner.fenced.load(Ordering::Acquire)
     }
@@ -102,75 +90,47 @@ impl Delivery {
             || self.inner.spooled_bytes.load(Ordering::Acquire) > 0
     }
 
+    /// Waits until the transactional producer has started (and settled
+    /// what the last one left), up to `timeout`; whether it has.
+    pub async fn wait_ready(&self, timeout: Duration) -> bool {
+        super::exactly::wait_ready(&self.inner, timeout).await
+    }
+
     /// Whether the last spool write was refused for lack of room.
     pub fn spool_full(&self) -> bool {
         self.inner.full_reported.load(Ordering::Acquire)
     }
 
-    /// Returns once the records are acknowledged by Kafka or in the spool.
+    /// Returns once the records are committed in Kafka or in the spool.
+    /// Straight to Kafka, concurrent deliveries share transactions (group
+    /// commit); each returns after the commit that holds its records.
     pub async fn deliver(&self, records: Vec<Record>) -> Result<Delivered, DeliveryError> {
         if records.is_empty() {
             return Ok(Delivered::Kafka);
         }
         if self.fenced() {
-            return Err(DeliveryError::Fenced("another collector with the same collector.id took over".into()));
+            return Err(DeliveryError::Fenced("another process with the same collector.id took over".into()));
         }
-        if self.inner.exactly.is_some() {
-            return self.deliver_exactly_once(records).await;
-        }
-        if !self.spooling() {
-            let inner = self.inner.clone();
-            let (records_back, batch, producer) = tokio::task::spawn_blocking(move || {
-                let deadline = Instant::now() + inner.kafka_timeout;
-                let producer = inner.producer();
-                let batch = produce(&producer, &inner.topic, &records, deadline);
-                (records, batch, producer)
-            })
-            .await?;
-            // librdkafka fails undelivered messages after kafka_timeout; the
-            // outer bound only guards against a report that never comes.
-            let bound = self.inner.kafka_timeout * 2 + Duration::from_secs(5);
-            match tokio::time::timeout(bound, batch.settled()).await {
-                Ok(Ok(())) => {
-                    self.inner.dead_letter(batch.take_rejected()).await?;
-                    return Ok(Delivered::Kafka);
-                }
-                Ok(Err(error)) => {
-                    tracing::warn!(%error, events = records_back.len(), "kafka did not acknowledge events; spooling them")
-                }
-                Err(_) => tracing::warn!(
-                    events = records_back.len(),
-                    "no answer from kafka; spooling events"
-                ),
-            }
-            self.inner.replace_if_fatal(&producer);
-            if !self.inner.kafka_down.swap(true, Ordering::AcqRel) {
-                tracing::error!(topic = %self.inner.topic, "kafka unavailable: pushed events go to the spool until it is back");
-            }
-            return self.spool(records_back).await;
-        }
-        self.spool(records).await
-    }
-
-    async fn deliver_exactly_once(&self, records: Vec<Record>) -> Result<Delivered, DeliveryError> {
         if self.spooling() {
             return self.spool(records).await;
         }
         if !super::exactly::wait_ready(&self.inner, self.inner.kafka_timeout).await {
             if !self.inner.kafka_down.swap(true, Ordering::AcqRel) {
-                tracing::error!(topic = %self.inner.topic, "kafka producer not ready: pushed events go to the spool until it is");
+                tracing::error!(topic = %self.inner.topic, "kafka producer not ready: events go to the spool until it is");
             }
             return self.spool(records).await;
         }
-        let inner = self.inner.clone();
-        let direct = tokio::task::spawn_blocking(move || super::exactly::deliver(&inner, records)).await??;
-        let (records, note) = match direct {
+        let (records, note) = match super::exactly::deliver(&self.inner, records).await? {
             super::exactly::Direct::Committed => return Ok(Delivered::Kafka),
             super::exactly::Direct::Spool(records) => (records, None),
             super::exactly::Direct::InDoubt(records, nonce) => (records, Some(nonce)),
         };
+        if records.is_empty() {
+            // Every record was refused for good (and dead-lettered).
+            return Ok(Delivered::Kafka);
+        }
         if !self.inner.kafka_down.swap(true, Ordering::AcqRel) {
-            tracing::error!(topic = %self.inner.topic, "kafka unavailable: pushed events go to the spool until it is back");
+            tracing::error!(topic = %self.inner.topic, "kafka unavailable: events go to the spool until it is back");
         }
         match note {
             None => self.spool(records).await,
@@ -238,9 +198,16 @@ impl Delivery {
         }
     }
 
-    /// Waits for Kafka to acknowledge what is in flight (at shutdown;
-    /// exactly once, every delivery has committed or spooled already).
+    /// Waits until no delivery is waiting for or inside a transaction
+    /// (at shutdown), up to `timeout`; whether none is.
     pub fn flush(&self, timeout: Duration) -> bool {
-        self.inner.exactly.is_some() || kafka::flush(&self.inner.producer(), timeout)
+        let started = Instant::now();
+        while !self.inner.exactly.idle() {
+            if started.elapsed() >= timeout {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        true
     }
 }

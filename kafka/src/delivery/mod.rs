@@ -1,29 +1,26 @@
-//! Delivery of pushed events (syslog, HTTP): straight to Kafka while it
-//! acknowledges, to the on-disk spool when it does not, and from the spool
-//! back to Kafka, in order, when it returns.
+//! Delivery of pushed events (syslog, HTTP) and of the query API's audit
+//! records: straight to Kafka while it commits, to the on-disk spool when
+//! it does not, and from the spool back to Kafka, in order, when it
+//! returns. Every transaction carries a position (`exactly`): exactly once.
 //!
-//! A caller's `deliver` returns only once its events are acknowledged by
-//! Kafka or written to the spool (fsynced under the `always` policy). A
-//! record Kafka refuses for good goes to the dead-letter file
-//! ([`dead_letter`]) instead of blocking the records behind it.
-
-//!
-//! Opened with [`Delivery::open_exactly_once`], deliveries and drains are
-//! Kafka transactions that carry positions (`exactly`): exactly once.
+//! A caller's `deliver` returns only once its events are committed in
+//! Kafka or written to the spool (fsynced under the `always` policy).
+//! Concurrent callers share transactions (group commit). A record Kafka
+//! refuses for good goes to the dead-letter file ([`dead_letter`]) instead
+//! of blocking the records behind it.
 //!
 //! - `handle`: [`Delivery`], what sources call; `drain`: the task that
-//!   empties the spool; `exactly`: transactions with positions, settling
-//!   after a crash; `inner`: the state both share, and
-//!   [`DeliveryError`]; `produce`: a batch handed to the producer;
-//!   `dead_letter`: the file of records Kafka refused for good.
+//!   starts the producer and empties the spool; `exactly`: transactions
+//!   with positions, group commit, settling after a crash; `inner`: the
+//!   state both share, and [`DeliveryError`]; `dead_letter`: the file of
+//!   records Kafka refused for good.
 
 pub mod dead_letter;
 mod drain;
 pub mod exactly;
 mod handle;
 mod inner;
-mod produce;
 
-pub use exactly::ExactlyOnce;
+pub use exactly::{ExactlyOnce, GroupCommit};
 pub use handle::{Delivered, Delivery};
 pub use inner::DeliveryError;

@@ -2,9 +2,10 @@
 //! Kafka cannot take them.
 //!
 //! Append-only segment files (`<seq>.seg`) of length + CRC framed records.
-//! The drainer hands the oldest sealed segment to Kafka and deletes it only
-//! once every record of it was acknowledged, so a crash re-sends a segment
-//! (at-least-once) and never loses one.
+//! The drainer hands the oldest sealed segment to Kafka in one transaction
+//! that also commits the segment's number, and deletes it only once that
+//! committed: a crash in between leaves a segment whose number is
+//! committed, deleted unsent at the next start (see `delivery::exactly`).
 
 mod segment;
 mod store;
