@@ -18,6 +18,8 @@ use tantivy::tokenizer::TokenizerManager;
 
 use logwarden_store::schema::LogSchema;
 
+use super::split_histogram::CountableHistogram;
+
 /// At most this many buckets in a response.
 const BUCKET_LIMIT: u32 = 65_000;
 /// At most this much memory per aggregation request.
@@ -30,6 +32,9 @@ pub struct AggRequest {
     tantivy: Aggregations,
     /// Date histograms whose buckets are rewritten afterwards, by name.
     calendars: Vec<(String, Calendar)>,
+    /// Set when every aggregation is a date histogram a split can answer
+    /// from its hit count (see `split_histogram`).
+    countable: Option<Vec<CountableHistogram>>,
 }
 
 /// How a date histogram's buckets are presented.
@@ -56,16 +61,31 @@ impl AggRequest {
         };
         let mut rewritten = Map::new();
         let mut calendars = Vec::new();
+        let mut countable = Some(Vec::new());
         for (name, agg) in map {
             let (agg, calendar) = rewrite(name, agg, schema, 0)?;
             if let Some(calendar) = calendar {
                 calendars.push((name.clone(), calendar));
             }
+            match (&mut countable, countable_histogram(name, &agg)) {
+                (Some(all), Some(histogram)) => all.push(histogram),
+                _ => countable = None,
+            }
             rewritten.insert(name.clone(), agg);
         }
         let tantivy: Aggregations = serde_json::from_value(Value::Object(rewritten))
             .map_err(|e| format!("invalid aggs: {e}"))?;
-        Ok(AggRequest { tantivy, calendars })
+        Ok(AggRequest {
+            tantivy,
+            calendars,
+            countable: countable.filter(|c| !c.is_empty()),
+        })
+    }
+
+    /// The histograms, when a split whose events fall in one bucket of
+    /// each can be answered from its hit count.
+    pub fn countable(&self) -> Option<&[CountableHistogram]> {
+        self.countable.as_deref()
     }
 
     pub fn collector(&self) -> DistributedAggregationCollector {
@@ -85,6 +105,31 @@ impl AggRequest {
         }
         Ok(value)
     }
+}
+
+/// A rewritten top-level aggregation that is a plain date histogram:
+/// `fixed_interval` and `offset` in whole seconds (as `date_histogram`
+/// writes them), no sub-aggregations, nothing that filters values.
+fn countable_histogram(name: &str, agg: &Value) -> Option<CountableHistogram> {
+    let body = agg.as_object()?;
+    if body.len() != 1 {
+        return None;
+    }
+    let params = body.get("date_histogram")?.as_object()?;
+    const PLAIN: [&str; 5] = ["field", "fixed_interval", "offset", "min_doc_count", "keyed"];
+    if params.keys().any(|k| !PLAIN.contains(&k.as_str())) {
+        return None;
+    }
+    let seconds = |key: &str| -> Option<i64> {
+        match params.get(key) {
+            None => Some(0),
+            Some(v) => v.as_str()?.strip_suffix('s')?.parse().ok(),
+        }
+    };
+    let interval = seconds("fixed_interval").filter(|&s| s > 0)?;
+    let offset = seconds("offset")?;
+    let field = params.get("field")?.as_str()?;
+    Some(CountableHistogram::new(name, field, interval, offset))
 }
 
 fn limits() -> AggregationLimitsGuard {

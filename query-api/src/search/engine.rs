@@ -1,6 +1,7 @@
 //! Runs a checked search over the splits: prunes those whose time range
-//! cannot match, searches the rest in parallel, and merges counts, sorted
-//! hits and aggregations.
+//! cannot match (by their metadata before opening them, then by their doc
+//! values), searches the rest in parallel, and merges counts, sorted hits
+//! and aggregations.
 
 use std::collections::BTreeSet;
 
@@ -14,7 +15,8 @@ use tantivy::collector::Count;
 use tantivy::schema::Value as _;
 use tantivy::{Searcher, TantivyDocument};
 
-use super::catalog::{OpenSplit, SplitCatalog};
+use super::catalog::{OpenSplit, SplitCatalog, TimeFilter};
+use super::split_histogram;
 use super::request::SearchRequest;
 use super::sorted::{Cursor, Hit, SortedTop};
 
@@ -65,13 +67,15 @@ fn time_range(searcher: &Searcher) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
     range
 }
 
-fn overlaps(split: &OpenSplit, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> bool {
-    if from.is_none() && to.is_none() {
+/// Whether an open split's events can fall in `time` (its doc values'
+/// range: a late split's metadata does not tell).
+fn overlaps(split: &OpenSplit, time: TimeFilter) -> bool {
+    if time.is_unbounded() {
         return true;
     }
     match time_range(&split.searcher) {
         None => false, // no events
-        Some((min, max)) => from.is_none_or(|f| max >= f) && to.is_none_or(|t| min < t),
+        Some((min, max)) => time.overlaps(min, max),
     }
 }
 
@@ -80,11 +84,16 @@ pub fn execute(
     schema: &LogSchema,
     request: &SearchRequest,
 ) -> Result<SearchResult, EngineError> {
-    let all = catalog.searchers(|stream| request.admits_stream(stream))?;
-    let splits_total = all.len();
-    let splits: Vec<OpenSplit> = all
+    let time = TimeFilter {
+        from: request.from,
+        to: request.to,
+    };
+    let selection = catalog.select(|stream| request.admits_stream(stream), time)?;
+    let splits_total = selection.total;
+    let splits: Vec<OpenSplit> = selection
+        .open
         .into_iter()
-        .filter(|s| overlaps(s, request.from, request.to))
+        .filter(|s| overlaps(s, time))
         .collect();
     // Tie-breaker: the position of each split's (stream, partition).
     let pairs: Vec<(String, i32)> = splits
@@ -107,6 +116,30 @@ pub fn execute(
                     (c.clone(), order)
                 }),
             };
+            let histograms = request.aggs.as_ref().and_then(|a| a.countable());
+            let Some(histograms) = histograms else {
+                let aggs = request.aggs.as_ref().map(|a| a.collector());
+                let (count, hits, aggs) = split.searcher.search(&request.query, &(Count, top, aggs))?;
+                return Ok((index, count as u64, hits, aggs));
+            };
+            // A split whose events fall in one bucket of every histogram:
+            // its hit count is the bucket's count, no column is read.
+            if let Some(bucket) = split_histogram::one_bucket(histograms, &split.searcher) {
+                let (count, hits) = split.searcher.search(&request.query, &(Count, top))?;
+                return Ok((index, count as u64, hits, Some(bucket.results(count as u64)?)));
+            }
+            // Every event in the time range: the date column read in bulk.
+            let scanned = request
+                .match_all
+                .then(|| split_histogram::scan(histograms, &split.searcher, time))
+                .flatten();
+            if let Some((matched, aggs)) = scanned {
+                if request.limit == 0 {
+                    return Ok((index, matched, Vec::new(), Some(aggs)));
+                }
+                let (count, hits) = split.searcher.search(&request.query, &(Count, top))?;
+                return Ok((index, count as u64, hits, Some(aggs)));
+            }
             let aggs = request.aggs.as_ref().map(|a| a.collector());
             let (count, hits, aggs) = split.searcher.search(&request.query, &(Count, top, aggs))?;
             Ok::<_, tantivy::TantivyError>((index, count as u64, hits, aggs))

@@ -46,6 +46,9 @@ pub struct SearchParams {
 /// A checked request.
 pub struct SearchRequest {
     pub query: Box<dyn Query>,
+    /// The query text matches every event: only the time range restricts
+    /// `query`.
+    pub match_all: bool,
     /// The stream asked for; `None`: every stream the caller searches by
     /// default (not `audit`, and only the key's streams).
     pub stream: Option<String>,
@@ -124,9 +127,11 @@ impl SearchParams {
         let query = compiler
             .compile(&self.q)
             .map_err(|m| ("invalid_query", m))?;
+        let match_all = query.downcast_ref::<tantivy::query::AllQuery>().is_some();
         let query = within(query, schema, from, to);
         Ok(SearchRequest {
             query,
+            match_all,
             stream: self.stream,
             identity,
             from,
