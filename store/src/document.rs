@@ -256,10 +256,9 @@ impl<'de> Visitor<'de> for Leaf<'_> {
         Ok(())
     }
     fn visit_f64<E>(self, v: f64) -> Result<(), E> {
-        if self.numbers {
-            if let Some(n) = serde_json::Number::from_f64(v) {
-                self.doc.add_text(self.field, n.to_string());
-            }
+        match serde_json::Number::from_f64(v) {
+            Some(n) if self.numbers => self.doc.add_text(self.field, n.to_string()),
+            _ => {}
         }
         Ok(())
     }

@@ -142,7 +142,28 @@ impl OrderedRecords {
         Ok(OrderedRecords { searcher, order, min_ts, max_ts })
     }
 
+    /// Calls `visit` for every record in offset order. A damaged doc store
+    /// block can make tantivy panic instead of failing (a flipped byte in
+    /// a zstd block may decompress to a block whose index points outside
+    /// it): that is reported as a corrupt split, as a failed read is.
     fn visit(
+        &self,
+        dir: &Path,
+        schema: &LogSchema,
+        visit: impl FnMut(u64, &str),
+    ) -> Result<(), StoreError> {
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.read_records(dir, schema, visit)
+        }));
+        read.unwrap_or_else(|_| {
+            Err(StoreError::Corrupt {
+                path: dir.to_path_buf(),
+                message: "a stored record is unreadable (damaged doc store)".into(),
+            })
+        })
+    }
+
+    fn read_records(
         &self,
         dir: &Path,
         schema: &LogSchema,

@@ -3,14 +3,21 @@
 //! against the same schema.
 //!
 //! What is indexed is what people search: the message (full text), the
-//! keyword ECS fields, the whole-number ECS fields and the free fields of
-//! [`fields::INDEXED_FREE_FIELDS`]. Times and offsets, unique to (nearly)
+//! keyword ECS fields, the whole-number ECS fields and the free fields
+//! [`FreeFields`] admits (the config's `[index] free_fields`, by default
+//! [`fields::INDEXED_FREE_FIELDS`]). Times and offsets, unique to (nearly)
 //! every event, are not indexed, only kept as doc values (fast fields),
 //! which is what their uses need (sorting, ranges, histograms; a term
 //! query on one answers from its doc values): `@timestamp`,
 //! `event.ingested`, `_offset`, `log.offset`. `event.id` stays indexed:
 //! events are looked up by it (alerts' references, `event.id:"…"`), and
 //! tantivy's query parser takes no range over a string field without terms.
+//!
+//! No field keeps field norms (a byte per document and indexed field):
+//! they only feed BM25 scores, and searches sort by time, never by score.
+//! The doc store (`_source`) is compressed with zstd in 64 KiB blocks
+//! ([`LogSchema::index_settings`]); splits written before keep what their
+//! `meta.json` says (field norms, lz4) and read as they are.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -18,16 +25,27 @@ use std::hash::{BuildHasherDefault, Hasher};
 use chrono::{DateTime, Utc};
 use logwarden_event::fields;
 use serde_json::{Map, Value};
+use tantivy::directory::MmapDirectory;
 use tantivy::schema::{
-    DateOptions, DateTimePrecision, FAST, Field, INDEXED, JsonObjectOptions, STORED, STRING,
-    NumericOptions, Schema, TEXT, TextFieldIndexing,
+    DateOptions, DateTimePrecision, Field, IndexRecordOption, JsonObjectOptions, NumericOptions,
+    STORED, Schema, TextFieldIndexing, TextOptions,
 };
-use tantivy::{DateTime as TantivyDateTime, TantivyDocument};
+use tantivy::store::{Compressor, ZstdCompressor};
+use tantivy::{DateTime as TantivyDateTime, Index, IndexSettings, TantivyDocument};
 
 /// Stored copy of the whole event, returned by searches.
 pub const SOURCE: &str = "_source";
 /// Kafka offset of the event within its partition.
 pub const OFFSET: &str = "_offset";
+
+/// zstd level of the doc store: level 3 with 64 KiB blocks stored the
+/// bench's events in 0.46 bytes per raw log byte against 0.96 for lz4 in
+/// 16 KiB blocks (tantivy's default); higher levels saved a little more
+/// for more indexing CPU (BENCHMARKS.md, "Index size").
+pub const DOCSTORE_ZSTD_LEVEL: i32 = 3;
+/// Bytes of events compressed together in the doc store. Larger blocks
+/// compress better, and cost more to read one event back from.
+pub const DOCSTORE_BLOCK_BYTES: usize = 64 * 1024;
 
 /// The kind of a field's doc values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,7 +180,16 @@ impl LogSchema {
             .set_precision(DateTimePrecision::Microseconds);
         let timestamp = builder.add_date_field(fields::TIMESTAMP, date.clone());
         let ingested = builder.add_date_field(fields::INGESTED, date);
-        let message = builder.add_text_field(fields::MESSAGE, TEXT);
+        // Positions kept: phrase queries (`"failed password"`) need them.
+        let message = builder.add_text_field(
+            fields::MESSAGE,
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer("default")
+                    .set_index_option(IndexRecordOption::WithFreqsAndPositions)
+                    .set_fieldnorms(false),
+            ),
+        );
         let source = builder.add_text_field(SOURCE, STORED);
         let offset = builder.add_u64_field(OFFSET, NumericOptions::default().set_fast());
         let json_options = JsonObjectOptions::default()
@@ -170,10 +197,18 @@ impl LogSchema {
             .set_indexing_options(
                 TextFieldIndexing::default()
                     .set_tokenizer("raw")
-                    .set_index_option(tantivy::schema::IndexRecordOption::Basic),
+                    .set_index_option(IndexRecordOption::Basic)
+                    .set_fieldnorms(false),
             );
         let free = builder.add_json_field(fields::FIELDS, json_options);
-        let keyword = STRING.set_fast("raw");
+        let keyword = TextOptions::default()
+            .set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer("raw")
+                    .set_index_option(IndexRecordOption::Basic)
+                    .set_fieldnorms(false),
+            )
+            .set_fast("raw");
         let keywords: Vec<(&'static str, Field)> = fields::KEYWORDS
             .iter()
             .map(|&name| (name, builder.add_text_field(name, keyword.clone())))
@@ -184,7 +219,7 @@ impl LogSchema {
                 let options = if name == "log.offset" {
                     NumericOptions::default().set_fast()
                 } else {
-                    NumericOptions::from(INDEXED | FAST)
+                    NumericOptions::default().set_indexed().set_fast()
                 };
                 (name, builder.add_u64_field(name, options))
             })
@@ -215,6 +250,57 @@ impl LogSchema {
             slots,
             free_fields,
         }
+    }
+
+    /// The settings a new split is created with: the doc store in zstd
+    /// (level [`DOCSTORE_ZSTD_LEVEL`], blocks of [`DOCSTORE_BLOCK_BYTES`]).
+    pub fn index_settings() -> IndexSettings {
+        IndexSettings {
+            docstore_compression: Compressor::Zstd(ZstdCompressor {
+                compression_level: Some(DOCSTORE_ZSTD_LEVEL),
+            }),
+            docstore_blocksize: DOCSTORE_BLOCK_BYTES,
+            ..IndexSettings::default()
+        }
+    }
+
+    /// Opens the split index in `dir`, or creates it with
+    /// [`LogSchema::index_settings`]. A split written by an earlier version
+    /// opens with its own schema and settings when its fields are this
+    /// schema's (names, types, what is indexed, fast and stored), which
+    /// differs only in options that documents do not carry (field norms).
+    pub fn open_or_create_index(&self, dir: MmapDirectory) -> tantivy::Result<Index> {
+        if !Index::exists(&dir)? {
+            return Index::builder()
+                .schema(self.schema.clone())
+                .settings(LogSchema::index_settings())
+                .open_or_create(dir);
+        }
+        let index = Index::open(dir)?;
+        if self.accepts_documents_for(&index.schema()) {
+            Ok(index)
+        } else {
+            Err(tantivy::TantivyError::SchemaError(
+                "the split's schema has other fields than this version writes".into(),
+            ))
+        }
+    }
+
+    /// Whether documents of this schema can be added to an index of
+    /// `schema`: the same fields in the same order, of the same types,
+    /// indexed, fast and stored alike.
+    pub fn accepts_documents_for(&self, schema: &Schema) -> bool {
+        let ours: Vec<_> = self.schema.fields().collect();
+        let theirs: Vec<_> = schema.fields().collect();
+        ours.len() == theirs.len()
+            && ours.iter().zip(&theirs).all(|((f1, a), (f2, b))| {
+                f1 == f2
+                    && a.name() == b.name()
+                    && a.field_type().value_type() == b.field_type().value_type()
+                    && a.is_indexed() == b.is_indexed()
+                    && a.is_fast() == b.is_fast()
+                    && a.is_stored() == b.is_stored()
+            })
     }
 
     pub(crate) fn slot(&self, key: &str) -> Option<Slot> {
@@ -476,6 +562,85 @@ mod tests {
             };
             assert_eq!(sorted(&mapped.document), sorted(&expected));
         }
+    }
+
+    /// The schema as earlier versions wrote it: field norms on every
+    /// indexed field (the same fields otherwise).
+    fn with_field_norms(schema: &Schema) -> Schema {
+        fn set(value: &mut Value) {
+            match value {
+                Value::Object(map) => {
+                    if map.contains_key("fieldnorms") {
+                        map.insert("fieldnorms".into(), Value::Bool(true));
+                    }
+                    map.values_mut().for_each(set);
+                }
+                Value::Array(values) => values.iter_mut().for_each(set),
+                _ => {}
+            }
+        }
+        let mut json = serde_json::to_value(schema).unwrap();
+        set(&mut json);
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn count_in(index: &Index, schema: &LogSchema, query: &str) -> usize {
+        let searcher = index.reader().unwrap().searcher();
+        let mut parser = QueryParser::for_index(index, vec![schema.message]);
+        parser.set_conjunction_by_default();
+        searcher.search(&parser.parse_query(query).unwrap(), &Count).unwrap()
+    }
+
+    #[test]
+    fn a_new_split_has_no_field_norms_a_zstd_doc_store_and_phrase_search() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = LogSchema::new();
+        let index = schema.open_or_create_index(MmapDirectory::open(dir.path()).unwrap()).unwrap();
+        let mut writer: IndexWriter = index.writer(15_000_000).unwrap();
+        writer.add_document(schema.document(RAW.as_bytes(), 7).unwrap().document).unwrap();
+        writer.commit().unwrap();
+        assert_eq!(count_in(&index, &schema, r#""failed password""#), 1);
+        assert_eq!(count_in(&index, &schema, r#""password failed""#), 0, "positions decide a phrase");
+        assert_eq!(count_in(&index, &schema, "host.name:web01 AND process.pid:42"), 1);
+        let meta: Value = serde_json::from_slice(&std::fs::read(dir.path().join("meta.json")).unwrap()).unwrap();
+        assert_eq!(meta["index_settings"]["docstore_compression"], "zstd(compression_level=3)");
+        assert_eq!(meta["index_settings"]["docstore_blocksize"], 65536);
+        let searcher = index.reader().unwrap().searcher();
+        let segment = &searcher.segment_readers()[0];
+        for (field, entry) in schema.schema.fields() {
+            assert!(
+                segment.get_fieldnorms_reader(field).is_err() || !entry.is_indexed(),
+                "{} has field norms",
+                entry.name()
+            );
+        }
+        let stored: TantivyDocument = searcher.doc(tantivy::DocAddress::new(0, 0)).unwrap();
+        assert_eq!(stored.get_first(schema.source).and_then(|v| tantivy::schema::Value::as_str(&v)), Some(RAW));
+    }
+
+    #[test]
+    fn a_split_written_with_field_norms_and_lz4_reopens_and_takes_new_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = LogSchema::new();
+        let old = Index::create_in_dir(dir.path(), with_field_norms(&schema.schema)).unwrap();
+        assert_ne!(old.schema(), schema.schema, "the earlier schema differs in its options");
+        let mut writer: IndexWriter = old.writer(15_000_000).unwrap();
+        writer.add_document(schema.document(RAW.as_bytes(), 7).unwrap().document).unwrap();
+        writer.commit().unwrap();
+        drop((writer, old));
+        let index = schema.open_or_create_index(MmapDirectory::open(dir.path()).unwrap()).unwrap();
+        assert_eq!(index.settings().docstore_compression, Compressor::Lz4, "a split keeps its settings");
+        let mut writer: IndexWriter = index.writer(15_000_000).unwrap();
+        writer.add_document(schema.document(RAW.as_bytes(), 8).unwrap().document).unwrap();
+        writer.commit().unwrap();
+        assert_eq!(count_in(&index, &schema, r#""failed password" AND host.name:web01"#), 2);
+        // Fields of another layout are refused, naming why.
+        let other = tempfile::tempdir().unwrap();
+        let mut builder = Schema::builder();
+        builder.add_text_field(SOURCE, STORED);
+        Index::create_in_dir(other.path(), builder.build()).unwrap();
+        let error = schema.open_or_create_index(MmapDirectory::open(other.path()).unwrap()).err().unwrap();
+        assert!(error.to_string().contains("other fields than this version writes"), "{error}");
     }
 
     #[test]

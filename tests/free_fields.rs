@@ -1,0 +1,66 @@
+//! `[index] free_fields`: the indexer indexes the free fields the config
+//! lists, and the query API parses queries against the same list.
+
+mod support;
+
+use std::time::Duration;
+
+use support::*;
+
+#[test]
+fn a_free_field_outside_the_default_list_is_searchable_once_configured() {
+    let dir = temp_dir("free-fields");
+    let topic = unique("lw-free-fields");
+    let input = dir.join("app.json");
+    // `trace.id` is not in the default list; `user.*` is.
+    let lines: Vec<String> = (0..3)
+        .map(|i| format!(r#"{{"@timestamp":"2026-11-30T10:00:0{i}Z","message":"request {i}","trace.id":"t-{i}","user.role":"admin"}}"#))
+        .collect();
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let mut config = indexer_sections(&dir, &topic, &topic, 1);
+    config.push_str("[index]\nfree_fields = [\"trace.*\"]\n");
+    let config_path = dir.join("logwarden.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let node = Logwarden::start(&[
+        "run",
+        "--config",
+        config_path.to_str().unwrap(),
+        "--http-addr",
+        "127.0.0.1:0",
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+    node.wait_for_count("*", 3, Duration::from_secs(120));
+    assert_eq!(node.count(r#"fields.trace.id:"t-1""#), 1);
+    assert_eq!(node.count(r#"fields.trace.id:"t-0" OR fields.trace.id:"t-2""#), 2);
+    assert_eq!(node.count(r#"fields.trace.id:"t-9""#), 0);
+    // The list replaced the default one: `user.*` is no longer indexed, and
+    // the query API says so instead of finding nothing.
+    let refused = node
+        .get("/api/v1/search")
+        .query(&[("q", "fields.user.role:admin")])
+        .send()
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 400);
+    let body: serde_json::Value = refused.json().unwrap();
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("`fields.user.role` is not indexed"), "{body}");
+    // Every event still holds the field in its stored copy.
+    let hits = node.search("fields.trace.id:\"t-2\"", 10);
+    assert_eq!(hits["hits"][0]["fields"]["user.role"], "admin", "{hits}");
+    node.stop();
+}
+
+#[test]
+fn a_bad_pattern_stops_the_start_naming_the_key() {
+    let dir = temp_dir("free-fields-bad");
+    let config_path = dir.join("logwarden.toml");
+    std::fs::write(&config_path, "[index]\nfree_fields = [\"user*\"]\n").unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_logwarden"))
+        .args(["compliance", "report", "--config", config_path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("invalid config key `index.free_fields`: pattern `user*`"), "{stderr}");
+}
