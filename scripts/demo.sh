@@ -11,8 +11,13 @@ INGEST_ADDR=${INGEST_ADDR:-127.0.0.1:9200}
 export LOGWARDEN_KAFKA_BROKERS=${LOGWARDEN_KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT:-9092}}
 
 scripts/kafka.sh start
-cargo build --release --bin logwarden
-bin=${CARGO_TARGET_DIR:-target}/release/logwarden
+# LOGWARDEN_BIN: a logwarden binary already built (tests/readme.rs runs this script so).
+if [ -n "${LOGWARDEN_BIN:-}" ]; then
+  bin=$LOGWARDEN_BIN
+else
+  cargo build --release --bin logwarden
+  bin=${CARGO_TARGET_DIR:-target}/release/logwarden
+fi
 if [ ! -f "$DEMO_DIR/logs/auth.log" ]; then
   "$bin" generate --out "$DEMO_DIR/logs" --lines 100000 --span 24h
 fi

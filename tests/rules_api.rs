@@ -8,7 +8,7 @@
 
 mod support;
 
-use support::detect::{DANGLING, DANGLING_ID};
+use support::detect::{DANGLING_ID, dangling};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -203,7 +203,7 @@ fn the_rule_list_shows_the_rules_in_force_with_their_alert_counts() {
     let rules = dir.join("rules");
     std::fs::create_dir(&rules).unwrap();
     let break_in = write(&rules, "break_in.yml", BREAK_IN);
-    let dangling = write(&rules, "dangling.yml", DANGLING);
+    let dangling = write(&rules, "dangling.yml", &dangling());
     let macos = write(&rules, "macos.yml", MACOS);
     let brute_force = write(&rules, "ssh_brute_force.yml", &std::fs::read_to_string(BRUTE_FORCE).unwrap());
     let recent = dir.join("recent");

@@ -7,7 +7,7 @@
 
 mod support;
 
-use support::detect::{DANGLING, DANGLING_ID};
+use support::detect::{DANGLING_ID, dangling};
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -157,7 +157,7 @@ fn check_fails_naming_the_file_with_a_yaml_error() {
 #[test]
 fn check_lists_unsupported_rules_with_the_reason_and_rules_that_match_no_source() {
     let dir = temp_dir("rules-check-unsupported");
-    let dangling = write(&dir, "dangling.yml", DANGLING);
+    let dangling = write(&dir, "dangling.yml", &dangling());
     let macos = write(&dir, "macos.yml", MACOS);
     write(&dir, "accepted.yml", SSH_ACCEPTED);
     let output = logwarden(&["rules", "check", dir.to_str().unwrap()]).succeeded("unsupported rules are not errors");

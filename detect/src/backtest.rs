@@ -52,7 +52,7 @@ mod tests {
     use super::*;
     use chrono::{DateTime, Utc};
 
-    const BRUTE_FORCE: &str = r#"
+    const FAILED_LOGIN: &str = r#"
 title: SSH failed login
 id: 11111111-1111-1111-1111-111111111111
 logsource:
@@ -62,20 +62,20 @@ detection:
     selection:
         event.outcome: failure
     condition: selection
----
-title: SSH brute force
-id: 44444444-4444-4444-4444-444444444444
-correlation:
-    type: event_count
-    rules:
-        - 11111111-1111-1111-1111-111111111111
-    group-by:
-        - source.ip
-    timespan: 5m
-    condition:
-        gte: 3
-level: high
 "#;
+
+    /// The failed login and a correlation of three of them in five minutes.
+    fn brute_force() -> String {
+        let correlation = crate::test_sigma::event_count(
+            "SSH brute force",
+            "44444444-4444-4444-4444-444444444444",
+            "",
+            &["11111111-1111-1111-1111-111111111111"],
+            "5m",
+            3,
+        );
+        format!("{FAILED_LOGIN}---\n{correlation}")
+    }
 
     fn failure(ip: &str, secs: i64, n: usize) -> Event {
         let at: DateTime<Utc> = DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap();
@@ -90,7 +90,7 @@ level: high
 
     #[test]
     fn counts_per_group_within_the_window_and_starts_afresh_after_firing() {
-        let rules = RuleSet::from_yaml(BRUTE_FORCE).unwrap();
+        let rules = RuleSet::from_yaml(&brute_force()).unwrap();
         let mut backtest = Backtest::new(&rules, 60);
         let mut alerts = Vec::new();
         // 10.0.0.1: 3 within 5 minutes → alert; 2 more → none; then 1 more → a second.

@@ -29,5 +29,10 @@ pub mod rules;
 pub mod view;
 pub mod notify;
 
+/// Sigma rule text shared with the integration and black-box tests.
+#[cfg(test)]
+#[path = "../tests/common/sigma.rs"]
+mod test_sigma;
+
 pub use alert::{Alert, AlertKind};
 pub use run::run;

@@ -571,7 +571,7 @@ mod tests {
     use chrono::Utc;
     use logwarden_event::Event;
 
-    const RULES: &str = r#"
+    const HEAD: &str = r#"
 title: SSH failed login
 id: 11111111-1111-1111-1111-111111111111
 logsource:
@@ -602,20 +602,9 @@ detection:
     selection:
         message|re: '(unclosed'
     condition: selection
----
-title: SSH brute force
-id: 44444444-4444-4444-4444-444444444444
-correlation:
-    type: event_count
-    rules:
-        - 11111111-1111-1111-1111-111111111111
-    group-by:
-        - source.ip
-    timespan: 5m
-    condition:
-        gte: 3
-level: high
----
+"#;
+
+    const CHAINED: &str = r#"
 title: Chained
 id: 55555555-5555-5555-5555-555555555555
 correlation:
@@ -629,6 +618,20 @@ correlation:
         gte: 2
 "#;
 
+    /// Detections, a broken rule, the brute-force correlation and a
+    /// correlation of it.
+    fn rules_text() -> String {
+        let brute_force = crate::test_sigma::event_count(
+            "SSH brute force",
+            "44444444-4444-4444-4444-444444444444",
+            "",
+            &["11111111-1111-1111-1111-111111111111"],
+            "5m",
+            3,
+        );
+        format!("{HEAD}---\n{brute_force}---{CHAINED}")
+    }
+
     fn sshd_failure() -> Event {
         let mut event = Event::new("Failed password for root from 10.0.0.5 port 22 ssh2", Utc::now());
         event.process_name = Some("sshd".into());
@@ -639,7 +642,7 @@ correlation:
 
     #[test]
     fn loads_reports_and_routes_by_logsource() {
-        let rules = RuleSet::from_yaml(RULES).unwrap();
+        let rules = RuleSet::from_yaml(&rules_text()).unwrap();
         let reasons: Vec<_> = rules.report.unsupported.iter().map(|u| (u.id.clone().unwrap(), u.reason.clone())).collect();
         assert!(reasons.iter().any(|(id, _)| id.starts_with("3333")), "{reasons:?}");
         assert!(reasons.iter().any(|(id, r)| id.starts_with("5555") && r.contains("chained")), "{reasons:?}");

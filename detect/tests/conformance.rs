@@ -9,39 +9,18 @@
 //! for Kafka and decoded as the detector reads it. The data is read in
 //! place from the shared folder, never copied into the repository.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use chrono::DateTime;
 use logwarden_detect::rules::RuleSet;
 use logwarden_detect::view::{event_source, sigma_view};
-use logwarden_event::{Event, wire};
-use logwarden_parse::{LineContext, Parsers};
+use logwarden_event::Event;
+use logwarden_parse::Parsers;
 use serde_json::Value;
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data");
-
-/// The collector's parser chain with `[collector.parse]` left at its defaults.
-fn collector_parsers() -> Parsers {
-    logwarden_config::RawConfig::from_toml("")
-        .and_then(|raw| raw.validate())
-        .expect("the default configuration is valid")
-        .collector
-        .parse
-        .parsers()
-}
-
-/// One line through the chain, then through Kafka's wire format.
-fn ingest(parsers: &Parsers, line: &str, file_path: &str) -> Event {
-    let ctx = LineContext {
-        ingested: DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z").unwrap().to_utc(),
-        host_name: "collector01",
-        file_path: Some(file_path),
-        stream: None,
-    };
-    let event = parsers.parse(line, &ctx);
-    wire::decode(&wire::encode(&event)).expect("the wire format round-trips")
-}
+use common::{DATA, collector_parsers, ingest};
 
 /// The JSON documents of an `event.json` (some hold several, one after the
 /// other), each compacted to one line.

@@ -7,39 +7,16 @@
 //! The expected counts were established by hand with grep over the log
 //! files; the command is beside each number.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use chrono::DateTime;
 use logwarden_detect::rules::RuleSet;
 use logwarden_detect::view::{event_source, sigma_view};
-use logwarden_event::{Event, wire};
-use logwarden_parse::{LineContext, Parsers};
+use logwarden_parse::Parsers;
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data");
-
-/// The collector's parser chain with `[collector.parse]` left at its defaults.
-fn collector_parsers() -> Parsers {
-    logwarden_config::RawConfig::from_toml("")
-        .and_then(|raw| raw.validate())
-        .expect("the default configuration is valid")
-        .collector
-        .parse
-        .parsers()
-}
-
-/// One line as a file source reads it (no stream configured for the file:
-/// the routing picks it), then through Kafka's wire format.
-fn ingest(parsers: &Parsers, line: &str, file_path: &str) -> Event {
-    let ctx = LineContext {
-        ingested: DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z").unwrap().to_utc(),
-        host_name: "collector01",
-        file_path: Some(file_path),
-        stream: None,
-    };
-    let event = parsers.parse(line, &ctx);
-    wire::decode(&wire::encode(&event)).expect("the wire format round-trips")
-}
+use common::{DATA, collector_parsers, ingest};
 
 fn linux_rules() -> RuleSet {
     let rules = RuleSet::load(&[format!("{DATA}/sigma/linux")], &[]).expect("the linux rules load");

@@ -28,21 +28,18 @@ alerts_dlq_topic = "{name}.alerts.dlq"
     path
 }
 
+#[path = "../../detect/tests/common/sigma.rs"]
+pub mod sigma;
+
 /// A correlation of a rule that does not exist: reported unsupported.
-pub const DANGLING: &str = r#"title: Correlation Of A Missing Rule
-id: 9a7b2c1d-0000-4000-8000-000000000002
-status: test
-description: References a rule that does not exist.
-author: logwarden tests
-correlation:
-    type: event_count
-    rules:
-        - no_such_rule
-    group-by:
-        - source.ip
-    timespan: 5m
-    condition:
-        gte: 3
-level: high
-"#;
+pub fn dangling() -> String {
+    sigma::event_count(
+        "Correlation Of A Missing Rule",
+        DANGLING_ID,
+        "status: test\ndescription: References a rule that does not exist.\nauthor: logwarden tests\n",
+        &["no_such_rule"],
+        "5m",
+        3,
+    )
+}
 pub const DANGLING_ID: &str = "9a7b2c1d-0000-4000-8000-000000000002";

@@ -10,10 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::Offset;
 use serde_json::{Value, json};
 
 use super::Logwarden;
@@ -147,48 +145,17 @@ pub type Counts = HashMap<u64, usize>;
 /// its end) and counts each number in the events' `event.original`
 /// (decoded as the indexer decodes them).
 pub fn committed_counts(brokers: &str, topic: &str) -> Counts {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", super::unique("lw-exactly-once-count"))
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "true")
-        .set("isolation.level", "read_committed")
-        .create()
-        .expect("counting consumer");
-    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(30)).expect("topic metadata");
-    let partitions = metadata.topics()[0].partitions().len() as i32;
     let mut counts = Counts::new();
-    if partitions == 0 {
-        return counts; // not created yet
-    }
-    let mut assignment = TopicPartitionList::new();
-    for p in 0..partitions {
-        assignment.add_partition_offset(topic, p, Offset::Beginning).unwrap();
-    }
-    consumer.assign(&assignment).unwrap();
-    let mut at_end = std::collections::HashSet::new();
-    let started = Instant::now();
-    while at_end.len() < partitions as usize {
-        assert!(started.elapsed() < Duration::from_secs(300), "reading {topic} does not end");
-        match consumer.poll(Duration::from_millis(500)) {
-            Some(Ok(message)) => {
-                at_end.remove(&message.partition());
-                let seq = match logwarden_event::wire::decode(message.payload().unwrap_or_default()) {
-                    // Events that are not file lines (`logwarden run`'s own
-                    // audit records) are not counted.
-                    Ok(event) if event.log_file_path.is_none() => continue,
-                    Ok(event) => seq_of(&event.original),
-                    Err(_) => u64::MAX,
-                };
-                *counts.entry(seq).or_insert(0) += 1;
-            }
-            Some(Err(KafkaError::PartitionEOF(p))) => {
-                at_end.insert(p);
-            }
-            Some(Err(e)) => panic!("reading {topic}: {e}"),
-            None => {}
-        }
-    }
+    super::read_committed(brokers, topic, Duration::from_secs(300), |message| {
+        let seq = match logwarden_event::wire::decode(message.payload().unwrap_or_default()) {
+            // Events that are not file lines (`logwarden run`'s own
+            // audit records) are not counted.
+            Ok(event) if event.log_file_path.is_none() => return,
+            Ok(event) => seq_of(&event.original),
+            Err(_) => u64::MAX,
+        };
+        *counts.entry(seq).or_insert(0) += 1;
+    });
     counts
 }
 
@@ -252,33 +219,18 @@ pub fn index_counts(node: &Logwarden) -> Counts {
 /// The committed offset of the file at `path` in the checkpoints topic
 /// (the newest position written for that path), read `read_committed`.
 pub fn committed_file_offset(brokers: &str, path: &Path) -> Option<u64> {
-    let topic = "logwarden.checkpoints";
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", super::unique("lw-checkpoint-reader"))
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "true")
-        .set("isolation.level", "read_committed")
-        .create()
-        .expect("checkpoint reader");
-    let mut assignment = TopicPartitionList::new();
-    assignment.add_partition_offset(topic, 0, Offset::Beginning).unwrap();
-    consumer.assign(&assignment).unwrap();
+    let mut base = ClientConfig::new();
+    base.set("bootstrap.servers", brokers);
     let want = path.display().to_string();
     let mut offset = None;
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(60) {
-        match consumer.poll(Duration::from_millis(500)) {
-            Some(Ok(message)) => {
-                let Some(payload) = message.payload() else { continue };
-                let Ok(position) = serde_json::from_slice::<Value>(payload) else { continue };
-                if position["path"].as_str() == Some(want.as_str()) {
-                    offset = position["offset"].as_u64();
-                }
-            }
-            Some(Err(KafkaError::PartitionEOF(_))) => return offset,
-            Some(Err(_)) | None => {}
+    let starts = [(0, Offset::Beginning)];
+    logwarden_kafka::committed::read_committed(&base, "logwarden.checkpoints", &starts, Duration::from_secs(60), |message| {
+        let Some(payload) = message.payload() else { return };
+        let Ok(position) = serde_json::from_slice::<Value>(payload) else { return };
+        if position["path"].as_str() == Some(want.as_str()) {
+            offset = position["offset"].as_u64();
         }
-    }
+    })
+    .expect("checkpoint reader");
     offset
 }

@@ -287,69 +287,43 @@ pub fn wait_for_group_caught_up(group: &str, topic: &str, timeout: Duration) -> 
         .set("enable.auto.commit", "false")
         .create()
         .expect("lag consumer");
-    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(30)).unwrap();
-    let partitions = metadata.topics()[0].partitions().len() as i32;
     let started = Instant::now();
     loop {
-        let (count, ends) = committed_ends(topic, partitions);
+        let read = read_committed(&brokers(), topic, Duration::from_secs(120), |_| {});
         let mut list = TopicPartitionList::new();
-        for p in 0..partitions {
-            list.add_partition(topic, p);
+        for p in &read.partitions {
+            list.add_partition(topic, p.partition);
         }
         let committed = consumer.committed_offsets(list, Duration::from_secs(10)).unwrap();
         let mut behind = 0;
-        for (p, end) in ends.iter().enumerate() {
-            let done = match committed.find_partition(topic, p as i32).map(|e| e.offset()) {
+        for p in &read.partitions {
+            let done = match committed.find_partition(topic, p.partition).map(|e| e.offset()) {
                 Some(Offset::Offset(o)) => o,
                 _ => 0,
             };
-            behind += (end - done).max(0);
+            behind += (p.next_offset.unwrap_or(0) - done).max(0);
         }
         if behind == 0 {
-            return count;
+            return read.messages() as i64;
         }
         assert!(started.elapsed() < timeout, "group {group} still {behind} offsets behind on {topic}");
         std::thread::sleep(Duration::from_millis(200));
     }
 }
 
-/// Reads `topic` to its end as a `read_committed` consumer: the number of
-/// messages, and per partition the offset after its last message.
-fn committed_ends(topic: &str, partitions: i32) -> (i64, Vec<i64>) {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    use rdkafka::message::Message;
-    use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-    let reader: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
-        .set("group.id", unique("lw-caught-up"))
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "true")
-        .set("isolation.level", "read_committed")
-        .create()
-        .expect("reader");
-    let mut assignment = TopicPartitionList::new();
-    for p in 0..partitions {
-        assignment.add_partition_offset(topic, p, Offset::Beginning).unwrap();
-    }
-    reader.assign(&assignment).unwrap();
-    let mut ends = vec![0i64; partitions as usize];
-    let mut at_end = std::collections::HashSet::new();
-    let mut count = 0;
-    let started = Instant::now();
-    while at_end.len() < partitions as usize {
-        assert!(started.elapsed() < Duration::from_secs(120), "reading {topic} does not end");
-        match reader.poll(Duration::from_millis(500)) {
-            Some(Ok(message)) => {
-                at_end.remove(&message.partition());
-                ends[message.partition() as usize] = message.offset() + 1;
-                count += 1;
-            }
-            Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
-                at_end.insert(p);
-            }
-            Some(Err(e)) => panic!("reading {topic}: {e}"),
-            None => {}
-        }
-    }
-    (count, ends)
+/// Reads every partition of `topic` on `brokers` to its end as a `read_committed`
+/// consumer (transaction markers and aborted messages skipped), calling
+/// `visit` with each message; panics when that takes longer than `timeout`.
+pub fn read_committed(
+    brokers: &str,
+    topic: &str,
+    timeout: Duration,
+    visit: impl FnMut(&rdkafka::message::BorrowedMessage<'_>),
+) -> logwarden_kafka::committed::CommittedRead {
+    let mut base = rdkafka::ClientConfig::new();
+    base.set("bootstrap.servers", brokers);
+    let read = logwarden_kafka::committed::read_topic_committed(&base, topic, timeout, visit)
+        .unwrap_or_else(|e| panic!("reading {topic}: {e}"));
+    assert!(read.complete(), "reading {topic} does not end within {timeout:?} (last error: {:?})", read.last_error);
+    read
 }

@@ -10,10 +10,11 @@
 //! take no lock: a rename replaces the file whole.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions, TryLockError};
-use std::path::{Path, PathBuf};
+use std::fs::File;
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use logwarden_store::locked::{JsonFileError, LockedJsonFiles};
 use serde::{Deserialize, Serialize};
 
 use crate::ComplianceError;
@@ -146,53 +147,38 @@ pub fn check_comment(comment: &str) -> Result<(), String> {
 }
 
 pub struct ReviewStore {
-    dir: PathBuf,
+    files: LockedJsonFiles,
+}
+
+fn store_error(error: JsonFileError) -> ComplianceError {
+    match error {
+        JsonFileError::Io { path, source } => ComplianceError::io(&path, source),
+        JsonFileError::Corrupt { path, source } => ComplianceError::Corrupt { path, message: source.to_string() },
+        JsonFileError::Store(e) => e.into(),
+    }
 }
 
 impl ReviewStore {
     /// The store under `DATA_DIR/compliance/review` (made on the first change).
     pub fn new(data_dir: &Path) -> ReviewStore {
-        ReviewStore { dir: data_dir.join("compliance").join("review") }
-    }
-
-    fn path(&self, month: &str, extension: &str) -> PathBuf {
-        self.dir.join(format!("{month}.{extension}"))
+        ReviewStore { files: LockedJsonFiles::new(data_dir.join("compliance").join("review")) }
     }
 
     /// The month's states (empty when nothing was ever set).
     pub fn read(&self, month: &str) -> Result<MonthState, ComplianceError> {
-        let path = self.path(month, "json");
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| ComplianceError::Corrupt { path, message: e.to_string() }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(MonthState { month: month.to_string(), ..MonthState::default() }),
-            Err(e) => Err(ComplianceError::io(&path, e)),
-        }
+        let state = self.files.read(month).map_err(store_error)?;
+        Ok(state.unwrap_or_else(|| MonthState { month: month.to_string(), ..MonthState::default() }))
     }
 
     /// The month's cross-process lock, held while the file is open;
     /// `None` when another process holds it.
     pub fn try_lock(&self, month: &str) -> Result<Option<File>, ComplianceError> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| ComplianceError::io(&self.dir, e))?;
-        let path = self.path(month, "lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| ComplianceError::io(&path, e))?;
-        match file.try_lock() {
-            Ok(()) => Ok(Some(file)),
-            Err(TryLockError::WouldBlock) => Ok(None),
-            Err(TryLockError::Error(e)) => Err(ComplianceError::io(&path, e)),
-        }
+        self.files.try_lock(month).map_err(store_error)
     }
 
     /// Writes the month's states atomically (call with the lock held).
     pub fn write(&self, state: &MonthState) -> Result<(), ComplianceError> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| ComplianceError::io(&self.dir, e))?;
-        let mut bytes = serde_json::to_vec_pretty(state).expect("a month state serializes");
-        bytes.push(b'\n');
-        Ok(logwarden_store::storage::write_atomically(&self.path(&state.month, "json"), &bytes)?)
+        self.files.write(&state.month, state).map_err(store_error)
     }
 }
 

@@ -13,14 +13,17 @@
 //! Readers take no lock: a rename replaces the file whole. The lock file
 //! stays beside the status (removing it would race with a waiting
 //! replica, which would then lock a file no longer in the directory).
+//! The files and their locks are [`LockedJsonFiles`], shared with the
+//! access review's store.
 
 use std::collections::HashSet;
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use logwarden_store::locked::{JsonFileError, LockedJsonFiles};
 use serde::{Deserialize, Serialize};
 
 /// The longest comment accepted on a change, in bytes.
@@ -143,6 +146,16 @@ pub enum StatusError {
     Busy(String),
 }
 
+impl From<JsonFileError> for StatusError {
+    fn from(error: JsonFileError) -> StatusError {
+        match error {
+            JsonFileError::Io { path, source } => StatusError::Io { path, source },
+            JsonFileError::Corrupt { path, source } => StatusError::Corrupt { path, source },
+            JsonFileError::Store(e) => StatusError::Store(e),
+        }
+    }
+}
+
 /// Why a transition did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum TransitionError {
@@ -163,7 +176,7 @@ pub struct Transition {
 }
 
 pub struct StatusStore {
-    dir: PathBuf,
+    files: LockedJsonFiles,
     stripes: Vec<tokio::sync::Mutex<()>>,
     lock_timeout: Duration,
 }
@@ -176,36 +189,31 @@ impl StatusStore {
 
     fn with_lock_timeout(data_dir: &Path, lock_timeout: Duration) -> StatusStore {
         StatusStore {
-            dir: data_dir.join("alerts").join("status"),
+            files: LockedJsonFiles::new(data_dir.join("alerts").join("status")),
             stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
             lock_timeout,
         }
     }
 
-    fn path(&self, id: &str, extension: &str) -> Result<PathBuf, StatusError> {
+    fn check(id: &str) -> Result<(), StatusError> {
         if !is_alert_id(id) {
             return Err(StatusError::InvalidId(id.to_string()));
         }
-        Ok(self.dir.join(format!("{id}.{extension}")))
+        Ok(())
     }
 
     /// The status of `id` (open when it was never changed).
     pub fn read(&self, id: &str) -> Result<AlertStatus, StatusError> {
-        let path = self.path(id, "json")?;
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(AlertStatus::default()),
-            Err(source) => return Err(StatusError::Io { path, source }),
-        };
-        serde_json::from_slice(&bytes).map_err(|source| StatusError::Corrupt { path, source })
+        StatusStore::check(id)?;
+        Ok(self.files.read(id)?.unwrap_or_default())
     }
 
     /// The ids that were ever changed (every other alert is open).
     pub fn changed_ids(&self) -> Result<HashSet<String>, StatusError> {
-        let entries = match std::fs::read_dir(&self.dir) {
+        let entries = match std::fs::read_dir(self.files.dir()) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashSet::new()),
-            Err(source) => return Err(StatusError::Io { path: self.dir.clone(), source }),
+            Err(source) => return Err(StatusError::Io { path: self.files.dir().to_path_buf(), source }),
         };
         Ok(entries
             .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
@@ -222,38 +230,33 @@ impl StatusStore {
         change: StatusChange,
         record: impl AsyncFnOnce(Status) -> Result<(), String>,
     ) -> Result<Transition, TransitionError> {
-        let path = self.path(id, "json")?;
+        StatusStore::check(id)?;
         let _local = self.stripes[stripe(id)].lock().await;
         let _shared = self.lock_file(id).await?;
         let current = self.read(id)?;
         let now = current.after(change).map_err(TransitionError::Refused)?;
         record(current.status).await.map_err(TransitionError::Unrecorded)?;
-        let mut bytes = serde_json::to_vec_pretty(&now).expect("a status serializes");
-        bytes.push(b'\n');
-        tokio::task::spawn_blocking(move || logwarden_store::storage::write_atomically(&path, &bytes))
+        let (files, name, written) = (self.files.clone(), id.to_string(), now.clone());
+        tokio::task::spawn_blocking(move || files.write(&name, &written))
             .await
-            .map_err(|e| StatusError::Io { path: self.dir.clone(), source: std::io::Error::other(e) })?
+            .map_err(|e| StatusError::Io { path: self.files.dir().to_path_buf(), source: std::io::Error::other(e) })?
             .map_err(StatusError::from)?;
         Ok(Transition { from: current.status, now })
     }
 
     /// The cross-process lock of `id`: held while the file is open.
     async fn lock_file(&self, id: &str) -> Result<File, StatusError> {
-        let path = self.path(id, "lock")?;
-        let io = |source| StatusError::Io { path: path.clone(), source };
-        std::fs::create_dir_all(&self.dir).map_err(|source| StatusError::Io { path: self.dir.clone(), source })?;
-        let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io)?;
+        StatusStore::check(id)?;
         let started = Instant::now();
         let mut pause = Duration::from_millis(5);
         loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(file),
-                Err(TryLockError::WouldBlock) if started.elapsed() < self.lock_timeout => {
+            match self.files.try_lock(id)? {
+                Some(file) => return Ok(file),
+                None if started.elapsed() < self.lock_timeout => {
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_millis(100));
                 }
-                Err(TryLockError::WouldBlock) => return Err(StatusError::Busy(id.to_string())),
-                Err(TryLockError::Error(source)) => return Err(io(source)),
+                None => return Err(StatusError::Busy(id.to_string())),
             }
         }
     }

@@ -7,57 +7,21 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use super::report::{DeadLetters, GroupLag, KafkaStatus, PartitionLag, StatusSources};
 
-/// The probe's context: reaching the end of a partition is what it looks
-/// for, not an error to log.
-struct Quiet;
-
-impl rdkafka::client::ClientContext for Quiet {
-    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
-        tracing::debug!(%error, reason, "status probe");
-    }
-}
-
-impl rdkafka::consumer::ConsumerContext for Quiet {}
-
 /// The longest tail checked for being commit markers only.
 const MAX_MARKER_TAIL: i64 = 16;
 
 /// Of `tails` (partition, committed offset), those with no record to
 /// deliver from the committed offset on (only transaction markers).
 fn markers_only(sources: &StatusSources, tails: &[(i32, i64)]) -> std::collections::HashSet<i32> {
-    use rdkafka::error::KafkaError;
-    use rdkafka::message::Message;
-    let mut found = std::collections::HashSet::new();
-    let probe: Result<BaseConsumer<Quiet>, _> = logwarden_kafka::client_config(&sources.kafka, ClientKind::Consumer)
-        .set("group.id", "logwarden-status-probe")
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "true")
-        .set("isolation.level", "read_committed")
-        .create_with_context(Quiet);
-    let Ok(probe) = probe else { return found };
-    let mut tpl = TopicPartitionList::new();
-    for (partition, committed) in tails {
-        if tpl.add_partition_offset(&sources.topic, *partition, Offset::Offset(*committed)).is_err() {
-            return found;
+    let starts: Vec<(i32, Offset)> = tails.iter().map(|(p, committed)| (*p, Offset::Offset(*committed))).collect();
+    let base = logwarden_kafka::client_config(&sources.kafka, ClientKind::Consumer);
+    match logwarden_kafka::committed::read_committed(&base, &sources.topic, &starts, sources.kafka_timeout, |_| {}) {
+        Ok(read) => read.partitions.iter().filter(|p| p.at_end && p.messages == 0).map(|p| p.partition).collect(),
+        Err(error) => {
+            tracing::debug!(%error, "status probe");
+            std::collections::HashSet::new()
         }
     }
-    if probe.assign(&tpl).is_err() {
-        return found;
-    }
-    let mut delivered = std::collections::HashSet::new();
-    let deadline = std::time::Instant::now() + sources.kafka_timeout;
-    while found.len() + delivered.len() < tails.len() && std::time::Instant::now() < deadline {
-        match probe.poll(std::time::Duration::from_millis(100)) {
-            Some(Ok(message)) => {
-                delivered.insert(message.partition());
-            }
-            Some(Err(KafkaError::PartitionEOF(partition))) if !delivered.contains(&partition) => {
-                found.insert(partition);
-            }
-            _ => {}
-        }
-    }
-    found
 }
 
 pub struct KafkaRead {

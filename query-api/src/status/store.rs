@@ -79,11 +79,11 @@ pub fn spool_use(name: &str, dir: &Path, max_bytes: u64) -> SpoolUse {
     let (mut used_bytes, mut segments) = (0, 0);
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {
-            if let Ok(meta) = entry.metadata() {
-                if meta.is_file() {
-                    used_bytes += meta.len();
-                    segments += 1;
-                }
+            if let Ok(meta) = entry.metadata()
+                && meta.is_file()
+            {
+                used_bytes += meta.len();
+                segments += 1;
             }
         }
     }
@@ -132,7 +132,7 @@ pub fn seals(data_dir: &Path, problems: &mut Vec<String>) -> Seals {
             }
         }
         if let Some(m) = newest {
-            let reason = serde_json::to_value(&m.body.seal_reason).ok().and_then(|v| v.as_str().map(str::to_string));
+            let reason = serde_json::to_value(m.body.seal_reason).ok().and_then(|v| v.as_str().map(str::to_string));
             partitions.push(LastSeal {
                 stream,
                 partition,
