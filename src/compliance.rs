@@ -170,7 +170,9 @@ pub fn export(args: ExportArgs) -> anyhow::Result<()> {
     };
     let query = match &args.query {
         Some(text) => {
-            let compiler = logwarden_query_api::search::QueryCompiler::new(&logwarden_store::schema::LogSchema::new());
+            let compiler = logwarden_query_api::search::QueryCompiler::new(&logwarden_store::schema::LogSchema::with_free_fields(
+                logwarden_store::schema::FreeFields::new(&config.index.free_fields),
+            ));
             let query = compiler.compile(text).map_err(|e| anyhow::anyhow!("--query: {e}"))?;
             Some(logwarden_compliance::export::ExportQuery { text: text.clone(), query })
         }

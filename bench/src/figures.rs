@@ -2,7 +2,7 @@
 //! the goal from the issues.
 
 use crate::detection::Detection;
-use crate::kafka::PerfTest;
+use crate::kafka::{KafkaBytes, PerfTest};
 use crate::process::Usage;
 use crate::report::{Figure, Goal};
 use crate::measured::{Measured, Pipeline};
@@ -10,6 +10,11 @@ use crate::search::QueryLatency;
 
 pub struct Figures<'a> {
     pub collector: &'a Measured,
+    /// The same collector with `collector.delivery = "at_least_once"`.
+    pub collector_at_least_once: &'a Measured,
+    pub kafka_bytes: &'a KafkaBytes,
+    /// The payloads' bytes before compression.
+    pub payload_bytes: u64,
     pub raw_producer: &'a Measured,
     pub perf: Option<&'a PerfTest>,
     pub perf_note: Option<&'a str>,
@@ -23,6 +28,9 @@ pub struct Figures<'a> {
     pub index_bytes: u64,
     pub same_schema_bytes: u64,
     pub workers: u32,
+    /// The collector topic's largest partition's share of the messages (%).
+    pub partition_share: f64,
+    pub partitions: u32,
     pub api_usage: Option<Usage>,
     pub pipeline: &'a Pipeline,
     pub search: &'a [QueryLatency],
@@ -40,6 +48,7 @@ pub fn figures(f: &Figures<'_>) -> Vec<Figure> {
     let same_schema_per_thread = f.tantivy_same_schema.mb_per_sec / f64::from(f.workers.max(1));
     let same_schema = format!("raw tantivy, same schema, {} threads", f.workers);
     let ceiling = format!("raw tantivy, 4 fields, {} threads", f.workers);
+    let kafka_per_raw = |bytes: Option<u64>| bytes.map(|b| b as f64 / f.collector.raw_bytes.max(1) as f64);
     let per_raw_byte = |bytes: u64| (bytes > 0).then(|| bytes as f64 / f.indexer.raw_bytes.max(1) as f64);
     let mut figures = vec![
         Figure::new("collector events/s", Some(f.collector.events_per_sec), "ev/s")
@@ -54,6 +63,20 @@ pub fn figures(f: &Figures<'_>) -> Vec<Figure> {
             Figure::new("raw producer events/s vs Kafka", Some(f.raw_producer.events_per_sec), "ev/s")
                 .baseline(perf_label, perf_rate),
         ),
+        Figure::new("collector, exactly once vs at least once", Some(f.collector.events_per_sec), "ev/s")
+            .baseline("same collector, at least once", Some(f.collector_at_least_once.events_per_sec))
+            .goal(Goal::RatioAtLeast(0.9))
+            .note("what transactions cost: collector.delivery = exactly_once against at_least_once (idempotent producer, positions written after acknowledgement), same corpus, one after the other"),
+        Figure::new("collector per core, exactly once vs at least once", f.collector.events_per_cpu_second, "ev/s")
+            .baseline("same collector, at least once", f.collector_at_least_once.events_per_cpu_second)
+            .goal(Goal::RatioAtLeast(0.9)),
+        Figure::new("bytes on Kafka per raw byte", kafka_per_raw(f.kafka_bytes.collector), "x")
+            .baseline("raw librdkafka producer", kafka_per_raw(f.kafka_bytes.raw_producer))
+            .note(format!(
+                "log segment bytes of the topic (compressed batches) / raw log bytes; uncompressed payloads: {:.2} bytes per raw byte{}",
+                f.payload_bytes as f64 / f.collector.raw_bytes.max(1) as f64,
+                f.kafka_bytes.note.as_deref().map(|n| format!("; {n}")).unwrap_or_default()
+            )),
         Figure::new("collector MB/s (raw log)", Some(f.collector.mb_per_sec), "MB/s")
             .baseline("raw librdkafka producer", Some(f.raw_producer.mb_per_sec)),
         Figure::new("collector events/s per core", f.collector.events_per_cpu_second, "ev/s")
@@ -80,8 +103,24 @@ pub fn figures(f: &Figures<'_>) -> Vec<Figure> {
             .baseline("raw tantivy, same schema", per_raw_byte(f.same_schema_bytes))
             .goal(Goal::ValueAtMost(1.0))
             .note("bytes of the indexer's splits (streams/) when it stopped / bytes of raw log"),
+        Figure::new("largest partition's share of events", Some(f.partition_share), "%")
+            .goal(Goal::ValueAtMost(110.0 / f64::from(f.partitions.max(1))))
+            .note("of the collector's topic (high watermarks): one indexer consumer per partition, so the largest partition bounds the indexer's wall clock; goal: within 10 % of an even spread"),
         Figure::new("indexer peak RSS", rss(f.indexer.usage), "bytes")
             .goal(Goal::ValueAtMost(1024.0 * 1024.0 * 1024.0)),
+    ];
+    if let Some(over) = &f.indexer.rss_over_time {
+        for at in &over.at_share {
+            figures.push(
+                Figure::new(format!("indexer RSS at {} % of the corpus", at.percent), Some(at.rss_bytes as f64), "bytes")
+                    .note(format!(
+                        "VmRSS when {} % of the events were first searchable, {:.0} s into the stage; {} samples (at most one per {:.0} s, one per count poll) in the JSON report (stages.indexer.rss_over_time)",
+                        at.percent, at.seconds, over.samples.len(), over.interval_seconds
+                    )),
+            );
+        }
+    }
+    figures.extend([
         Figure::new("collector peak RSS", rss(f.collector.usage), "bytes"),
         Figure::new("query-api peak RSS", rss(f.api_usage), "bytes"),
         Figure::new("pipeline (run) peak RSS", rss(f.pipeline.measured.usage), "bytes"),
@@ -90,7 +129,7 @@ pub fn figures(f: &Figures<'_>) -> Vec<Figure> {
         Figure::new("pipeline (run) CPU s per GB", f.pipeline.measured.cpu_seconds_per_gb, "CPU s/GB"),
         Figure::new("pipeline (run) events/s", Some(f.pipeline.measured.events_per_sec), "ev/s")
             .note("collector + indexer + query API in one process, file to searchable"),
-    ];
+    ]);
     let fresh = f.pipeline.freshness.latency;
     let fresh_note = format!(
         "{} of {} markers found ({} written during the load); polled every {} ms",

@@ -380,3 +380,66 @@ mod tests {
         assert!((perf.max_latency_ms - 1020.0).abs() < 1e-9);
     }
 }
+
+/// Bytes the broker keeps for the collector's topic and for the raw
+/// producer's (log segments: batches as compressed, with their headers),
+/// from `kafka.sh run org.apache.kafka.tools.LogDirsCommand`.
+#[derive(Debug, Clone, Serialize)]
+pub struct KafkaBytes {
+    pub collector: Option<u64>,
+    pub raw_producer: Option<u64>,
+    /// Why they were not measured.
+    pub note: Option<String>,
+}
+
+impl KafkaBytes {
+    pub fn measure(script: Option<&Path>, brokers: &str, collector: &str, raw: &str) -> KafkaBytes {
+        let measured = script
+            .context("scripts/kafka.sh not found: give --kafka-script")
+            .and_then(|script| Ok((topic_bytes(script, brokers, collector)?, topic_bytes(script, brokers, raw)?)));
+        match measured {
+            Ok((collector, raw_producer)) => {
+                KafkaBytes { collector: Some(collector), raw_producer: Some(raw_producer), note: None }
+            }
+            Err(error) => {
+                eprintln!("bench:   bytes on Kafka not measured: {error:#}");
+                KafkaBytes { collector: None, raw_producer: None, note: Some(format!("{error:#}")) }
+            }
+        }
+    }
+}
+
+/// The size of `topic`'s partitions in the broker's log directories.
+fn topic_bytes(script: &Path, brokers: &str, topic: &str) -> anyhow::Result<u64> {
+    let output = Command::new(script)
+        .args(["run", "org.apache.kafka.tools.LogDirsCommand", "--bootstrap-server", brokers])
+        .args(["--describe", "--topic-list", topic])
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("running {} run LogDirsCommand", script.display()))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    anyhow::ensure!(
+        output.status.success(),
+        "LogDirsCommand failed: {}",
+        String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or_default()
+    );
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .with_context(|| format!("LogDirsCommand printed no JSON: {stdout}"))?;
+    let report: serde_json::Value = serde_json::from_str(line).context("LogDirsCommand's JSON")?;
+    let prefix = format!("{topic}-");
+    let mut total = 0;
+    let mut found = false;
+    for dir in report["brokers"].as_array().into_iter().flatten().flat_map(|b| b["logDirs"].as_array().into_iter().flatten()) {
+        for partition in dir["partitions"].as_array().into_iter().flatten() {
+            let name = partition["partition"].as_str().unwrap_or_default();
+            if name.strip_prefix(&prefix).is_some_and(|p| p.parse::<u32>().is_ok()) {
+                total += partition["size"].as_u64().context("a partition without size")?;
+                found = true;
+            }
+        }
+    }
+    anyhow::ensure!(found, "LogDirsCommand shows no partition of {topic}");
+    Ok(total)
+}

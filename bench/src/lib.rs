@@ -14,6 +14,7 @@
 //! - `tantivy_baseline`: raw tantivy indexing of the same documents.
 //! - `detection`: the detector's stages (throughput beside rsigma's own
 //!   evaluation, CPU share of the pipeline, alert latency to a webhook).
+//! - `rss`: a component's resident memory sampled over a stage.
 //! - `search`: the search client, freshness markers and query latency.
 //! - `stats`: percentiles.
 //! - `measured`: what a stage measures (a component's figures, the whole
@@ -30,6 +31,7 @@ mod kafka;
 mod measured;
 mod process;
 mod report;
+mod rss;
 mod run;
 mod search;
 mod stats;

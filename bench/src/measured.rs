@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::process::Usage;
+use crate::rss::RssOverTime;
 use crate::search::Freshness;
 
 pub const MB: f64 = 1e6;
@@ -27,6 +28,9 @@ pub struct Measured {
     /// Seconds from process start until the first event was seen (the
     /// indexer: first searchable); start-up's share of `seconds`.
     pub first_seen_seconds: Option<f64>,
+    /// Resident memory sampled over the stage (the indexer's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rss_over_time: Option<RssOverTime>,
 }
 
 impl Measured {
@@ -44,6 +48,7 @@ impl Measured {
             mb_per_cpu_second: cpu.map(|c| raw_bytes as f64 / MB / c),
             cpu_seconds_per_gb: cpu.map(|c| c / (raw_bytes as f64 / GB)),
             first_seen_seconds: None,
+            rss_over_time: None,
         }
     }
 }

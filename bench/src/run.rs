@@ -16,9 +16,10 @@ use crate::corpus::{self, CorpusInfo, Payloads};
 use crate::detection::{self, Detection};
 use crate::figures::{Figures, figures};
 use crate::measured::{MB, Measured, Pipeline};
-use crate::kafka::{self, PerfTest, Topics, Watermarks};
+use crate::kafka::{self, KafkaBytes, PerfTest, Topics, Watermarks};
 use crate::process::{self, Component, Usage};
 use crate::report;
+use crate::rss::RssSampler;
 use crate::search::{self, Markers, QueryLatency, SearchClient};
 use crate::tantivy_baseline;
 
@@ -85,8 +86,15 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     // b. collector
     stage("collector: tailing the corpus into Kafka");
     topics.create(&topic("collector"))?;
-    let collector = collector_stage(&args, &work, &topic("collector"), &corpus_glob, &payloads)?;
+    let collector = collector_stage(&args, &work, &topic("collector"), &corpus_glob, &payloads, "exactly_once")?;
     eprintln!("bench:   {:.0} events/s", collector.events_per_sec);
+    stage("collector, at least once: the same corpus without Kafka transactions");
+    topics.create(&topic("collector-alo"))?;
+    let collector_alo =
+        collector_stage(&args, &work, &topic("collector-alo"), &corpus_glob, &payloads, "at_least_once")?;
+    eprintln!("bench:   {:.0} events/s", collector_alo.events_per_sec);
+    let partition_share = largest_share(&Watermarks::new(brokers, &topic("collector"))?.highs()?);
+    eprintln!("bench:   largest partition holds {partition_share:.1} % of the messages");
 
     // c. raw librdkafka producer
     stage("raw producer: the same payloads, same producer settings, from this process");
@@ -101,6 +109,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     );
     let raw_producer = Measured::new(raw_elapsed.as_secs_f64(), events, payloads.raw_bytes, None);
     eprintln!("bench:   {:.0} events/s", raw_producer.events_per_sec);
+    stage("bytes on Kafka: the collector's and the raw producer's topics (LogDirsCommand)");
+    let kafka_bytes = KafkaBytes::measure(script.as_deref(), brokers, &topic("collector"), &raw_topic);
 
     // d. kafka-producer-perf-test
     let perf = perf_test_stage(
@@ -171,6 +181,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let load_after = report::load_average();
     let figures = figures(&Figures {
         collector: &collector,
+        collector_at_least_once: &collector_alo,
+        kafka_bytes: &kafka_bytes,
+        payload_bytes: payloads.payload_bytes(),
         raw_producer: &raw_producer,
         perf: perf.as_ref(),
         perf_note: perf_note.as_deref(),
@@ -181,6 +194,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         index_bytes,
         same_schema_bytes,
         workers,
+        partition_share,
+        partitions,
         api_usage,
         pipeline: &pipeline,
         search: &search,
@@ -203,10 +218,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         },
         "corpus": corpus_json(&corpus, &payloads),
         "stages": {
-            "collector": collector, "raw_producer": raw_producer, "perf_test": perf,
+            "collector": collector, "collector_at_least_once": collector_alo,
+            "kafka_bytes": kafka_bytes, "raw_producer": raw_producer, "perf_test": perf,
             "perf_test_skipped": perf_note, "indexer": indexer, "raw_tantivy": tantivy,
             "raw_tantivy_same_schema": tantivy_same,
             "index_bytes_on_disk": index_bytes, "same_schema_index_bytes_on_disk": same_schema_bytes,
+            "largest_partition_share_percent": partition_share,
             "query_api_usage": api_usage, "pipeline_run": pipeline, "search": search,
             "detection": detection,
             "detection_skipped": args.skip_detect.then_some("skipped (--skip-detect)"),
@@ -251,17 +268,33 @@ fn corpus_json(corpus: &CorpusInfo, payloads: &Payloads) -> serde_json::Value {
     })
 }
 
+/// The collector alone on the corpus, with `collector.delivery = delivery`
+/// (`exactly_once` keeps the file names of earlier runs).
 fn collector_stage(
     args: &BenchArgs,
     work: &Path,
     topic: &str,
     glob: &str,
     payloads: &Payloads,
+    delivery: &str,
 ) -> anyhow::Result<Measured> {
     let marks = Watermarks::new(&args.brokers, topic)?;
-    let log = work.join("collector.log");
+    // A topic just created may not have its leaders yet.
+    let ready = Instant::now();
+    while let Err(error) = marks.total() {
+        anyhow::ensure!(ready.elapsed() < Duration::from_secs(30), "{error:#}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let suffix = if delivery == "exactly_once" { String::new() } else { format!("-{delivery}") };
+    let log = work.join(format!("collector{suffix}.log"));
+    let config = work.join(format!("collector{suffix}.toml"));
+    std::fs::write(&config, format!("[collector]\ndelivery = \"{delivery}\"\n"))
+        .with_context(|| format!("writing {}", config.display()))?;
+    let config = config.display().to_string();
     let command = strings(&[
         "collector",
+        "--config",
+        &config,
         "--brokers",
         &args.brokers,
         "--topic",
@@ -270,7 +303,7 @@ fn collector_stage(
         glob,
         "--data-dir",
     ]);
-    let command = with_path(command, &work.join("collector-data"));
+    let command = with_path(command, &work.join(format!("collector{suffix}-data")));
     let started = Instant::now();
     let mut collector = Component::start("collector", &command, &log, false)?;
     let done = marks.wait_for(payloads.len() as i64, args.stage_timeout, || {
@@ -347,8 +380,12 @@ fn indexer_stage(
     let api = Component::start("query-api", &api_command, &api_log, true)?;
     let key = search::admin_key(&data);
     let client = SearchClient::new(api.http.as_deref().context("query API address")?, key.as_deref())?;
-    let (first, done) =
-        client.wait_for_count(events, args.stage_timeout, || indexer.check_alive(&log))?;
+    let mut rss = RssSampler::new(indexer.pid(), Duration::from_secs(1));
+    let (first, done) = client.wait_for_count(events, args.stage_timeout, |searchable| {
+        rss.sample(searchable, false)?;
+        indexer.check_alive(&log)
+    })?;
+    rss.sample(events, true)?;
     let usage = indexer.usage()?;
     indexer.stop(STOP_GRACE)?;
     let mut measured = Measured::new(
@@ -358,6 +395,7 @@ fn indexer_stage(
         Some(usage),
     );
     measured.first_seen_seconds = Some((first - started).as_secs_f64());
+    measured.rss_over_time = Some(rss.finish(events));
     eprintln!(
         "bench:   {:.0} events/s from process start ({:.1} s to the first searchable event)",
         measured.events_per_sec,
@@ -491,6 +529,14 @@ fn freshness_stage(
         markers_during_load,
         mean_commit_seconds: search::metric_mean(&metrics, "logwarden_indexer_commit_seconds"),
     })
+}
+
+/// The largest partition's share of a topic's messages, in percent
+/// (`highs`: each partition's high watermark, from offset 0).
+fn largest_share(highs: &[i64]) -> f64 {
+    let total: i64 = highs.iter().sum();
+    let largest = highs.iter().copied().max().unwrap_or(0);
+    100.0 * largest as f64 / total.max(1) as f64
 }
 
 /// Bytes of the files under `dir` (0 when it does not exist).

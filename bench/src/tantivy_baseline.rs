@@ -87,7 +87,10 @@ pub fn index_same_schema(
 ) -> anyhow::Result<Duration> {
     let schema = LogSchema::new();
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let index = Index::create_in_dir(dir, schema.schema.clone())
+    let index = Index::builder()
+        .schema(schema.schema.clone())
+        .settings(LogSchema::index_settings())
+        .create_in_dir(dir)
         .context("creating the same-schema baseline index")?;
     let mut writer = index
         .writer_with_num_threads(threads, MEMORY_PER_THREAD * threads)

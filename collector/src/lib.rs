@@ -253,12 +253,8 @@ fn serve_push(
     metrics: Option<PrometheusHandle>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(Tasks, delivery::Delivery)> {
-    let identity = delivery::ExactlyOnce {
-        checkpoints_topic: config.collector.checkpoints_topic.clone(),
-        collector_id: config.collector.id.id.clone(),
-        transactional_id: config.collector.id.transactional_id("push"),
-    };
-    let delivery = delivery::Delivery::open_exactly_once(&config.kafka, &config.collector.spool, identity)?;
+    let identity = delivery::ExactlyOnce::of(&config.collector, "push");
+    let delivery = delivery::Delivery::open(&config.kafka, &config.collector.spool, identity)?;
     let mut tasks = vec![delivery.spawn_drainer(shutdown.clone())];
     // One parser set from the configuration serves every push source, as
     // it serves the file source.

@@ -24,6 +24,8 @@ pub struct CollectorConfig {
     /// A transaction commits this often, or at `transaction_max_events`.
     pub commit_interval: Duration,
     pub transaction_max_events: usize,
+    /// How file lines reach Kafka (`collector.delivery`).
+    pub delivery: Delivery,
     pub files: Vec<FileInput>,
     /// Where the at-least-once collector kept `files.json` (read once).
     pub checkpoint_dir: PathBuf,
@@ -80,6 +82,29 @@ pub struct Multiline {
     /// An event reaching this many lines is sent, flagged, and the rest of it
     /// starts a new event.
     pub max_lines: usize,
+}
+
+/// `collector.delivery`: what a consumer of the events topic sees after a
+/// collector crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Delivery {
+    /// Events and the file positions past them in one Kafka transaction:
+    /// a `read_committed` consumer sees every line exactly once.
+    #[default]
+    ExactlyOnce,
+    /// An idempotent producer without transactions; a file's position is
+    /// written once the events before it are acknowledged, so lines read
+    /// after the last position written are sent again after a crash.
+    AtLeastOnce,
+}
+
+impl Delivery {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::ExactlyOnce => "exactly_once",
+            Delivery::AtLeastOnce => "at_least_once",
+        }
+    }
 }
 
 /// A collector's identity and where it came from (said in the logs at start).
@@ -156,6 +181,16 @@ pub(crate) fn validate(collector: RawCollector, auth: &KeyRing, data_dir: &Path)
     if !(1..=10_000_000).contains(&transaction_max_events) {
         return Err(ConfigError::invalid("collector.transaction_max_events", "must be between 1 and 10000000"));
     }
+    let delivery = match collector.delivery.as_deref() {
+        None | Some("exactly_once") => Delivery::ExactlyOnce,
+        Some("at_least_once") => Delivery::AtLeastOnce,
+        Some(other) => {
+            return Err(ConfigError::invalid(
+                "collector.delivery",
+                format!("`{other}` is not a delivery mode: use \"exactly_once\" or \"at_least_once\""),
+            ));
+        }
+    };
     let files = collector
         .files
         .into_iter()
@@ -180,6 +215,7 @@ pub(crate) fn validate(collector: RawCollector, auth: &KeyRing, data_dir: &Path)
         checkpoints_topic,
         commit_interval,
         transaction_max_events,
+        delivery,
         parse,
         files,
         checkpoint_dir: collector
@@ -328,6 +364,17 @@ mod tests {
             let err = load(text).unwrap_err().to_string();
             assert!(err.contains(key), "{text:?} gave {err}");
         }
+    }
+
+    #[test]
+    fn the_delivery_mode_is_exactly_once_unless_said_otherwise() {
+        use crate::Delivery;
+        assert_eq!(load("").unwrap().collector.delivery, Delivery::ExactlyOnce);
+        let given = load("[collector]\ndelivery = \"at_least_once\"\n").unwrap().collector;
+        assert_eq!(given.delivery, Delivery::AtLeastOnce);
+        assert_eq!(load("[collector]\ndelivery = \"exactly_once\"\n").unwrap().collector.delivery, Delivery::ExactlyOnce);
+        let err = load("[collector]\ndelivery = \"at_most_once\"\n").unwrap_err().to_string();
+        assert!(err.contains("collector.delivery") && err.contains("at_most_once"), "{err}");
     }
 
     #[test]

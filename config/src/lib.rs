@@ -13,6 +13,7 @@
 //! - `collector`: `[collector]`: file inputs, multiline, the parser chain,
 //!   pattern files and routes.
 //! - `retention`: per-stream retention classes and regulation presets.
+//! - `index`: `[index]`: the free fields indexed (indexer and query API).
 //! - `review`: `[compliance.review]`: the monthly access review's checks,
 //!   thresholds with their citations, and access-record streams.
 //! - `kafka`: brokers, topic and how every Kafka client connects (SASL,
@@ -27,6 +28,7 @@ pub mod auth;
 mod collector;
 pub mod detect;
 mod error;
+pub mod index;
 pub mod kafka;
 mod push;
 mod tls;
@@ -44,7 +46,7 @@ pub use tls::TlsFiles;
 pub use raw::RawConfig;
 pub use retention::{PRESETS, Preset, StreamPolicy};
 pub use kafka::{ClientKind, Compression, KafkaConfig};
-pub use collector::{CollectorConfig, CollectorId, FileInput, Multiline, ParseConfig};
+pub use collector::{CollectorConfig, CollectorId, Delivery, FileInput, Multiline, ParseConfig};
 pub use validated::{ApiConfig, ComplianceConfig, Config, DEFAULT_MAX_EXPORT_BYTES, IndexerConfig};
 
 use std::path::Path;

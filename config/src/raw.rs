@@ -19,6 +19,9 @@ pub struct RawConfig {
     pub collector: RawCollector,
     #[serde(default)]
     pub indexer: RawIndexer,
+    /// `[index]`: free fields indexed (shared by the indexer and the query API).
+    #[serde(default)]
+    pub index: crate::index::RawIndex,
     #[serde(default)]
     pub api: RawApi,
     /// `[detect]`: Sigma rules, correlations and alert hooks.
@@ -134,6 +137,11 @@ pub struct RawCollector {
     #[serde(default, with = "humantime_serde")]
     pub commit_interval: Option<Duration>,
     pub transaction_max_events: Option<usize>,
+    /// How file lines reach Kafka: `exactly_once` (the default: events and
+    /// positions in one Kafka transaction) or `at_least_once` (an
+    /// idempotent producer without transactions; positions written once
+    /// the events before them are acknowledged).
+    pub delivery: Option<String>,
     #[serde(default)]
     pub files: Vec<RawFileInput>,
     /// Where the at-least-once collector kept `files.json`; read once to
@@ -262,8 +270,13 @@ pub struct RawIndexer {
     pub group: Option<String>,
     /// Consumers in this process; 0 or absent = CPU cores.
     pub workers: Option<u32>,
+    /// Splits with new events commit this often at the latest (default
+    /// 1s); sooner once a consumer has read its partition to the end.
     #[serde(default, with = "humantime_serde")]
     pub commit_interval: Option<Duration>,
+    /// Uncommitted events (payload bytes) of all the process's consumers
+    /// in total, each consumer committing its largest split at its share;
+    /// also each split writer's tantivy budget (default 64).
     pub writer_memory_mb: Option<usize>,
     /// Event-time window of a split (default 1h).
     #[serde(default, with = "humantime_serde")]

@@ -21,6 +21,8 @@ pub struct Config {
     pub kafka: KafkaConfig,
     pub collector: CollectorConfig,
     pub indexer: IndexerConfig,
+    /// `[index]`: what is indexed beyond the ECS fields.
+    pub index: crate::index::IndexConfig,
     pub api: ApiConfig,
     pub detect: crate::detect::DetectConfig,
     /// `[telemetry] listen`: `/metrics`, `/healthz`, `/readyz` of this process.
@@ -203,12 +205,14 @@ impl RawConfig {
             return Err(ConfigError::invalid("compliance.max_export_bytes", "must be greater than zero"));
         }
         let review = crate::review::validate(self.compliance.review)?;
+        let index = crate::index::validate(self.index)?;
         let compliance = ComplianceConfig { max_export_bytes, review };
         Ok(Config {
             data_dir,
             kafka,
             collector,
             indexer,
+            index,
             api,
             detect,
             telemetry_listen,

@@ -51,6 +51,11 @@ pub enum CommitReason {
     /// The worker's uncommitted events reached its share of
     /// `indexer.writer_memory_mb`: its largest split is committed.
     MemoryLimit,
+    /// The consumer read everything its partition holds (end of
+    /// partition: for a `read_committed` consumer, the last committed
+    /// transaction): what it read is committed now rather than at the end
+    /// of `commit_interval`, at most every quarter of it.
+    CaughtUp,
     /// Partitions are being handed to another consumer.
     Rebalance,
     /// Shutdown: everything consumed is committed before exit.
@@ -63,6 +68,7 @@ impl CommitReason {
             CommitReason::Timeout => "timeout",
             CommitReason::DocLimit => "doc_limit",
             CommitReason::MemoryLimit => "memory_limit",
+            CommitReason::CaughtUp => "caught_up",
             CommitReason::Rebalance => "rebalance",
             CommitReason::Drained => "drained",
         }
@@ -82,7 +88,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     let signer = logwarden_store::keys::ManifestSigner::load_or_create(&config.indexer.signing_key)?;
     let settings = Arc::new(SplitSettings {
         data_dir: config.data_dir.clone(),
-        schema: logwarden_store::schema::LogSchema::new(),
+        schema: logwarden_store::schema::LogSchema::with_free_fields(
+            logwarden_store::schema::FreeFields::new(&config.index.free_fields),
+        ),
         writer_memory: config.indexer.writer_memory_bytes,
         windowing: window::Windowing::new(config.indexer.split_window, config.indexer.seal_grace),
         max_events: config.indexer.split_max_events,

@@ -55,6 +55,9 @@ pub struct PartitionIndexer {
     pub last_commit: Instant,
     /// When idle splits' payloads were last moved to `next_offset`.
     last_idle_advance: Instant,
+    /// The consumer reached the end of the partition after the last
+    /// message indexed (set by the worker, cleared by the next message).
+    pub caught_up: bool,
 }
 
 /// How long an idle split's payload may lag behind its partition (a
@@ -116,6 +119,7 @@ impl PartitionIndexer {
             next_offset: None,
             last_commit: Instant::now(),
             last_idle_advance: Instant::now(),
+            caught_up: false,
         };
         for split in unfinished {
             tracing::warn!(split = %split.location.id, "finishing a seal interrupted by a crash");
@@ -160,6 +164,7 @@ impl PartitionIndexer {
             .windowing
             .place(timestamp, produced.unwrap_or(timestamp));
         self.next_offset = Some(offset + 1);
+        self.caught_up = false;
         let Some(split) = stream.split_for(placement, offset, &self.settings, self.partition)?
         else {
             metrics::replay_skipped(stream_name);
@@ -200,24 +205,20 @@ impl PartitionIndexer {
         let started = Instant::now();
         let advance_idle = reason.advances_idle_splits()
             || self.last_idle_advance.elapsed() >= IDLE_ADVANCE;
-        let (mut docs, mut splits) = (0, 0);
-        for split in self
+        let due: Vec<&mut ActiveSplit> = self
             .streams
             .values_mut()
             .flat_map(|s| s.active.values_mut())
-        {
-            // A split ahead of the partition (replay after a crash) keeps its
-            // payload: lowering it would let it take its events again.
-            if split.committed_next >= next && split.pending_docs == 0 {
-                continue;
-            }
-            if !wanted(split) || (split.pending_docs == 0 && !advance_idle) {
-                continue;
-            }
-            docs += split.pending_docs;
-            splits += 1;
-            split.commit(next.max(split.committed_next))?;
-        }
+            .filter(|split| {
+                // A split ahead of the partition (replay after a crash) keeps
+                // its payload: lowering it would let it take its events again.
+                let ahead = split.committed_next >= next && split.pending_docs == 0;
+                !ahead && wanted(split) && (split.pending_docs > 0 || advance_idle)
+            })
+            .collect();
+        let docs: u64 = due.iter().map(|s| s.pending_docs).sum();
+        let splits = due.len() as u64;
+        commit_all(due, next)?;
         for stream in self.streams.values_mut() {
             if stream.unreported > 0 {
                 metrics::indexed(&stream.name, stream.unreported);
@@ -261,6 +262,15 @@ impl PartitionIndexer {
         Ok(())
     }
 
+    /// Whether the partition is read to its end with uncommitted
+    /// documents, and its last commit is at least `gap` old
+    /// (`CommitReason::CaughtUp`).
+    pub fn caught_up_due(&self, now: Instant, gap: std::time::Duration) -> bool {
+        self.caught_up
+            && now.duration_since(self.last_commit) >= gap
+            && self.active().any(|s| s.pending_docs > 0)
+    }
+
     pub fn has_pending(&self) -> bool {
         self.active()
             .any(|s| s.pending_docs > 0 || Some(s.committed_next) < self.next_offset)
@@ -291,6 +301,33 @@ impl PartitionIndexer {
         }
         Ok(())
     }
+}
+
+/// Commits each of `splits` with `next` in its payload (never lowering
+/// it), in parallel: a commit waits for its split's indexing thread to
+/// serialize the new segment, so one split after the other those waits
+/// would add up on the consumer thread. Each split's payload still moves
+/// only once its own documents are committed.
+fn commit_all(splits: Vec<&mut ActiveSplit>, next: i64) -> Result<(), IndexerError> {
+    let commit = |split: &mut ActiveSplit| {
+        let next = next.max(split.committed_next);
+        split.commit(next)
+    };
+    if splits.len() <= 1 {
+        return splits.into_iter().try_for_each(commit);
+    }
+    std::thread::scope(|scope| {
+        let running: Vec<_> = splits
+            .into_iter()
+            .map(|split| scope.spawn(move || commit(split)))
+            .collect();
+        // Every commit is waited for before the first error is returned.
+        let results: Vec<_> = running
+            .into_iter()
+            .map(|r| r.join().expect("split commit thread panicked"))
+            .collect();
+        results.into_iter().collect::<Result<(), _>>()
+    })
 }
 
 #[cfg(test)]
@@ -457,6 +494,29 @@ mod tests {
         indexer.commit(CommitReason::Drained).unwrap();
         assert_eq!((committed(&indexer, "auth"), committed(&indexer, "system")), (5, 5));
         assert_eq!(searchable(dir.path()), 5, "each event once");
+    }
+
+    #[test]
+    fn a_partition_read_to_its_end_commits_once_the_gap_passed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut indexer = PartitionIndexer::open(settings(dir.path()), 0).unwrap();
+        let now = Utc::now();
+        let gap = Duration::from_millis(250);
+        let event = serde_json::json!({"@timestamp": rfc3339(now), "stream": "auth"}).to_string();
+        indexer.index(0, Some(now), event.as_bytes()).unwrap();
+        assert_eq!(searchable(dir.path()), 0);
+        let later = indexer.last_commit + gap;
+        assert!(!indexer.caught_up_due(later, gap), "not at the end of the partition yet");
+        indexer.caught_up = true;
+        assert!(!indexer.caught_up_due(indexer.last_commit, gap), "the gap since the last commit");
+        assert!(indexer.caught_up_due(later, gap));
+        indexer.commit(CommitReason::CaughtUp).unwrap();
+        assert_eq!(searchable(dir.path()), 1, "the event is searchable");
+        let committed = indexer.streams["auth"].active.values().map(|s| s.committed_next).max();
+        assert_eq!(committed, Some(1), "the payload moved past the event");
+        assert!(!indexer.caught_up_due(indexer.last_commit + gap, gap), "nothing left to commit");
+        indexer.index(1, Some(now), event.as_bytes()).unwrap();
+        assert!(!indexer.caught_up, "a new message clears it");
     }
 
     #[test]

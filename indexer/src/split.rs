@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tantivy::directory::MmapDirectory;
-use tantivy::indexer::NoMergePolicy;
-use tantivy::indexer::UserOperation;
+use tantivy::index::SegmentMeta;
+use tantivy::indexer::{IndexWriterOptions, MergeCandidate, MergePolicy, NoMergePolicy, UserOperation};
 use tantivy::{Index, IndexWriter, ReloadPolicy, TantivyDocument};
 
 use crate::IndexerError;
@@ -55,7 +55,7 @@ impl ActiveSplit {
         std::fs::create_dir_all(&location.path).map_err(|e| IndexerError::io(&location.path, e))?;
         let dir =
             MmapDirectory::open(&location.path).map_err(|e| IndexerError::Tantivy(e.into()))?;
-        let index = Index::open_or_create(dir, schema.schema.clone())?;
+        let index = schema.open_or_create_index(dir)?;
         let payload = read_payload(&index)?;
         let writer = open_writer(&index, writer_memory, &location.path)?;
         let docs = index
@@ -157,13 +157,49 @@ impl ActiveSplit {
 }
 
 
-/// The writer lock may still be held for a moment by a consumer that is
-/// releasing the partition in a rebalance: retry briefly.
+/// Segments an open split may hold before its smallest are merged.
+const MAX_OPEN_SEGMENTS: usize = 64;
+
+/// The merge policy of an open split: none while it holds fewer than
+/// [`MAX_OPEN_SEGMENTS`] segments (one per commit), so no merge competes
+/// with indexing for the CPU; past that, its smallest half is merged into
+/// one (on the writer's merge thread, not the consumer's), so a split
+/// open for an hour of one-second commits keeps a bounded number of
+/// segments for searches, each document rewritten about log₃₂(commits)
+/// times. Sealing merges what is left into one segment.
+#[derive(Debug)]
+pub(crate) struct OpenSplitMerges;
+
+impl MergePolicy for OpenSplitMerges {
+    fn compute_merge_candidates(&self, segments: &[SegmentMeta]) -> Vec<MergeCandidate> {
+        if segments.len() < MAX_OPEN_SEGMENTS {
+            return Vec::new();
+        }
+        let mut by_size: Vec<&SegmentMeta> = segments.iter().collect();
+        by_size.sort_by_key(|s| s.num_docs());
+        let smallest = by_size[..MAX_OPEN_SEGMENTS / 2].iter().map(|s| s.id()).collect();
+        vec![MergeCandidate(smallest)]
+    }
+}
+
+/// A split's writer: one indexing thread with `memory` bytes of arena (a
+/// segment is flushed to disk, uncommitted, when it fills), one merge
+/// thread, [`OpenSplitMerges`]. The writer lock may still be held for a
+/// moment by a consumer that is releasing the partition in a rebalance:
+/// retry briefly.
 fn open_writer(index: &Index, memory: usize, path: &Path) -> Result<IndexWriter, IndexerError> {
+    let options = IndexWriterOptions::builder()
+        .memory_budget_per_thread(memory)
+        .num_worker_threads(1)
+        .num_merge_threads(1)
+        .build();
     let started = Instant::now();
     loop {
-        match index.writer_with_num_threads(1, memory) {
-            Ok(writer) => return Ok(writer),
+        match index.writer_with_options(options.clone()) {
+            Ok(writer) => {
+                writer.set_merge_policy(Box::new(OpenSplitMerges));
+                return Ok(writer);
+            }
             Err(tantivy::TantivyError::LockFailure(..))
                 if started.elapsed() < Duration::from_secs(30) =>
             {
@@ -172,5 +208,29 @@ fn open_writer(index: &Index, memory: usize, path: &Path) -> Result<IndexWriter,
             }
             Err(e) => return Err(e.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tantivy::index::SegmentId;
+
+    #[test]
+    fn an_open_split_merges_only_its_smallest_half_and_only_past_the_bound() {
+        let index = Index::create_in_ram(LogSchema::new().schema);
+        let metas: Vec<SegmentMeta> = (0..MAX_OPEN_SEGMENTS as u32)
+            .map(|i| index.new_segment_meta(SegmentId::generate_random(), 1000 - i))
+            .collect();
+        let policy = OpenSplitMerges;
+        assert!(policy.compute_merge_candidates(&metas[..MAX_OPEN_SEGMENTS - 1]).is_empty());
+        let candidates = policy.compute_merge_candidates(&metas);
+        assert_eq!(candidates.len(), 1);
+        let mut merged: Vec<SegmentId> = candidates[0].0.clone();
+        merged.sort();
+        let mut smallest: Vec<SegmentId> =
+            metas[MAX_OPEN_SEGMENTS / 2..].iter().map(SegmentMeta::id).collect();
+        smallest.sort();
+        assert_eq!(merged, smallest, "the 32 segments with the fewest documents");
     }
 }

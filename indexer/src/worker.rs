@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use logwarden_config::{ClientKind, Config};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
@@ -38,6 +38,11 @@ struct WorkerContext {
 
 impl ClientContext for WorkerContext {
     fn error(&self, error: KafkaError, reason: &str) {
+        // The end of a partition also comes here, without its partition;
+        // the poll loop gets it with its partition (`PartitionEOF`).
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::PartitionEOF) {
+            return;
+        }
         tracing::warn!(%error, reason, "kafka client error");
     }
 }
@@ -139,6 +144,15 @@ fn commit_partitions<'a, C: ConsumerContext>(
     }
 }
 
+/// The librdkafka setting bounding a consumer's fetched, not yet polled
+/// messages, and the indexer's default for it (KiB); `[kafka.consumer]`
+/// overrides it.
+const PREFETCH_KEY: &str = "queued.max.messages.kbytes";
+const PREFETCH_KBYTES: u32 = 16 * 1024;
+
+/// Caught-up commits come at most every `commit_interval` / this.
+const CAUGHT_UP_GAP_DIVISOR: u32 = 4;
+
 /// Messages between two checks of the document and memory limits.
 const LIMIT_CHECK_EVERY: u32 = 1024;
 
@@ -176,12 +190,22 @@ pub fn run_worker(
         &config.indexer.dlq_topic,
         &config.kafka.topic,
     )?;
-    let consumer: BaseConsumer<WorkerContext> = logwarden_kafka::client_config(&config.kafka, ClientKind::Consumer)
+    let mut client = logwarden_kafka::client_config(&config.kafka, ClientKind::Consumer);
+    // librdkafka's default lets each consumer hold 64 MiB of fetched
+    // messages (and more once decompressed): with one consumer per core
+    // that was the largest share of the indexer's memory after the writers.
+    if client.get(PREFETCH_KEY).is_none() {
+        client.set(PREFETCH_KEY, PREFETCH_KBYTES.to_string());
+    }
+    let consumer: BaseConsumer<WorkerContext> = client
         .set("group.id", &config.indexer.group)
         .set("client.id", format!("logwarden-indexer-{id}"))
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
+        // Reaching the end of a partition (its last committed transaction)
+        // is when what was read gets committed (`CommitReason::CaughtUp`).
+        .set("enable.partition.eof", "true")
         .set("isolation.level", "read_committed")
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000")
@@ -190,9 +214,12 @@ pub fn run_worker(
         })?;
     consumer.subscribe(&[&config.kafka.topic])?;
     let commit_interval = config.indexer.commit_interval;
-    // What this worker's splits may hold uncommitted, in payload bytes;
+    let caught_up_gap = commit_interval / CAUGHT_UP_GAP_DIVISOR;
+    // What this worker's splits may hold uncommitted, in payload bytes:
+    // its share of `writer_memory_mb`, which bounds the process in total;
     // past it the largest split commits (`MemoryLimit`).
-    let memory_budget = config.indexer.writer_memory_bytes as u64;
+    let memory_budget =
+        config.indexer.writer_memory_bytes as u64 / u64::from(config.indexer.workers.max(1));
     let mut since_limit_check = 0u32;
     let mut last_seal_check = Instant::now();
     while !shutdown.is_cancelled() {
@@ -227,6 +254,11 @@ pub fn run_worker(
                     );
                 }
             }
+            Some(Err(KafkaError::PartitionEOF(partition))) => {
+                if let Some(indexer) = partitions.get_mut(&partition) {
+                    indexer.caught_up = true;
+                }
+            }
             Some(Err(e)) => tracing::warn!(error = %e, "kafka consume error"),
             None => {}
         }
@@ -242,6 +274,13 @@ pub fn run_worker(
                 &owned.topic,
                 partitions.values_mut(),
                 CommitReason::Timeout,
+            );
+        } else if partitions.values().any(|p| p.caught_up_due(now, caught_up_gap)) {
+            commit_partitions(
+                &consumer,
+                &owned.topic,
+                partitions.values_mut().filter(|p| p.caught_up_due(now, caught_up_gap)),
+                CommitReason::CaughtUp,
             );
         }
         if now.duration_since(last_seal_check) >= SEAL_CHECK {

@@ -7,6 +7,9 @@
 //!
 //! - `client`: [`client_config`] (the one builder) and [`check_connection`]
 //!   (a start-up check that names the config key behind a refused login).
+//! - `committed`: [`committed::read_committed`], a topic's messages as a
+//!   `read_committed` consumer counts them (transaction markers and aborted
+//!   records skipped): lag that is only markers, tests' topic counts.
 //! - `topic`: [`ensure_topic`], creating a topic with partitions = cores.
 //! - `producer`: the acknowledging producer, per-batch delivery tracking,
 //!   records Kafka refuses for good told apart from failures.
@@ -21,6 +24,7 @@
 //! - `error`: [`KafkaClientError`].
 
 mod client;
+pub mod committed;
 pub mod delivery;
 pub mod encode;
 mod error;

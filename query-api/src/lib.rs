@@ -51,7 +51,7 @@ use anyhow::Context;
 use axum::Router;
 use axum::routing::{get, post};
 use logwarden_config::Config;
-use logwarden_store::schema::LogSchema;
+use logwarden_store::schema::{FreeFields, LogSchema};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -114,7 +114,7 @@ pub fn state(
     metrics: Option<PrometheusHandle>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Arc<AppState>> {
-    let schema = LogSchema::new();
+    let schema = LogSchema::with_free_fields(FreeFields::new(&config.index.free_fields));
     let audit = audit::Auditor::open(config).context("opening the audit delivery")?;
     audit.spawn_drainer(shutdown.clone());
     let rules = rules::load(&config.detect);
@@ -123,7 +123,7 @@ pub fn state(
     }
     Ok(Arc::new(AppState {
         queries: search::QueryCompiler::new(&schema),
-        catalog: search::SplitCatalog::new(&config.data_dir),
+        catalog: search::SplitCatalog::new(&config.data_dir, config.indexer.split_window),
         schema,
         max_hits: config.api.max_hits,
         query_timeout: config.api.query_timeout,

@@ -4,12 +4,16 @@
 //!
 //! # Layout
 //!
-//! - `schema`: the tantivy schema, what it indexes, and the event →
+//! - `schema`: the tantivy schema, what it indexes, the settings splits
+//!   are created with (zstd doc store), and the event →
 //!   document mapping.
 //! - `document`: a wire payload straight into a document (one pass, no
 //!   intermediate `Value`).
 //! - `storage`: the on-disk layout of splits, split ids, the commit
 //!   payload each split carries, and atomic file writes.
+//! - `locked`: [`locked::LockedJsonFiles`], JSON files several processes
+//!   change read-modify-write under a file lock (alert status, review
+//!   states).
 //! - `history`: stored events back in time order (backtests).
 //! - `facts`: what a sealed split holds (counts, offsets, time range,
 //!   hashes), read back from its index.
@@ -25,6 +29,7 @@ mod error;
 pub mod facts;
 pub mod history;
 pub mod keys;
+pub mod locked;
 pub mod manifest;
 pub mod merkle;
 mod document;

@@ -15,9 +15,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::Utc;
-use logwarden_config::{CollectorConfig, FileInput, KafkaConfig};
+use logwarden_config::{CollectorConfig, Delivery, FileInput, KafkaConfig};
 use logwarden_event::wire;
-use logwarden_kafka::transaction::{Transactional, TxnError};
+use logwarden_kafka::producer::Rejected;
+use logwarden_kafka::transaction::{AtLeastOnce, Transactional, TxnError};
 use tokio_util::sync::CancellationToken;
 
 use crate::encode::encode_within_limit;
@@ -84,20 +85,29 @@ impl FileSource {
         })
     }
 
-    /// Starts the transactional producer (fencing an older one with this
-    /// collector's id) and reads the committed positions.
-    fn start_producer(&mut self, shutdown: &CancellationToken) -> Result<Option<Transactional>, TxnError> {
+    /// Starts the producer of `collector.delivery` (exactly once: a
+    /// transactional producer, fencing an older one with this collector's
+    /// id) and reads the committed positions.
+    fn start_producer(&mut self, shutdown: &CancellationToken) -> Result<Option<Output>, TxnError> {
         let id = &self.config.id;
         let transactional_id = id.transactional_id("files");
         let stop = || shutdown.is_cancelled();
-        let (txn, committed) = match Transactional::start(
-            &self.kafka,
-            &self.config.checkpoints_topic,
-            &id.id,
-            &transactional_id,
-            "files",
-            &stop,
-        ) {
+        let started = match self.config.delivery {
+            Delivery::ExactlyOnce => Transactional::start(
+                &self.kafka,
+                &self.config.checkpoints_topic,
+                &id.id,
+                &transactional_id,
+                "files",
+                &stop,
+            )
+            .map(|(txn, committed)| (Output::ExactlyOnce(txn), committed)),
+            Delivery::AtLeastOnce => {
+                AtLeastOnce::start(&self.kafka, &self.config.checkpoints_topic, &id.id, "files", &stop)
+                    .map(|(out, committed)| (Output::AtLeastOnce(out), committed))
+            }
+        };
+        let (txn, committed) = match started {
             Ok(started) => started,
             Err(_) if shutdown.is_cancelled() => return Ok(None),
             Err(error) => return Err(error),
@@ -111,7 +121,10 @@ impl FileSource {
                 Err(error) => tracing::error!(error = format!("{error:#}"), "cannot read the old checkpoint file; files start from their beginning"),
             }
         }
-        tracing::info!(positions = committed.len(), transactional_id, topic = %self.config.checkpoints_topic, "file positions read from kafka");
+        match self.config.delivery {
+            Delivery::ExactlyOnce => tracing::info!(positions = committed.len(), transactional_id, topic = %self.config.checkpoints_topic, "file positions read from kafka; delivery exactly once"),
+            Delivery::AtLeastOnce => tracing::warn!(positions = committed.len(), topic = %self.config.checkpoints_topic, "file positions read from kafka; delivery AT LEAST ONCE (collector.delivery): lines read after the last position written are sent again after a crash"),
+        }
         self.positions = positions;
         Ok(Some(txn))
     }
@@ -180,7 +193,7 @@ impl FileSource {
     /// After a failed transaction: stops when fenced; otherwise every file
     /// goes back to its committed position, with a new producer when the
     /// old one is in an unknown state.
-    fn recover(&mut self, mut txn: Transactional, error: TxnError, shutdown: &CancellationToken) -> anyhow::Result<Transactional> {
+    fn recover(&mut self, mut txn: Output, error: TxnError, shutdown: &CancellationToken) -> anyhow::Result<Output> {
         if error.is_fenced() {
             return Err(fenced_error(error));
         }
@@ -218,7 +231,7 @@ impl FileSource {
     }
 
     /// Writes the changed positions and commits the transaction.
-    fn commit(&mut self, txn: &mut Transactional) -> Result<(), TxnError> {
+    fn commit(&mut self, txn: &mut Output) -> Result<(), TxnError> {
         if txn.open_since().is_none() {
             return Ok(());
         }
@@ -231,7 +244,7 @@ impl FileSource {
         for (name, payload) in self.positions.changes() {
             txn.put_position(&name, payload.as_deref())?;
         }
-        let events = txn.commit()?;
+        let events = txn.commit(&self.dead_letter_dir, &self.topic)?;
         logwarden_kafka::metrics::events_committed(&self.topic, events as u64);
         self.positions.committed();
         for tracked in self.files.values_mut() {
@@ -371,10 +384,81 @@ fn fenced_error(error: TxnError) -> anyhow::Error {
     }
 }
 
+/// The producer of `collector.delivery`: the same calls, the delivery
+/// guarantee each mode gives.
+enum Output {
+    ExactlyOnce(Transactional),
+    AtLeastOnce(AtLeastOnce),
+}
+
+impl Output {
+    fn open_since(&self) -> Option<Instant> {
+        match self {
+            Output::ExactlyOnce(txn) => txn.open_since(),
+            Output::AtLeastOnce(out) => out.open_since(),
+        }
+    }
+
+    fn events(&self) -> usize {
+        match self {
+            Output::ExactlyOnce(txn) => txn.events(),
+            Output::AtLeastOnce(out) => out.events(),
+        }
+    }
+
+    fn send(&mut self, topic: &str, key: &str, payload: &[u8]) -> Result<Option<Rejected>, TxnError> {
+        match self {
+            Output::ExactlyOnce(txn) => txn.send(topic, key, payload),
+            Output::AtLeastOnce(out) => out.send(topic, key, payload),
+        }
+    }
+
+    fn put_position(&mut self, name: &str, payload: Option<&[u8]>) -> Result<(), TxnError> {
+        match self {
+            Output::ExactlyOnce(txn) => txn.put_position(name, payload),
+            Output::AtLeastOnce(out) => {
+                out.put_position(name, payload);
+                Ok(())
+            }
+        }
+    }
+
+    /// Commits the transaction, or (at least once) writes the positions once
+    /// the events before them are acknowledged, dead-lettering in
+    /// `dead_letter_dir` what Kafka refused for good.
+    fn commit(&mut self, dead_letter_dir: &Path, topic: &str) -> Result<usize, TxnError> {
+        match self {
+            Output::ExactlyOnce(txn) => txn.commit(),
+            Output::AtLeastOnce(out) => out.commit(&mut |rejected| {
+                tracing::error!(count = rejected.len(), "kafka refused records of a file for good; kept in the dead-letter file");
+                logwarden_kafka::delivery::dead_letter::keep(dead_letter_dir, topic, &rejected)
+                    .map_err(|e| format!("writing the dead-letter file in {}: {e:#}", dead_letter_dir.display()))
+            }),
+        }
+    }
+
+    fn abort(&mut self) -> Result<(), TxnError> {
+        match self {
+            Output::ExactlyOnce(txn) => txn.abort(),
+            Output::AtLeastOnce(out) => {
+                out.abort();
+                Ok(())
+            }
+        }
+    }
+
+    fn take_rejected(&self) -> Vec<Rejected> {
+        match self {
+            Output::ExactlyOnce(txn) => txn.take_rejected(),
+            Output::AtLeastOnce(out) => out.take_rejected(),
+        }
+    }
+}
+
 /// Where a file's records go: the open transaction, the position they
 /// advance, and the dead-letter file for records Kafka refuses for good.
 struct Out<'a> {
-    txn: &'a mut Transactional,
+    txn: &'a mut Output,
     topic: &'a str,
     positions: &'a mut Positions,
     dead_letter_dir: &'a Path,
@@ -455,9 +539,11 @@ fn send_records(
         stream: config.files[tracked.input].stream.as_deref(),
     };
     let mut rejected = Vec::new();
+    // `<file key>:<offset>`: the key is written once per batch.
+    let id_prefix = format!("{}:", tail.id.key());
     for record in records {
         let mut event = parsers.parse(&record.text, &ctx);
-        event.id = Some(format!("{}:{}", tail.id.key(), record.start));
+        event.id = Some(event_id(&id_prefix, record.start));
         event.log_offset = Some(record.start);
         if record.cut.is_some() {
             event.parse_error = record.cut;
@@ -476,6 +562,26 @@ fn send_records(
     }
     out.positions.advance(&tracked.key, tail.id, &path, end, tail.fingerprint);
     Ok(())
+}
+
+/// `prefix` followed by `offset` in decimal, in one allocation.
+fn event_id(prefix: &str, offset: u64) -> String {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = offset;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut id = String::with_capacity(prefix.len() + digits.len() - at);
+    id.push_str(prefix);
+    // ASCII digits only.
+    id.extend(digits[at..].iter().map(|&d| char::from(d)));
+    id
 }
 
 fn expand(input: &FileInput) -> Vec<PathBuf> {
@@ -502,4 +608,16 @@ pub fn spawn(source: FileSource, shutdown: CancellationToken) -> std::io::Result
         }
         result
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::event_id;
+
+    #[test]
+    fn event_ids_are_the_file_key_and_the_offset() {
+        for offset in [0, 7, 10, 4096, 1_234_567_890, u64::MAX] {
+            assert_eq!(event_id("803:1a2b:", offset), format!("803:1a2b:{offset}"));
+        }
+    }
 }

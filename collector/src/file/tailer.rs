@@ -11,6 +11,12 @@ use crate::file::checkpoint::{FileId, Fingerprint};
 
 const READ_CHUNK: usize = 1024 * 1024;
 
+thread_local! {
+    /// The read buffer of the thread reading files: zeroed once, reused by
+    /// every read of every file (a file holds only its unterminated tail).
+    static READ_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// One line cut from a file, with the offset of its first byte.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Line {
@@ -95,24 +101,37 @@ impl TailedFile {
         if len < self.read_offset || rewritten {
             self.handle_truncation(len);
         }
-        let mut buf = vec![0u8; READ_CHUNK.min((len - self.read_offset) as usize)];
-        let n = if buf.is_empty() { 0 } else { self.file.read_at(&mut buf, self.read_offset)? };
-        buf.truncate(n);
+        let want = READ_CHUNK.min((len - self.read_offset) as usize);
         let mut lines = Vec::new();
         let mut line_start = self.read_offset - self.partial.len() as u64;
+        let n = READ_BUF.with_borrow_mut(|buf| -> std::io::Result<usize> {
+            if want == 0 {
+                return Ok(0);
+            }
+            if buf.len() < READ_CHUNK {
+                buf.resize(READ_CHUNK, 0);
+            }
+            let n = self.file.read_at(&mut buf[..want], self.read_offset)?;
+            let mut rest = &buf[..n];
+            while let Some(pos) = memchr::memchr(b'\n', rest) {
+                let (line, span) = if self.partial.is_empty() {
+                    self.partial_since = None;
+                    cut_line(line_start, &rest[..pos], max_line)
+                } else {
+                    self.partial.extend_from_slice(&rest[..pos]);
+                    self.take_partial(line_start, max_line)
+                };
+                rest = &rest[pos + 1..];
+                line_start += span + 1;
+                lines.push(line);
+            }
+            if !rest.is_empty() {
+                self.partial.extend_from_slice(rest);
+                self.partial_since = Some(Instant::now());
+            }
+            Ok(n)
+        })?;
         self.read_offset += n as u64;
-        let mut rest = &buf[..];
-        while let Some(pos) = memchr(b'\n', rest) {
-            self.partial.extend_from_slice(&rest[..pos]);
-            rest = &rest[pos + 1..];
-            let line = self.take_partial(line_start, max_line);
-            line_start += line.1 + 1;
-            lines.push(line.0);
-        }
-        if !rest.is_empty() {
-            self.partial.extend_from_slice(rest);
-            self.partial_since = Some(Instant::now());
-        }
         // An over-long unterminated line is cut now instead of growing forever.
         while self.partial.len() > max_line {
             let tail = self.partial.split_off(max_line);
@@ -138,15 +157,10 @@ impl TailedFile {
     /// Takes the buffered bytes as one line (cut to `max_line`); returns the
     /// line and how many bytes it spanned in the file.
     fn take_partial(&mut self, start: u64, max_line: usize) -> (Line, u64) {
-        let mut bytes = std::mem::take(&mut self.partial);
+        let line = cut_line(start, &self.partial, max_line);
+        self.partial.clear();
         self.partial_since = None;
-        let span = bytes.len() as u64;
-        if bytes.last() == Some(&b'\r') {
-            bytes.pop();
-        }
-        let truncated = bytes.len() > max_line;
-        bytes.truncate(max_line);
-        (Line { start, text: lossy(&bytes), truncated }, span)
+        line
     }
 
     fn handle_truncation(&mut self, len: u64) {
@@ -210,12 +224,19 @@ impl TailedFile {
     }
 }
 
-fn lossy(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+/// `bytes` (a line without its newline) as a line starting at `start`:
+/// without a final `\r`, cut to `max_line`; with how many bytes it spanned.
+fn cut_line(start: u64, bytes: &[u8], max_line: usize) -> (Line, u64) {
+    let span = bytes.len() as u64;
+    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    let truncated = bytes.len() > max_line;
+    (Line { start, text: lossy(&bytes[..bytes.len().min(max_line)]), truncated }, span)
 }
 
-fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|&b| b == needle)
+/// The text of a line: one copy when it is valid UTF-8, invalid bytes
+/// replaced otherwise.
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[cfg(test)]
