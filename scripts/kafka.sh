@@ -53,6 +53,7 @@ usage: $(basename "$0") COMMAND [ARGS]
   perf-test ARGS...  org.apache.kafka.tools.ProducerPerformance ARGS
   run CLASS ARGS...  any class on the Kafka classpath, e.g. org.apache.kafka.tools.TopicCommand
 env: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (KAFKA_PORT+1), KAFKA_HEAP_OPTS (-Xmx1g -Xms512m),
+     KAFKA_START_SECONDS (300): how long start waits for the broker to answer,
      LOGWARDEN_KAFKA_HOME (~/.cache/logwarden/kafka-$KAFKA_VERSION: lib/, data/, broker.log),
      LOGWARDEN_KAFKA_INSTANCE=NAME: a private broker in instances/NAME (own data, log, pid; shared lib/);
        give it its own KAFKA_PORT. 'stop --wipe' of an instance also removes its folder.
@@ -277,7 +278,9 @@ start() {
     kafka.Kafka "$PROPS" >"$LOG" 2>&1 </dev/null 9>&- &
   local pid=$!
   echo "$pid" >"$PIDFILE"
-  while (( SECONDS - t0 < 90 )); do
+  local limit=${KAFKA_START_SECONDS:-300} said=$SECONDS
+  [[ "$limit" =~ ^[0-9]+$ ]] || { echo "kafka: KAFKA_START_SECONDS must be a number of seconds" >&2; exit 2; }
+  while (( SECONDS - t0 < limit )); do
     # Our child, so it lingers as a zombie if it dies; not pid_alive: java may not have exec'd yet.
     local state=Z; read -r _ _ state _ 2>/dev/null <"/proc/$pid/stat" || true
     [[ "$state" == Z ]] && break
@@ -285,9 +288,13 @@ start() {
       echo "kafka: running on $BOOTSTRAP (pid $pid, ready in $((SECONDS - t0)) s, log $LOG)$(secure_note)"
       return 0
     fi
+    if (( SECONDS - said >= 15 )); then  # a broker with many partitions loads them first: say how far
+      said=$SECONDS
+      echo "kafka: starting ($((SECONDS - t0)) s; partitions loaded: $(grep -o '[0-9]*/[0-9]* completed in' "$LOG" | tail -n 1 | cut -d' ' -f1 || true))" >&2
+    fi
     sleep 1
   done
-  echo "kafka: failed to start on $BOOTSTRAP; last 40 lines of $LOG:" >&2
+  echo "kafka: failed to start on $BOOTSTRAP within $limit s (KAFKA_START_SECONDS); last 40 lines of $LOG:" >&2
   tail -n 40 "$LOG" >&2 || true
   echo "kafka: errors in $LOG:" >&2
   grep -E '^\[[^]]*\] (ERROR|FATAL)|^Caused by' "$LOG" | tail -n 8 >&2 || true
