@@ -116,7 +116,7 @@ impl DeadLetters {
             }
             let sent = match self.producer.send(record) {
                 Ok(()) => {
-                    let _ = self.producer.flush(Duration::from_secs(30));
+                    let _ = logwarden_kafka::producer::flush_now(&self.producer, Duration::from_secs(30));
                     self.producer
                         .context()
                         .last

@@ -210,7 +210,7 @@ pub fn send(producer: &EventProducer, topic: &str, key: &str, payload: &[u8], ba
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
                 metrics::backpressure();
                 record = returned;
-                producer.poll(Duration::from_millis(50));
+                queue_full_pause();
             }
             Err((error, returned)) => {
                 metrics::delivery_error(topic, &error);
@@ -222,7 +222,45 @@ pub fn send(producer: &EventProducer, topic: &str, key: &str, payload: &[u8], ba
     }
 }
 
+/// Waits a moment for librdkafka's full queue to make room. Not
+/// `poll(50 ms)`: on a `ThreadedProducer` the producer's own thread serves
+/// the delivery reports that make room, so a poll here waits its whole
+/// timeout (see [`flush_now`]); each wait is counted in
+/// `logwarden_collector_backpressure_total`.
+pub fn queue_full_pause() {
+    std::thread::sleep(Duration::from_millis(1));
+}
+
 /// Waits until every queued message got its delivery report, or `timeout`.
 pub fn flush(producer: &EventProducer, timeout: Duration) -> bool {
-    producer.flush(timeout).is_ok()
+    flush_now(producer, timeout).is_ok()
+}
+
+/// Waits until every message handed to `producer` got its delivery report
+/// (served by either thread), or `timeout`; batches still lingering are
+/// sent at once. Use it, never rdkafka's `Producer::flush`, and call it
+/// before `commit_transaction`.
+///
+/// rdkafka 0.39's `flush` calls `rd_kafka_flush` with no wait and then
+/// polls on the calling thread for up to 100 ms at a time. With a
+/// `ThreadedProducer`, whose own thread serves the delivery reports, that
+/// poll sees none and waits the whole 100 ms: every flush, and every
+/// `commit_transaction` (which flushes first), took ~100 ms however little
+/// was outstanding (a transaction of two records: 101 ms; after this
+/// flush, 4 ms; `cargo run --release -p logwarden-kafka --example
+/// txn_latency`). `rd_kafka_flush` given the whole timeout returns as soon
+/// as nothing is outstanding.
+pub fn flush_now<C, P>(producer: &ThreadedProducer<C, P>, timeout: Duration) -> Result<(), KafkaError>
+where
+    C: ProducerContext<P> + 'static,
+    P: rdkafka::producer::Partitioner + Send + Sync + 'static,
+{
+    let millis = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+    // SAFETY: the pointer is the live client `producer` owns; rd_kafka_flush
+    // may be called from any thread, concurrently with rd_kafka_poll.
+    let code = unsafe { rdkafka::bindings::rd_kafka_flush(producer.client().native_ptr(), millis) };
+    match RDKafkaErrorCode::from(code) {
+        RDKafkaErrorCode::NoError => Ok(()),
+        code => Err(KafkaError::Flush(code)),
+    }
 }

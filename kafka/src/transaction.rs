@@ -265,7 +265,7 @@ impl Transactional {
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
                     metrics::backpressure();
                     record = returned;
-                    self.producer.poll(Duration::from_millis(20));
+                    crate::producer::queue_full_pause();
                 }
                 Err((error, _)) if is_permanent(&error) => return Err(SendError::Permanent(error)),
                 Err((error, _)) => {
@@ -292,6 +292,10 @@ impl Transactional {
         };
         let started = Instant::now();
         let step = bound.min(STEP_TIMEOUT);
+        // Delivered first: rdkafka's commit_transaction flushes in a way
+        // that costs ~100 ms (see `flush_now`); after this its flush has
+        // nothing left to wait for. A timeout here is the commit's to report.
+        let _ = crate::producer::flush_now(&self.producer, step);
         let reason = loop {
             match self.producer.commit_transaction(step) {
                 Ok(()) => {
@@ -541,7 +545,7 @@ impl AtLeastOnce {
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
                     metrics::backpressure();
                     record = returned;
-                    self.producer.poll(Duration::from_millis(20));
+                    crate::producer::queue_full_pause();
                 }
                 Err((error, _)) if is_permanent(&error) => {
                     metrics::delivery_error(topic, &error);
@@ -602,7 +606,7 @@ impl AtLeastOnce {
     /// Waits for the delivery report of everything sent; fails on the first
     /// delivery failure since the last call.
     fn settle(&self, what: &str) -> Result<(), TxnError> {
-        if let Err(error) = self.producer.flush(STEP_TIMEOUT * 2) {
+        if let Err(error) = crate::producer::flush_now(&self.producer, STEP_TIMEOUT * 2) {
             return Err(TxnError::Aborted(format!("{what} not acknowledged: {error}")));
         }
         match self.producer.context().failed.lock().unwrap_or_else(|e| e.into_inner()).take() {

@@ -152,6 +152,9 @@ pub fn commit(producer: &ThreadedProducer<DefaultProducerContext>, consumer: &St
                 .ok_or_else(|| anyhow::anyhow!("the consumer has no group metadata"))?;
             producer.send_offsets_to_transaction(&offsets, &metadata, TXN_TIMEOUT)?;
         }
+        // Delivered first: rdkafka's own flush in commit_transaction waits
+        // ~100 ms on a threaded producer (see `flush_now`).
+        let _ = logwarden_kafka::producer::flush_now(producer, TXN_TIMEOUT);
         producer.commit_transaction(TXN_TIMEOUT)?;
         Ok(())
     })();
