@@ -16,8 +16,24 @@ use crate::KafkaClientError;
 /// (SASL, TLS) and that kind's overrides, from the `[kafka]` section. Every
 /// client logwarden creates starts from here; callers add only what their
 /// role needs (a group id, the delivery guarantee).
+/// librdkafka settings logwarden's consumers start from (`[kafka.consumer]`
+/// overrides them).
+///
+/// `fetch.queue.backoff.ms`: once a consumer's prefetch queue is full,
+/// librdkafka waits this long before fetching again (1000 ms by default).
+/// A consumer that empties its queue sooner then waits for data: the
+/// indexer, whose queue is bounded to 16 MiB and which empties it in about
+/// half a second, spent half its time waiting (200 MB corpus, 2 consumers:
+/// 44.8k events/s at 0.92 cores busy; with 10 ms, 89.0k at 1.65 cores).
+pub const CONSUMER_DEFAULTS: &[(&str, &str)] = &[("fetch.queue.backoff.ms", "10")];
+
 pub fn client_config(config: &KafkaConfig, kind: ClientKind) -> ClientConfig {
     let mut client = ClientConfig::new();
+    if kind == ClientKind::Consumer {
+        for (key, value) in CONSUMER_DEFAULTS {
+            client.set(*key, *value);
+        }
+    }
     for (key, value) in config.client_properties(kind) {
         client.set(key, value);
     }
@@ -79,5 +95,25 @@ pub fn check_connection(config: &KafkaConfig, timeout: Duration) -> Result<bool,
         if started.elapsed() >= timeout || consumer.context().all_down.load(Ordering::Acquire) {
             return Ok(false);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use logwarden_config::RawConfig;
+
+    fn consumer_property(toml: &str, key: &str) -> Option<String> {
+        let config = RawConfig::from_toml(toml).expect("toml").validate().expect("valid");
+        client_config(&config.kafka, ClientKind::Consumer).get(key).map(str::to_string)
+    }
+
+    #[test]
+    fn consumers_start_from_the_defaults_and_the_config_overrides_them() {
+        assert_eq!(consumer_property("", "fetch.queue.backoff.ms").as_deref(), Some("10"));
+        let overridden = "[kafka.consumer]\n\"fetch.queue.backoff.ms\" = \"250\"\n";
+        assert_eq!(consumer_property(overridden, "fetch.queue.backoff.ms").as_deref(), Some("250"));
+        let config = RawConfig::from_toml("").unwrap().validate().unwrap();
+        assert_eq!(client_config(&config.kafka, ClientKind::Producer).get("fetch.queue.backoff.ms"), None, "consumers only");
     }
 }
