@@ -15,8 +15,10 @@
 //! - `split`: one active split (a tantivy index and its writer).
 //! - `partition`: a partition's streams and exactly-once bookkeeping
 //!   (which offset each split holds, where consumption resumes).
-//! - `stream`: one stream of a partition: its active splits, sealing, and
-//!   the head of its manifest chain.
+//! - `stream`: one stream of a partition: its active splits and which are
+//!   due for sealing.
+//! - `sealer`: seals splits off the consumer thread (merge, facts,
+//!   manifest at the head of the stream's chain).
 //! - `retention`: deletes expired sealed splits, keeping their manifests.
 //! - `dlq`: the dead-letter topic for messages that cannot be indexed.
 //! - `worker`: a consumer thread and its rebalance handling.
@@ -27,6 +29,7 @@ mod error;
 mod metrics;
 mod partition;
 pub mod retention;
+mod sealer;
 mod split;
 mod stream;
 mod window;

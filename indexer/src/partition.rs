@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 use logwarden_store::keys::ManifestSigner;
 use logwarden_store::manifest::Manifest;
 use logwarden_store::schema::LogSchema;
+use crate::sealer::{ChainHead, Sealer};
 use crate::split::ActiveSplit;
 use logwarden_store::storage::{self, SplitId};
 use crate::stream::StreamSplits;
@@ -58,6 +59,9 @@ pub struct PartitionIndexer {
     /// The consumer reached the end of the partition after the last
     /// message indexed (set by the worker, cleared by the next message).
     pub caught_up: bool,
+    /// Seals splits off the consumer thread; dropping the indexer waits
+    /// for it.
+    sealer: Sealer,
 }
 
 /// How long an idle split's payload may lag behind its partition (a
@@ -77,6 +81,7 @@ impl PartitionIndexer {
         let locations = storage::list_split_dirs(data_dir, Some(partition))
             .map_err(|e| IndexerError::io(data_dir, e))?;
         let mut streams: HashMap<String, StreamSplits> = HashMap::new();
+        let mut chains: HashMap<String, ChainHead> = HashMap::new();
         let mut unfinished = Vec::new();
         for location in locations {
             let stream = streams
@@ -85,6 +90,7 @@ impl PartitionIndexer {
             match Manifest::read(&location.path) {
                 Ok(Some(manifest)) => {
                     stream.record_manifest(&manifest);
+                    chains.entry(location.stream.clone()).or_default().record(&manifest);
                     continue;
                 }
                 Ok(None) => {}
@@ -112,6 +118,7 @@ impl PartitionIndexer {
                 unfinished.push(older);
             }
         }
+        let sealer = Sealer::start(settings.clone(), partition, chains)?;
         let mut indexer = PartitionIndexer {
             partition,
             settings,
@@ -120,6 +127,7 @@ impl PartitionIndexer {
             last_commit: Instant::now(),
             last_idle_advance: Instant::now(),
             caught_up: false,
+            sealer,
         };
         for split in unfinished {
             tracing::warn!(split = %split.location.id, "finishing a seal interrupted by a crash");
@@ -127,7 +135,7 @@ impl PartitionIndexer {
                 .streams
                 .get_mut(&split.location.stream)
                 .expect("stream loaded above");
-            stream.seal_split(split, None, &indexer.settings, partition)?;
+            stream.hand_over(split, None, &indexer.settings, &indexer.sealer)?;
         }
         // Resume where the least advanced active split is; with none, after
         // everything sealed.
@@ -284,7 +292,10 @@ impl PartitionIndexer {
     /// the late split once per window, and manifests for empty windows.
     /// Only when no split holds uncommitted documents and none is ahead of
     /// the partition's next offset (not while re-reading after a crash).
+    /// The seals themselves run on the partition's sealing thread
+    /// ([`Sealer`]); a seal that failed there fails this call.
     pub fn seal_due(&mut self, now: DateTime<Utc>) -> Result<(), IndexerError> {
+        self.sealer.failed()?;
         let Some(next) = self.next_offset else {
             return Ok(());
         };
@@ -297,9 +308,15 @@ impl PartitionIndexer {
             return Ok(());
         }
         for stream in self.streams.values_mut() {
-            stream.seal_due(now, next, &self.settings, self.partition)?;
+            stream.seal_due(now, next, &self.settings, &self.sealer)?;
         }
         Ok(())
+    }
+
+    /// Waits until the seals handed over are done (their manifests
+    /// written); the first that failed, if any.
+    pub fn wait_sealed(&self) -> Result<(), IndexerError> {
+        self.sealer.wait()
     }
 }
 
@@ -427,6 +444,8 @@ mod tests {
         indexer
             .seal_due(Utc::now() + chrono::Duration::seconds(3 * WINDOW))
             .unwrap();
+        // Seals run on the partition's sealing thread: wait for their manifests.
+        indexer.wait_sealed().unwrap();
 
         let expected = (0..total).filter(|o| o % 50 != 49).count() as u64;
         assert_eq!(searchable(dir.path()), expected);
@@ -451,6 +470,7 @@ mod tests {
         indexer
             .seal_due(Utc::now() + chrono::Duration::seconds(6 * WINDOW))
             .unwrap();
+        indexer.wait_sealed().unwrap();
         let report = verify(dir.path(), &verifier(dir.path()), |_, _| {}).unwrap();
         assert!(report.is_intact(), "{:?}", report.problems);
         assert!(

@@ -102,11 +102,15 @@ impl WorkerContext {
         Ok(())
     }
 
-    /// Commits and lets go of every owned partition.
+    /// Commits and lets go of every owned partition, once its seals are
+    /// done (another consumer may open its splits next).
     fn release(&self, consumer: &BaseConsumer<Self>, reason: CommitReason) {
         let mut partitions = self.owned.partitions.lock().unwrap();
         commit_partitions(consumer, &self.owned.topic, partitions.values_mut(), reason);
-        for (partition, _) in partitions.drain() {
+        for (partition, indexer) in partitions.drain() {
+            if let Err(error) = indexer.wait_sealed() {
+                tracing::error!(partition, %error, "a seal failed; the next owner of the partition seals the split again");
+            }
             tracing::info!(partition, "partition released");
         }
     }
@@ -298,9 +302,11 @@ pub fn run_worker(
         partitions.values_mut(),
         CommitReason::Drained,
     );
-    partitions.clear();
+    // Each partition's seals end before the worker does.
+    let sealed: Result<Vec<()>, IndexerError> = partitions.drain().map(|(_, indexer)| indexer.wait_sealed()).collect();
     drop(partitions);
     consumer.unsubscribe();
+    sealed?;
     tracing::info!(worker = id, "indexer worker stopped");
     Ok(())
 }

@@ -28,7 +28,10 @@ pub(crate) fn map(schema: &LogSchema, payload: &[u8], offset: u64) -> Result<Map
     }
     let mut builder = Builder {
         schema,
-        doc: TantivyDocument::new(),
+        // The document holds the payload as `_source` and again, in
+        // pieces, as field values: sized for both, it is not regrown
+        // (regrowing was a sixth of the consumer thread's time).
+        doc: TantivyDocument::with_capacity(payload.len() * 2 + 256),
         timestamp: None,
         stream: None,
         free: BTreeMap::new(),
