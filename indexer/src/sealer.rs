@@ -53,7 +53,7 @@ impl ChainHead {
 pub(crate) enum Job {
     /// Finish `split` (seal commit, merge into one segment) and write its
     /// manifest.
-    Seal { stream: String, split: ActiveSplit, reason: SealReason },
+    Seal { stream: String, split: Box<ActiveSplit>, reason: SealReason },
     /// The manifest of a window of `stream` that passed without an event.
     EmptyWindow { stream: String, start: i64, next: i64 },
 }
@@ -95,7 +95,7 @@ impl Sealer {
                         let result = match job {
                             Job::Seal { stream, split, reason } => {
                                 let chain = chains.entry(stream.clone()).or_default();
-                                seal(chain, &stream, split, reason, &settings, partition)
+                                seal(chain, &stream, *split, reason, &settings, partition)
                             }
                             Job::EmptyWindow { stream, start, next } => {
                                 let chain = chains.entry(stream.clone()).or_default();

@@ -83,7 +83,7 @@ impl StreamSplits {
         let kind = split.id.kind;
         let reason = reason.unwrap_or_else(|| reason_at(kind, settings, Utc::now()));
         self.note_seal(kind, split.committed_next, reason);
-        sealer.hand(Job::Seal { stream: self.name.clone(), split, reason })
+        sealer.hand(Job::Seal { stream: self.name.clone(), split: Box::new(split), reason })
     }
 
     /// The split an event placed in `placement` goes to, or `None` when the
