@@ -59,7 +59,7 @@ const REPO: &str = env!("CARGO_MANIFEST_DIR");
 const NOT_RUN: &[(&str, &str)] = &[
     ("scripts/test.sh", "it is the command that runs this test (CI runs it: .ci/run)"),
     ("scripts/ui-test.sh", "scripts/test.sh runs it right after cargo test (needs chromium and npm)"),
-    ("kubectl -n logwarden create secret", "needs a Kubernetes cluster"),
+    ("kubectl ", "needs a Kubernetes cluster"),
     ("helm upgrade --install", "needs a Kubernetes cluster"),
 ];
 
@@ -385,7 +385,7 @@ fn static_check(start: &str) {
         // The chart reads the signing key from the Secret the README
         // creates; scripts/check-helm.sh (run below, and by CI) renders
         // and validates the chart with values-production.yaml.
-        "kubectl -n logwarden create secret" | "helm upgrade --install" => {
+        "kubectl " | "helm upgrade --install" => {
             let chart = repo.join("deploy/helm/logwarden");
             assert!(chart.join("values-production.yaml").is_file());
             let values = std::fs::read_to_string(chart.join("values-production.yaml")).unwrap()
@@ -393,9 +393,49 @@ fn static_check(start: &str) {
             assert!(values.contains("logwarden-signing") || values.contains("existingSecret"), "the chart names the signing key's Secret");
             let check = std::fs::read_to_string(repo.join("scripts/check-helm.sh")).unwrap();
             assert!(check.contains("values-") && check.contains("helm template"), "check-helm.sh renders every values file");
+            let values = std::fs::read_to_string(chart.join("values-production.yaml")).unwrap();
+            match production_objects_created(&values, &readme()) {
+                Ok(checked) => assert!(checked >= 8, "found {checked} of the Secrets and ConfigMaps values-production.yaml names"),
+                Err(missing) => panic!("{missing}"),
+            }
         }
         other => panic!("no static check for {other}"),
     }
+}
+
+/// Checks that every Secret and ConfigMap `values` names (the values of
+/// `existingSecret`, `existingPublicKeyConfigMap`, `existingConfigMap`,
+/// `secretName`, and a hook's `{name: …, key: …}`) is made by a
+/// `kubectl -n logwarden create` line of `readme`, a hook's header secret
+/// under its key; says how many it checked.
+fn production_objects_created(values: &str, readme: &str) -> Result<usize, String> {
+    let creates: Vec<&str> = readme.lines().filter(|l| l.starts_with("kubectl -n logwarden create ")).collect();
+    let named = regex::Regex::new(r"(?:existingSecret|existingPublicKeyConfigMap|existingConfigMap|secretName): *([a-z0-9.-]+)").unwrap();
+    let hook = regex::Regex::new(r"\{name: *([a-z0-9.-]+), *key: *([A-Za-z0-9._-]+)\}").unwrap();
+    let mut names: Vec<(String, Option<String>)> = named.captures_iter(values).map(|c| (c[1].to_string(), None)).collect();
+    names.extend(hook.captures_iter(values).map(|c| (c[1].to_string(), Some(c[2].to_string()))));
+    for (name, key) in &names {
+        let Some(line) = creates.iter().find(|l| l.contains(&format!(" {name} "))) else {
+            return Err(format!("no README line creates `{name}`"));
+        };
+        if let Some(key) = key {
+            if !line.contains(&format!("{key}=")) {
+                return Err(format!("README's `{name}` lacks the key `{key}`: {line}"));
+            }
+        }
+    }
+    Ok(names.len())
+}
+
+#[test]
+fn production_objects_are_told_missing() {
+    let values = "auth:\n  existingSecret: lw-auth\nhooks:\n  - headersFromSecrets:\n      Authorization: {name: oncall, key: authorization}\n";
+    let readme = "kubectl -n logwarden create secret generic lw-auth --from-file=a\n\
+                  kubectl -n logwarden create secret generic oncall --from-literal=authorization=x\n";
+    assert_eq!(production_objects_created(values, readme), Ok(2));
+    let wrong_key = production_objects_created(values, &readme.replace("literal=authorization", "literal=token"));
+    assert!(wrong_key.unwrap_err().starts_with("README's `oncall` lacks the key `authorization`"));
+    assert_eq!(production_objects_created(values, &readme.replace(" lw-auth ", " other ")), Err("no README line creates `lw-auth`".into()));
 }
 
 #[test]
@@ -424,6 +464,7 @@ fn every_readme_example_runs_as_shown() {
     // The README's webhook address, `http://127.0.0.1:9095/alerts`.
     let webhook = support::receiver::Receiver::start_on("127.0.0.1:9095");
     let mut ran = 0;
+    let mut not_run = 0;
     let blocks: Vec<usize> = {
         let mut b: Vec<usize> = all.iter().map(|e| e.block).collect();
         b.dedup();
@@ -439,6 +480,7 @@ fn every_readme_example_runs_as_shown() {
             if let Some((start, why)) = NOT_RUN.iter().find(|(s, _)| example.text.starts_with(s)) {
                 eprintln!("README.md:{}: not run ({why}): {}", example.line, example.text);
                 static_check(start);
+                not_run += 1;
                 continue;
             }
             let command = runnable(example, &ctx);
@@ -478,7 +520,7 @@ fn every_readme_example_runs_as_shown() {
             *ctx.api.lock().unwrap() = None;
         }
     }
-    assert_eq!(ran + NOT_RUN.len(), all.len(), "every example is run or listed in NOT_RUN");
+    assert_eq!(ran + not_run, all.len(), "every example is run or listed in NOT_RUN");
     std::fs::remove_dir_all(work.parent().unwrap()).ok();
 }
 
@@ -654,7 +696,9 @@ fn check_key_created(run: &Run, _: &Ctx) {
     let mut lines = run.stdout.lines();
     let key = lines.next().unwrap_or_default();
     assert!(key.len() >= 20 && !key.contains(' '), "README.md:{}: the key first: {}", run.example.line, run.stdout);
-    assert!(run.stdout.contains("[[auth.keys]]") && run.stdout.contains("filebeat"), "{}", run.stdout);
+    let name = run.example.text.split("--name ").nth(1).and_then(|rest| rest.split_whitespace().next()).unwrap_or_default();
+    let entry = format!("name = \"{name}\"");
+    assert!(run.stdout.contains("[[auth.keys]]") && run.stdout.contains(&entry), "README.md:{}: {entry} in {}", run.example.line, run.stdout);
 }
 
 fn check_keys_listed(run: &Run, _: &Ctx) {

@@ -332,6 +332,16 @@ mod example_file {
         assert_eq!(config.auth.keys().len(), 1);
         assert_eq!(config.collector.parse.chain, logwarden_parse::ParserKind::AUTO);
         assert_eq!(config.collector.parse.syslog_timezone, logwarden_parse::Tz::UTC);
+        assert_eq!(config.collector.delivery, crate::Delivery::ExactlyOnce);
+    }
+
+    #[test]
+    fn the_example_names_the_delivery_mode_and_its_other_choice() {
+        let text = include_str!("../logwarden.example.toml");
+        assert!(text.contains("\ndelivery = \"exactly_once\""), "[collector] delivery is in the example");
+        let text = text.replace("\ndelivery = \"exactly_once\"", "\ndelivery = \"at_least_once\"");
+        let config = crate::RawConfig::from_toml(&text).unwrap().validate().unwrap();
+        assert_eq!(config.collector.delivery, crate::Delivery::AtLeastOnce);
     }
 
     #[test]
