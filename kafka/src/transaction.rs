@@ -157,6 +157,14 @@ impl Transactional {
         stop: &dyn Fn() -> bool,
     ) -> Result<(Transactional, BTreeMap<String, Vec<u8>>), TxnError> {
         let producer = transactional_producer(config, transactional_id).map_err(|e| TxnError::Retry(e.to_string()))?;
+        // The cluster's metadata first: an init_transactions that starts
+        // while librdkafka replaces its bootstrap connection by the
+        // broker's own finds no broker for its coordinator lookup and waits
+        // its 500 ms retry timer (one start in two here); after two
+        // metadata requests none did in 9 starts. Kafka away: init retries.
+        for _ in 0..2 {
+            let _ = producer.client().fetch_metadata(None, Duration::from_secs(2));
+        }
         retrying(
             START_PAUSE,
             || producer.init_transactions(STEP_TIMEOUT).map_err(|e| classify(e, transactional_id)),
@@ -412,6 +420,11 @@ pub(crate) fn read_positions_to_marker(
         .set("isolation.level", "read_committed")
         .create()
         .map_err(|e| TxnError::Retry(e.to_string()))?;
+    // The partition's leader known before the assignment: without it
+    // librdkafka looks the start offset up on its 500 ms retry timer.
+    reader
+        .fetch_metadata(Some(checkpoints_topic), STEP_TIMEOUT)
+        .map_err(|e| TxnError::Retry(format!("reading the metadata of {checkpoints_topic}: {e}")))?;
     let mut assignment = TopicPartitionList::new();
     assignment
         .add_partition_offset(checkpoints_topic, 0, Offset::Beginning)
