@@ -5,7 +5,6 @@ use std::borrow::Cow;
 
 use crate::Event;
 
-pub mod decimal;
 mod json_writer;
 
 /// Encodes an event as a Kafka message payload.
@@ -61,8 +60,8 @@ pub fn key(event: &Event) -> Cow<'_, str> {
             key.push_str(host);
         }
         if let Some(offset) = event.log_offset {
-            key.push('#');
-            key.push_str(decimal::Decimal::new(offset / KEY_CHUNK_BYTES).as_str());
+            use std::fmt::Write;
+            let _ = write!(key, "#{}", offset / KEY_CHUNK_BYTES);
         }
         return Cow::Owned(key);
     }

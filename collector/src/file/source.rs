@@ -16,12 +16,13 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::Utc;
 use logwarden_config::{CollectorConfig, Delivery, FileInput, KafkaConfig};
+use logwarden_event::wire;
 use logwarden_kafka::producer::Rejected;
 use logwarden_kafka::transaction::{AtLeastOnce, Transactional, TxnError};
 use tokio_util::sync::CancellationToken;
 
+use crate::encode::encode_within_limit;
 use crate::file::checkpoint::{Claim, Positions, Prefix};
-use crate::file::parse_pool::{Batch, ParsePool};
 use crate::file::{FileId, Joiner, Record, TailedFile};
 use crate::metrics;
 use crate::parse::{LineContext, Parsers};
@@ -40,8 +41,6 @@ pub struct FileSource {
     parsers: Vec<Parsers>,
     /// Where records Kafka refuses for good are kept (the spool's folder).
     dead_letter_dir: PathBuf,
-    /// The threads that parse and encode the lines read.
-    parse_pool: ParsePool,
 }
 
 struct Tracked {
@@ -74,7 +73,6 @@ impl FileSource {
                 None => shared.clone(),
             })
             .collect();
-        let parse_pool = ParsePool::new().context("starting the collector's parse threads")?;
         Ok(FileSource {
             parsers,
             config: config.clone(),
@@ -84,7 +82,6 @@ impl FileSource {
             files: HashMap::new(),
             positions: Positions::default(),
             dead_letter_dir: config.spool.dir.clone(),
-            parse_pool,
         })
     }
 
@@ -139,6 +136,7 @@ impl FileSource {
             return Ok(());
         };
         let mut last_scan: Option<Instant> = None;
+        let mut payload = Vec::with_capacity(4096);
         while !shutdown.is_cancelled() {
             if last_scan.is_none_or(|t| t.elapsed() >= self.config.scan_interval) {
                 self.scan();
@@ -149,7 +147,7 @@ impl FileSource {
             for tracked in self.files.values_mut() {
                 let parsers = &self.parsers[tracked.input];
                 let mut out = Out { txn: &mut txn, topic: &self.topic, positions: &mut self.positions, dead_letter_dir: &self.dead_letter_dir };
-                match send_new_lines(tracked, &self.config, parsers, &self.host_name, &mut out, &mut self.parse_pool) {
+                match send_new_lines(tracked, &self.config, parsers, &self.host_name, &mut out, &mut payload) {
                     Ok(n) => sent += n,
                     Err(error) => {
                         failed = Some(error);
@@ -179,7 +177,7 @@ impl FileSource {
             let pending: Vec<Record> = tracked.joiner.as_mut().and_then(Joiner::flush).into_iter().collect();
             let parsers = &self.parsers[tracked.input];
             let mut out = Out { txn: &mut txn, topic: &self.topic, positions: &mut self.positions, dead_letter_dir: &self.dead_letter_dir };
-            if let Err(error) = send_records(tracked, pending, &self.config, parsers, &self.host_name, &mut out, &mut self.parse_pool) {
+            if let Err(error) = send_records(tracked, pending, &self.config, parsers, &self.host_name, &mut out, &mut payload) {
                 tracing::warn!(%error, "cannot send a pending multiline event at shutdown; it is read again on restart");
             }
         }
@@ -474,7 +472,7 @@ fn send_new_lines(
     parsers: &Parsers,
     host_name: &str,
     out: &mut Out<'_>,
-    pool: &mut ParsePool,
+    payload: &mut Vec<u8>,
 ) -> Result<usize, TxnError> {
     let chunk = match tracked.tail.read_lines(config.max_line_bytes, config.partial_line_timeout) {
         Ok(chunk) => chunk,
@@ -514,13 +512,12 @@ fn send_new_lines(
         }
     }
     metrics::lines_read(read as u64);
-    send_records(tracked, records, config, parsers, host_name, out, pool)?;
+    send_records(tracked, records, config, parsers, host_name, out, payload)?;
     Ok(read)
 }
 
-/// Parses `records` (on the parse threads) and adds them to the open
-/// transaction in order; the file's position moves past the last of them
-/// (committed with the transaction).
+/// Parses `records` and adds them to the open transaction; the file's
+/// position moves past the last of them (committed with the transaction).
 fn send_records(
     tracked: &mut Tracked,
     records: Vec<Record>,
@@ -528,7 +525,7 @@ fn send_records(
     parsers: &Parsers,
     host_name: &str,
     out: &mut Out<'_>,
-    pool: &mut ParsePool,
+    payload: &mut Vec<u8>,
 ) -> Result<(), TxnError> {
     let Some(end) = records.last().map(|r| r.end) else {
         return Ok(());
@@ -544,13 +541,18 @@ fn send_records(
     let mut rejected = Vec::new();
     // `<file key>:<offset>`: the key is written once per batch.
     let id_prefix = format!("{}:", tail.id.key());
-    let batch = Batch { parsers, ctx, id_prefix: &id_prefix };
-    pool.encode_in_order(&records, &batch, |key, payload| {
-        if let Some(refused) = out.txn.send(out.topic, key, payload)? {
+    for record in records {
+        let mut event = parsers.parse(&record.text, &ctx);
+        event.id = Some(event_id(&id_prefix, record.start));
+        event.log_offset = Some(record.start);
+        if record.cut.is_some() {
+            event.parse_error = record.cut;
+        }
+        encode_within_limit(&mut event, payload);
+        if let Some(refused) = out.txn.send(out.topic, &wire::key(&event), payload)? {
             rejected.push(refused);
         }
-        Ok(())
-    })?;
+    }
     if !rejected.is_empty() {
         // Kept whole with the reason, never silently dropped; the lines
         // behind them go on.
@@ -560,6 +562,26 @@ fn send_records(
     }
     out.positions.advance(&tracked.key, tail.id, &path, end, tail.fingerprint);
     Ok(())
+}
+
+/// `prefix` followed by `offset` in decimal, in one allocation.
+fn event_id(prefix: &str, offset: u64) -> String {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = offset;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut id = String::with_capacity(prefix.len() + digits.len() - at);
+    id.push_str(prefix);
+    // ASCII digits only.
+    id.extend(digits[at..].iter().map(|&d| char::from(d)));
+    id
 }
 
 fn expand(input: &FileInput) -> Vec<PathBuf> {
@@ -586,4 +608,16 @@ pub fn spawn(source: FileSource, shutdown: CancellationToken) -> std::io::Result
         }
         result
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::event_id;
+
+    #[test]
+    fn event_ids_are_the_file_key_and_the_offset() {
+        for offset in [0, 7, 10, 4096, 1_234_567_890, u64::MAX] {
+            assert_eq!(event_id("803:1a2b:", offset), format!("803:1a2b:{offset}"));
+        }
+    }
 }
