@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use crate::Event;
 
+pub mod decimal;
 mod json_writer;
 
 /// Encodes an event as a Kafka message payload.
@@ -60,8 +61,8 @@ pub fn key(event: &Event) -> Cow<'_, str> {
             key.push_str(host);
         }
         if let Some(offset) = event.log_offset {
-            use std::fmt::Write;
-            let _ = write!(key, "#{}", offset / KEY_CHUNK_BYTES);
+            key.push('#');
+            key.push_str(decimal::Decimal::new(offset / KEY_CHUNK_BYTES).as_str());
         }
         return Cow::Owned(key);
     }

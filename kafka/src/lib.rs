@@ -32,6 +32,7 @@ pub mod metrics;
 pub mod producer;
 pub mod spool;
 mod topic;
+pub mod at_least_once;
 pub mod transaction;
 
 pub use client::{check_connection, client_config};

@@ -30,6 +30,7 @@ use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 use thiserror::Error;
 
 use crate::metrics;
+pub use crate::at_least_once::{AckedContext, AtLeastOnce};
 use crate::producer::{Rejected, is_permanent};
 
 /// How long one transaction step (init, commit, abort) may take.
@@ -39,6 +40,8 @@ pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 const TRANSACTION_TIMEOUT_MS: &str = "60000";
 /// How long reading the committed positions may take.
 const READ_TIMEOUT: Duration = Duration::from_secs(120);
+/// The pause between two attempts to start while Kafka is away.
+pub(crate) const START_PAUSE: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Error)]
 pub enum TxnError {
@@ -134,9 +137,11 @@ pub struct Transactional {
     open: Option<Open>,
 }
 
-struct Open {
-    started: Instant,
-    events: usize,
+/// An open transaction (or, at least once, events waiting for their
+/// positions): since when, and how many events.
+pub(crate) struct Open {
+    pub(crate) started: Instant,
+    pub(crate) events: usize,
 }
 
 impl Transactional {
@@ -152,23 +157,25 @@ impl Transactional {
         stop: &dyn Fn() -> bool,
     ) -> Result<(Transactional, BTreeMap<String, Vec<u8>>), TxnError> {
         let producer = transactional_producer(config, transactional_id).map_err(|e| TxnError::Retry(e.to_string()))?;
-        let mut failing = false;
-        loop {
-            match producer.init_transactions(STEP_TIMEOUT) {
-                Ok(()) => break,
-                Err(error) => {
-                    let error = classify(error, transactional_id);
-                    if error.is_fenced() || stop() {
-                        return Err(error);
-                    }
-                    if !failing {
-                        tracing::warn!(%error, transactional_id, "cannot start the kafka transactional producer yet; retrying");
-                        failing = true;
-                    }
-                    std::thread::sleep(Duration::from_millis(500));
-                }
-            }
+        // The cluster's metadata first: an init_transactions that starts
+        // while librdkafka replaces its bootstrap connection by the
+        // broker's own finds no broker for its coordinator lookup and waits
+        // its 500 ms retry timer (one start in two here); after two
+        // metadata requests none did in 9 starts. Kafka away: init retries.
+        for _ in 0..2 {
+            let _ = producer.client().fetch_metadata(None, Duration::from_secs(2));
         }
+        retrying(
+            START_PAUSE,
+            || producer.init_transactions(STEP_TIMEOUT).map_err(|e| classify(e, transactional_id)),
+            |error, failures| {
+                let again = !error.is_fenced() && !stop();
+                if again && failures == 1 {
+                    tracing::warn!(%error, transactional_id, "cannot start the kafka transactional producer yet; retrying");
+                }
+                again
+            },
+        )?;
         let mut txn = Transactional {
             producer,
             transactional_id: transactional_id.to_string(),
@@ -176,16 +183,17 @@ impl Transactional {
             prefix: format!("{collector_id}/{role}/"),
             open: None,
         };
-        let positions = loop {
-            match txn.read_positions(config) {
-                Ok(positions) => break positions,
-                Err(error) if error.is_fenced() || stop() => return Err(error),
-                Err(error) => {
+        let positions = retrying(
+            START_PAUSE,
+            || txn.read_positions(config),
+            |error, _| {
+                let again = !error.is_fenced() && !stop();
+                if again {
                     tracing::warn!(%error, topic = checkpoints_topic, "cannot read the committed positions yet; retrying");
-                    std::thread::sleep(Duration::from_millis(500));
                 }
-            }
-        };
+                again
+            },
+        )?;
         Ok((txn, positions))
     }
 
@@ -296,26 +304,29 @@ impl Transactional {
         // that costs ~100 ms (see `flush_now`); after this its flush has
         // nothing left to wait for. A timeout here is the commit's to report.
         let _ = crate::producer::flush_now(&self.producer, step);
-        let reason = loop {
-            match self.producer.commit_transaction(step) {
-                Ok(()) => {
-                    metrics::transaction_committed(started.elapsed());
-                    return Ok(open.events);
+        match retrying(
+            Duration::from_millis(200),
+            || self.producer.commit_transaction(step).map_err(|e| classify(e, &self.transactional_id)),
+            // librdkafka: a retriable commit error may be retried; it turns
+            // abortable if the transaction cannot finish.
+            |error, _| match error {
+                TxnError::Retry(reason) if started.elapsed() + step <= bound => {
+                    tracing::warn!(reason, events = open.events, "kafka transaction not committed yet; retrying");
+                    true
                 }
-                Err(error) => match classify(error, &self.transactional_id) {
-                    // librdkafka: a retriable commit error may be retried; it
-                    // turns abortable if the transaction cannot finish.
-                    TxnError::Retry(reason) if started.elapsed() + step <= bound => {
-                        tracing::warn!(reason, events = open.events, "kafka transaction not committed yet; retrying");
-                        std::thread::sleep(Duration::from_millis(200));
-                    }
-                    TxnError::Retry(reason) | TxnError::Aborted(reason) => break reason,
-                    fenced => return Err(fenced),
-                },
+                _ => false,
+            },
+        ) {
+            Ok(()) => {
+                metrics::transaction_committed(started.elapsed());
+                Ok(open.events)
             }
-        };
-        self.abort_open(step)?;
-        Err(TxnError::Aborted(reason))
+            Err(TxnError::Retry(reason) | TxnError::Aborted(reason)) => {
+                self.abort_open(step)?;
+                Err(TxnError::Aborted(reason))
+            }
+            Err(fenced) => Err(fenced),
+        }
     }
 
     /// Aborts the open transaction, if any: none of it becomes visible.
@@ -330,22 +341,19 @@ impl Transactional {
     /// `step` is the full [`STEP_TIMEOUT`], else one).
     fn abort_open(&mut self, step: Duration) -> Result<(), TxnError> {
         metrics::transaction_aborted();
-        let mut last = String::new();
         let attempts = if step >= STEP_TIMEOUT { 3 } else { 1 };
-        for _ in 0..attempts {
-            match self.producer.abort_transaction(step) {
-                Ok(()) => return Ok(()),
-                Err(error) => match classify(error, &self.transactional_id) {
-                    fenced @ TxnError::Fenced { .. } => return Err(fenced),
-                    other => {
-                        tracing::warn!(error = %other, "cannot abort the kafka transaction yet; retrying");
-                        last = other.to_string();
-                        std::thread::sleep(Duration::from_millis(500));
-                    }
-                },
-            }
-        }
-        Err(TxnError::Retry(format!("cannot abort the kafka transaction: {last}")))
+        retrying(
+            Duration::from_millis(500),
+            || self.producer.abort_transaction(step).map_err(|e| classify(e, &self.transactional_id)),
+            |error, failures| {
+                tracing::warn!(%error, attempt = failures, attempts, "cannot abort the kafka transaction");
+                !error.is_fenced() && failures < attempts
+            },
+        )
+        .map_err(|error| match error {
+            fenced @ TxnError::Fenced { .. } => fenced,
+            other => TxnError::Retry(format!("cannot abort the kafka transaction: {other}")),
+        })
     }
 
     /// Records Kafka refused for good in delivery reports since the last call.
@@ -363,8 +371,31 @@ enum SendError {
     Txn(TxnError),
 }
 
+/// Runs `step` until it succeeds, or until `again` (given the error and
+/// how many attempts failed so far) says to give up and return that error;
+/// `pause` between two attempts.
+pub(crate) fn retrying<T>(
+    pause: Duration,
+    mut step: impl FnMut() -> Result<T, TxnError>,
+    mut again: impl FnMut(&TxnError, u32) -> bool,
+) -> Result<T, TxnError> {
+    let mut failures = 0;
+    loop {
+        match step() {
+            Ok(value) => return Ok(value),
+            Err(error) => {
+                failures += 1;
+                if !again(&error, failures) {
+                    return Err(error);
+                }
+                std::thread::sleep(pause);
+            }
+        }
+    }
+}
+
 /// A value no earlier start wrote: this start's marker in the checkpoints topic.
-fn start_nonce() -> String {
+pub(crate) fn start_nonce() -> String {
     format!(
         "{}-{}",
         std::process::id(),
@@ -375,7 +406,7 @@ fn start_nonce() -> String {
 /// Reads the checkpoints topic `read_committed` from the start up to the
 /// record `<prefix>start` = `nonce` (written and acknowledged before):
 /// name → payload of the positions under `prefix`, tombstones applied.
-fn read_positions_to_marker(
+pub(crate) fn read_positions_to_marker(
     config: &KafkaConfig,
     checkpoints_topic: &str,
     prefix: &str,
@@ -389,6 +420,11 @@ fn read_positions_to_marker(
         .set("isolation.level", "read_committed")
         .create()
         .map_err(|e| TxnError::Retry(e.to_string()))?;
+    // The partition's leader known before the assignment: without it
+    // librdkafka looks the start offset up on its 500 ms retry timer.
+    reader
+        .fetch_metadata(Some(checkpoints_topic), STEP_TIMEOUT)
+        .map_err(|e| TxnError::Retry(format!("reading the metadata of {checkpoints_topic}: {e}")))?;
     let mut assignment = TopicPartitionList::new();
     assignment
         .add_partition_offset(checkpoints_topic, 0, Offset::Beginning)
@@ -423,212 +459,6 @@ fn read_positions_to_marker(
     Err(TxnError::Retry(format!("reading {checkpoints_topic} up to this start's marker took over {READ_TIMEOUT:?}")))
 }
 
-/// Delivery reports of the at-least-once producer: the first failure (it
-/// fails the next commit: the source reads again from its positions) and
-/// the records Kafka refused for good (dead-lettered at the next commit).
-#[derive(Default)]
-pub struct AckedContext {
-    failed: Mutex<Option<String>>,
-    rejected: Mutex<Vec<Rejected>>,
-}
-
-impl ClientContext for AckedContext {
-    fn error(&self, error: KafkaError, reason: &str) {
-        tracing::warn!(%error, reason, "kafka client error");
-    }
-}
-
-impl ProducerContext for AckedContext {
-    type DeliveryOpaque = ();
-
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
-        if let Err((error, message)) = result {
-            metrics::delivery_error(message.topic(), error);
-            if is_permanent(error) {
-                self.rejected.lock().unwrap_or_else(|e| e.into_inner()).push(Rejected {
-                    key: message.key().unwrap_or_default().to_vec(),
-                    payload: message.payload().unwrap_or_default().to_vec(),
-                    reason: error.to_string(),
-                });
-            } else {
-                tracing::warn!(%error, topic = message.topic(), "kafka delivery failed; reading again from the last positions");
-                self.failed.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(|| error.to_string());
-            }
-        }
-    }
-}
-
-/// The at-least-once counterpart of [`Transactional`], for a source that
-/// chose `collector.delivery = "at_least_once"`: an idempotent producer
-/// without transactions (so without fencing). Positions given to
-/// [`AtLeastOnce::put_position`] are held back and written to the same
-/// checkpoints topic by [`AtLeastOnce::commit`] only once every event sent
-/// before them is acknowledged: a crash repeats the events after the last
-/// position written, and loses none.
-pub struct AtLeastOnce {
-    producer: ThreadedProducer<AckedContext>,
-    checkpoints_topic: String,
-    /// `<collector id>/<role>/`: the keys of this source's positions.
-    prefix: String,
-    open: Option<Open>,
-    positions: Vec<(String, Option<Vec<u8>>)>,
-}
-
-impl AtLeastOnce {
-    /// Creates the producer and reads the positions written before (as
-    /// [`Transactional::start`] does, with an acknowledged marker instead
-    /// of a committed one), retrying while Kafka is away until `stop`.
-    pub fn start(
-        config: &KafkaConfig,
-        checkpoints_topic: &str,
-        collector_id: &str,
-        role: &str,
-        stop: &dyn Fn() -> bool,
-    ) -> Result<(AtLeastOnce, BTreeMap<String, Vec<u8>>), TxnError> {
-        let producer = crate::producer::producer_client(config, &[])
-            .create_with_context(AckedContext::default())
-            .map_err(|e| TxnError::Retry(e.to_string()))?;
-        let mut out = AtLeastOnce {
-            producer,
-            checkpoints_topic: checkpoints_topic.to_string(),
-            prefix: format!("{collector_id}/{role}/"),
-            open: None,
-            positions: Vec::new(),
-        };
-        let mut failing = false;
-        loop {
-            let nonce = start_nonce();
-            out.put_position("start", Some(nonce.as_bytes()));
-            let read = out
-                .commit(&mut |_| Ok(()))
-                .and_then(|_| read_positions_to_marker(config, checkpoints_topic, &out.prefix, &nonce));
-            match read {
-                Ok(positions) => return Ok((out, positions)),
-                Err(error) if stop() => return Err(error),
-                Err(error) => {
-                    out.abort();
-                    if !failing {
-                        tracing::warn!(%error, topic = checkpoints_topic, "cannot read the file positions yet; retrying");
-                        failing = true;
-                    }
-                    std::thread::sleep(Duration::from_millis(500));
-                }
-            }
-        }
-    }
-
-    /// Since when events or positions wait for [`AtLeastOnce::commit`].
-    pub fn open_since(&self) -> Option<Instant> {
-        self.open.as_ref().map(|o| o.started)
-    }
-
-    /// Events sent since the last commit.
-    pub fn events(&self) -> usize {
-        self.open.as_ref().map_or(0, |o| o.events)
-    }
-
-    fn begin(&mut self) -> &mut Open {
-        self.open.get_or_insert_with(|| Open { started: Instant::now(), events: 0 })
-    }
-
-    /// Sends an event, waiting while librdkafka's queue is full. A record
-    /// Kafka refuses for what it is comes back as `Ok(Some(..))`.
-    pub fn send(&mut self, topic: &str, key: &str, payload: &[u8]) -> Result<Option<Rejected>, TxnError> {
-        self.begin();
-        let mut record: BaseRecord<'_, str, [u8], ()> = BaseRecord::to(topic).key(key).payload(payload);
-        loop {
-            match self.producer.send(record) {
-                Ok(()) => {
-                    self.begin().events += 1;
-                    return Ok(None);
-                }
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
-                    metrics::backpressure();
-                    record = returned;
-                    crate::producer::queue_full_pause();
-                }
-                Err((error, _)) if is_permanent(&error) => {
-                    metrics::delivery_error(topic, &error);
-                    return Ok(Some(Rejected {
-                        key: key.as_bytes().to_vec(),
-                        payload: payload.to_vec(),
-                        reason: error.to_string(),
-                    }));
-                }
-                Err((error, _)) => {
-                    metrics::delivery_error(topic, &error);
-                    return Err(TxnError::Aborted(format!("sending to {topic}: {error}")));
-                }
-            }
-        }
-    }
-
-    /// Holds position `name` back until the events sent before it are
-    /// acknowledged; `None` lets it go (a tombstone).
-    pub fn put_position(&mut self, name: &str, payload: Option<&[u8]>) {
-        self.begin();
-        self.positions.push((format!("{}{name}", self.prefix), payload.map(<[u8]>::to_vec)));
-    }
-
-    /// Waits until every event sent is acknowledged, gives the records
-    /// Kafka refused for good to `keep` (dead-lettering them), then writes
-    /// the held-back positions and waits for their acknowledgement.
-    /// `Aborted` when an event or a position was not delivered: the caller
-    /// reads again from the positions written before (some events twice).
-    pub fn commit(&mut self, keep: &mut dyn FnMut(Vec<Rejected>) -> Result<(), String>) -> Result<usize, TxnError> {
-        let Some(open) = self.open.take() else {
-            return Ok(0);
-        };
-        let positions = std::mem::take(&mut self.positions);
-        let started = Instant::now();
-        self.settle("events")?;
-        let rejected = self.take_rejected();
-        if !rejected.is_empty() {
-            keep(rejected).map_err(TxnError::Aborted)?;
-        }
-        for (key, payload) in &positions {
-            let mut record: BaseRecord<'_, str, [u8], ()> = BaseRecord::to(&self.checkpoints_topic).key(key.as_str()).partition(0);
-            if let Some(payload) = payload {
-                record = record.payload(payload);
-            }
-            if let Err((error, _)) = self.producer.send(record) {
-                return Err(TxnError::Aborted(format!("writing a position to {}: {error}", self.checkpoints_topic)));
-            }
-        }
-        self.settle("positions")?;
-        if !self.take_rejected().is_empty() {
-            return Err(TxnError::Aborted(format!("a position record was refused by {}", self.checkpoints_topic)));
-        }
-        metrics::transaction_committed(started.elapsed());
-        Ok(open.events)
-    }
-
-    /// Waits for the delivery report of everything sent; fails on the first
-    /// delivery failure since the last call.
-    fn settle(&self, what: &str) -> Result<(), TxnError> {
-        if let Err(error) = crate::producer::flush_now(&self.producer, STEP_TIMEOUT * 2) {
-            return Err(TxnError::Aborted(format!("{what} not acknowledged: {error}")));
-        }
-        match self.producer.context().failed.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            Some(reason) => Err(TxnError::Aborted(format!("{what} not delivered: {reason}"))),
-            None => Ok(()),
-        }
-    }
-
-    /// Forgets what waits for a commit (after a failure): the positions are
-    /// not written, and the events after the last one written are read again.
-    pub fn abort(&mut self) {
-        self.open = None;
-        self.positions.clear();
-        self.producer.context().failed.lock().unwrap_or_else(|e| e.into_inner()).take();
-    }
-
-    /// Records Kafka refused for good in delivery reports since the last call.
-    pub fn take_rejected(&self) -> Vec<Rejected> {
-        std::mem::take(&mut *self.producer.context().rejected.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-}
-
 /// Creates the compacted checkpoints topic (one partition) unless it exists.
 pub async fn ensure_checkpoints_topic(config: &KafkaConfig, topic: &str) -> Result<(), crate::KafkaClientError> {
     crate::ensure_topic_with(
@@ -638,4 +468,40 @@ pub async fn ensure_checkpoints_topic(config: &KafkaConfig, topic: &str) -> Resu
         &[("cleanup.policy", "compact"), ("segment.ms", "600000"), ("min.cleanable.dirty.ratio", "0.1")],
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A step failing `failing` times with `Retry`, then succeeding; counts its calls.
+    fn flaky(failing: u32, calls: &mut u32) -> impl FnMut() -> Result<u32, TxnError> + '_ {
+        move || {
+            *calls += 1;
+            if *calls <= failing { Err(TxnError::Retry(format!("failure {calls}"))) } else { Ok(*calls) }
+        }
+    }
+
+    #[test]
+    fn retrying_tries_again_until_the_step_succeeds() {
+        let mut calls = 0;
+        let mut seen = Vec::new();
+        let result = retrying(Duration::ZERO, flaky(2, &mut calls), |_, failures| {
+            seen.push(failures);
+            true
+        });
+        assert_eq!(result.unwrap(), 3);
+        assert_eq!(seen, [1, 2]);
+    }
+
+    #[test]
+    fn retrying_returns_the_error_it_gave_up_on() {
+        let mut calls = 0;
+        let result = retrying(Duration::ZERO, flaky(5, &mut calls), |_, failures| failures < 2);
+        match result {
+            Err(TxnError::Retry(reason)) => assert_eq!(reason, "failure 2"),
+            other => panic!("expected the second failure, got {other:?}"),
+        }
+        assert_eq!(calls, 2);
+    }
 }

@@ -43,14 +43,11 @@ pub struct Fingerprint {
 }
 
 impl Fingerprint {
-    /// The fingerprint of the file's current first bytes; `None` when empty.
-    pub fn of(file: &File) -> std::io::Result<Option<Fingerprint>> {
-        let mut buf = vec![0u8; FINGERPRINT_BYTES as usize];
-        let n = read_prefix(file, &mut buf)?;
-        if n == 0 {
-            return Ok(None);
-        }
-        Ok(Some(Fingerprint { bytes: n as u64, crc32: crc32fast::hash(&buf[..n]) }))
+    /// The fingerprint of a content's first bytes (at most
+    /// [`FINGERPRINT_BYTES`] of `head` count); `None` when empty.
+    pub fn of_bytes(head: &[u8]) -> Option<Fingerprint> {
+        let head = &head[..head.len().min(FINGERPRINT_BYTES as usize)];
+        (!head.is_empty()).then(|| Fingerprint { bytes: head.len() as u64, crc32: crc32fast::hash(head) })
     }
 
     /// Whether the file still starts with the bytes this fingerprint covers.
@@ -86,6 +83,10 @@ impl Prefix {
         let n = read_prefix(file, &mut buf)?;
         buf.truncate(n);
         Ok(Prefix(buf))
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
     }
 }
 
@@ -201,16 +202,19 @@ impl Positions {
 
     /// Same inode and same first bytes: the file a position was written for
     /// (renamed or not). Tried for every new file before [`Positions::claim_copy`].
+    /// A position without a fingerprint (written by the at-least-once
+    /// collector before fingerprints) is trusted by inode alone, and only
+    /// when no position of the inode has matching first bytes.
     pub fn claim_same(&mut self, id: FileId, prefix: &Prefix) -> Option<(String, u64)> {
-        let (key, position) = self.entries.iter_mut().find(|(_, p)| {
-            p.claimed_by.is_none()
-                && p.current.id == id
-                && match p.current.fingerprint {
-                    Some(f) => f.matches_prefix(prefix),
-                    // Written while the file was empty (or before fingerprints).
-                    None => true,
-                }
-        })?;
+        let (key, position) = self
+            .entries
+            .iter_mut()
+            .filter(|(_, p)| {
+                p.claimed_by.is_none()
+                    && p.current.id == id
+                    && p.current.fingerprint.is_none_or(|f| f.matches_prefix(prefix))
+            })
+            .max_by_key(|(_, p)| (p.current.fingerprint.map_or(0, |f| f.bytes + 1), p.current.offset))?;
         position.claimed_by = Some(id);
         Some((key.clone(), position.current.offset))
     }
@@ -273,10 +277,26 @@ impl Positions {
     }
 
     /// The file stops reading this content (truncated, or gone and read to
-    /// the end); the position stays for a copy of it to take over.
+    /// the end); the position stays for a copy of it to take over. A
+    /// position at offset 0 goes: nothing of its content was read, so a
+    /// copy starts from the beginning anyway, and left behind it could
+    /// later be claimed by its inode's next content.
     pub fn release(&mut self, key: &str) {
-        if let Some(position) = self.entries.get_mut(key) {
-            position.claimed_by = None;
+        let Some(position) = self.entries.get_mut(key) else { return };
+        position.claimed_by = None;
+        if position.current.offset == 0 {
+            self.remove(key);
+        }
+    }
+
+    /// Drops a position: a tombstone in the open transaction when Kafka
+    /// holds it (restored if the transaction aborts).
+    fn remove(&mut self, key: &str) {
+        if let Some(position) = self.entries.remove(key) {
+            self.dirty.remove(key);
+            if position.committed.is_some() {
+                self.removed.insert(key.to_string(), position);
+            }
         }
     }
 
@@ -295,12 +315,7 @@ impl Positions {
             .map(|(k, _)| k.clone())
             .collect();
         for key in gone {
-            if let Some(position) = self.entries.remove(&key) {
-                self.dirty.remove(&key);
-                if position.committed.is_some() {
-                    self.removed.insert(key, position);
-                }
-            }
+            self.remove(&key);
         }
     }
 
@@ -406,6 +421,43 @@ mod tests {
     }
 
     #[test]
+    fn a_position_released_before_anything_was_read_goes() {
+        // The storm's duplicate: a file claimed as new at offset 0 and
+        // truncated before its first read kept an offset-0 position with no
+        // fingerprint; after a restart it claimed the inode's next content
+        // by inode alone, beside that content's own position, and the
+        // content was read again from its start.
+        let mut positions = Positions::default();
+        let id = FileId { dev: 1, ino: 7 };
+        let old = positions.create(id, "/l/app.log", 0);
+        positions.committed();
+        positions.release(&old);
+        let new = positions.create(id, "/l/app.log", 0);
+        positions.advance(&new, id, "/l/app.log", 12, Some(fingerprint(b"new 1\nnew 2\n")));
+        let changes = positions.changes();
+        assert!(changes.contains(&(position_name(&old), None)), "a tombstone for the empty position: {changes:?}");
+        positions.committed();
+        let committed: BTreeMap<String, Vec<u8>> =
+            changes.into_iter().filter_map(|(name, payload)| Some((name, payload?))).collect();
+        let mut reloaded = Positions::load(&committed).unwrap();
+        assert_eq!(reloaded.claim_same(id, &prefix(b"new 1\nnew 2\nnew 3\n")), Some((new, 12)));
+    }
+
+    #[test]
+    fn the_first_bytes_win_over_a_position_trusted_by_inode_alone() {
+        let mut positions = Positions::default();
+        let id = FileId { dev: 1, ino: 8 };
+        let legacy = positions.create(id, "/l/app.log", 0);
+        positions.advance(&legacy, id, "/l/app.log", 3, None);
+        let known = positions.create(id, "/l/app.log", 0);
+        positions.advance(&known, id, "/l/app.log", 9, Some(fingerprint(b"abc\n")));
+        positions.release(&legacy);
+        positions.release(&known);
+        assert_eq!(positions.claim_same(id, &prefix(b"abc\ndef\n")), Some((known, 9)));
+        assert_eq!(positions.claim_same(id, &prefix(b"abc\ndef\n")), Some((legacy, 3)));
+    }
+
+    #[test]
     fn legacy_checkpoints_are_imported() {
         let dir = std::env::temp_dir().join(format!("lw-ckpt-old-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
@@ -427,14 +479,14 @@ mod tests {
         fs::create_dir_all(&dir).unwrap();
         let path = dir.join("a.log");
         fs::write(&path, b"first line\n").unwrap();
-        let short = Fingerprint::of(&File::open(&path).unwrap()).unwrap().unwrap();
+        let short = Fingerprint::of_bytes(Prefix::of(&File::open(&path).unwrap()).unwrap().bytes()).unwrap();
         assert_eq!(short.bytes, 11);
         assert!(!short.is_complete());
         // The file grows: still the same file.
         fs::write(&path, "first line\n".repeat(200)).unwrap();
         let file = File::open(&path).unwrap();
         assert!(short.matches(&file).unwrap());
-        let full = Fingerprint::of(&file).unwrap().unwrap();
+        let full = Fingerprint::of_bytes(Prefix::of(&file).unwrap().bytes()).unwrap();
         assert!(full.is_complete() && full.matches(&file).unwrap());
         // Other content, or a shorter file: another file.
         fs::write(&path, b"other line\n").unwrap();
@@ -442,7 +494,7 @@ mod tests {
         fs::write(&path, b"first").unwrap();
         assert!(!short.matches(&File::open(&path).unwrap()).unwrap());
         fs::write(&path, b"").unwrap();
-        assert_eq!(Fingerprint::of(&File::open(&path).unwrap()).unwrap(), None);
+        assert_eq!(Fingerprint::of_bytes(Prefix::of(&File::open(&path).unwrap()).unwrap().bytes()), None);
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -6,10 +6,13 @@
 //! - `multiline`: joining continuation lines into the event they follow.
 //! - `checkpoint`: file positions (inode and fingerprint of the first bytes),
 //!   committed, in the open transaction, claimed by files and copies.
+//! - `parse_pool`: parsing and encoding a read's lines on several threads,
+//!   handed back in order.
 //! - `source`: the loop: discover, read, send, commit (or rewind).
 
 mod checkpoint;
 mod multiline;
+mod parse_pool;
 pub(crate) mod source;
 mod tailer;
 

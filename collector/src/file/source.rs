@@ -16,13 +16,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::Utc;
 use logwarden_config::{CollectorConfig, Delivery, FileInput, KafkaConfig};
-use logwarden_event::wire;
 use logwarden_kafka::producer::Rejected;
 use logwarden_kafka::transaction::{AtLeastOnce, Transactional, TxnError};
 use tokio_util::sync::CancellationToken;
 
-use crate::encode::encode_within_limit;
 use crate::file::checkpoint::{Claim, Positions, Prefix};
+use crate::file::parse_pool::{Batch, ParsePool};
 use crate::file::{FileId, Joiner, Record, TailedFile};
 use crate::metrics;
 use crate::parse::{LineContext, Parsers};
@@ -41,6 +40,8 @@ pub struct FileSource {
     parsers: Vec<Parsers>,
     /// Where records Kafka refuses for good are kept (the spool's folder).
     dead_letter_dir: PathBuf,
+    /// The threads that parse and encode the lines read.
+    parse_pool: ParsePool,
 }
 
 struct Tracked {
@@ -73,6 +74,7 @@ impl FileSource {
                 None => shared.clone(),
             })
             .collect();
+        let parse_pool = ParsePool::new().context("starting the collector's parse threads")?;
         Ok(FileSource {
             parsers,
             config: config.clone(),
@@ -82,6 +84,7 @@ impl FileSource {
             files: HashMap::new(),
             positions: Positions::default(),
             dead_letter_dir: config.spool.dir.clone(),
+            parse_pool,
         })
     }
 
@@ -136,7 +139,6 @@ impl FileSource {
             return Ok(());
         };
         let mut last_scan: Option<Instant> = None;
-        let mut payload = Vec::with_capacity(4096);
         while !shutdown.is_cancelled() {
             if last_scan.is_none_or(|t| t.elapsed() >= self.config.scan_interval) {
                 self.scan();
@@ -147,7 +149,7 @@ impl FileSource {
             for tracked in self.files.values_mut() {
                 let parsers = &self.parsers[tracked.input];
                 let mut out = Out { txn: &mut txn, topic: &self.topic, positions: &mut self.positions, dead_letter_dir: &self.dead_letter_dir };
-                match send_new_lines(tracked, &self.config, parsers, &self.host_name, &mut out, &mut payload) {
+                match send_new_lines(tracked, &self.config, parsers, &self.host_name, &mut out, &mut self.parse_pool) {
                     Ok(n) => sent += n,
                     Err(error) => {
                         failed = Some(error);
@@ -177,7 +179,7 @@ impl FileSource {
             let pending: Vec<Record> = tracked.joiner.as_mut().and_then(Joiner::flush).into_iter().collect();
             let parsers = &self.parsers[tracked.input];
             let mut out = Out { txn: &mut txn, topic: &self.topic, positions: &mut self.positions, dead_letter_dir: &self.dead_letter_dir };
-            if let Err(error) = send_records(tracked, pending, &self.config, parsers, &self.host_name, &mut out, &mut payload) {
+            if let Err(error) = send_records(tracked, pending, &self.config, parsers, &self.host_name, &mut out, &mut self.parse_pool) {
                 tracing::warn!(%error, "cannot send a pending multiline event at shutdown; it is read again on restart");
             }
         }
@@ -237,7 +239,6 @@ impl FileSource {
         }
         for tracked in self.files.values_mut() {
             let offset = self.positions.offset(&tracked.key);
-            tracked.tail.refresh_fingerprint_to(offset);
             let path = tracked.tail.path.display().to_string();
             self.positions.advance(&tracked.key, tracked.tail.id, &path, offset, tracked.tail.fingerprint);
         }
@@ -296,7 +297,7 @@ impl FileSource {
         // New files: first those that are the file of a position (same
         // inode, same first bytes), then copies of known content, then new
         // content.
-        let mut fresh: Vec<(FileId, PathBuf, usize, std::fs::File, Prefix)> = Vec::new();
+        let mut fresh: Vec<Found> = Vec::new();
         for (id, path, input) in &seen {
             if self.files.contains_key(id) {
                 continue;
@@ -308,34 +309,34 @@ impl FileSource {
             });
             match opened {
                 Ok((file, meta, prefix)) if meta.dev() == id.dev && meta.ino() == id.ino => {
-                    fresh.push((*id, path.clone(), *input, file, prefix));
+                    fresh.push(Found { id: *id, path: path.clone(), input: *input, file, prefix });
                 }
                 Ok(_) => {} // replaced between stat and open: next scan picks it up
                 Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot open file"),
             }
         }
         let mut unmatched = Vec::new();
-        for (id, path, input, file, prefix) in fresh {
-            match self.positions.claim_same(id, &prefix) {
-                Some((key, offset)) => self.track(id, &path, input, key, offset, &file),
-                None => unmatched.push((id, path, input, file, prefix)),
+        for found in fresh {
+            match self.positions.claim_same(found.id, &found.prefix) {
+                Some((key, offset)) => self.track(found, key, offset),
+                None => unmatched.push(found),
             }
         }
-        for (id, path, input, file, prefix) in unmatched {
-            if file.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
+        for found in unmatched {
+            if found.prefix.bytes().is_empty() {
                 continue; // nothing to read, nothing to tell it by: next scan
             }
-            match self.positions.claim_copy(id, &prefix) {
+            match self.positions.claim_copy(found.id, &found.prefix) {
                 Claim::Resume(key, offset) => {
-                    tracing::info!(path = %path.display(), offset, "file holds content read before (a copy or a move); resuming it");
-                    self.track(id, &path, input, key, offset, &file);
+                    tracing::info!(path = %found.path.display(), offset, "file holds content read before (a copy or a move); resuming it");
+                    self.track(found, key, offset);
                 }
                 Claim::Shadowed => {
-                    tracing::debug!(path = %path.display(), "file is a copy of a file being read; not read twice");
+                    tracing::debug!(path = %found.path.display(), "file is a copy of a file being read; not read twice");
                 }
                 Claim::New => {
-                    let key = self.positions.create(id, &path.display().to_string(), 0);
-                    self.track(id, &path, input, key, 0, &file);
+                    let key = self.positions.create(found.id, &found.path.display().to_string(), 0);
+                    self.track(found, key, 0);
                 }
             }
         }
@@ -351,13 +352,16 @@ impl FileSource {
         }
     }
 
-    fn track(&mut self, id: FileId, path: &Path, input: usize, key: String, offset: u64, file: &std::fs::File) {
+    /// Tails a file found by [`FileSource::scan`] from `offset` of the
+    /// content `key` names, claimed for the first bytes the scan read.
+    fn track(&mut self, found: Found, key: String, offset: u64) {
+        let Found { id, path, input, file, prefix } = found;
         // An offset past the end: content copied before all of it was
         // written; what the copy holds was all read.
         let len = file.metadata().map(|m| m.len()).unwrap_or(0);
         let offset = offset.min(len);
-        match TailedFile::open(path, offset, None) {
-            Ok(tail) if tail.id == id => {
+        match TailedFile::from_file(&path, file, offset, &prefix) {
+            Ok(tail) => {
                 tracing::info!(path = %path.display(), offset = tail.acked_offset, "tailing file");
                 let joiner = self.config.files[input]
                     .multiline
@@ -365,13 +369,22 @@ impl FileSource {
                     .map(|multiline| Joiner::new(multiline, self.config.max_line_bytes));
                 self.files.insert(id, Tracked { tail, key, input, joiner, resets: 0 });
             }
-            Ok(_) => self.positions.release(&key),
             Err(e) => {
                 self.positions.release(&key);
                 tracing::warn!(path = %path.display(), error = %e, "cannot open file");
             }
         }
     }
+}
+
+/// A file a scan found and opened: its first bytes, read from the handle
+/// it is tailed through.
+struct Found {
+    id: FileId,
+    path: PathBuf,
+    input: usize,
+    file: std::fs::File,
+    prefix: Prefix,
 }
 
 fn fenced_error(error: TxnError) -> anyhow::Error {
@@ -472,7 +485,7 @@ fn send_new_lines(
     parsers: &Parsers,
     host_name: &str,
     out: &mut Out<'_>,
-    payload: &mut Vec<u8>,
+    pool: &mut ParsePool,
 ) -> Result<usize, TxnError> {
     let chunk = match tracked.tail.read_lines(config.max_line_bytes, config.partial_line_timeout) {
         Ok(chunk) => chunk,
@@ -512,12 +525,13 @@ fn send_new_lines(
         }
     }
     metrics::lines_read(read as u64);
-    send_records(tracked, records, config, parsers, host_name, out, payload)?;
+    send_records(tracked, records, config, parsers, host_name, out, pool)?;
     Ok(read)
 }
 
-/// Parses `records` and adds them to the open transaction; the file's
-/// position moves past the last of them (committed with the transaction).
+/// Parses `records` (on the parse threads) and adds them to the open
+/// transaction in order; the file's position moves past the last of them
+/// (committed with the transaction).
 fn send_records(
     tracked: &mut Tracked,
     records: Vec<Record>,
@@ -525,7 +539,7 @@ fn send_records(
     parsers: &Parsers,
     host_name: &str,
     out: &mut Out<'_>,
-    payload: &mut Vec<u8>,
+    pool: &mut ParsePool,
 ) -> Result<(), TxnError> {
     let Some(end) = records.last().map(|r| r.end) else {
         return Ok(());
@@ -541,18 +555,13 @@ fn send_records(
     let mut rejected = Vec::new();
     // `<file key>:<offset>`: the key is written once per batch.
     let id_prefix = format!("{}:", tail.id.key());
-    for record in records {
-        let mut event = parsers.parse(&record.text, &ctx);
-        event.id = Some(event_id(&id_prefix, record.start));
-        event.log_offset = Some(record.start);
-        if record.cut.is_some() {
-            event.parse_error = record.cut;
-        }
-        encode_within_limit(&mut event, payload);
-        if let Some(refused) = out.txn.send(out.topic, &wire::key(&event), payload)? {
+    let batch = Batch { parsers, ctx, id_prefix: &id_prefix };
+    pool.encode_in_order(&records, &batch, |key, payload| {
+        if let Some(refused) = out.txn.send(out.topic, key, payload)? {
             rejected.push(refused);
         }
-    }
+        Ok(())
+    })?;
     if !rejected.is_empty() {
         // Kept whole with the reason, never silently dropped; the lines
         // behind them go on.
@@ -562,26 +571,6 @@ fn send_records(
     }
     out.positions.advance(&tracked.key, tail.id, &path, end, tail.fingerprint);
     Ok(())
-}
-
-/// `prefix` followed by `offset` in decimal, in one allocation.
-fn event_id(prefix: &str, offset: u64) -> String {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = offset;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let mut id = String::with_capacity(prefix.len() + digits.len() - at);
-    id.push_str(prefix);
-    // ASCII digits only.
-    id.extend(digits[at..].iter().map(|&d| char::from(d)));
-    id
 }
 
 fn expand(input: &FileInput) -> Vec<PathBuf> {
@@ -608,16 +597,4 @@ pub fn spawn(source: FileSource, shutdown: CancellationToken) -> std::io::Result
         }
         result
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::event_id;
-
-    #[test]
-    fn event_ids_are_the_file_key_and_the_offset() {
-        for offset in [0, 7, 10, 4096, 1_234_567_890, u64::MAX] {
-            assert_eq!(event_id("803:1a2b:", offset), format!("803:1a2b:{offset}"));
-        }
-    }
 }

@@ -7,7 +7,7 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::file::checkpoint::{FileId, Fingerprint};
+use crate::file::checkpoint::{FileId, Fingerprint, Prefix, FINGERPRINT_BYTES};
 
 const READ_CHUNK: usize = 1024 * 1024;
 
@@ -52,7 +52,13 @@ pub struct TailedFile {
     pub truncated: bool,
     /// The path no longer leads to this file (renamed away or deleted).
     pub detached: bool,
-    /// The file's first bytes, to recognize it after a restart.
+    /// The content's first bytes (at most [`FINGERPRINT_BYTES`]) as this
+    /// tailer saw them: the prefix its position was claimed with, then
+    /// what it read from offset 0. Never read again later: a file
+    /// truncated and rewritten since would lend its new first bytes to the
+    /// old content's position.
+    head: Vec<u8>,
+    /// The fingerprint of `head`, to recognize the content after a restart.
     pub fingerprint: Option<Fingerprint>,
     /// How many times reading went back to an earlier offset (truncation,
     /// rewind after a failed batch): whatever was built from lines read
@@ -63,18 +69,31 @@ pub struct TailedFile {
 impl TailedFile {
     /// Opens `path` to resume at a checkpoint's `offset`, taken when the file
     /// started with the bytes of `expected` (`None`: trusted by inode alone).
+    /// The collector claims positions through [`crate::file::Positions`]
+    /// and tails with [`TailedFile::from_file`]; this is the tests' way in.
+    #[cfg(test)]
     pub fn open(path: &Path, offset: u64, expected: Option<Fingerprint>) -> std::io::Result<TailedFile> {
         let file = File::open(path)?;
+        let prefix = Prefix::of(&file)?;
+        let offset = if offset > 0 && expected.is_some_and(|f| !f.matches_prefix(&prefix)) {
+            tracing::warn!(path = %path.display(), offset, "file content differs from its checkpoint (inode reused or rewritten); reading it from the start");
+            0
+        } else {
+            offset
+        };
+        TailedFile::from_file(path, file, offset, &prefix)
+    }
+
+    /// Tails `file` (opened at `path`) from `offset` of the content whose
+    /// first bytes were `prefix` when its position was claimed. Should the
+    /// file be truncated and written again since, the first read notices.
+    pub fn from_file(path: &Path, file: File, offset: u64, prefix: &Prefix) -> std::io::Result<TailedFile> {
         let meta = file.metadata()?;
         let id = FileId { dev: meta.dev(), ino: meta.ino() };
         // A checkpoint past the end means the file was truncated or the inode
         // reused: start over rather than skip data.
-        let mut offset = if offset > meta.len() { 0 } else { offset };
-        if offset > 0 && expected.is_some_and(|f| !f.matches(&file).unwrap_or(false)) {
-            tracing::warn!(path = %path.display(), offset, "file content differs from its checkpoint (inode reused or rewritten); reading it from the start");
-            offset = 0;
-        }
-        let fingerprint = Fingerprint::of(&file)?;
+        let offset = if offset > meta.len() { 0 } else { offset };
+        let head = prefix.bytes().to_vec();
         Ok(TailedFile {
             path: path.to_path_buf(),
             id,
@@ -85,7 +104,8 @@ impl TailedFile {
             partial_since: None,
             truncated: false,
             detached: false,
-            fingerprint,
+            fingerprint: Fingerprint::of_bytes(&head),
+            head,
             resets: 0,
         })
     }
@@ -95,9 +115,9 @@ impl TailedFile {
     /// unchanged for `partial_timeout`, then sent as it is.
     pub fn read_lines(&mut self, max_line: usize, partial_timeout: Duration) -> std::io::Result<Option<Chunk>> {
         let len = self.file.metadata()?.len();
-        // Truncated and written again past our offset before we looked: the
-        // first bytes tell.
-        let rewritten = self.read_offset > 0 && self.fingerprint.is_some_and(|f| !f.matches(&self.file).unwrap_or(true));
+        // Truncated and written again before we looked (past our offset, or
+        // at all when nothing was read yet): the first bytes tell.
+        let rewritten = self.fingerprint.is_some_and(|f| !f.matches(&self.file).unwrap_or(true));
         if len < self.read_offset || rewritten {
             self.handle_truncation(len);
         }
@@ -112,6 +132,7 @@ impl TailedFile {
                 buf.resize(READ_CHUNK, 0);
             }
             let n = self.file.read_at(&mut buf[..want], self.read_offset)?;
+            self.learn_head(&buf[..n]);
             let mut rest = &buf[..n];
             while let Some(pos) = memchr::memchr(b'\n', rest) {
                 let (line, span) = if self.partial.is_empty() {
@@ -171,30 +192,22 @@ impl TailedFile {
         // The committed offset restarts with the new content.
         self.truncated = true;
         self.acked_offset = 0;
+        self.head.clear();
         self.fingerprint = None;
         self.resets += 1;
     }
 
-    /// Extends the fingerprint once more of the file was acknowledged, until
-    /// it covers all the bytes a fingerprint takes.
-    pub fn refresh_fingerprint(&mut self) {
-        self.refresh_fingerprint_to(self.acked_offset);
-    }
-
-    /// [`TailedFile::refresh_fingerprint`] once `upto` bytes were sent.
-    pub fn refresh_fingerprint_to(&mut self, upto: u64) {
-        let stale = match self.fingerprint {
-            None => upto > 0,
-            // Only while the file still starts with the same bytes: a file
-            // truncated and rewritten since is noticed by reading, not here.
-            Some(f) => !f.is_complete() && upto > f.bytes && f.matches(&self.file).unwrap_or(false),
-        };
-        if stale {
-            match Fingerprint::of(&self.file) {
-                Ok(fingerprint) => self.fingerprint = fingerprint,
-                Err(e) => tracing::warn!(path = %self.path.display(), error = %e, "cannot read the file's first bytes"),
-            }
+    /// Extends `head` with the bytes just read at `read_offset`, while it
+    /// is shorter than a fingerprint and the read follows it.
+    fn learn_head(&mut self, read: &[u8]) {
+        let (known, at) = (self.head.len() as u64, self.read_offset);
+        if known >= FINGERPRINT_BYTES || at > known || at + read.len() as u64 <= known {
+            return;
         }
+        let from = (known - at) as usize;
+        let to = read.len().min((FINGERPRINT_BYTES - at) as usize);
+        self.head.extend_from_slice(&read[from..to]);
+        self.fingerprint = Fingerprint::of_bytes(&self.head);
     }
 
     /// Goes back to `offset` (a committed position, after a transaction
@@ -205,11 +218,6 @@ impl TailedFile {
         self.partial.clear();
         self.partial_since = None;
         self.resets += 1;
-    }
-
-    /// Fingerprint of the file's first bytes as they are now.
-    pub fn fingerprint_now(&self) -> std::io::Result<Option<Fingerprint>> {
-        Fingerprint::of(&self.file)
     }
 
     pub fn file(&self) -> &File {
@@ -337,16 +345,37 @@ mod tests {
     }
 
     #[test]
-    fn the_fingerprint_grows_with_acknowledged_bytes() {
+    fn content_replaced_before_the_first_read_is_noticed() {
+        // Opened at offset 0 (new content, or rewound there after an
+        // aborted transaction), then copytruncated and written again before
+        // anything was read: what is read is other content, under a new
+        // position, not the old content's.
+        let path = temp_file("i", b"old 1\nold 2\n");
+        let mut t = TailedFile::open(&path, 0, None).unwrap();
+        std::fs::write(&path, b"new 1\nnew 2\nnew 3\n").unwrap();
+        assert_eq!(texts(&t.read_lines(1024, Duration::ZERO).unwrap().unwrap()), ["new 1", "new 2", "new 3"]);
+        assert!(t.truncated, "the old content's position must not move over the new content");
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn the_fingerprint_grows_with_the_bytes_read_and_never_from_a_later_look() {
         let path = temp_file("g", b"ab\n");
         let mut t = TailedFile::open(&path, 0, None).unwrap();
         assert_eq!(t.fingerprint.map(|f| f.bytes), Some(3));
-        std::fs::write(&path, "ab\n".repeat(1000)).unwrap();
-        t.refresh_fingerprint();
-        assert_eq!(t.fingerprint.map(|f| f.bytes), Some(3), "nothing more acknowledged yet");
-        t.acked_offset = 30;
-        t.refresh_fingerprint();
+        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all("ab\n".repeat(1000).as_bytes()).unwrap();
+        assert_eq!(t.fingerprint.map(|f| f.bytes), Some(3), "nothing more read yet");
+        t.read_lines(1024, Duration::ZERO).unwrap().unwrap();
         assert!(t.fingerprint.is_some_and(|f| f.is_complete()));
+        assert_eq!(t.fingerprint, Fingerprint::of_bytes("ab\n".repeat(1001).as_bytes()));
+        // After a truncation, the fingerprint is the new content's as read,
+        // even when the file changes again before the position is written.
+        std::fs::write(&path, b"new 1\n").unwrap();
+        t.read_lines(1024, Duration::ZERO).unwrap().unwrap();
+        assert!(t.truncated);
+        assert_eq!(t.fingerprint, Fingerprint::of_bytes(b"new 1\n"));
+        std::fs::write(&path, b"other content, longer than the first\n").unwrap();
+        assert_eq!(t.fingerprint, Fingerprint::of_bytes(b"new 1\n"));
         std::fs::remove_file(path).unwrap();
     }
 

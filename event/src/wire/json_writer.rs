@@ -10,6 +10,7 @@
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde_json::{Map, Value};
 
+use super::decimal::Decimal;
 use crate::Event;
 
 /// Appends `event` as one JSON object to `buf`.
@@ -111,18 +112,7 @@ fn text(buf: &mut Vec<u8>, name: &str, value: Option<&str>) {
 fn number(buf: &mut Vec<u8>, name: &str, value: Option<u64>) {
     if let Some(value) = value {
         key(buf, name);
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        let mut rest = value;
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        buf.extend_from_slice(&digits[at..]);
+        buf.extend_from_slice(Decimal::new(value).as_bytes());
     }
 }
 

@@ -1,0 +1,223 @@
+//! At-least-once production, for a file source that chose
+//! `collector.delivery = "at_least_once"`: the same calls as
+//! [`Transactional`](crate::transaction::Transactional), an idempotent
+//! producer without transactions, positions written once the events before
+//! them are acknowledged.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use logwarden_config::KafkaConfig;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::{ClientContext, Message};
+
+use crate::metrics;
+use crate::producer::{Rejected, is_permanent};
+use crate::transaction::{Open, START_PAUSE, STEP_TIMEOUT, TxnError, read_positions_to_marker, retrying, start_nonce};
+
+/// Delivery reports of the at-least-once producer: the first failure (it
+/// fails the next commit: the source reads again from its positions) and
+/// the records Kafka refused for good (dead-lettered at the next commit).
+#[derive(Default)]
+pub struct AckedContext {
+    failed: Mutex<Option<String>>,
+    rejected: Mutex<Vec<Rejected>>,
+}
+
+impl ClientContext for AckedContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::warn!(%error, reason, "kafka client error");
+    }
+}
+
+impl ProducerContext for AckedContext {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        if let Err((error, message)) = result {
+            metrics::delivery_error(message.topic(), error);
+            if is_permanent(error) {
+                self.rejected.lock().unwrap_or_else(|e| e.into_inner()).push(Rejected {
+                    key: message.key().unwrap_or_default().to_vec(),
+                    payload: message.payload().unwrap_or_default().to_vec(),
+                    reason: error.to_string(),
+                });
+            } else {
+                tracing::warn!(%error, topic = message.topic(), "kafka delivery failed; reading again from the last positions");
+                self.failed.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(|| error.to_string());
+            }
+        }
+    }
+}
+
+/// The at-least-once counterpart of [`Transactional`], for a source that
+/// chose `collector.delivery = "at_least_once"`: an idempotent producer
+/// without transactions (so without fencing). Positions given to
+/// [`AtLeastOnce::put_position`] are held back and written to the same
+/// checkpoints topic by [`AtLeastOnce::commit`] only once every event sent
+/// before them is acknowledged: a crash repeats the events after the last
+/// position written, and loses none.
+pub struct AtLeastOnce {
+    producer: ThreadedProducer<AckedContext>,
+    checkpoints_topic: String,
+    /// `<collector id>/<role>/`: the keys of this source's positions.
+    prefix: String,
+    open: Option<Open>,
+    positions: Vec<(String, Option<Vec<u8>>)>,
+}
+
+impl AtLeastOnce {
+    /// Creates the producer and reads the positions written before (as
+    /// [`Transactional::start`] does, with an acknowledged marker instead
+    /// of a committed one), retrying while Kafka is away until `stop`.
+    pub fn start(
+        config: &KafkaConfig,
+        checkpoints_topic: &str,
+        collector_id: &str,
+        role: &str,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<(AtLeastOnce, BTreeMap<String, Vec<u8>>), TxnError> {
+        let producer = crate::producer::producer_client(config, &[])
+            .create_with_context(AckedContext::default())
+            .map_err(|e| TxnError::Retry(e.to_string()))?;
+        let mut out = AtLeastOnce {
+            producer,
+            checkpoints_topic: checkpoints_topic.to_string(),
+            prefix: format!("{collector_id}/{role}/"),
+            open: None,
+            positions: Vec::new(),
+        };
+        let positions = retrying(
+            START_PAUSE,
+            || {
+                // What a failed attempt left is forgotten (nothing, the first time).
+                out.abort();
+                let nonce = start_nonce();
+                out.put_position("start", Some(nonce.as_bytes()));
+                out.commit(&mut |_| Ok(()))?;
+                read_positions_to_marker(config, checkpoints_topic, &out.prefix, &nonce)
+            },
+            |error, failures| {
+                let again = !stop();
+                if again && failures == 1 {
+                    tracing::warn!(%error, topic = checkpoints_topic, "cannot read the file positions yet; retrying");
+                }
+                again
+            },
+        )?;
+        Ok((out, positions))
+    }
+
+    /// Since when events or positions wait for [`AtLeastOnce::commit`].
+    pub fn open_since(&self) -> Option<Instant> {
+        self.open.as_ref().map(|o| o.started)
+    }
+
+    /// Events sent since the last commit.
+    pub fn events(&self) -> usize {
+        self.open.as_ref().map_or(0, |o| o.events)
+    }
+
+    fn begin(&mut self) -> &mut Open {
+        self.open.get_or_insert_with(|| Open { started: Instant::now(), events: 0 })
+    }
+
+    /// Sends an event, waiting while librdkafka's queue is full. A record
+    /// Kafka refuses for what it is comes back as `Ok(Some(..))`.
+    pub fn send(&mut self, topic: &str, key: &str, payload: &[u8]) -> Result<Option<Rejected>, TxnError> {
+        self.begin();
+        let mut record: BaseRecord<'_, str, [u8], ()> = BaseRecord::to(topic).key(key).payload(payload);
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => {
+                    self.begin().events += 1;
+                    return Ok(None);
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                    metrics::backpressure();
+                    record = returned;
+                    crate::producer::queue_full_pause();
+                }
+                Err((error, _)) if is_permanent(&error) => {
+                    metrics::delivery_error(topic, &error);
+                    return Ok(Some(Rejected {
+                        key: key.as_bytes().to_vec(),
+                        payload: payload.to_vec(),
+                        reason: error.to_string(),
+                    }));
+                }
+                Err((error, _)) => {
+                    metrics::delivery_error(topic, &error);
+                    return Err(TxnError::Aborted(format!("sending to {topic}: {error}")));
+                }
+            }
+        }
+    }
+
+    /// Holds position `name` back until the events sent before it are
+    /// acknowledged; `None` lets it go (a tombstone).
+    pub fn put_position(&mut self, name: &str, payload: Option<&[u8]>) {
+        self.begin();
+        self.positions.push((format!("{}{name}", self.prefix), payload.map(<[u8]>::to_vec)));
+    }
+
+    /// Waits until every event sent is acknowledged, gives the records
+    /// Kafka refused for good to `keep` (dead-lettering them), then writes
+    /// the held-back positions and waits for their acknowledgement.
+    /// `Aborted` when an event or a position was not delivered: the caller
+    /// reads again from the positions written before (some events twice).
+    pub fn commit(&mut self, keep: &mut dyn FnMut(Vec<Rejected>) -> Result<(), String>) -> Result<usize, TxnError> {
+        let Some(open) = self.open.take() else {
+            return Ok(0);
+        };
+        let positions = std::mem::take(&mut self.positions);
+        let started = Instant::now();
+        self.settle("events")?;
+        let rejected = self.take_rejected();
+        if !rejected.is_empty() {
+            keep(rejected).map_err(TxnError::Aborted)?;
+        }
+        for (key, payload) in &positions {
+            let mut record: BaseRecord<'_, str, [u8], ()> = BaseRecord::to(&self.checkpoints_topic).key(key.as_str()).partition(0);
+            if let Some(payload) = payload {
+                record = record.payload(payload);
+            }
+            if let Err((error, _)) = self.producer.send(record) {
+                return Err(TxnError::Aborted(format!("writing a position to {}: {error}", self.checkpoints_topic)));
+            }
+        }
+        self.settle("positions")?;
+        if !self.take_rejected().is_empty() {
+            return Err(TxnError::Aborted(format!("a position record was refused by {}", self.checkpoints_topic)));
+        }
+        metrics::transaction_committed(started.elapsed());
+        Ok(open.events)
+    }
+
+    /// Waits for the delivery report of everything sent; fails on the first
+    /// delivery failure since the last call.
+    fn settle(&self, what: &str) -> Result<(), TxnError> {
+        if let Err(error) = crate::producer::flush_now(&self.producer, STEP_TIMEOUT * 2) {
+            return Err(TxnError::Aborted(format!("{what} not acknowledged: {error}")));
+        }
+        match self.producer.context().failed.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            Some(reason) => Err(TxnError::Aborted(format!("{what} not delivered: {reason}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Forgets what waits for a commit (after a failure): the positions are
+    /// not written, and the events after the last one written are read again.
+    pub fn abort(&mut self) {
+        self.open = None;
+        self.positions.clear();
+        self.producer.context().failed.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
+    /// Records Kafka refused for good in delivery reports since the last call.
+    pub fn take_rejected(&self) -> Vec<Rejected> {
+        std::mem::take(&mut *self.producer.context().rejected.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
