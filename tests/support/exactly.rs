@@ -10,6 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
+
+use super::STOP_TIMEOUT;
 use rdkafka::message::Message;
 use rdkafka::Offset;
 use serde_json::{Value, json};
@@ -28,7 +30,8 @@ impl Proc {
         command
             .args(args)
             .env("LOGWARDEN_KAFKA_BROKERS", brokers)
-            .env("LOGWARDEN_LOG", "warn")
+            // `LOGWARDEN_TEST_LOG=info` shows what each process did.
+            .env("LOGWARDEN_LOG", std::env::var("LOGWARDEN_TEST_LOG").unwrap_or_else(|_| "warn".into()))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
         for (key, value) in env {
@@ -42,10 +45,12 @@ impl Proc {
         let _ = self.child.wait();
     }
 
-    /// SIGTERM, and the exit status.
+    /// SIGTERM, and the exit status; a process still running 2 minutes
+    /// later fails the test (instead of hanging it).
     pub fn stop(mut self) -> std::process::ExitStatus {
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        self.child.wait().expect("waiting for logwarden")
+        self.wait_exit(STOP_TIMEOUT)
+            .unwrap_or_else(|| panic!("logwarden (pid {}) still runs {STOP_TIMEOUT:?} after SIGTERM", self.child.id()))
     }
 
     /// The exit status, if it exited.
@@ -55,14 +60,7 @@ impl Proc {
 
     /// Waits for the process to exit, up to `timeout`.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
-        let started = Instant::now();
-        while started.elapsed() < timeout {
-            if let Some(status) = self.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        None
+        super::wait_exit(&mut self.child, timeout)
     }
 }
 

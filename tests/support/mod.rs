@@ -39,6 +39,21 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
 
+/// How long a graceful stop may take (the last commit waits for Kafka).
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Waits for `child` to exit, up to `timeout`; its status, if it did.
+pub fn wait_exit(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
+    let started = Instant::now();
+    while started.elapsed() < timeout {
+        if let Some(status) = child.try_wait().expect("waiting for logwarden") {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
+
 pub struct Logwarden {
     pub child: Child,
     pub http: Option<String>,
@@ -195,10 +210,12 @@ impl Logwarden {
         unsafe { libc::kill(self.child.id() as i32, signal) };
     }
 
-    /// SIGTERM, then waits for a clean exit.
+    /// SIGTERM; the process must exit successfully within [`STOP_TIMEOUT`]
+    /// (a hang fails the test instead of stalling it).
     pub fn stop(mut self) {
         self.signal(libc::SIGTERM);
-        let status = self.child.wait().expect("waiting for logwarden");
+        let status = wait_exit(&mut self.child, STOP_TIMEOUT)
+            .unwrap_or_else(|| panic!("logwarden (pid {}) still runs {STOP_TIMEOUT:?} after SIGTERM", self.child.id()));
         assert!(
             status.success(),
             "logwarden exited with {status} after SIGTERM"
