@@ -51,6 +51,12 @@ pub struct BenchArgs {
     /// perf-test capped at 20,000 records, 20 alerts.
     #[arg(long)]
     pub quick: bool,
+    /// A corpus larger than memory (e.g. `--lines 100000000`): only the
+    /// collector, the indexer (its RSS sampled throughout) and search
+    /// latency, each rate beside its own at the start of the run. The
+    /// other stages hold every payload in memory and are skipped.
+    #[arg(long)]
+    pub large: bool,
     /// Skip kafka-producer-perf-test (needs Java and the Kafka jars).
     #[arg(long)]
     pub skip_perf_test: bool,

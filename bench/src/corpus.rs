@@ -84,7 +84,18 @@ pub struct Record<'a> {
     pub timestamp_micros: i64,
 }
 
+/// How much a stage is given: events and the raw log bytes they came from.
+#[derive(Debug, Clone, Copy)]
+pub struct Size {
+    pub events: u64,
+    pub raw_bytes: u64,
+}
+
 impl Payloads {
+    pub fn size(&self) -> Size {
+        Size { events: self.len() as u64, raw_bytes: self.raw_bytes }
+    }
+
     pub fn len(&self) -> usize {
         self.ends.len()
     }

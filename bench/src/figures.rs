@@ -109,17 +109,7 @@ pub fn figures(f: &Figures<'_>) -> Vec<Figure> {
         Figure::new("indexer peak RSS", rss(f.indexer.usage), "bytes")
             .goal(Goal::ValueAtMost(1024.0 * 1024.0 * 1024.0)),
     ];
-    if let Some(over) = &f.indexer.rss_over_time {
-        for at in &over.at_share {
-            figures.push(
-                Figure::new(format!("indexer RSS at {} % of the corpus", at.percent), Some(at.rss_bytes as f64), "bytes")
-                    .note(format!(
-                        "VmRSS when {} % of the events were first searchable, {:.0} s into the stage; {} samples (at most one per {:.0} s, one per count poll) in the JSON report (stages.indexer.rss_over_time)",
-                        at.percent, at.seconds, over.samples.len(), over.interval_seconds
-                    )),
-            );
-        }
-    }
+    figures.extend(rss_figures(f.indexer));
     figures.extend([
         Figure::new("collector peak RSS", rss(f.collector.usage), "bytes"),
         Figure::new("query-api peak RSS", rss(f.api_usage), "bytes"),
@@ -153,7 +143,35 @@ pub fn figures(f: &Figures<'_>) -> Vec<Figure> {
         f.pipeline.mean_commit_seconds.map(|s| s * 1000.0),
         "ms",
     ));
-    for query in f.search {
+    figures.extend(search_figures(f.search));
+    if let Some(detection) = f.detection {
+        figures.extend(detection_figures(detection));
+    }
+    figures
+}
+
+/// The indexer's RSS when a quarter, half, three quarters and all of the
+/// corpus were searchable.
+pub fn rss_figures(indexer: &Measured) -> Vec<Figure> {
+    let Some(over) = &indexer.rss_over_time else {
+        return Vec::new();
+    };
+    over.at_share
+        .iter()
+        .map(|at| {
+            Figure::new(format!("indexer RSS at {} % of the corpus", at.percent), Some(at.rss_bytes as f64), "bytes")
+                .note(format!(
+                    "VmRSS when {} % of the events were first searchable, {:.0} s into the stage; {} samples (at most one per {:.0} s, one per count poll) in the JSON report (stages.indexer.rss_over_time)",
+                    at.percent, at.seconds, over.samples.len(), over.interval_seconds
+                ))
+        })
+        .collect()
+}
+
+/// Each query's p50 and p99 (a note when the API did not answer it).
+pub fn search_figures(search: &[QueryLatency]) -> Vec<Figure> {
+    let mut figures = Vec::new();
+    for query in search {
         let note = (query.status != "ok")
             .then(|| format!("{} (HTTP {})", query.status, query.http_status));
         let p50 = Figure::new(
@@ -170,9 +188,6 @@ pub fn figures(f: &Figures<'_>) -> Vec<Figure> {
             query.latency.map(|d| d.p99_ms),
             "ms",
         ));
-    }
-    if let Some(detection) = f.detection {
-        figures.extend(detection_figures(detection));
     }
     figures
 }

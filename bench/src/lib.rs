@@ -22,12 +22,15 @@
 //! - `figures`: each measurement beside its baseline and goal.
 //! - `report`: figure rows, machine facts, the printed table and the JSON.
 //! - `run`: the stages in order.
+//! - `large`: `--large`, the stages that stream from disk, for corpora
+//!   larger than memory.
 
 mod args;
 mod corpus;
 mod detection;
 mod figures;
 mod kafka;
+mod large;
 mod measured;
 mod process;
 mod report;

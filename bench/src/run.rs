@@ -12,9 +12,10 @@ use logwarden_generator::Limit;
 use serde_json::json;
 
 use crate::args::BenchArgs;
-use crate::corpus::{self, CorpusInfo, Payloads};
+use crate::corpus::{self, CorpusInfo, Payloads, Size};
 use crate::detection::{self, Detection};
 use crate::figures::{Figures, figures};
+use crate::large;
 use crate::measured::{MB, Measured, Pipeline};
 use crate::kafka::{self, KafkaBytes, PerfTest, Topics, Watermarks};
 use crate::process::{self, Component, Usage};
@@ -78,6 +79,26 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         corpus.bytes as f64 / MB,
         corpus.dir.display()
     );
+    if args.large {
+        let load = |after| [load_before, after];
+        let (stages, figures) = large::run(&args, &work, &corpus, &mut topics, &topic("large"), started_at)?;
+        let size = Size { events: corpus.lines as u64, raw_bytes: corpus.bytes };
+        let load_after = report::load_average();
+        let report = json!({
+            "date": started_at.to_rfc3339(),
+            "finished": Utc::now().to_rfc3339(),
+            "command": std::env::args().collect::<Vec<_>>().join(" "),
+            "machine": report::machine(),
+            "load_average_before": load_before,
+            "load_average_after": load_after,
+            "versions": report::versions(script.as_deref()),
+            "settings": { "brokers": brokers, "partitions": partitions, "indexer_workers": workers, "large": true },
+            "corpus": corpus,
+            "stages": stages,
+            "figures": figures,
+        });
+        return print_report(&args, &report, &large::title(started_at, size, load(load_after)), &figures);
+    }
     stage("corpus: parsing and encoding the payloads every baseline uses");
     let payloads = corpus::encode(&corpus)?;
     let events = payloads.len() as u64;
@@ -86,12 +107,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     // b. collector
     stage("collector: tailing the corpus into Kafka");
     topics.create(&topic("collector"))?;
-    let collector = collector_stage(&args, &work, &topic("collector"), &corpus_glob, &payloads, "exactly_once")?;
+    let collector = collector_stage(&args, &work, &topic("collector"), &corpus_glob, payloads.size(), "exactly_once")?;
     eprintln!("bench:   {:.0} events/s", collector.events_per_sec);
     stage("collector, at least once: the same corpus without Kafka transactions");
     topics.create(&topic("collector-alo"))?;
     let collector_alo =
-        collector_stage(&args, &work, &topic("collector-alo"), &corpus_glob, &payloads, "at_least_once")?;
+        collector_stage(&args, &work, &topic("collector-alo"), &corpus_glob, payloads.size(), "at_least_once")?;
     eprintln!("bench:   {:.0} events/s", collector_alo.events_per_sec);
     let partition_share = largest_share(&Watermarks::new(brokers, &topic("collector"))?.highs()?);
     eprintln!("bench:   largest partition holds {partition_share:.1} % of the messages");
@@ -126,14 +147,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 
     // e. indexer, then raw tantivy, then search latency on the finished index
     stage("indexer: consuming the collector's topic into splits");
-    let (indexer, api_usage, search) = indexer_stage(
-        &args,
-        &work,
-        &topic("collector"),
-        events,
-        &payloads,
-        started_at,
-    )?;
+    let (indexer, api_usage, search) =
+        indexer_stage(&args, &work, &topic("collector"), payloads.size(), started_at)?;
     let index_bytes = dir_bytes(&work.join("indexer-data").join("streams"));
     stage("raw tantivy, same schema: the indexer's documents (LogSchema), one commit");
     let same_elapsed =
@@ -230,28 +245,39 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         },
         "figures": figures,
     });
-    let text = serde_json::to_string_pretty(&report)?;
+    let title = format!(
+        "logwarden bench {} — {} events, {:.1} MB raw, {} cores, load average {:?} before / {:?} after",
+        started_at.format("%Y-%m-%d %H:%M UTC"),
+        events,
+        payloads.raw_bytes as f64 / MB,
+        report::machine()["cores"],
+        load_before.unwrap_or_default(),
+        load_after.unwrap_or_default(),
+    );
+    print_report(&args, &report, &title, &figures)
+}
+
+/// Saves the JSON report to `--out` and prints it (`--json`) or the table.
+fn print_report(
+    args: &BenchArgs,
+    report: &serde_json::Value,
+    title: &str,
+    figures: &[crate::report::Figure],
+) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(report)?;
     if let Some(out) = &args.out {
         std::fs::write(out, &text).with_context(|| format!("writing {}", out.display()))?;
     }
     if args.json {
         println!("{text}");
     } else {
-        println!(
-            "logwarden bench {} — {} events, {:.1} MB raw, {} cores, load average {:?} before / {:?} after",
-            started_at.format("%Y-%m-%d %H:%M UTC"),
-            events,
-            payloads.raw_bytes as f64 / MB,
-            report::machine()["cores"],
-            load_before.unwrap_or_default(),
-            load_after.unwrap_or_default(),
-        );
-        print!("{}", report::table(&figures));
+        println!("{title}");
+        print!("{}", report::table(figures));
     }
     Ok(())
 }
 
-fn stage(what: &str) {
+pub(crate) fn stage(what: &str) {
     eprintln!("bench: {what}");
 }
 
@@ -270,12 +296,12 @@ fn corpus_json(corpus: &CorpusInfo, payloads: &Payloads) -> serde_json::Value {
 
 /// The collector alone on the corpus, with `collector.delivery = delivery`
 /// (`exactly_once` keeps the file names of earlier runs).
-fn collector_stage(
+pub(crate) fn collector_stage(
     args: &BenchArgs,
     work: &Path,
     topic: &str,
     glob: &str,
-    payloads: &Payloads,
+    size: Size,
     delivery: &str,
 ) -> anyhow::Result<Measured> {
     let marks = Watermarks::new(&args.brokers, topic)?;
@@ -306,17 +332,12 @@ fn collector_stage(
     let command = with_path(command, &work.join(format!("collector{suffix}-data")));
     let started = Instant::now();
     let mut collector = Component::start("collector", &command, &log, false)?;
-    let done = marks.wait_for(payloads.len() as i64, args.stage_timeout, || {
+    let done = marks.wait_for(size.events as i64, args.stage_timeout, || {
         collector.check_alive(&log)
     })?;
     let usage = collector.usage()?;
     collector.stop(STOP_GRACE)?;
-    Ok(Measured::new(
-        (done - started).as_secs_f64(),
-        payloads.len() as u64,
-        payloads.raw_bytes,
-        Some(usage),
-    ))
+    Ok(Measured::new((done - started).as_secs_f64(), size.events, size.raw_bytes, Some(usage)))
 }
 
 fn perf_test_stage(
@@ -346,14 +367,14 @@ fn perf_test_stage(
     result
 }
 
-fn indexer_stage(
+pub(crate) fn indexer_stage(
     args: &BenchArgs,
     work: &Path,
     topic: &str,
-    events: u64,
-    payloads: &Payloads,
+    size: Size,
     now: chrono::DateTime<Utc>,
 ) -> anyhow::Result<(Measured, Option<Usage>, Vec<QueryLatency>)> {
+    let events = size.events;
     let data = work.join("indexer-data");
     let log = work.join("indexer.log");
     let api_log = work.join("query-api.log");
@@ -388,12 +409,7 @@ fn indexer_stage(
     rss.sample(events, true)?;
     let usage = indexer.usage()?;
     indexer.stop(STOP_GRACE)?;
-    let mut measured = Measured::new(
-        (done - started).as_secs_f64(),
-        events,
-        payloads.raw_bytes,
-        Some(usage),
-    );
+    let mut measured = Measured::new((done - started).as_secs_f64(), events, size.raw_bytes, Some(usage));
     measured.first_seen_seconds = Some((first - started).as_secs_f64());
     measured.rss_over_time = Some(rss.finish(events));
     eprintln!(
@@ -533,14 +549,14 @@ fn freshness_stage(
 
 /// The largest partition's share of a topic's messages, in percent
 /// (`highs`: each partition's high watermark, from offset 0).
-fn largest_share(highs: &[i64]) -> f64 {
+pub(crate) fn largest_share(highs: &[i64]) -> f64 {
     let total: i64 = highs.iter().sum();
     let largest = highs.iter().copied().max().unwrap_or(0);
     100.0 * largest as f64 / total.max(1) as f64
 }
 
 /// Bytes of the files under `dir` (0 when it does not exist).
-fn dir_bytes(dir: &Path) -> u64 {
+pub(crate) fn dir_bytes(dir: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
