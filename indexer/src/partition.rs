@@ -762,4 +762,58 @@ mod tests {
             "{found:?}"
         );
     }
+
+    #[test]
+    fn a_failed_seal_stops_the_partition_and_the_next_open_seals_the_split_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings(dir.path());
+        let start = Utc::now() - chrono::Duration::hours(1);
+        let total = 120;
+        let mut indexer = PartitionIndexer::open(settings.clone(), 0).unwrap();
+        feed(&mut indexer, total, start);
+        indexer.commit(CommitReason::Drained).unwrap();
+        indexer.wait_sealed().unwrap();
+        // Each unsealed split's manifest path is taken by a directory (root
+        // ignores permissions): writing the manifest fails, as on a full or
+        // broken disk.
+        let unsealed: Vec<std::path::PathBuf> = storage::list_splits(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|l| storage::manifest_path(&l.path))
+            .filter(|manifest| !manifest.exists())
+            .collect();
+        assert!(!unsealed.is_empty());
+        for manifest in &unsealed {
+            std::fs::create_dir_all(manifest.join("in-the-way")).unwrap();
+        }
+        let later = Utc::now() + chrono::Duration::seconds(3 * WINDOW);
+        indexer.seal_due(later).unwrap();
+        let error = indexer.wait_sealed().expect_err("the seal's failure reaches the consumer");
+        assert!(error.to_string().contains("manifest.json"), "the error names the file: {error}");
+        drop(indexer);
+        // The disk is mended. Nothing was lost meanwhile: the splits keep
+        // their events, and verify names each unfinished one: the first
+        // seal stopped between its seal commit and its manifest (as a crash
+        // there would), the sealer took no seal after it.
+        for manifest in &unsealed {
+            std::fs::remove_dir_all(manifest).unwrap();
+        }
+        let expected = (0..total).filter(|o| o % 50 != 49).count() as u64;
+        assert_eq!(searchable(dir.path()), expected);
+        let report = verify(dir.path(), &verifier(dir.path()), |_, _| {}).unwrap();
+        let interrupted = report.problems.iter().filter(|p| p.what.contains("a seal was interrupted")).count() as u64;
+        let active: u64 = report.chains.iter().map(|c| c.active_splits).sum();
+        assert_eq!((interrupted, active), (1, unsealed.len() as u64 - 1), "{:?}", report.problems);
+
+        // The next open seals them again, in one chain.
+        let mut indexer = PartitionIndexer::open(settings.clone(), 0).unwrap();
+        indexer.seal_due(later).unwrap();
+        indexer.wait_sealed().unwrap();
+        assert!(unsealed.iter().all(|m| m.is_file()), "every split left unsealed has its manifest now");
+        let report = verify(dir.path(), &verifier(dir.path()), |_, _| {}).unwrap();
+        assert!(report.is_intact(), "{:?}", report.problems);
+        let verified: u64 = report.chains.iter().map(|c| c.verified_events).sum();
+        assert_eq!(verified, expected, "every event once, in a sealed and verified split");
+        assert_eq!(searchable(dir.path()), expected);
+    }
 }
