@@ -6,10 +6,12 @@
 //! over the whole stage, and search latency on the finished index. Each
 //! rate stands beside the same component's rate at the start of the same
 //! run (does it slow down as the index grows?); the baselines against raw
-//! librdkafka and raw tantivy come from a normal run.
+//! librdkafka and raw tantivy come from a normal run. The corpus is
+//! removed once it is in the topic: the disk it took goes to the index.
 
 use std::path::Path;
 
+use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
@@ -43,6 +45,10 @@ pub fn run(
     let collector = collector_stage(args, work, topic, &glob, size, "exactly_once")?;
     eprintln!("bench:   {:.0} events/s", collector.events_per_sec);
     let partition_share = largest_share(&Watermarks::new(&args.brokers, topic)?.highs()?);
+    // The corpus is in the topic now; at this size it is a third of the
+    // run's disk, which the index needs next.
+    std::fs::remove_dir_all(&corpus.dir)
+        .with_context(|| format!("removing the corpus {} once it is in Kafka", corpus.dir.display()))?;
 
     stage("indexer: consuming the collector's topic into splits (RSS sampled throughout)");
     let (indexer, api_usage, search) = indexer_stage(args, work, topic, size, started_at)?;
