@@ -80,7 +80,6 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         corpus.dir.display()
     );
     if args.large {
-        let load = |after| [load_before, after];
         let (stages, figures) = large::run(&args, &work, &corpus, &mut topics, &topic("large"), started_at)?;
         let size = Size { events: corpus.lines as u64, raw_bytes: corpus.bytes };
         let load_after = report::load_average();
@@ -97,7 +96,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             "stages": stages,
             "figures": figures,
         });
-        return print_report(&args, &report, &large::title(started_at, size, load(load_after)), &figures);
+        return print_report(&args, &report, &large::title(started_at, size, [load_before, load_after]), &figures);
     }
     stage("corpus: parsing and encoding the payloads every baseline uses");
     let payloads = corpus::encode(&corpus)?;
