@@ -105,6 +105,15 @@ fn default_stream() -> String {
 pub const DEFAULT_STREAM: &str = "app";
 
 impl Event {
+    /// Sets `message` to `text`, reusing the allocation `message` holds
+    /// (a copy of the raw line from [`Event::new`], as long as the line):
+    /// a header parser that cuts the message out of the line then costs a
+    /// copy, not an allocation and a free.
+    pub fn set_message(&mut self, text: &str) {
+        self.message.clear();
+        self.message.push_str(text);
+    }
+
     /// A new event for a raw line received at `ingested`; the event time is
     /// the receipt time until a parser finds a better one.
     pub fn new(original: impl Into<String>, ingested: DateTime<Utc>) -> Self {

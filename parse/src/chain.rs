@@ -195,10 +195,19 @@ impl Parsers {
             }
         }
         if header {
-            let body = event.message.clone();
+            // The body is the end of the line for most headers: borrowed
+            // from the line then, instead of copied out of the event.
+            let copied;
+            let body = match line.len().checked_sub(event.message.len()) {
+                Some(start) if line.is_char_boundary(start) && line[start..] == event.message => &line[start..],
+                _ => {
+                    copied = event.message.clone();
+                    copied.as_str()
+                }
+            };
             let program = event.process_name.clone();
             for &kind in &self.chain {
-                if self.parse_body(kind, &body, Some(program.as_deref().unwrap_or("")), &mut event) {
+                if self.parse_body(kind, body, Some(program.as_deref().unwrap_or("")), &mut event) {
                     break;
                 }
             }

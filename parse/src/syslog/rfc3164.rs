@@ -84,7 +84,7 @@ pub fn parse_rfc3164(line: &str, received: DateTime<Utc>, options: &SyslogOption
         if pri.is_none() {
             event.syslog_severity = Some(cisco.severity);
         }
-        event.message = body[cisco.end..].to_string();
+        event.set_message(&body[cisco.end..]);
         return true;
     }
     // The first word is the host unless it already looks like the tag
@@ -99,7 +99,7 @@ pub fn parse_rfc3164(line: &str, received: DateTime<Utc>, options: &SyslogOption
         }
         if let Some(cisco) = bsd_header::cisco(body) {
             event.event_code = Some(cisco.code.to_string());
-            event.message = body[cisco.end..].to_string();
+            event.set_message(&body[cisco.end..]);
             return true;
         }
     }
@@ -122,9 +122,9 @@ pub fn parse_rfc3164(line: &str, received: DateTime<Utc>, options: &SyslogOption
                     }
                 }
             }
-            event.message = body[tag.end..].to_string();
+            event.set_message(&body[tag.end..]);
         }
-        None => event.message = body.to_string(),
+        None => event.set_message(body),
     }
     true
 }

@@ -147,7 +147,7 @@ impl Parsed<'_> {
         for (key, value) in self.params {
             event.fields.insert(key, Value::String(value));
         }
-        event.message = self.message.to_string();
+        event.set_message(self.message);
     }
 }
 
