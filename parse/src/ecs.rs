@@ -18,13 +18,14 @@ pub fn set(event: &mut Event, key: &str, value: Value) {
         _ => None,
     };
     let slot: Option<&mut Option<String>> = match key {
-        "message" => {
-            if let Some(t) = text() {
+        "message" => match into_text(value) {
+            Ok(t) => {
                 event.message = t;
                 return;
             }
-            None
-        }
+            // Not text: kept in `fields` under its key.
+            Err(value) => return free(event, key, value),
+        },
         "host.name" | "host.hostname" => Some(&mut event.host_name),
         "host.ip" => Some(&mut event.host_ip),
         "log.level" => Some(&mut event.log_level),
@@ -53,10 +54,10 @@ pub fn set(event: &mut Event, key: &str, value: Value) {
         _ => None,
     };
     if let Some(slot) = slot {
-        match text() {
-            Some(t) if !t.is_empty() => *slot = Some(t),
-            Some(_) => {}
-            None => free(event, key, value),
+        match into_text(value) {
+            Ok(t) if !t.is_empty() => *slot = Some(t),
+            Ok(_) => {}
+            Err(value) => free(event, key, value),
         }
         return;
     }
@@ -82,6 +83,17 @@ pub fn set(event: &mut Event, key: &str, value: Value) {
 /// Convenience for string values.
 pub fn set_str(event: &mut Event, key: &str, value: &str) {
     set(event, key, Value::String(value.to_string()));
+}
+
+/// A string value as it is (moved, not copied), a number or a boolean as
+/// its JSON text; anything else back as the error.
+fn into_text(value: Value) -> Result<String, Value> {
+    match value {
+        Value::String(s) => Ok(s),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        other => Err(other),
+    }
 }
 
 fn free(event: &mut Event, key: &str, value: Value) {
@@ -168,6 +180,25 @@ mod tests {
         set(&mut e, "process.pid", Value::from(4242));
         set(&mut e, "destination.port", Value::from(443));
         assert_eq!((e.source_port, e.process_pid, e.destination_port), (Some(22), Some(4242), Some(443)));
+    }
+
+    #[test]
+    fn text_fields_take_strings_numbers_and_booleans_and_keep_the_rest_in_fields() {
+        let mut e = event();
+        set(&mut e, "user.name", Value::from("alice"));
+        set(&mut e, "event.code", Value::from(4625));
+        set(&mut e, "log.level", Value::from(true));
+        assert_eq!((e.user_name.as_deref(), e.event_code.as_deref(), e.log_level.as_deref()), (Some("alice"), Some("4625"), Some("true")));
+        set(&mut e, "user.name", Value::from(""));
+        assert_eq!(e.user_name.as_deref(), Some("alice"), "an empty string sets nothing");
+        set(&mut e, "host.name", serde_json::json!({"x": 1}));
+        assert_eq!(e.host_name, None);
+        assert_eq!(e.fields.get("host.name"), Some(&serde_json::json!({"x": 1})));
+        set(&mut e, "message", Value::from(7));
+        assert_eq!(e.message, "7");
+        set(&mut e, "message", serde_json::json!(["a"]));
+        assert_eq!(e.message, "7");
+        assert_eq!(e.fields.get("message"), Some(&serde_json::json!(["a"])));
     }
 
     #[test]
