@@ -11,12 +11,6 @@ use serde_json::Value;
 /// fit its field (port "abc") is kept in `fields` under the same key instead
 /// of being lost. Keys without a typed member go to `fields`.
 pub fn set(event: &mut Event, key: &str, value: Value) {
-    let text = || match &value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    };
     let slot: Option<&mut Option<String>> = match key {
         "message" => match into_text(value) {
             Ok(t) => {
@@ -35,9 +29,9 @@ pub fn set(event: &mut Event, key: &str, value: Value) {
         "source.address" | "destination.address" => {
             // An address is an IP or a host name: split into ECS `ip`/`domain`.
             let side = key.split('.').next().unwrap_or(key);
-            match text() {
-                Some(t) if t.parse::<std::net::IpAddr>().is_ok() => set(event, &format!("{side}.ip"), Value::String(t)),
-                Some(t) if !t.is_empty() => set(event, &format!("{side}.domain"), Value::String(t)),
+            match into_text(value) {
+                Ok(t) if t.parse::<std::net::IpAddr>().is_ok() => set(event, &format!("{side}.ip"), Value::String(t)),
+                Ok(t) if !t.is_empty() => set(event, &format!("{side}.domain"), Value::String(t)),
                 _ => {}
             }
             return;
