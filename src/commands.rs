@@ -105,6 +105,9 @@ async fn pipeline(config: Config, admin_key_file: Option<PathBuf>, components: C
         )
         .await?;
     }
+    // With the collector and the indexer in one process, file sources
+    // hold back on the indexer's backlog (collector.max_index_backlog).
+    let index_backlog = (collector && indexer).then(logwarden_kafka::IndexBacklog::new);
     let mut components: Vec<(&str, Component)> = Vec::new();
     if let Some(addr) = config.telemetry_listen {
         let (bound, server) = crate::ops_http::bind(addr, metrics.clone(), shutdown.clone()).await?;
@@ -129,7 +132,13 @@ async fn pipeline(config: Config, admin_key_file: Option<PathBuf>, components: C
                 _ => println!("logwarden: {what} listening on {addr}"),
             }
         }
-        let component = logwarden_collector::serve(config.clone(), listeners, metrics.clone(), shutdown.clone());
+        let component = logwarden_collector::serve(
+            config.clone(),
+            listeners,
+            metrics.clone(),
+            index_backlog.clone(),
+            shutdown.clone(),
+        );
         components.push(("collector", Box::pin(component)));
     }
     if api {
@@ -173,7 +182,7 @@ async fn pipeline(config: Config, admin_key_file: Option<PathBuf>, components: C
     if indexer {
         components.push((
             "indexer",
-            Box::pin(logwarden_indexer::run(config.clone(), shutdown.clone())),
+            Box::pin(logwarden_indexer::run(config.clone(), index_backlog, shutdown.clone())),
         ));
     }
     let handles: Vec<_> = components

@@ -94,15 +94,17 @@ impl Listeners {
 /// source has flushed and saved its checkpoints.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     let listeners = Listeners::bind(&config).await?;
-    serve(config, listeners, None, shutdown).await
+    serve(config, listeners, None, None, shutdown).await
 }
 
-/// [`run`] with listeners bound by the caller and the Prometheus handle
-/// that HTTP ingest serves at `/metrics`.
+/// [`run`] with listeners bound by the caller, the Prometheus handle that
+/// HTTP ingest serves at `/metrics`, and the backlog of an indexer in the
+/// same process, which file sources hold back on.
 pub async fn serve(
     config: Config,
     listeners: Listeners,
     metrics: Option<PrometheusHandle>,
+    index_backlog: Option<logwarden_kafka::IndexBacklog>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     if listeners.is_empty() {
@@ -127,7 +129,14 @@ pub async fn serve(
     let file_source = if config.collector.files.is_empty() {
         None
     } else {
-        let source = file::FileSource::new(&config.collector, &config.kafka, host_name)?;
+        let mut source = file::FileSource::new(&config.collector, &config.kafka, host_name)?;
+        if let Some(backlog) = index_backlog {
+            tracing::info!(
+                max_index_backlog = config.collector.max_index_backlog,
+                "file sources hold back while the indexer in this process has more events than this left to read (collector.max_index_backlog; 0: never)"
+            );
+            source = source.with_index_backlog(backlog);
+        }
         if listeners.is_empty() {
             // Files only: Kafka must answer at start, as for the events topic.
             logwarden_kafka::transaction::ensure_checkpoints_topic(&config.kafka, &config.collector.checkpoints_topic)

@@ -4,6 +4,13 @@ pub fn lines_read(count: u64) {
     metrics::counter!("logwarden_collector_lines_read_total", "source" => "file").increment(count);
 }
 
+/// Time file sources waited for the indexer in the same process to read
+/// its backlog down (`collector.max_index_backlog`).
+pub fn held_back(wait: std::time::Duration) {
+    metrics::counter!("logwarden_collector_held_back_milliseconds_total", "source" => "file")
+        .increment(wait.as_millis() as u64);
+}
+
 pub fn rewind() {
     metrics::counter!("logwarden_collector_errors_total", "stage" => "file", "error_type" => "rewind").increment(1);
 }

@@ -137,6 +137,10 @@ pub struct RawCollector {
     #[serde(default, with = "humantime_serde")]
     pub commit_interval: Option<Duration>,
     pub transaction_max_events: Option<usize>,
+    /// In `logwarden run` (collector and indexer in one process): file
+    /// sources hold back while the indexer has more events than this left
+    /// to read; 0 never holds back.
+    pub max_index_backlog: Option<u64>,
     /// How file lines reach Kafka: `exactly_once` (the default: events and
     /// positions in one Kafka transaction) or `at_least_once` (an
     /// idempotent producer without transactions; positions written once

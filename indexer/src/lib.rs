@@ -85,8 +85,13 @@ impl CommitReason {
 }
 
 /// Runs `indexer.workers` consumers until `shutdown`; each commits what it
-/// consumed before returning.
-pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+/// consumed before returning. Each publishes its partitions' lag into
+/// `backlog` when given (a file source in the same process reads it).
+pub async fn run(
+    config: Config,
+    backlog: Option<logwarden_kafka::IndexBacklog>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)?;
     let signer = logwarden_store::keys::ManifestSigner::load_or_create(&config.indexer.signing_key)?;
     let settings = Arc::new(SplitSettings {
@@ -109,11 +114,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         let config = config.clone();
         let shutdown = shutdown.clone();
         let settings = settings.clone();
+        let slot = backlog.as_ref().map(logwarden_kafka::IndexBacklog::slot);
         handles.push(
             std::thread::Builder::new()
                 .name(format!("indexer-{id}"))
                 .spawn(move || {
-                    let result = worker::run_worker(id, &config, settings, &shutdown)
+                    let result = worker::run_worker(id, &config, settings, slot, &shutdown)
                         .map_err(anyhow::Error::from);
                     if let Err(e) = &result {
                         tracing::error!(worker = id, error = %e, "indexer worker failed");

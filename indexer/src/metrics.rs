@@ -43,6 +43,13 @@ pub fn commit(reason: CommitReason, splits: u64, took: Duration) {
         .increment(splits);
 }
 
+/// A partition's events not read yet (its end offset as librdkafka last
+/// saw it, minus the next offset to read), for lag dashboards and alerts.
+pub fn partition_lag(partition: i32, events: u64) {
+    metrics::gauge!("logwarden_indexer_partition_lag_events", "partition" => partition.to_string())
+        .set(events as f64);
+}
+
 pub fn error(stage: &'static str) {
     metrics::counter!("logwarden_indexer_errors_total", "stage" => stage, "error_type" => "failed")
         .increment(1);

@@ -3,6 +3,7 @@
 //! cleanly in a rebalance.
 
 use std::collections::HashMap;
+use std::ffi::CString;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+use logwarden_kafka::backlog::{BacklogSlot, cached_watermarks};
 use tokio_util::sync::CancellationToken;
 
 use crate::dlq::{self, DeadLetters};
@@ -19,6 +21,9 @@ use crate::partition::{Outcome, PartitionIndexer, SplitSettings};
 use crate::{CommitReason, IndexerError, metrics};
 
 const POLL: Duration = Duration::from_millis(100);
+/// How often the owned partitions' lag is published (metrics, and the
+/// backlog a file source in the same process holds back on).
+const LAG_EVERY: Duration = Duration::from_millis(100);
 /// How often due seals are looked for.
 const SEAL_CHECK: Duration = Duration::from_secs(1);
 
@@ -177,10 +182,35 @@ fn commit_full(partitions: &mut HashMap<i32, PartitionIndexer>, memory_budget: u
     }
 }
 
+/// The events the worker's partitions hold past what it read: the high
+/// watermark from the client's cache minus the partition's next offset (0
+/// once read to the end: what is left is markers, open or aborted
+/// transactions); published per partition and summed into the worker's
+/// share of the process's backlog.
+fn publish_lag<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    topic: &std::ffi::CStr,
+    partitions: &HashMap<i32, PartitionIndexer>,
+    backlog: Option<&BacklogSlot>,
+) {
+    let mut total = 0;
+    for indexer in partitions.values() {
+        let Some((low, high)) = cached_watermarks(consumer.client(), topic, indexer.partition) else { continue };
+        let next = indexer.next_offset.unwrap_or(low.max(0));
+        let lag = if indexer.caught_up { 0 } else { u64::try_from(high - next).unwrap_or(0) };
+        metrics::partition_lag(indexer.partition, lag);
+        total += lag;
+    }
+    if let Some(slot) = backlog {
+        slot.publish(total);
+    }
+}
+
 pub fn run_worker(
     id: u32,
     config: &Config,
     settings: Arc<SplitSettings>,
+    backlog: Option<BacklogSlot>,
     shutdown: &CancellationToken,
 ) -> Result<(), IndexerError> {
     let owned = Arc::new(Owned {
@@ -226,6 +256,9 @@ pub fn run_worker(
         config.indexer.writer_memory_bytes as u64 / u64::from(config.indexer.workers.max(1));
     let mut since_limit_check = 0u32;
     let mut last_seal_check = Instant::now();
+    let mut last_lag = Instant::now();
+    // A valid topic name (the config checks it) holds no NUL byte.
+    let topic_name = CString::new(config.kafka.topic.as_str()).ok();
     while !shutdown.is_cancelled() {
         let message = consumer.poll(POLL);
         if let Some(e) = owned.failure.lock().unwrap().take() {
@@ -286,6 +319,12 @@ pub fn run_worker(
                 partitions.values_mut().filter(|p| p.caught_up_due(now, caught_up_gap)),
                 CommitReason::CaughtUp,
             );
+        }
+        if now.duration_since(last_lag) >= LAG_EVERY {
+            last_lag = now;
+            if let Some(topic) = &topic_name {
+                publish_lag(&consumer, topic, &partitions, backlog.as_ref());
+            }
         }
         if now.duration_since(last_seal_check) >= SEAL_CHECK {
             last_seal_check = now;

@@ -5,6 +5,8 @@
 //!
 //! # Layout
 //!
+//! - `backlog`: [`IndexBacklog`], what this process's indexer has yet to
+//!   read, which a file source in the same process holds back on.
 //! - `client`: [`client_config`] (the one builder) and [`check_connection`]
 //!   (a start-up check that names the config key behind a refused login).
 //! - `committed`: [`committed::read_committed`], a topic's messages as a
@@ -23,6 +25,7 @@
 //! - `metrics`: Prometheus metrics of delivery and the spool.
 //! - `error`: [`KafkaClientError`].
 
+pub mod backlog;
 mod client;
 pub mod committed;
 pub mod delivery;
@@ -35,6 +38,7 @@ mod topic;
 pub mod at_least_once;
 pub mod transaction;
 
+pub use backlog::IndexBacklog;
 pub use client::{check_connection, client_config};
 pub use error::KafkaClientError;
 pub use topic::{ensure_topic, ensure_topic_with};

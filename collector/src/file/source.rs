@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::Utc;
 use logwarden_config::{CollectorConfig, Delivery, FileInput, KafkaConfig};
+use logwarden_kafka::IndexBacklog;
 use logwarden_kafka::producer::Rejected;
 use logwarden_kafka::transaction::{AtLeastOnce, Transactional, TxnError};
 use tokio_util::sync::CancellationToken;
@@ -27,6 +28,12 @@ use crate::metrics;
 use crate::parse::{LineContext, Parsers};
 
 const IDLE_WAIT: Duration = Duration::from_millis(50);
+/// A transaction of a caught-up source commits once open this share of
+/// `collector.commit_interval`.
+const CAUGHT_UP_GAP_DIVISOR: u32 = 10;
+/// How long a file source waits before looking at the indexer's backlog
+/// again.
+const HOLD_WAIT: Duration = Duration::from_millis(20);
 
 pub struct FileSource {
     config: CollectorConfig,
@@ -42,6 +49,9 @@ pub struct FileSource {
     dead_letter_dir: PathBuf,
     /// The threads that parse and encode the lines read.
     parse_pool: ParsePool,
+    /// The backlog of an indexer in the same process, which the source
+    /// holds back on (`collector.max_index_backlog`).
+    index_backlog: Option<IndexBacklog>,
 }
 
 struct Tracked {
@@ -85,7 +95,20 @@ impl FileSource {
             positions: Positions::default(),
             dead_letter_dir: config.spool.dir.clone(),
             parse_pool,
+            index_backlog: None,
         })
+    }
+
+    /// Holds back reading while the indexer in this process has more than
+    /// `collector.max_index_backlog` events left to read (see
+    /// [`logwarden_kafka::backlog`]).
+    pub fn with_index_backlog(mut self, backlog: IndexBacklog) -> FileSource {
+        self.index_backlog = Some(backlog).filter(|_| self.config.max_index_backlog > 0);
+        self
+    }
+
+    fn held_back(&self) -> bool {
+        self.index_backlog.as_ref().is_some_and(|b| b.events() > self.config.max_index_backlog)
     }
 
     /// Starts the producer of `collector.delivery` (exactly once: a
@@ -144,6 +167,17 @@ impl FileSource {
                 self.scan();
                 last_scan = Some(Instant::now());
             }
+            if self.held_back() {
+                // What is open becomes readable to the indexer now, not at
+                // the next interval: it is part of the backlog waited on.
+                if let Err(error) = self.commit(&mut txn) {
+                    txn = self.recover(txn, error, shutdown)?;
+                    continue;
+                }
+                std::thread::sleep(HOLD_WAIT);
+                metrics::held_back(HOLD_WAIT);
+                continue;
+            }
             let mut sent = 0;
             let mut failed = None;
             for tracked in self.files.values_mut() {
@@ -160,8 +194,15 @@ impl FileSource {
                     break;
                 }
             }
-            let due = txn.open_since().is_some_and(|t| t.elapsed() >= self.config.commit_interval)
-                || txn.events() >= self.config.transaction_max_events;
+            // Caught up (a round found nothing new), an open transaction
+            // has nothing more to wait for: it commits after a short gap
+            // instead of the whole interval, so a quiet file's line is
+            // readable in a tenth of it.
+            let caught_up_gap = self.config.commit_interval / CAUGHT_UP_GAP_DIVISOR;
+            let due = txn.open_since().is_some_and(|t| {
+                let open = t.elapsed();
+                open >= self.config.commit_interval || (sent == 0 && open >= caught_up_gap)
+            }) || txn.events() >= self.config.transaction_max_events;
             let outcome = match failed {
                 Some(error) => Err(error),
                 None if due => self.commit(&mut txn),
