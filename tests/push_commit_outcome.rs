@@ -173,3 +173,43 @@ async fn a_direct_delivery_whose_commit_outcome_is_unknown_and_that_the_spool_ca
     drainer.await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A commit answered with `INVALID_TXN_STATE` (a broker restarting under
+/// load answered so in CI) leaves the producer in a fatal state that is
+/// not a fence: the delivery keeps the events, a new producer takes over,
+/// and the collector goes on. Before, every fatal error was taken for a
+/// fence, and the collector stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fatal_error_that_is_not_a_fence_restarts_the_producer_and_loses_nothing() {
+    let mock = MockCluster::new(1).unwrap();
+    mock.create_topic(EVENTS, 1, 1).unwrap();
+    mock.create_topic(CHECKPOINTS, 1, 1).unwrap();
+    let brokers = mock.bootstrap_servers();
+    let dir = temp_dir("commit-fatal");
+    let config = config(&dir, &brokers, 64 * 1024 * 1024);
+    let spool_dir = config.collector.spool.dir.clone();
+    let delivery = Delivery::open(&config.kafka, &config.collector.spool, ExactlyOnce::of(&config.collector, "push")).unwrap();
+    let shutdown = CancellationToken::new();
+    let drainer = delivery.spawn_drainer(shutdown.clone());
+    assert!(delivery.wait_ready(Duration::from_secs(120)).await, "the producer starts on the mock");
+    assert_eq!(delivery.deliver(records("before", 20, 10)).await.unwrap(), Delivered::Kafka);
+
+    mock.request_errors(RDKafkaApiKey::EndTxn, &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_INVALID_TXN_STATE]);
+    let kept = delivery.deliver(records("fatal", 20, 10)).await.expect("kept, not refused as fenced");
+    assert_eq!(kept, Delivered::Spool, "not acknowledged as in kafka: its commit failed");
+
+    wait_until("the spooled events sent by a new producer", || spool_files(&spool_dir) == (0, 0) && !delivery.spooling())
+        .await;
+    assert_eq!(delivery.deliver(records("after", 20, 10)).await.unwrap(), Delivered::Kafka, "straight to kafka again");
+    shutdown.cancel();
+    drainer.await.unwrap();
+
+    let counts = produced(&brokers);
+    for prefix in ["before", "fatal", "after"] {
+        for i in 0..20 {
+            let id = format!("{prefix}-{i:03}");
+            assert_eq!(counts.get(&id), Some(&1), "{id} produced once: {counts:?}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -109,22 +109,37 @@ pub fn transactional_producer(config: &KafkaConfig, transactional_id: &str) -> R
 }
 
 /// What a failed transactional call means for the caller.
+///
+/// Only a fence stops the caller: another producer with the same
+/// `transactional.id` took over, and starting again would fence it in
+/// turn. Other errors librdkafka calls fatal leave this producer instance
+/// unusable but not the id: a broker restarting under load answered an
+/// abort with `INVALID_TXN_STATE` after a message timed out, and the
+/// collector stopped as if fenced (CI, `tests/spool.rs`). Those are
+/// `Retry`: the caller starts a new producer, whose `init_transactions`
+/// aborts what the old one left open, and goes on from the committed
+/// positions.
 pub fn classify(error: KafkaError, transactional_id: &str) -> TxnError {
     let reason = error.to_string();
+    if is_fence(error.rdkafka_error_code()) {
+        return TxnError::Fenced { transactional_id: transactional_id.to_string(), reason };
+    }
     match &error {
         KafkaError::Transaction(e) if e.is_fatal() => {
-            TxnError::Fenced { transactional_id: transactional_id.to_string(), reason }
+            TxnError::Retry(format!("this producer cannot go on (a new one starts): {reason}"))
         }
         KafkaError::Transaction(e) if e.txn_requires_abort() => TxnError::Aborted(reason),
-        _ if matches!(
-            error.rdkafka_error_code(),
-            Some(RDKafkaErrorCode::Fenced | RDKafkaErrorCode::ProducerFenced)
-        ) =>
-        {
-            TxnError::Fenced { transactional_id: transactional_id.to_string(), reason }
-        }
         _ => TxnError::Retry(reason),
     }
+}
+
+/// The codes a fenced producer gets: librdkafka's own, the broker's since
+/// KIP-588, and the epoch error older brokers answer a fenced producer with.
+fn is_fence(code: Option<RDKafkaErrorCode>) -> bool {
+    matches!(
+        code,
+        Some(RDKafkaErrorCode::Fenced | RDKafkaErrorCode::ProducerFenced | RDKafkaErrorCode::InvalidProducerEpoch)
+    )
 }
 
 /// One source's transactional producer and its open transaction.
@@ -309,8 +324,11 @@ impl Transactional {
             || self.producer.commit_transaction(step).map_err(|e| classify(e, &self.transactional_id)),
             // librdkafka: a retriable commit error may be retried; it turns
             // abortable if the transaction cannot finish.
+            // Not a producer in a fatal state: it answers every call the same.
             |error, _| match error {
-                TxnError::Retry(reason) if started.elapsed() + step <= bound => {
+                TxnError::Retry(reason)
+                    if started.elapsed() + step <= bound && self.producer.client().fatal_error().is_none() =>
+                {
                     tracing::warn!(reason, events = open.events, "kafka transaction not committed yet; retrying");
                     true
                 }
@@ -347,7 +365,7 @@ impl Transactional {
             || self.producer.abort_transaction(step).map_err(|e| classify(e, &self.transactional_id)),
             |error, failures| {
                 tracing::warn!(%error, attempt = failures, attempts, "cannot abort the kafka transaction");
-                !error.is_fenced() && failures < attempts
+                !error.is_fenced() && failures < attempts && self.producer.client().fatal_error().is_none()
             },
         )
         .map_err(|error| match error {
