@@ -104,19 +104,36 @@ fn hold_commits(mock: &MockCluster<'static, rdkafka::producer::DefaultProducerCo
     mock.request_errors(RDKafkaApiKey::EndTxn, &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS; 500]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_direct_delivery_whose_commit_outcome_is_unknown_is_spooled_with_its_nonce_and_never_sent_twice() {
+/// A mock cluster with the events and checkpoints topics, and a push
+/// delivery on it whose producer has started and whose drainer runs.
+struct Started {
+    mock: MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
+    brokers: String,
+    dir: PathBuf,
+    spool_dir: PathBuf,
+    delivery: Delivery,
+    shutdown: CancellationToken,
+    drainer: tokio::task::JoinHandle<()>,
+}
+
+async fn started(name: &str, spool_max_bytes: u64) -> Started {
     let mock = MockCluster::new(1).unwrap();
     mock.create_topic(EVENTS, 1, 1).unwrap();
     mock.create_topic(CHECKPOINTS, 1, 1).unwrap();
     let brokers = mock.bootstrap_servers();
-    let dir = temp_dir("commit-outcome");
-    let config = config(&dir, &brokers, 64 * 1024 * 1024);
+    let dir = temp_dir(name);
+    let config = config(&dir, &brokers, spool_max_bytes);
     let spool_dir = config.collector.spool.dir.clone();
     let delivery = Delivery::open(&config.kafka, &config.collector.spool, ExactlyOnce::of(&config.collector, "push")).unwrap();
     let shutdown = CancellationToken::new();
     let drainer = delivery.spawn_drainer(shutdown.clone());
     assert!(delivery.wait_ready(Duration::from_secs(120)).await, "the producer starts on the mock");
+    Started { mock, brokers, dir, spool_dir, delivery, shutdown, drainer }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_direct_delivery_whose_commit_outcome_is_unknown_is_spooled_with_its_nonce_and_never_sent_twice() {
+    let Started { mock, brokers, dir, spool_dir, delivery, shutdown, drainer } = started("commit-outcome", 64 * 1024 * 1024).await;
 
     assert_eq!(delivery.deliver(records("before", 20, 10)).await.unwrap(), Delivered::Kafka, "the mock commits");
 
@@ -149,17 +166,7 @@ async fn a_direct_delivery_whose_commit_outcome_is_unknown_is_spooled_with_its_n
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_direct_delivery_whose_commit_outcome_is_unknown_and_that_the_spool_cannot_keep_is_refused() {
-    let mock = MockCluster::new(1).unwrap();
-    mock.create_topic(EVENTS, 1, 1).unwrap();
-    mock.create_topic(CHECKPOINTS, 1, 1).unwrap();
-    let brokers = mock.bootstrap_servers();
-    let dir = temp_dir("commit-outcome-full");
-    // Room for a few small records, not for the large ones below.
-    let config = config(&dir, &brokers, 4096);
-    let delivery = Delivery::open(&config.kafka, &config.collector.spool, ExactlyOnce::of(&config.collector, "push")).unwrap();
-    let shutdown = CancellationToken::new();
-    let drainer = delivery.spawn_drainer(shutdown.clone());
-    assert!(delivery.wait_ready(Duration::from_secs(120)).await, "the producer starts on the mock");
+    let Started { mock, dir, delivery, shutdown, drainer, .. } = started("commit-outcome-full", 4096).await;
     assert_eq!(delivery.deliver(records("before", 5, 10)).await.unwrap(), Delivered::Kafka);
 
     hold_commits(&mock);
@@ -181,17 +188,7 @@ async fn a_direct_delivery_whose_commit_outcome_is_unknown_and_that_the_spool_ca
 /// fence, and the collector stopped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fatal_error_that_is_not_a_fence_restarts_the_producer_and_loses_nothing() {
-    let mock = MockCluster::new(1).unwrap();
-    mock.create_topic(EVENTS, 1, 1).unwrap();
-    mock.create_topic(CHECKPOINTS, 1, 1).unwrap();
-    let brokers = mock.bootstrap_servers();
-    let dir = temp_dir("commit-fatal");
-    let config = config(&dir, &brokers, 64 * 1024 * 1024);
-    let spool_dir = config.collector.spool.dir.clone();
-    let delivery = Delivery::open(&config.kafka, &config.collector.spool, ExactlyOnce::of(&config.collector, "push")).unwrap();
-    let shutdown = CancellationToken::new();
-    let drainer = delivery.spawn_drainer(shutdown.clone());
-    assert!(delivery.wait_ready(Duration::from_secs(120)).await, "the producer starts on the mock");
+    let Started { mock, brokers, dir, spool_dir, delivery, shutdown, drainer } = started("commit-fatal", 64 * 1024 * 1024).await;
     assert_eq!(delivery.deliver(records("before", 20, 10)).await.unwrap(), Delivered::Kafka);
 
     mock.request_errors(RDKafkaApiKey::EndTxn, &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_INVALID_TXN_STATE]);
