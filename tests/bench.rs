@@ -105,6 +105,11 @@ fn tiny_bench_reports_every_figure_with_its_baseline() {
         let f = figure(name);
         assert!(f["value"].as_f64().unwrap() > 0.0, "{name}: {f}");
     }
+    // The lag is measured (0 is a value: a small corpus may never lag).
+    for name in ["indexer lag during the load (p50)", "indexer lag during the load (max)"] {
+        let f = figure(name);
+        assert!(f["value"].as_f64().is_some_and(|v| v >= 0.0), "{name}: {f}");
+    }
     // A query the API does not serve yet is reported, not fatal.
     for query in stages["search"].as_array().unwrap() {
         let status = query["status"].as_str().unwrap();

@@ -138,6 +138,12 @@ pub fn figures(f: &Figures<'_>) -> Vec<Figure> {
     );
     figures.push(Figure::new("freshness p99", fresh.map(|d| d.p99_ms), "ms"));
     figures.push(Figure::new("freshness max", fresh.map(|d| d.max_ms), "ms"));
+    figures.push(
+        Figure::new("indexer lag during the load (p50)", f.pipeline.lag_p50_events, "events").note(
+            "logwarden_indexer_partition_lag_events summed over partitions, sampled every 250 ms while the corpus loads; `run` holds file sources back over collector.max_index_backlog",
+        ),
+    );
+    figures.push(Figure::new("indexer lag during the load (max)", f.pipeline.lag_max_events, "events"));
     figures.push(Figure::new(
         "indexer commit duration (mean, under load)",
         f.pipeline.mean_commit_seconds.map(|s| s * 1000.0),

@@ -62,5 +62,10 @@ pub struct Pipeline {
     pub markers_during_load: usize,
     /// Mean `logwarden_indexer_commit_seconds` from the process's /metrics.
     pub mean_commit_seconds: Option<f64>,
+    /// The indexer's lag over its partitions while the corpus loaded
+    /// (`logwarden_indexer_partition_lag_events`, summed, sampled every
+    /// [`crate::run::LAG_SAMPLE`]): median and largest, in events.
+    pub lag_p50_events: Option<f64>,
+    pub lag_max_events: Option<f64>,
 }
 

@@ -26,6 +26,8 @@ use crate::tantivy_baseline;
 
 const STOP_GRACE: Duration = Duration::from_secs(60);
 const MARKER_POLL: Duration = Duration::from_millis(100);
+/// How often the freshness stage samples the indexer's lag.
+pub(crate) const LAG_SAMPLE: Duration = Duration::from_millis(250);
 /// How long markers written after the load may take to show up.
 const MARKER_WAIT: Duration = Duration::from_secs(30);
 
@@ -483,9 +485,15 @@ fn freshness_stage(
     let mut last_write = Instant::now();
     let mut last_count = Instant::now() - Duration::from_secs(1);
     let mut last_report = Instant::now();
+    let mut lags = Vec::new();
+    let mut last_lag = Instant::now() - LAG_SAMPLE;
     loop {
         process::check_interrupted()?;
         run.check_alive(&log)?;
+        if corpus_done.is_none() && last_lag.elapsed() >= LAG_SAMPLE {
+            last_lag = Instant::now();
+            sample_lag(&addr, &mut lags)?;
+        }
         let elapsed = started.elapsed();
         let due = (markers_started.elapsed().as_secs_f64() / interval.as_secs_f64()) as usize + 1;
         if (corpus_done.is_none() || markers.written() < min_markers) && markers.written() < due {
@@ -502,6 +510,8 @@ fn freshness_stage(
             let total = client.count()?;
             if total >= events + seen {
                 corpus_done = Some(Instant::now());
+                // At least one sample, however fast a small corpus went.
+                sample_lag(&addr, &mut lags)?;
             } else if last_report.elapsed() >= Duration::from_secs(5) {
                 eprintln!(
                     "bench:   {}/{events} events searchable",
@@ -543,7 +553,16 @@ fn freshness_stage(
         freshness,
         markers_during_load,
         mean_commit_seconds: search::metric_mean(&metrics, "logwarden_indexer_commit_seconds"),
+        lag_p50_events: crate::stats::distribution(&lags).map(|d| d.p50_ms),
+        lag_max_events: lags.iter().copied().reduce(f64::max),
     })
+}
+
+/// Appends the indexer's lag summed over its partitions, once it has any.
+fn sample_lag(addr: &str, lags: &mut Vec<f64>) -> anyhow::Result<()> {
+    let metrics = search::fetch_metrics(addr)?;
+    lags.extend(search::metric_total(&metrics, "logwarden_indexer_partition_lag_events"));
+    Ok(())
 }
 
 /// The largest partition's share of a topic's messages, in percent

@@ -351,23 +351,25 @@ pub fn query_latency(
 /// Sum and count of a Prometheus summary/histogram across its labels, from
 /// `/metrics` text: the mean, in the metric's unit.
 pub fn metric_mean(metrics: &str, name: &str) -> Option<f64> {
-    let value_of = |suffix: &str| -> Option<f64> {
-        let wanted = format!("{name}{suffix}");
-        let values: Vec<f64> = metrics
-            .lines()
-            .filter(|line| {
-                line.strip_prefix(&wanted)
-                    .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
-            })
-            .filter_map(|line| line.rsplit(' ').next()?.parse().ok())
-            .collect();
-        (!values.is_empty()).then(|| values.iter().sum())
-    };
-    let count = value_of("_count")?;
-    (count > 0.0).then(|| value_of("_sum").map(|sum| sum / count))?
+    let count = metric_total(metrics, &format!("{name}_count"))?;
+    (count > 0.0).then(|| metric_total(metrics, &format!("{name}_sum")).map(|sum| sum / count))?
 }
 
 /// The Prometheus text of a component.
+/// The sum of every series of metric `name` (all label sets); `None` when
+/// the text has none.
+pub fn metric_total(metrics: &str, name: &str) -> Option<f64> {
+    let values: Vec<f64> = metrics
+        .lines()
+        .filter(|line| {
+            line.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+        })
+        .filter_map(|line| line.rsplit(' ').next()?.parse().ok())
+        .collect();
+    (!values.is_empty()).then(|| values.iter().sum())
+}
+
 pub fn fetch_metrics(addr: &str) -> anyhow::Result<String> {
     let url = format!("http://{addr}/metrics");
     reqwest::blocking::get(&url)
@@ -385,6 +387,14 @@ mod tests {
         let mean = metric_mean(text, "logwarden_indexer_commit_seconds").unwrap();
         assert!((mean - 0.2).abs() < 1e-9);
         assert!(metric_mean(text, "nope").is_none());
+    }
+
+    #[test]
+    fn total_of_a_gauge_across_labels_and_not_of_longer_names() {
+        let text = "lag{partition=\"0\"} 3\nlag{partition=\"1\"} 4\nlag_other 100\n";
+        assert_eq!(metric_total(text, "lag"), Some(7.0));
+        assert_eq!(metric_total(text, "lag_other"), Some(100.0));
+        assert_eq!(metric_total(text, "la"), None);
     }
 
     #[test]
