@@ -116,6 +116,8 @@ impl WorkerContext {
             if let Err(error) = indexer.wait_sealed() {
                 tracing::error!(partition, %error, "a seal failed; the next owner of the partition seals the split again");
             }
+            // Its lag is the next owner's to report, not a stale value here.
+            metrics::partition_lag(partition, 0);
             tracing::info!(partition, "partition released");
         }
     }
