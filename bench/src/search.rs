@@ -355,7 +355,6 @@ pub fn metric_mean(metrics: &str, name: &str) -> Option<f64> {
     (count > 0.0).then(|| metric_total(metrics, &format!("{name}_sum")).map(|sum| sum / count))?
 }
 
-/// The Prometheus text of a component.
 /// The sum of every series of metric `name` (all label sets); `None` when
 /// the text has none.
 pub fn metric_total(metrics: &str, name: &str) -> Option<f64> {
@@ -370,6 +369,7 @@ pub fn metric_total(metrics: &str, name: &str) -> Option<f64> {
     (!values.is_empty()).then(|| values.iter().sum())
 }
 
+/// The Prometheus text of a component.
 pub fn fetch_metrics(addr: &str) -> anyhow::Result<String> {
     let url = format!("http://{addr}/metrics");
     reqwest::blocking::get(&url)

@@ -3,7 +3,7 @@
 //! cleanly in a rebalance.
 
 use std::collections::HashMap;
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -191,7 +191,7 @@ fn commit_full(partitions: &mut HashMap<i32, PartitionIndexer>, memory_budget: u
 /// share of the process's backlog.
 fn publish_lag<C: ConsumerContext>(
     consumer: &BaseConsumer<C>,
-    topic: &std::ffi::CStr,
+    topic: &CStr,
     partitions: &HashMap<i32, PartitionIndexer>,
     backlog: Option<&BacklogSlot>,
 ) {

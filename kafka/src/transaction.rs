@@ -323,8 +323,8 @@ impl Transactional {
             Duration::from_millis(200),
             || self.producer.commit_transaction(step).map_err(|e| classify(e, &self.transactional_id)),
             // librdkafka: a retriable commit error may be retried; it turns
-            // abortable if the transaction cannot finish.
-            // Not a producer in a fatal state: it answers every call the same.
+            // abortable if the transaction cannot finish. A producer in a
+            // fatal state answers every call the same: not retried.
             |error, _| match error {
                 TxnError::Retry(reason)
                     if started.elapsed() + step <= bound && self.producer.client().fatal_error().is_none() =>
