@@ -9,10 +9,11 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use logwarden_config::KafkaConfig;
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::{ClientContext, Message};
 
+use crate::in_place::{Held, Payload, TopicNames, produce};
 use crate::metrics;
 use crate::producer::{Rejected, is_permanent};
 use crate::transaction::{Open, START_PAUSE, STEP_TIMEOUT, TxnError, read_positions_to_marker, retrying, start_nonce};
@@ -33,9 +34,9 @@ impl ClientContext for AckedContext {
 }
 
 impl ProducerContext for AckedContext {
-    type DeliveryOpaque = ();
+    type DeliveryOpaque = Held;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+    fn delivery(&self, result: &DeliveryResult<'_>, _held: Held) {
         if let Err((error, message)) = result {
             metrics::delivery_error(message.topic(), error);
             if is_permanent(error) {
@@ -66,6 +67,7 @@ pub struct AtLeastOnce {
     prefix: String,
     open: Option<Open>,
     positions: Vec<(String, Option<Vec<u8>>)>,
+    topics: TopicNames,
 }
 
 impl AtLeastOnce {
@@ -88,6 +90,7 @@ impl AtLeastOnce {
             prefix: format!("{collector_id}/{role}/"),
             open: None,
             positions: Vec::new(),
+            topics: TopicNames::default(),
         };
         let positions = retrying(
             START_PAUSE,
@@ -127,31 +130,29 @@ impl AtLeastOnce {
     /// Sends an event, waiting while librdkafka's queue is full. A record
     /// Kafka refuses for what it is comes back as `Ok(Some(..))`.
     pub fn send(&mut self, topic: &str, key: &str, payload: &[u8]) -> Result<Option<Rejected>, TxnError> {
+        self.send_payload(topic, key, Payload::Copied(payload))
+    }
+
+    /// [`AtLeastOnce::send`] with the payload read where it is (see
+    /// [`Payload::InPlace`]) or copied.
+    pub fn send_payload(&mut self, topic: &str, key: &str, payload: Payload<'_>) -> Result<Option<Rejected>, TxnError> {
         self.begin();
-        let mut record: BaseRecord<'_, str, [u8], ()> = BaseRecord::to(topic).key(key).payload(payload);
-        loop {
-            match self.producer.send(record) {
-                Ok(()) => {
-                    self.begin().events += 1;
-                    return Ok(None);
-                }
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
-                    metrics::backpressure();
-                    record = returned;
-                    crate::producer::queue_full_pause();
-                }
-                Err((error, _)) if is_permanent(&error) => {
-                    metrics::delivery_error(topic, &error);
-                    return Ok(Some(Rejected {
-                        key: key.as_bytes().to_vec(),
-                        payload: payload.to_vec(),
-                        reason: error.to_string(),
-                    }));
-                }
-                Err((error, _)) => {
-                    metrics::delivery_error(topic, &error);
-                    return Err(TxnError::Aborted(format!("sending to {topic}: {error}")));
-                }
+        let sent = self
+            .topics
+            .get(topic)
+            .and_then(|name| produce(&self.producer, name, None, key.as_bytes(), Some(payload)));
+        match sent {
+            Ok(()) => {
+                self.begin().events += 1;
+                Ok(None)
+            }
+            Err(error) if is_permanent(&error) => {
+                metrics::delivery_error(topic, &error);
+                Ok(Some(Rejected { key: key.as_bytes().to_vec(), payload: payload.bytes().to_vec(), reason: error.to_string() }))
+            }
+            Err(error) => {
+                metrics::delivery_error(topic, &error);
+                Err(TxnError::Aborted(format!("sending to {topic}: {error}")))
             }
         }
     }
@@ -180,11 +181,10 @@ impl AtLeastOnce {
             keep(rejected).map_err(TxnError::Aborted)?;
         }
         for (key, payload) in &positions {
-            let mut record: BaseRecord<'_, str, [u8], ()> = BaseRecord::to(&self.checkpoints_topic).key(key.as_str()).partition(0);
-            if let Some(payload) = payload {
-                record = record.payload(payload);
-            }
-            if let Err((error, _)) = self.producer.send(record) {
+            let sent = self.topics.get(&self.checkpoints_topic).and_then(|name| {
+                produce(&self.producer, name, Some(0), key.as_bytes(), payload.as_deref().map(Payload::Copied))
+            });
+            if let Err(error) = sent {
                 return Err(TxnError::Aborted(format!("writing a position to {}: {error}", self.checkpoints_topic)));
             }
         }

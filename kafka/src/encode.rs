@@ -17,11 +17,19 @@ const CUT_VALUE: usize = 1024;
 /// Each step shrinks the event, and after the last one it is a few dozen
 /// short values, so the loop ends.
 pub fn encode_within_limit(event: &mut logwarden_event::Event, payload: &mut Vec<u8>) {
+    payload.clear();
+    append_within_limit(event, payload);
+}
+
+/// [`encode_within_limit`], appending the encoded event to `buf` (after
+/// the events already in it) instead of replacing its content.
+pub fn append_within_limit(event: &mut logwarden_event::Event, buf: &mut Vec<u8>) {
+    let start = buf.len();
     let mut values_cut = false;
     loop {
-        payload.clear();
-        wire::encode_into(event, payload);
-        if payload.len() <= MAX_PAYLOAD {
+        buf.truncate(start);
+        wire::encode_into(event, buf);
+        if buf.len() - start <= MAX_PAYLOAD {
             return;
         }
         if event.original.len() > CUT_VALUE || event.message.len() > CUT_VALUE {
@@ -124,6 +132,21 @@ mod tests {
         assert!(!event.original.is_empty());
         let decoded = wire::decode(&payload).unwrap();
         assert_eq!(decoded.original, event.original);
+    }
+
+    #[test]
+    fn appending_keeps_the_events_before_and_cuts_only_the_new_one() {
+        let mut first = Event::new("first line", chrono::Utc::now());
+        let mut buf = Vec::new();
+        append_within_limit(&mut first, &mut buf);
+        let first_end = buf.len();
+        assert_eq!(buf, wire::encode(&first));
+        let mut big = Event::new("\u{1}".repeat(400_000), chrono::Utc::now());
+        append_within_limit(&mut big, &mut buf);
+        assert_eq!(wire::decode(&buf[..first_end]).unwrap().original, "first line");
+        assert!(buf.len() - first_end <= MAX_PAYLOAD);
+        assert!(big.parse_error.as_deref().unwrap().contains("truncated"));
+        assert_eq!(wire::decode(&buf[first_end..]).unwrap().original, big.original);
     }
 
     #[test]

@@ -16,6 +16,8 @@
 //! - `producer`: the acknowledging producer, per-batch delivery tracking,
 //!   records Kafka refuses for good told apart from failures.
 //! - `encode`: an event as a Kafka record, cut to fit the message limit.
+//! - `in_place`: records whose payload librdkafka reads where it is (a
+//!   chunk's buffer, held until the delivery report) instead of copying it.
 //! - `delivery`: pushed events to Kafka, to the spool while Kafka is away,
 //!   and back; dead letters for what Kafka refuses for good.
 //! - `transaction`: exactly-once production: [`transaction::Transactional`],
@@ -31,6 +33,7 @@ pub mod committed;
 pub mod delivery;
 pub mod encode;
 mod error;
+pub mod in_place;
 pub mod metrics;
 pub mod producer;
 pub mod spool;

@@ -25,10 +25,11 @@ use std::time::{Duration, Instant};
 use logwarden_config::{ClientKind, KafkaConfig};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::producer::{DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 use thiserror::Error;
 
+use crate::in_place::{Held, Payload, TopicNames, produce};
 use crate::metrics;
 pub use crate::at_least_once::{AckedContext, AtLeastOnce};
 use crate::producer::{Rejected, is_permanent};
@@ -80,9 +81,9 @@ impl ClientContext for TxnContext {
 }
 
 impl ProducerContext for TxnContext {
-    type DeliveryOpaque = ();
+    type DeliveryOpaque = Held;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+    fn delivery(&self, result: &DeliveryResult<'_>, _held: Held) {
         if let Err((error, message)) = result {
             metrics::delivery_error(message.topic(), error);
             tracing::warn!(%error, topic = message.topic(), "kafka delivery failed; the transaction will be aborted");
@@ -150,6 +151,7 @@ pub struct Transactional {
     /// `<collector id>/<role>/`: the keys of this producer's positions.
     prefix: String,
     open: Option<Open>,
+    topics: TopicNames,
 }
 
 /// An open transaction (or, at least once, events waiting for their
@@ -197,6 +199,7 @@ impl Transactional {
             checkpoints_topic: checkpoints_topic.to_string(),
             prefix: format!("{collector_id}/{role}/"),
             open: None,
+            topics: TopicNames::default(),
         };
         let positions = retrying(
             START_PAUSE,
@@ -246,6 +249,12 @@ impl Transactional {
     /// Kafka refuses for what it is comes back as `Ok(Some(..))` for the
     /// caller to keep or dead-letter; it is not in the transaction.
     pub fn send(&mut self, topic: &str, key: &str, payload: &[u8]) -> Result<Option<Rejected>, TxnError> {
+        self.send_payload(topic, key, Payload::Copied(payload))
+    }
+
+    /// [`Transactional::send`] with the payload read where it is (see
+    /// [`Payload::InPlace`]) or copied.
+    pub fn send_payload(&mut self, topic: &str, key: &str, payload: Payload<'_>) -> Result<Option<Rejected>, TxnError> {
         self.begin()?;
         match self.send_to(topic, None, key, Some(payload)) {
             Ok(()) => {
@@ -256,7 +265,11 @@ impl Transactional {
             }
             Err(SendError::Permanent(error)) => {
                 metrics::delivery_error(topic, &error);
-                Ok(Some(Rejected { key: key.as_bytes().to_vec(), payload: payload.to_vec(), reason: error.to_string() }))
+                Ok(Some(Rejected {
+                    key: key.as_bytes().to_vec(),
+                    payload: payload.bytes().to_vec(),
+                    reason: error.to_string(),
+                }))
             }
             Err(SendError::Txn(error)) => Err(error),
         }
@@ -268,33 +281,23 @@ impl Transactional {
         self.begin()?;
         let key = format!("{}{name}", self.prefix);
         let topic = self.checkpoints_topic.clone();
-        self.send_to(&topic, Some(0), &key, payload).map_err(|e| match e {
+        self.send_to(&topic, Some(0), &key, payload.map(Payload::Copied)).map_err(|e| match e {
             SendError::Permanent(error) => TxnError::Aborted(format!("position record refused: {error}")),
             SendError::Txn(error) => error,
         })
     }
 
-    fn send_to(&self, topic: &str, partition: Option<i32>, key: &str, payload: Option<&[u8]>) -> Result<(), SendError> {
-        let mut record: BaseRecord<'_, str, [u8], ()> = BaseRecord::to(topic).key(key);
-        if let Some(payload) = payload {
-            record = record.payload(payload);
-        }
-        if let Some(partition) = partition {
-            record = record.partition(partition);
-        }
-        loop {
-            match self.producer.send(record) {
-                Ok(()) => return Ok(()),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
-                    metrics::backpressure();
-                    record = returned;
-                    crate::producer::queue_full_pause();
-                }
-                Err((error, _)) if is_permanent(&error) => return Err(SendError::Permanent(error)),
-                Err((error, _)) => {
-                    metrics::delivery_error(topic, &error);
-                    return Err(SendError::Txn(classify(error, &self.transactional_id)));
-                }
+    fn send_to(&mut self, topic: &str, partition: Option<i32>, key: &str, payload: Option<Payload<'_>>) -> Result<(), SendError> {
+        let sent = self
+            .topics
+            .get(topic)
+            .and_then(|name| produce(&self.producer, name, partition, key.as_bytes(), payload));
+        match sent {
+            Ok(()) => Ok(()),
+            Err(error) if is_permanent(&error) => Err(SendError::Permanent(error)),
+            Err(error) => {
+                metrics::delivery_error(topic, &error);
+                Err(SendError::Txn(classify(error, &self.transactional_id)))
             }
         }
     }

@@ -9,13 +9,15 @@
 //! order: the open transaction, the dead letters and the file's position
 //! stay on the source thread, as with one thread.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use logwarden_event::wire;
 use logwarden_event::wire::decimal::Decimal;
+use logwarden_kafka::in_place::Payload;
 
-use crate::encode::encode_within_limit;
+use crate::encode::append_within_limit;
 use crate::file::Record;
 use crate::parse::{LineContext, Parsers};
 
@@ -41,69 +43,84 @@ pub(crate) struct Batch<'a> {
 
 impl Batch<'_> {
     /// Parses and encodes `record` (within Kafka's size limit), appending
-    /// its key and payload to `out`; `payload` is scratch space.
-    fn encode(&self, record: &Record, payload: &mut Vec<u8>, out: &mut Encoded) {
+    /// its key and payload to `out`.
+    fn encode(&self, record: &Record, out: &mut Encoded) {
         let mut event = self.parsers.parse(&record.text, &self.ctx);
         event.id = Some(event_id(self.id_prefix, record.start));
         event.log_offset = Some(record.start);
         if record.cut.is_some() {
             event.parse_error = record.cut.clone();
         }
-        encode_within_limit(&mut event, payload);
-        out.push(&wire::key(&event), payload);
+        let payloads = out.payloads_mut();
+        append_within_limit(&mut event, payloads);
+        let payload_end = payloads.len();
+        out.keys.push_str(&wire::key(&event));
+        out.ends.push((out.keys.len(), payload_end));
     }
 
     fn encode_all(&self, records: &[Record], out: &mut Encoded) {
         out.clear();
-        let mut payload = std::mem::take(&mut out.scratch);
         for record in records {
-            self.encode(record, &mut payload, out);
+            self.encode(record, out);
         }
-        out.scratch = payload;
     }
 }
 
 /// The keys and payloads of a chunk of records, back to back in two
-/// buffers (reused from chunk to chunk).
+/// buffers. The payloads' buffer is shared with librdkafka, which reads
+/// each payload where it is ([`Payload::InPlace`]) until its delivery
+/// report; a chunk's buffers are used again once librdkafka is done with
+/// them (see [`ParsePool::spare`]).
 #[derive(Default)]
 pub(crate) struct Encoded {
     keys: String,
-    payloads: Vec<u8>,
+    payloads: Arc<Vec<u8>>,
     /// Where each record's key and payload end.
     ends: Vec<(usize, usize)>,
-    scratch: Vec<u8>,
 }
 
 impl Encoded {
     fn clear(&mut self) {
         self.keys.clear();
-        self.payloads.clear();
+        self.payloads_mut().clear();
         self.ends.clear();
     }
 
-    fn push(&mut self, key: &str, payload: &[u8]) {
-        self.keys.push_str(key);
-        self.payloads.extend_from_slice(payload);
-        self.ends.push((self.keys.len(), self.payloads.len()));
+    /// The payloads' buffer, to write: a new one if librdkafka still reads
+    /// the old one (it is released with the last delivery report).
+    fn payloads_mut(&mut self) -> &mut Vec<u8> {
+        if Arc::get_mut(&mut self.payloads).is_none() {
+            self.payloads = Arc::new(Vec::with_capacity(self.payloads.capacity()));
+        }
+        Arc::get_mut(&mut self.payloads).expect("a buffer nobody else holds")
+    }
+
+    /// Whether nothing but this chunk holds its payloads' buffer any more.
+    fn is_free(&self) -> bool {
+        Arc::strong_count(&self.payloads) == 1
     }
 
     /// The chunk's records' keys and payloads, in order.
-    fn records(&self) -> impl Iterator<Item = (&str, &[u8])> {
+    fn records(&self) -> impl Iterator<Item = (&str, Payload<'_>)> {
         let starts = std::iter::once((0, 0)).chain(self.ends.iter().copied());
-        starts.zip(self.ends.iter().copied()).map(|((key_start, payload_start), (key_end, payload_end))| {
-            (&self.keys[key_start..key_end], &self.payloads[payload_start..payload_end])
+        starts.zip(self.ends.iter().copied()).map(|((key_start, start), (key_end, end))| {
+            (&self.keys[key_start..key_end], Payload::InPlace { buffer: &self.payloads, start, end })
         })
     }
 
     fn is_small(&self) -> bool {
-        self.keys.capacity() + self.payloads.capacity() + self.scratch.capacity() <= KEEP_BUFFER_BYTES
+        self.keys.capacity() + self.payloads.capacity() <= KEEP_BUFFER_BYTES
     }
 }
 
 /// The parse threads, and the chunks' buffers between batches.
 pub(crate) struct ParsePool {
     pool: rayon::ThreadPool,
-    spare: Vec<Encoded>,
+    /// Chunks sent, oldest first: their buffers are used again once
+    /// librdkafka has reported every record in them (a chunk whose records
+    /// are still queued is passed over, and dropped when too many are
+    /// kept: its buffer is freed with its last delivery report).
+    spare: VecDeque<Encoded>,
 }
 
 impl ParsePool {
@@ -115,7 +132,7 @@ impl ParsePool {
             .thread_name(|n| format!("collector-parse-{n}"))
             .build()
             .map_err(std::io::Error::other)?;
-        Ok(ParsePool { pool, spare: Vec::new() })
+        Ok(ParsePool { pool, spare: VecDeque::new() })
     }
 
     /// Parses and encodes `records` and calls `send` with each one's key
@@ -126,10 +143,10 @@ impl ParsePool {
         &mut self,
         records: &[Record],
         batch: &Batch<'_>,
-        mut send: impl FnMut(&str, &[u8]) -> Result<(), E>,
+        mut send: impl FnMut(&str, Payload<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         if records.len() < INLINE_RECORDS {
-            let mut encoded = self.spare.pop().unwrap_or_default();
+            let mut encoded = take_free(&mut self.spare);
             batch.encode_all(records, &mut encoded);
             let sent = encoded.records().try_for_each(|(key, payload)| send(key, payload));
             self.keep(encoded);
@@ -157,12 +174,12 @@ impl ParsePool {
             // sent: a read of many short lines does not hold all of its
             // events encoded at once.
             for index in 0..chunks.len().min(window) {
-                spawn(index, spare.pop().unwrap_or_default());
+                spawn(index, take_free(spare));
             }
             let mut waiting: Vec<Option<Encoded>> = (0..chunks.len()).map(|_| None).collect();
             let mut next = 0;
             while next < chunks.len() {
-                let Some(mut encoded) = waiting[next].take() else {
+                let Some(encoded) = waiting[next].take() else {
                     // Every task holds a sender: this only fails if one
                     // panicked, which the scope raises when it ends.
                     match ready.recv() {
@@ -177,11 +194,11 @@ impl ParsePool {
                         stop.store(true, Ordering::Relaxed);
                     }
                 }
+                // Its buffer is likely still read by librdkafka: kept, and
+                // the next chunk takes the oldest one that is free.
+                keep(spare, encoded, window);
                 if next + window < chunks.len() {
-                    encoded.clear();
-                    spawn(next + window, encoded);
-                } else {
-                    keep(spare, encoded, window);
+                    spawn(next + window, take_free(spare));
                 }
                 next += 1;
             }
@@ -201,13 +218,27 @@ impl ParsePool {
     }
 }
 
-/// Keeps a chunk's buffers for the next batch, unless `window` are kept
-/// already or they grew large (an oversized event).
-fn keep(spare: &mut Vec<Encoded>, mut encoded: Encoded, window: usize) {
-    if spare.len() < window && encoded.is_small() {
-        encoded.clear();
-        spare.push(encoded);
+/// The oldest kept chunk whose buffers librdkafka no longer reads, or new
+/// buffers.
+fn take_free(spare: &mut VecDeque<Encoded>) -> Encoded {
+    match spare.iter().position(Encoded::is_free) {
+        Some(index) => spare.remove(index).unwrap_or_default(),
+        None => Encoded::default(),
     }
+}
+
+/// Keeps a sent chunk's buffers for a later chunk, unless they grew large
+/// (an oversized event). At most `4 × window` are kept: a chunk librdkafka
+/// still reads when one more comes is let go (freed with its last delivery
+/// report).
+fn keep(spare: &mut VecDeque<Encoded>, encoded: Encoded, window: usize) {
+    if !encoded.is_small() {
+        return;
+    }
+    if spare.len() >= 4 * window {
+        spare.pop_front();
+    }
+    spare.push_back(encoded);
 }
 
 /// `prefix` followed by `offset` in decimal, in one allocation.
@@ -253,12 +284,11 @@ mod tests {
 
     /// The records encoded one after the other on this thread.
     fn one_by_one(records: &[Record], batch: &Batch<'_>) -> Vec<(String, Vec<u8>)> {
-        let mut payload = Vec::new();
         let mut out = Encoded::default();
         for record in records {
-            batch.encode(record, &mut payload, &mut out);
+            batch.encode(record, &mut out);
         }
-        out.records().map(|(key, payload)| (key.to_string(), payload.to_vec())).collect()
+        out.records().map(|(key, payload)| (key.to_string(), payload.bytes().to_vec())).collect()
     }
 
     #[test]
@@ -276,7 +306,7 @@ mod tests {
             let records = records(count);
             let mut sent = Vec::new();
             pool.encode_in_order(&records, &batch, |key, payload| {
-                sent.push((key.to_string(), payload.to_vec()));
+                sent.push((key.to_string(), payload.bytes().to_vec()));
                 Ok::<_, ()>(())
             })
             .unwrap();
@@ -302,7 +332,7 @@ mod tests {
         let records = records(5 * CHUNK_RECORDS);
         let mut offsets = Vec::new();
         let failed = pool.encode_in_order(&records, &batch, |_, payload| {
-            offsets.push(wire::decode(payload).unwrap().log_offset.unwrap());
+            offsets.push(wire::decode(payload.bytes()).unwrap().log_offset.unwrap());
             if offsets.len() == CHUNK_RECORDS + 10 { Err("queue gone") } else { Ok(()) }
         });
         assert_eq!(failed, Err("queue gone"));
@@ -316,6 +346,52 @@ mod tests {
         })
         .unwrap();
         assert_eq!(count, records.len());
+    }
+
+    /// What librdkafka holds of a record sent in place: the buffer, the
+    /// payload's range, and the bytes it had when sent.
+    fn hold(payload: Payload<'_>) -> (Arc<Vec<u8>>, usize, usize, Vec<u8>) {
+        let Payload::InPlace { buffer, start, end } = payload else {
+            panic!("a file's payloads are sent in place");
+        };
+        (buffer.clone(), start, end, payload.bytes().to_vec())
+    }
+
+    #[test]
+    fn a_buffer_librdkafka_still_reads_is_never_written_and_a_free_one_is_used_again() {
+        let parsers = Parsers::default();
+        let ctx =
+            LineContext { ingested: Utc::now(), host_name: "web01", file_path: Some("/var/log/x.log"), stream: None };
+        let batch = Batch { parsers: &parsers, ctx, id_prefix: "7:8:" };
+        let mut pool = ParsePool::new().unwrap();
+        let records = records(12 * CHUNK_RECORDS);
+        // Every record of the first batch stays "queued in librdkafka".
+        let mut held = Vec::new();
+        pool.encode_in_order(&records, &batch, |_, payload| {
+            held.push(hold(payload));
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+        let first: std::collections::HashSet<*const Vec<u8>> = held.iter().map(|h| Arc::as_ptr(&h.0)).collect();
+        let mut second = std::collections::HashSet::new();
+        pool.encode_in_order(&records, &batch, |_, payload| {
+            second.insert(Arc::as_ptr(&hold(payload).0));
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+        assert!(first.is_disjoint(&second), "a held buffer was written while librdkafka could read it");
+        for (buffer, start, end, bytes) in &held {
+            assert_eq!(&buffer[*start..*end], &bytes[..], "a queued payload changed");
+        }
+        // Delivered: the next batch writes into buffers already allocated.
+        drop(held);
+        let mut third = std::collections::HashSet::new();
+        pool.encode_in_order(&records, &batch, |_, payload| {
+            third.insert(Arc::as_ptr(&hold(payload).0));
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+        assert!(third.iter().all(|b| first.contains(b) || second.contains(b)), "free buffers were not used again");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use anyhow::Context;
 use chrono::Utc;
 use logwarden_config::{CollectorConfig, Delivery, FileInput, KafkaConfig};
 use logwarden_kafka::IndexBacklog;
+use logwarden_kafka::in_place::Payload;
 use logwarden_kafka::producer::Rejected;
 use logwarden_kafka::transaction::{AtLeastOnce, Transactional, TxnError};
 use tokio_util::sync::CancellationToken;
@@ -460,10 +461,10 @@ impl Output {
         }
     }
 
-    fn send(&mut self, topic: &str, key: &str, payload: &[u8]) -> Result<Option<Rejected>, TxnError> {
+    fn send(&mut self, topic: &str, key: &str, payload: Payload<'_>) -> Result<Option<Rejected>, TxnError> {
         match self {
-            Output::ExactlyOnce(txn) => txn.send(topic, key, payload),
-            Output::AtLeastOnce(out) => out.send(topic, key, payload),
+            Output::ExactlyOnce(txn) => txn.send_payload(topic, key, payload),
+            Output::AtLeastOnce(out) => out.send_payload(topic, key, payload),
         }
     }
 
