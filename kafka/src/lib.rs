@@ -44,4 +44,4 @@ pub mod transaction;
 pub use backlog::IndexBacklog;
 pub use client::{check_connection, client_config};
 pub use error::KafkaClientError;
-pub use topic::{ensure_topic, ensure_topic_with};
+pub use topic::{ensure_topic, ensure_topic_with, with_topic_message_limit};

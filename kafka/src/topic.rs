@@ -43,3 +43,72 @@ pub async fn ensure_topic_with(
     }
     Ok(())
 }
+
+/// librdkafka's default `message.max.bytes`.
+const LIBRDKAFKA_MESSAGE_MAX_BYTES: usize = 1_000_000;
+
+/// Room left under the topic's limit for the record batch's framing: the
+/// limit is on a whole batch, librdkafka's on a record's key and value.
+const BATCH_FRAMING_BYTES: usize = 512;
+
+/// `config` with the producer's `message.max.bytes` lowered to what
+/// `topic` accepts (its `max.message.bytes`, read from the broker), unless
+/// the operator set it in `[kafka.producer]` or the topic accepts
+/// librdkafka's default.
+///
+/// Without it, a record larger than the topic accepts is refused by the
+/// broker for the whole batch it travels in: every record of that batch
+/// fails with it (at least once, all of them were dead-lettered; exactly
+/// once, the transaction was aborted and the same batch sent again).
+/// librdkafka refuses such a record alone when it is enqueued, and its
+/// batches stay under the limit. Kafka unreachable, or the topic not
+/// created yet: `config` unchanged, with a warning.
+pub fn with_topic_message_limit(config: &KafkaConfig, topic: &str) -> KafkaConfig {
+    let mut config = config.clone();
+    if config.producer.contains_key("message.max.bytes") {
+        return config;
+    }
+    match topic_message_limit(&config, topic) {
+        Ok(limit) if limit < LIBRDKAFKA_MESSAGE_MAX_BYTES + BATCH_FRAMING_BYTES => {
+            let cap = limit.saturating_sub(BATCH_FRAMING_BYTES).max(1000);
+            tracing::info!(topic, limit, cap, "the topic accepts smaller records than librdkafka's default: the producer's message.max.bytes follows it");
+            config.producer.insert("message.max.bytes".into(), cap.to_string());
+        }
+        Ok(_) => {}
+        Err(reason) => tracing::warn!(topic, %reason, "cannot read the topic's max.message.bytes; a record larger than it fails the batch it is sent in"),
+    }
+    config
+}
+
+/// The topic's `max.message.bytes`, as the broker applies it.
+fn topic_message_limit(config: &KafkaConfig, topic: &str) -> Result<usize, String> {
+    let admin: AdminClient<DefaultClientContext> =
+        client_config(config, ClientKind::Admin).create().map_err(|e| e.to_string())?;
+    let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
+    let resources = [rdkafka::admin::ResourceSpecifier::Topic(topic)];
+    let results = block_on(admin.describe_configs(&resources, &options)).map_err(|e| e.to_string())?;
+    let resource = results.into_iter().next().ok_or("no answer")?.map_err(|code| code.to_string())?;
+    let value = resource.get("max.message.bytes").and_then(|e| e.value.clone()).ok_or("not in the answer")?;
+    value.parse().map_err(|e| format!("{value:?}: {e}"))
+}
+
+/// Runs `future` to completion on this thread (rdkafka's admin futures are
+/// completed by the client's own thread; no runtime is needed, so this
+/// works from the file source's thread and from a blocking task alike).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::sync::Arc::new(Unpark(std::thread::current())).into();
+    let mut context = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+        std::thread::park();
+    }
+}

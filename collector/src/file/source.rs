@@ -119,9 +119,10 @@ impl FileSource {
         let id = &self.config.id;
         let transactional_id = id.transactional_id("files");
         let stop = || shutdown.is_cancelled();
+        let kafka = logwarden_kafka::with_topic_message_limit(&self.kafka, &self.topic);
         let started = match self.config.delivery {
             Delivery::ExactlyOnce => Transactional::start(
-                &self.kafka,
+                &kafka,
                 &self.config.checkpoints_topic,
                 &id.id,
                 &transactional_id,
@@ -130,7 +131,7 @@ impl FileSource {
             )
             .map(|(txn, committed)| (Output::ExactlyOnce(txn), committed)),
             Delivery::AtLeastOnce => {
-                AtLeastOnce::start(&self.kafka, &self.config.checkpoints_topic, &id.id, "files", &stop)
+                AtLeastOnce::start(&kafka, &self.config.checkpoints_topic, &id.id, "files", &stop)
                     .map(|(out, committed)| (Output::AtLeastOnce(out), committed))
             }
         };

@@ -39,6 +39,9 @@ pub fn keep(spool_dir: &Path, topic: &str, rejected: &[Rejected]) -> std::io::Re
         serde_json::to_writer(&mut out, &line).expect("a JSON value serializes");
         out.push(b'\n');
     }
+    // A collector with only file sources has no spool: the folder may not
+    // exist yet.
+    std::fs::create_dir_all(spool_dir)?;
     let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&file_path)?;
     file.write_all(&out)?;
     file.sync_data()?;

@@ -155,8 +155,9 @@ pub(super) fn start(inner: &Arc<Inner>, shutdown: &CancellationToken) -> Result<
     let exactly = &inner.exactly;
     let id = &exactly.identity;
     let stop = || shutdown.is_cancelled();
+    let kafka = crate::with_topic_message_limit(&inner.kafka, &inner.topic);
     let (txn, positions) =
-        Transactional::start(&inner.kafka, &id.checkpoints_topic, &id.collector_id, &id.transactional_id, &id.role, &stop)?;
+        Transactional::start(&kafka, &id.checkpoints_topic, &id.collector_id, &id.transactional_id, &id.role, &stop)?;
     let direct = positions.get("direct").map(|n| String::from_utf8_lossy(n).into_owned());
     // {"spool": incarnation, "segment": number}
     let position: Option<serde_json::Value> = positions.get("spool").and_then(|p| serde_json::from_slice(p).ok());
