@@ -41,9 +41,9 @@ fn config(dir: &Path, topic: &str, file: &Path, delivery: &str, producer: &str) 
     RawConfig::from_toml(&text).unwrap().validate().unwrap()
 }
 
-fn write_lines(file: &Path) {
-    let mut out = std::fs::File::create(file).unwrap();
-    for n in 0..LINES {
+fn write_lines(file: &Path, numbers: std::ops::Range<u32>) {
+    let mut out = std::fs::OpenOptions::new().create(true).append(true).open(file).unwrap();
+    for n in numbers {
         if n == BIG {
             writeln!(out, "Mar  1 10:00:00 host01 app[42]: big line n{n:05} {}", incompressible()).unwrap();
         } else {
@@ -88,73 +88,95 @@ fn dead_letters(dir: &Path) -> Vec<Value> {
         .collect()
 }
 
-/// Tails the file until every line but the big one is in the topic and
-/// the big one is in the dead-letter file; checks both.
-fn run(name: &str, delivery: &str, producer: &str, topic_settings: &[(&str, &str)]) {
-    let _ = tracing_subscriber::fmt().with_env_filter("info,librdkafka=off").with_test_writer().try_init();
-    let dir = temp_dir(name);
-    let topic = unique(&format!("lw-{name}"));
-    let file = dir.join("app.log");
-    write_lines(&file);
-    let config = config(&dir, &topic, &file, delivery, producer);
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(logwarden_kafka::ensure_topic_with(&config.kafka, &topic, 2, topic_settings)).unwrap();
-    runtime
-        .block_on(logwarden_kafka::transaction::ensure_checkpoints_topic(
-            &config.kafka,
-            &config.collector.checkpoints_topic,
-        ))
-        .unwrap();
-    let dead_letter_dir = config.collector.spool.dir.clone();
+/// A file source tailing `app.log` into a new topic.
+struct Tailing {
+    name: String,
+    topic: String,
+    file: std::path::PathBuf,
+    config: Config,
+    shutdown: CancellationToken,
+    running: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
+}
 
-    let source = FileSource::new(&config.collector, &config.kafka, "test-host".into()).unwrap();
-    let shutdown = CancellationToken::new();
-    let stop = shutdown.clone();
-    let running = std::thread::spawn(move || source.run(&stop));
+impl Tailing {
+    /// Creates the topic (with `topic_settings`), writes lines
+    /// `0..written`, and starts the source.
+    fn start(name: &str, delivery: &str, producer: &str, topic_settings: &[(&str, &str)], written: u32) -> Tailing {
+        let _ = tracing_subscriber::fmt().with_env_filter("info,librdkafka=off").with_test_writer().try_init();
+        let dir = temp_dir(name);
+        let topic = unique(&format!("lw-{name}"));
+        let file = dir.join("app.log");
+        write_lines(&file, 0..written);
+        let config = config(&dir, &topic, &file, delivery, producer);
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(logwarden_kafka::ensure_topic_with(&config.kafka, &topic, 2, topic_settings)).unwrap();
+        runtime
+            .block_on(logwarden_kafka::transaction::ensure_checkpoints_topic(
+                &config.kafka,
+                &config.collector.checkpoints_topic,
+            ))
+            .unwrap();
+        let source = FileSource::new(&config.collector, &config.kafka, "test-host".into()).unwrap();
+        let shutdown = CancellationToken::new();
+        let stop = shutdown.clone();
+        let running = Some(std::thread::spawn(move || source.run(&stop)));
+        Tailing { name: name.to_string(), topic, file, config, shutdown, running }
+    }
 
-    let started = Instant::now();
-    let counts = loop {
-        let counts = numbers_in(&topic);
-        if counts.len() >= (LINES - 1) as usize && !dead_letters(&dead_letter_dir).is_empty() {
-            break counts;
+    fn dead_letters(&self) -> Vec<Value> {
+        dead_letters(&self.config.collector.spool.dir)
+    }
+
+    /// Waits until `want` distinct lines are in the topic and `letters`
+    /// dead letters in the file.
+    fn wait_for(&self, want: usize, letters: usize) -> HashMap<u32, u32> {
+        let started = Instant::now();
+        loop {
+            let counts = numbers_in(&self.topic);
+            if counts.len() >= want && self.dead_letters().len() >= letters {
+                return counts;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "{}: {} of {want} lines in the topic, dead letters: {:?}",
+                self.name,
+                counts.len(),
+                self.dead_letters()
+            );
+            std::thread::sleep(Duration::from_millis(300));
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "{name}: {} of {} lines in the topic, dead letters: {:?}",
-            counts.len(),
-            LINES - 1,
-            dead_letters(&dead_letter_dir)
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    };
-    shutdown.cancel();
-    running.join().unwrap().unwrap();
+    }
 
-    assert!(!counts.contains_key(&BIG), "{name}: the refused event is in the topic");
-    assert_eq!(counts.len(), (LINES - 1) as usize, "{name}: every other line");
-    assert!(counts.values().all(|&c| c == 1), "{name}: a line twice");
-    let letters = dead_letters(&dead_letter_dir);
-    assert_eq!(letters.len(), 1, "{name}: {letters:?}");
-    let letter = &letters[0];
-    assert_eq!(letter["topic"], topic.as_str());
-    assert!(letter["reason"].as_str().unwrap().contains("MessageSizeTooLarge"), "{name}: {letter}");
-    // The payload is the event whole, read back from where it was sent.
-    let payload = letter["payload"].as_str().unwrap();
-    assert_eq!(letter["bytes"].as_u64(), Some(payload.len() as u64));
-    let event: Value = serde_json::from_str(payload).expect("the dead letter's payload is the event");
-    assert_eq!(number(event["event.original"].as_str().unwrap()), Some(BIG));
-    assert!(event["event.original"].as_str().unwrap().ends_with(&incompressible()), "{name}: kept whole");
+    /// Waits for every line but the big one and the big one's dead letter,
+    /// stops the source and checks both: each line once, the big event
+    /// kept whole with the reason, nothing else dead-lettered.
+    fn check_and_stop(mut self) {
+        let name = &self.name;
+        let counts = self.wait_for((LINES - 1) as usize, 1);
+        self.shutdown.cancel();
+        self.running.take().unwrap().join().unwrap().unwrap();
+        assert!(!counts.contains_key(&BIG), "{name}: the refused event is in the topic");
+        assert_eq!(counts.len(), (LINES - 1) as usize, "{name}: every other line");
+        assert!(counts.values().all(|&c| c == 1), "{name}: a line twice");
+        let letters = self.dead_letters();
+        assert_eq!(letters.len(), 1, "{name}: {letters:?}");
+        let letter = &letters[0];
+        assert_eq!(letter["topic"], self.topic.as_str());
+        assert!(letter["reason"].as_str().unwrap().contains("MessageSizeTooLarge"), "{name}: {letter}");
+        // The payload is the event whole, read back from where it was sent.
+        let payload = letter["payload"].as_str().unwrap();
+        assert_eq!(letter["bytes"].as_u64(), Some(payload.len() as u64));
+        let event: Value = serde_json::from_str(payload).expect("the dead letter's payload is the event");
+        assert_eq!(number(event["event.original"].as_str().unwrap()), Some(BIG));
+        assert!(event["event.original"].as_str().unwrap().ends_with(&incompressible()), "{name}: kept whole");
+    }
 }
 
 #[test]
 fn an_event_librdkafka_refuses_when_enqueued_is_dead_lettered_whole_in_both_modes() {
     for delivery in ["exactly_once", "at_least_once"] {
-        run(
-            &format!("dl-enqueue-{}", delivery.replace('_', "-")),
-            delivery,
-            "\"message.max.bytes\" = \"8192\"",
-            &[],
-        );
+        let name = format!("dl-enqueue-{}", delivery.replace('_', "-"));
+        Tailing::start(&name, delivery, "\"message.max.bytes\" = \"8192\"", &[], LINES).check_and_stop();
     }
 }
 
@@ -166,6 +188,29 @@ fn an_event_librdkafka_refuses_when_enqueued_is_dead_lettered_whole_in_both_mode
 #[test]
 fn an_event_larger_than_the_topic_accepts_is_dead_lettered_alone_in_both_modes() {
     for delivery in ["exactly_once", "at_least_once"] {
-        run(&format!("dl-topic-{}", delivery.replace('_', "-")), delivery, "", &[("max.message.bytes", "8192")]);
+        let name = format!("dl-topic-{}", delivery.replace('_', "-"));
+        Tailing::start(&name, delivery, "", &[("max.message.bytes", "8192")], LINES).check_and_stop();
     }
+}
+
+/// The topic's limit lowered while the collector runs (exactly once): the
+/// broker refuses the batch with the big record, the transaction is
+/// aborted, and a new producer, reading the topic's limit again, refuses
+/// the big record alone and sends the rest once.
+#[test]
+fn a_topic_limit_lowered_while_running_is_followed_after_one_refused_batch() {
+    let tailing = Tailing::start("dl-lowered", "exactly_once", "", &[], BIG);
+    tailing.wait_for(BIG as usize, 0);
+    let admin: rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> =
+        logwarden_kafka::client_config(&tailing.config.kafka, logwarden_config::ClientKind::Admin).create().unwrap();
+    let topic = rdkafka::admin::ResourceSpecifier::Topic(&tailing.topic);
+    let lowered = rdkafka::admin::AlterConfig::new(topic).set("max.message.bytes", "8192");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let options = rdkafka::admin::AdminOptions::new();
+    let results = runtime.block_on(admin.alter_configs([&lowered], &options)).unwrap();
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    // The broker applies it to the log a moment after it answers.
+    std::thread::sleep(Duration::from_secs(2));
+    write_lines(&tailing.file, BIG..LINES);
+    tailing.check_and_stop();
 }

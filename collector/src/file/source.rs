@@ -246,7 +246,7 @@ impl FileSource {
         tracing::warn!(%error, "kafka transaction failed; reading again from the committed positions");
         // A transaction still open (a send failed) is aborted; one whose
         // commit failed was aborted already.
-        let restart = match txn.abort() {
+        let mut restart = match txn.abort() {
             Ok(()) => matches!(error, TxnError::Retry(_)),
             Err(TxnError::Fenced { transactional_id, reason }) => {
                 return Err(fenced_error(TxnError::Fenced { transactional_id, reason }));
@@ -254,7 +254,12 @@ impl FileSource {
             Err(_) => true,
         };
         if !txn.take_rejected().is_empty() {
-            tracing::error!("kafka refused a record of a file for good; it is retried (check the topic's max.message.bytes)");
+            // The broker refused a batch for good: the topic's
+            // max.message.bytes was lowered since the producer started. A
+            // new producer follows the topic's limit again, so the record
+            // over it is refused alone when enqueued, and dead-lettered.
+            tracing::error!("kafka refused a batch of a file's records for good (the topic's max.message.bytes changed?); a new producer reads the topic's limit and sends them again");
+            restart = true;
         }
         self.positions.rewind();
         for tracked in self.files.values_mut() {
