@@ -100,73 +100,55 @@ pub(crate) fn produce<C>(
 where
     C: ProducerContext<DeliveryOpaque = Held> + 'static,
 {
+    let (flags, buffer, bytes) = match payload {
+        None => (0, None, None),
+        Some(Payload::Copied(bytes)) => (rdsys::RD_KAFKA_MSG_F_COPY, None, Some(bytes)),
+        Some(Payload::InPlace { buffer, start, end }) => (0, Some(buffer), Some(&buffer[start..end])),
+    };
+    let (payload_ptr, payload_len) =
+        bytes.map_or((std::ptr::null_mut(), 0), |b| (b.as_ptr().cast_mut().cast::<c_void>(), b.len()));
     loop {
-        match produce_once(producer, topic, partition, key, payload) {
-            Err(KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull)) => {
-                metrics::backpressure();
-                crate::producer::queue_full_pause();
-            }
-            done => return done,
+        let opaque = Held(buffer.cloned()).into_ptr();
+        // SAFETY: the arguments are rust-rdkafka's `BaseProducer::send`,
+        // with `flags` in place of its `RD_KAFKA_MSG_F_COPY`. Without the
+        // flag librdkafka reads `payload_ptr` until the record's delivery
+        // report; the buffer stays alive that long because `opaque` holds a
+        // reference to it, released only when the report hands the opaque
+        // back (rust-rdkafka's delivery callback, `Held::from_ptr`), or
+        // just below when the record was not enqueued. Nothing can change
+        // the buffer while it is shared (`Arc<Vec<u8>>` gives no `&mut`
+        // then). The key is always copied by librdkafka.
+        let code = unsafe {
+            rdsys::rd_kafka_producev(
+                producer.client().native_ptr(),
+                RD_KAFKA_VTYPE_TOPIC,
+                topic.as_ptr(),
+                RD_KAFKA_VTYPE_PARTITION,
+                partition.unwrap_or(-1),
+                RD_KAFKA_VTYPE_MSGFLAGS,
+                flags,
+                RD_KAFKA_VTYPE_VALUE,
+                payload_ptr,
+                payload_len,
+                RD_KAFKA_VTYPE_KEY,
+                key.as_ptr().cast_mut().cast::<c_void>(),
+                key.len(),
+                RD_KAFKA_VTYPE_OPAQUE,
+                opaque,
+                RD_KAFKA_VTYPE_END,
+            )
+        };
+        let code = RDKafkaErrorCode::from(code);
+        if code == RDKafkaErrorCode::NoError {
+            return Ok(());
         }
-    }
-}
-
-fn produce_once<C>(
-    producer: &ThreadedProducer<C>,
-    topic: &CStr,
-    partition: Option<i32>,
-    key: &[u8],
-    payload: Option<Payload<'_>>,
-) -> Result<(), KafkaError>
-where
-    C: ProducerContext<DeliveryOpaque = Held> + 'static,
-{
-    let (flags, held, bytes) = match payload {
-        None => (0, Held(None), &[][..]),
-        Some(Payload::Copied(bytes)) => (rdsys::RD_KAFKA_MSG_F_COPY, Held(None), bytes),
-        Some(Payload::InPlace { buffer, start, end }) => (0, Held(Some(buffer.clone())), &buffer[start..end]),
-    };
-    let (payload_ptr, payload_len) = match payload {
-        None => (std::ptr::null_mut(), 0),
-        Some(_) => (bytes.as_ptr().cast_mut().cast::<c_void>(), bytes.len()),
-    };
-    let opaque = held.into_ptr();
-    // SAFETY: the arguments are rust-rdkafka's `BaseProducer::send`, with
-    // `flags` in place of its `RD_KAFKA_MSG_F_COPY`. Without the flag
-    // librdkafka reads `payload_ptr` until the record's delivery report;
-    // the buffer stays alive that long because `opaque` holds a reference
-    // to it, released only when the report hands the opaque back
-    // (rust-rdkafka's delivery callback, `Held::from_ptr`), or just below
-    // when the record was not enqueued. Nothing can change the buffer while
-    // it is shared (`Arc<Vec<u8>>` gives no `&mut` then). The key is always
-    // copied by librdkafka.
-    let code = unsafe {
-        rdsys::rd_kafka_producev(
-            producer.client().native_ptr(),
-            RD_KAFKA_VTYPE_TOPIC,
-            topic.as_ptr(),
-            RD_KAFKA_VTYPE_PARTITION,
-            partition.unwrap_or(-1),
-            RD_KAFKA_VTYPE_MSGFLAGS,
-            flags,
-            RD_KAFKA_VTYPE_VALUE,
-            payload_ptr,
-            payload_len,
-            RD_KAFKA_VTYPE_KEY,
-            key.as_ptr().cast_mut().cast::<c_void>(),
-            key.len(),
-            RD_KAFKA_VTYPE_OPAQUE,
-            opaque,
-            RD_KAFKA_VTYPE_END,
-        )
-    };
-    match RDKafkaErrorCode::from(code) {
-        RDKafkaErrorCode::NoError => Ok(()),
-        code => {
-            // SAFETY: librdkafka did not take the record, so the opaque
-            // was not handed to it and is given back here, once.
-            drop(unsafe { Held::from_ptr(opaque) });
-            Err(KafkaError::MessageProduction(code))
+        // SAFETY: librdkafka did not take the record, so the opaque was not
+        // handed to it and is given back here, once.
+        drop(unsafe { Held::from_ptr(opaque) });
+        if code != RDKafkaErrorCode::QueueFull {
+            return Err(KafkaError::MessageProduction(code));
         }
+        metrics::backpressure();
+        crate::producer::queue_full_pause();
     }
 }
