@@ -51,6 +51,26 @@ fn events() -> Vec<Event> {
         .collect()
 }
 
+/// The loghub lines as JSON documents (a structured logger's shape): their
+/// `event.original` is full of quotes to escape.
+fn json_events() -> Vec<Event> {
+    let ctx = ctx();
+    LOGHUB
+        .iter()
+        .flat_map(|name| loghub(name))
+        .map(|line| {
+            let document = serde_json::json!({
+                "@timestamp": "2026-11-24T00:00:00.123Z",
+                "log.level": "info",
+                "message": line,
+                "service": {"name": "bench", "version": "1.2.3"},
+                "user": "alice",
+            });
+            parse_line(&document.to_string(), &ctx)
+        })
+        .collect()
+}
+
 fn parse(c: &mut Criterion) {
     let ctx = ctx();
     let mut group = c.benchmark_group("parse_line");
@@ -83,6 +103,16 @@ fn encode(c: &mut Criterion) {
     group.bench_function("encode_into (reused buffer)", |b| {
         b.iter(|| {
             for event in &events {
+                buf.clear();
+                wire::encode_into(black_box(event), &mut buf);
+            }
+            black_box(buf.len())
+        })
+    });
+    let json_events = json_events();
+    group.bench_function("encode_into, JSON lines (reused buffer)", |b| {
+        b.iter(|| {
+            for event in &json_events {
                 buf.clear();
                 wire::encode_into(black_box(event), &mut buf);
             }

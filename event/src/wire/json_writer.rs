@@ -187,59 +187,71 @@ fn timestamp_value(buf: &mut Vec<u8>, at: &DateTime<Utc>) {
 const LOW: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
-/// Whether any of the 8 bytes is a control character, `"` or `\`
-/// (exact: the classic "has a byte less than / equal to" bit tricks).
-fn needs_escape(word: u64) -> bool {
+/// The high bit of each of the 8 bytes (little-endian: byte 0 is the lowest)
+/// that may be a control character, `"` or `\`: 0 when none is. The classic
+/// "has a byte less than / equal to" bit tricks: a borrow can flag a byte
+/// above a true one, never below it, so the lowest flag is always a byte
+/// that needs escaping.
+fn escape_mask(word: u64) -> u64 {
     let control = word.wrapping_sub(LOW * 0x20) & !word;
-    let quote =
-        (word ^ (LOW * u64::from(b'"'))).wrapping_sub(LOW) & !(word ^ (LOW * u64::from(b'"')));
+    let quote = (word ^ (LOW * u64::from(b'"'))).wrapping_sub(LOW) & !(word ^ (LOW * u64::from(b'"')));
     let backslash =
         (word ^ (LOW * u64::from(b'\\'))).wrapping_sub(LOW) & !(word ^ (LOW * u64::from(b'\\')));
-    (control | quote | backslash) & HIGH != 0
+    (control | quote | backslash) & HIGH
+}
+
+/// Where the first byte from `at` that needs escaping is, or `bytes.len()`.
+/// Eight bytes at a time; the last few are read padded with spaces (which
+/// need no escaping).
+fn next_escape(bytes: &[u8], mut at: usize) -> usize {
+    while at < bytes.len() {
+        let word = match bytes.get(at..at + 8) {
+            Some(chunk) => u64::from_le_bytes(chunk.try_into().expect("8 bytes")),
+            None => {
+                let mut padded = [b' '; 8];
+                padded[..bytes.len() - at].copy_from_slice(&bytes[at..]);
+                u64::from_le_bytes(padded)
+            }
+        };
+        let mask = escape_mask(word);
+        if mask != 0 {
+            return at + (mask.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    bytes.len()
 }
 
 /// A JSON string with serde_json's escapes: `\"`, `\\`, `\b`, `\t`, `\n`,
-/// `\f`, `\r`, other control characters as `\u00xx`; everything else as is.
+/// `\f`, `\r`, other control characters as `\u00xx`; everything else as is,
+/// copied a run at a time between the bytes that need escaping.
 fn string(buf: &mut Vec<u8>, value: &str) {
     let bytes = value.as_bytes();
     buf.push(b'"');
     let mut run = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        if let Some(chunk) = bytes.get(i..i + 8)
-            && !needs_escape(u64::from_le_bytes(chunk.try_into().expect("8 bytes")))
-        {
-            i += 8;
-            continue;
-        }
-        let byte = bytes[i];
-        let escape: &[u8] = match byte {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            0x08 => b"\\b",
-            b'\t' => b"\\t",
-            b'\n' => b"\\n",
-            0x0c => b"\\f",
-            b'\r' => b"\\r",
-            0x00..=0x1f => &[
+    loop {
+        let at = next_escape(bytes, run);
+        buf.extend_from_slice(&bytes[run..at]);
+        let Some(&byte) = bytes.get(at) else { break };
+        match byte {
+            b'"' => buf.extend_from_slice(b"\\\""),
+            b'\\' => buf.extend_from_slice(b"\\\\"),
+            0x08 => buf.extend_from_slice(b"\\b"),
+            b'\t' => buf.extend_from_slice(b"\\t"),
+            b'\n' => buf.extend_from_slice(b"\\n"),
+            0x0c => buf.extend_from_slice(b"\\f"),
+            b'\r' => buf.extend_from_slice(b"\\r"),
+            _ => buf.extend_from_slice(&[
                 b'\\',
                 b'u',
                 b'0',
                 b'0',
                 HEX[usize::from(byte >> 4)],
                 HEX[usize::from(byte & 0xf)],
-            ],
-            _ => {
-                i += 1;
-                continue;
-            }
-        };
-        buf.extend_from_slice(&bytes[run..i]);
-        buf.extend_from_slice(escape);
-        i += 1;
-        run = i;
+            ]),
+        }
+        run = at + 1;
     }
-    buf.extend_from_slice(&bytes[run..]);
     buf.push(b'"');
 }
 
@@ -358,6 +370,28 @@ mod tests {
             let mut event = Event::new(shifted.as_str(), at);
             event.message = s.clone();
             same_as_serde(&event);
+        }
+    }
+
+    #[test]
+    fn strings_with_many_escapes_anywhere_escape_as_serde_json_does() {
+        let at = DateTime::UNIX_EPOCH;
+        // Runs of special bytes, next to each other and at word and tail
+        // boundaries, from a fixed pseudo-random sequence.
+        let alphabet = ['a', '"', '\\', '\n', '\t', '\u{1}', '\u{1f}', ' ', 'é', '{', '日', '\u{7f}'];
+        let mut state: u32 = 1;
+        for len in 0..64 {
+            for _ in 0..20 {
+                let text: String = (0..len)
+                    .map(|_| {
+                        state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                        alphabet[(state >> 16) as usize % alphabet.len()]
+                    })
+                    .collect();
+                let mut event = Event::new(text.as_str(), at);
+                event.message = text.clone();
+                same_as_serde(&event);
+            }
         }
     }
 
