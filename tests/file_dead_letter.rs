@@ -193,24 +193,31 @@ fn an_event_larger_than_the_topic_accepts_is_dead_lettered_alone_in_both_modes()
     }
 }
 
-/// The topic's limit lowered while the collector runs (exactly once): the
-/// broker refuses the batch with the big record, the transaction is
-/// aborted, and a new producer, reading the topic's limit again, refuses
-/// the big record alone and sends the rest once.
+/// The topic's limit lowered while the collector runs: the broker refuses
+/// the batch with the big record as a whole. Exactly once, the transaction
+/// is aborted and a new producer, reading the topic's limit again, refuses
+/// the big record alone; at least once, the refused records are sent again
+/// one at a time and only the big one is refused. Either way the rest
+/// arrive once.
 #[test]
-fn a_topic_limit_lowered_while_running_is_followed_after_one_refused_batch() {
-    let tailing = Tailing::start("dl-lowered", "exactly_once", "", &[], BIG);
-    tailing.wait_for(BIG as usize, 0);
-    let admin: rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> =
-        logwarden_kafka::client_config(&tailing.config.kafka, logwarden_config::ClientKind::Admin).create().unwrap();
-    let topic = rdkafka::admin::ResourceSpecifier::Topic(&tailing.topic);
-    let lowered = rdkafka::admin::AlterConfig::new(topic).set("max.message.bytes", "8192");
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let options = rdkafka::admin::AdminOptions::new();
-    let results = runtime.block_on(admin.alter_configs([&lowered], &options)).unwrap();
-    assert!(results.iter().all(Result::is_ok), "{results:?}");
-    // The broker applies it to the log a moment after it answers.
-    std::thread::sleep(Duration::from_secs(2));
-    write_lines(&tailing.file, BIG..LINES);
-    tailing.check_and_stop();
+fn a_topic_limit_lowered_while_running_dead_letters_only_the_record_over_it_in_both_modes() {
+    for delivery in ["exactly_once", "at_least_once"] {
+        let name = format!("dl-lowered-{}", delivery.replace('_', "-"));
+        let tailing = Tailing::start(&name, delivery, "", &[], BIG);
+        tailing.wait_for(BIG as usize, 0);
+        let admin: rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> =
+            logwarden_kafka::client_config(&tailing.config.kafka, logwarden_config::ClientKind::Admin)
+                .create()
+                .unwrap();
+        let topic = rdkafka::admin::ResourceSpecifier::Topic(&tailing.topic);
+        let lowered = rdkafka::admin::AlterConfig::new(topic).set("max.message.bytes", "8192");
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let options = rdkafka::admin::AdminOptions::new();
+        let results = runtime.block_on(admin.alter_configs([&lowered], &options)).unwrap();
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        // The broker applies it to the log a moment after it answers.
+        std::thread::sleep(Duration::from_secs(2));
+        write_lines(&tailing.file, BIG..LINES);
+        tailing.check_and_stop();
+    }
 }

@@ -24,7 +24,8 @@ use crate::transaction::{Open, START_PAUSE, STEP_TIMEOUT, TxnError, read_positio
 #[derive(Default)]
 pub struct AckedContext {
     failed: Mutex<Option<String>>,
-    rejected: Mutex<Vec<Rejected>>,
+    /// Refused records, with the topic each was sent to.
+    rejected: Mutex<Vec<(String, Rejected)>>,
 }
 
 impl ClientContext for AckedContext {
@@ -40,11 +41,14 @@ impl ProducerContext for AckedContext {
         if let Err((error, message)) = result {
             metrics::delivery_error(message.topic(), error);
             if is_permanent(error) {
-                self.rejected.lock().unwrap_or_else(|e| e.into_inner()).push(Rejected {
-                    key: message.key().unwrap_or_default().to_vec(),
-                    payload: message.payload().unwrap_or_default().to_vec(),
-                    reason: error.to_string(),
-                });
+                self.rejected.lock().unwrap_or_else(|e| e.into_inner()).push((
+                    message.topic().to_string(),
+                    Rejected {
+                        key: message.key().unwrap_or_default().to_vec(),
+                        payload: message.payload().unwrap_or_default().to_vec(),
+                        reason: error.to_string(),
+                    },
+                ));
             } else {
                 tracing::warn!(%error, topic = message.topic(), "kafka delivery failed; reading again from the last positions");
                 self.failed.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(|| error.to_string());
@@ -176,7 +180,7 @@ impl AtLeastOnce {
         let positions = std::mem::take(&mut self.positions);
         let started = Instant::now();
         self.settle("events")?;
-        let rejected = self.take_rejected();
+        let rejected = self.resend_alone(self.take_refused())?;
         if !rejected.is_empty() {
             keep(rejected).map_err(TxnError::Aborted)?;
         }
@@ -218,6 +222,46 @@ impl AtLeastOnce {
 
     /// Records Kafka refused for good in delivery reports since the last call.
     pub fn take_rejected(&self) -> Vec<Rejected> {
+        self.take_refused().into_iter().map(|(_, record)| record).collect()
+    }
+
+    fn take_refused(&self) -> Vec<(String, Rejected)> {
         std::mem::take(&mut *self.producer.context().rejected.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Records refused for good in delivery reports, sent again one at a
+    /// time (each waited for); returns those refused alone, the ones to
+    /// dead-letter.
+    ///
+    /// A broker refuses a batch as a whole: when a topic's
+    /// `max.message.bytes` is lowered while this producer runs (its own
+    /// limit followed the topic's when it started), every record that
+    /// travelled with one over the new limit comes back refused. Sent alone,
+    /// only that one is refused again. One record refused is refused alone
+    /// already.
+    fn resend_alone(&mut self, refused: Vec<(String, Rejected)>) -> Result<Vec<Rejected>, TxnError> {
+        if refused.len() < 2 {
+            return Ok(refused.into_iter().map(|(_, record)| record).collect());
+        }
+        tracing::warn!(
+            count = refused.len(),
+            "kafka refused a batch of records for good (the topic's max.message.bytes lowered?); sending them again one at a time, so that only the records too large are dead-lettered"
+        );
+        let mut alone = Vec::new();
+        for (topic, record) in refused {
+            let sent = self
+                .topics
+                .get(&topic)
+                .and_then(|name| produce(&self.producer, name, None, &record.key, Some(Payload::Copied(&record.payload))));
+            match sent {
+                Ok(()) => {
+                    self.settle("a record sent again alone")?;
+                    alone.extend(self.take_rejected());
+                }
+                Err(error) if is_permanent(&error) => alone.push(Rejected { reason: error.to_string(), ..record }),
+                Err(error) => return Err(TxnError::Aborted(format!("sending to {topic} again: {error}"))),
+            }
+        }
+        Ok(alone)
     }
 }
