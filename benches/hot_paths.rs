@@ -100,25 +100,21 @@ fn encode(c: &mut Criterion) {
         })
     });
     let mut buf = Vec::with_capacity(4096);
-    group.bench_function("encode_into (reused buffer)", |b| {
-        b.iter(|| {
-            for event in &events {
-                buf.clear();
-                wire::encode_into(black_box(event), &mut buf);
-            }
-            black_box(buf.len())
-        })
-    });
     let json_events = json_events();
-    group.bench_function("encode_into, JSON lines (reused buffer)", |b| {
-        b.iter(|| {
-            for event in &json_events {
-                buf.clear();
-                wire::encode_into(black_box(event), &mut buf);
-            }
-            black_box(buf.len())
-        })
-    });
+    for (name, events) in [
+        ("encode_into (reused buffer)", &events),
+        ("encode_into, JSON lines (reused buffer)", &json_events),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                for event in events {
+                    buf.clear();
+                    wire::encode_into(black_box(event), &mut buf);
+                }
+                black_box(buf.len())
+            })
+        });
+    }
     group.finish();
 }
 

@@ -131,15 +131,11 @@ impl AtLeastOnce {
         self.open.get_or_insert_with(|| Open { started: Instant::now(), events: 0 })
     }
 
-    /// Sends an event, waiting while librdkafka's queue is full. A record
-    /// Kafka refuses for what it is comes back as `Ok(Some(..))`.
-    pub fn send(&mut self, topic: &str, key: &str, payload: &[u8]) -> Result<Option<Rejected>, TxnError> {
-        self.send_payload(topic, key, Payload::Copied(payload))
-    }
-
-    /// [`AtLeastOnce::send`] with the payload read where it is (see
-    /// [`Payload::InPlace`]) or copied.
-    pub fn send_payload(&mut self, topic: &str, key: &str, payload: Payload<'_>) -> Result<Option<Rejected>, TxnError> {
+    /// Sends an event (its payload read where it is, see
+    /// [`Payload::InPlace`], or copied), waiting while librdkafka's queue is
+    /// full. A record Kafka refuses for what it is comes back as
+    /// `Ok(Some(..))`.
+    pub fn send(&mut self, topic: &str, key: &str, payload: Payload<'_>) -> Result<Option<Rejected>, TxnError> {
         self.begin();
         let sent = self
             .topics

@@ -75,17 +75,14 @@ impl TopicNames {
         let index = match self.0.iter().position(|(name, _)| name == topic) {
             Some(index) => index,
             None => {
-                let name = CString::new(topic).map_err(|e| KafkaError::MessageProduction(invalid_topic(e)))?;
+                let name = CString::new(topic)
+                    .map_err(|_| KafkaError::MessageProduction(RDKafkaErrorCode::InvalidTopic))?;
                 self.0.push((topic.to_string(), name));
                 self.0.len() - 1
             }
         };
         Ok(&self.0[index].1)
     }
-}
-
-fn invalid_topic(_: std::ffi::NulError) -> RDKafkaErrorCode {
-    RDKafkaErrorCode::InvalidTopic
 }
 
 /// Enqueues one record, waiting while librdkafka's queue is full
@@ -100,13 +97,15 @@ pub(crate) fn produce<C>(
 where
     C: ProducerContext<DeliveryOpaque = Held> + 'static,
 {
-    let (flags, buffer, bytes) = match payload {
-        None => (0, None, None),
-        Some(Payload::Copied(bytes)) => (rdsys::RD_KAFKA_MSG_F_COPY, None, Some(bytes)),
-        Some(Payload::InPlace { buffer, start, end }) => (0, Some(buffer), Some(&buffer[start..end])),
+    let (flags, buffer) = match payload {
+        Some(Payload::Copied(_)) => (rdsys::RD_KAFKA_MSG_F_COPY, None),
+        Some(Payload::InPlace { buffer, .. }) => (0, Some(buffer)),
+        None => (0, None),
     };
-    let (payload_ptr, payload_len) =
-        bytes.map_or((std::ptr::null_mut(), 0), |b| (b.as_ptr().cast_mut().cast::<c_void>(), b.len()));
+    let (payload_ptr, payload_len) = payload
+        .as_ref()
+        .map(Payload::bytes)
+        .map_or((std::ptr::null_mut(), 0), |b| (b.as_ptr().cast_mut().cast::<c_void>(), b.len()));
     loop {
         let opaque = Held(buffer.cloned()).into_ptr();
         // SAFETY: the arguments are rust-rdkafka's `BaseProducer::send`,

@@ -282,6 +282,10 @@ mod tests {
             .collect()
     }
 
+    fn ctx() -> LineContext<'static> {
+        LineContext { ingested: Utc::now(), host_name: "web01", file_path: Some("/var/log/x.log"), stream: None }
+    }
+
     /// The records encoded one after the other on this thread.
     fn one_by_one(records: &[Record], batch: &Batch<'_>) -> Vec<(String, Vec<u8>)> {
         let mut out = Encoded::default();
@@ -294,9 +298,7 @@ mod tests {
     #[test]
     fn records_come_back_in_order_as_one_thread_encodes_them() {
         let parsers = Parsers::default();
-        let ctx =
-            LineContext { ingested: Utc::now(), host_name: "web01", file_path: Some("/var/log/x.log"), stream: None };
-        let batch = Batch { parsers: &parsers, ctx, id_prefix: "803:1a2b:" };
+        let batch = Batch { parsers: &parsers, ctx: ctx(), id_prefix: "803:1a2b:" };
         let mut pool = ParsePool::new().unwrap();
         // Inline, one chunk, more chunks than are parsed ahead with a short
         // last one; twice, the second time on the buffers the first left.
@@ -325,9 +327,7 @@ mod tests {
     #[test]
     fn sending_stops_at_the_first_error() {
         let parsers = Parsers::default();
-        let ctx =
-            LineContext { ingested: Utc::now(), host_name: "web01", file_path: Some("/var/log/x.log"), stream: None };
-        let batch = Batch { parsers: &parsers, ctx, id_prefix: "1:2:" };
+        let batch = Batch { parsers: &parsers, ctx: ctx(), id_prefix: "1:2:" };
         let mut pool = ParsePool::new().unwrap();
         let records = records(5 * CHUNK_RECORDS);
         let mut offsets = Vec::new();
@@ -360,9 +360,7 @@ mod tests {
     #[test]
     fn a_buffer_librdkafka_still_reads_is_never_written_and_a_free_one_is_used_again() {
         let parsers = Parsers::default();
-        let ctx =
-            LineContext { ingested: Utc::now(), host_name: "web01", file_path: Some("/var/log/x.log"), stream: None };
-        let batch = Batch { parsers: &parsers, ctx, id_prefix: "7:8:" };
+        let batch = Batch { parsers: &parsers, ctx: ctx(), id_prefix: "7:8:" };
         let mut pool = ParsePool::new().unwrap();
         let records = records(12 * CHUNK_RECORDS);
         // Every record of the first batch stays "queued in librdkafka".

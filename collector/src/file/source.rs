@@ -470,7 +470,7 @@ impl Output {
     fn send(&mut self, topic: &str, key: &str, payload: Payload<'_>) -> Result<Option<Rejected>, TxnError> {
         match self {
             Output::ExactlyOnce(txn) => txn.send_payload(topic, key, payload),
-            Output::AtLeastOnce(out) => out.send_payload(topic, key, payload),
+            Output::AtLeastOnce(out) => out.send(topic, key, payload),
         }
     }
 
