@@ -83,12 +83,27 @@ async fn pipeline(config: Config, admin_key_file: Option<PathBuf>, components: C
         .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
     // A refused login or TLS handshake stops the start with the settings to
     // fix; brokers that are merely down are waited for by each component.
+    // The query API alone serves search without Kafka (its audit records
+    // are spooled until Kafka answers): it is checked beside serving, not
+    // before (a bench's indexer counted 10 s of an API not yet listening).
     let kafka = config.kafka.clone();
-    let reached = tokio::task::spawn_blocking(move || logwarden_kafka::check_connection(&kafka, KAFKA_CHECK))
-        .await?
-        .context("checking the connection to kafka")?;
-    if !reached {
-        tracing::warn!(brokers = %config.kafka.brokers, "kafka does not answer yet; starting anyway (the components wait for it, push sources spool)");
+    let check = tokio::task::spawn_blocking(move || logwarden_kafka::check_connection(&kafka, KAFKA_CHECK));
+    let brokers = config.kafka.brokers.clone();
+    let checked = async move {
+        let reached = check.await?.context("checking the connection to kafka")?;
+        if !reached {
+            tracing::warn!(%brokers, "kafka does not answer yet; starting anyway (the components wait for it, push sources spool)");
+        }
+        anyhow::Ok(())
+    };
+    if collector || indexer || detect {
+        checked.await?;
+    } else {
+        tokio::spawn(async move {
+            if let Err(error) = checked.await {
+                tracing::error!(error = format!("{error:#}"), "kafka: the query API keeps its audit records in the spool until kafka accepts them");
+            }
+        });
     }
     if indexer {
         // Created before anyone subscribes, with partitions = cores.

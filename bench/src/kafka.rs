@@ -76,6 +76,32 @@ impl Drop for Topics {
     }
 }
 
+/// What a cluster does once, before its first transactional producer: the
+/// broker creates and loads `__transaction_state` (50 partitions; seconds on
+/// a broker just started, while `init_transactions` answers "coordinator
+/// load in progress") and the collector's first start creates its
+/// checkpoints topic. A deployed collector finds both; done here before the
+/// collector is timed, so its figure is its own work. Returns how long it
+/// took.
+pub fn warm_transactions(brokers: &str) -> anyhow::Result<Duration> {
+    use rdkafka::producer::{BaseProducer, Producer};
+    let started = Instant::now();
+    let config = KafkaConfig::for_brokers(brokers);
+    tokio::runtime::Handle::current()
+        .block_on(logwarden_kafka::transaction::ensure_checkpoints_topic(&config, "logwarden.checkpoints"))
+        .context("creating the checkpoints topic")?;
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("transactional.id", format!("logwarden-bench-warm-up-{}", std::process::id()))
+        .create()
+        .context("creating the warm-up transactional producer")?;
+    producer
+        .init_transactions(Duration::from_secs(120))
+        .context("initialising a transactional producer (the broker's transaction coordinator)")?;
+    logwarden_kafka::let_go(producer);
+    Ok(started.elapsed())
+}
+
 /// Reads the sum of a topic's high watermarks (messages ever produced).
 pub struct Watermarks {
     consumer: BaseConsumer,

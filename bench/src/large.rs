@@ -17,7 +17,7 @@ use serde_json::json;
 
 use crate::args::BenchArgs;
 use crate::corpus::{CorpusInfo, Size};
-use crate::figures::{rss_figures, search_figures};
+use crate::figures::{COLLECTOR_WALL_CLOCK, rss_figures, search_figures};
 use crate::kafka::{Topics, Watermarks};
 use crate::report::{self, Figure, Goal};
 use crate::rss::RssSample;
@@ -61,7 +61,7 @@ pub fn run(
     let edge = format!("same run, first {EDGE_PERCENT} % of the corpus");
     let mut figures = vec![
         Figure::new("collector events/s", Some(collector.events_per_sec), "ev/s")
-            .note("wall clock from process start until the topic's high watermarks reach the line count"),
+            .note(COLLECTOR_WALL_CLOCK),
         Figure::new("collector events/s per core", collector.events_per_cpu_second, "ev/s")
             .goal(Goal::ValueAtLeast(250_000.0)),
         Figure::new("indexer events/s", Some(indexer.events_per_sec), "ev/s")

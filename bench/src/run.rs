@@ -312,6 +312,8 @@ pub(crate) fn collector_stage(
         anyhow::ensure!(ready.elapsed() < Duration::from_secs(30), "{error:#}");
         std::thread::sleep(Duration::from_millis(200));
     }
+    let warm = kafka::warm_transactions(&args.brokers)?;
+    eprintln!("bench:   transaction coordinator and checkpoints topic ready in {:.2} s (not timed)", warm.as_secs_f64());
     let suffix = if delivery == "exactly_once" { String::new() } else { format!("-{delivery}") };
     let log = work.join(format!("collector{suffix}.log"));
     let config = work.join(format!("collector{suffix}.toml"));
@@ -396,7 +398,7 @@ pub(crate) fn indexer_stage(
     let started = Instant::now();
     let mut indexer = Component::start("indexer", &with_path(command, &data), &log, false)?;
     let api_command = with_path(
-        strings(&["query-api", "--http-addr", "127.0.0.1:0", "--data-dir"]),
+        strings(&["query-api", "--brokers", &args.brokers, "--http-addr", "127.0.0.1:0", "--data-dir"]),
         &data,
     );
     let api = Component::start("query-api", &api_command, &api_log, true)?;

@@ -137,7 +137,8 @@ pub async fn serve(
             );
             source = source.with_index_backlog(backlog);
         }
-        if listeners.is_empty() {
+        let ensured = listeners.is_empty();
+        if ensured {
             // Files only: Kafka must answer at start, as for the events topic.
             logwarden_kafka::transaction::ensure_checkpoints_topic(&config.kafka, &config.collector.checkpoints_topic)
                 .await
@@ -148,7 +149,7 @@ pub async fn serve(
         let (kafka, topic, stop) = (config.kafka.clone(), config.collector.checkpoints_topic.clone(), shutdown.clone());
         Some(tokio::spawn(async move {
             let mut reported = false;
-            loop {
+            while !ensured {
                 match logwarden_kafka::transaction::ensure_checkpoints_topic(&kafka, &topic).await {
                     Ok(()) => break,
                     Err(error) => {

@@ -42,6 +42,6 @@ pub mod at_least_once;
 pub mod transaction;
 
 pub use backlog::IndexBacklog;
-pub use client::{check_connection, client_config};
+pub use client::{check_connection, client_config, let_go};
 pub use error::KafkaClientError;
 pub use topic::{ensure_topic, ensure_topic_with, with_topic_message_limit};

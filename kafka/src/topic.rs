@@ -22,7 +22,7 @@ pub async fn ensure_topic_with(
     partitions: u32,
     settings: &[(&str, &str)],
 ) -> Result<(), KafkaClientError> {
-    let admin: AdminClient<DefaultClientContext> = client_config(config, ClientKind::Admin).create()?;
+    let admin = Admin(Some(client_config(config, ClientKind::Admin).create()?));
     let mut new_topic = NewTopic::new(topic, partitions as i32, TopicReplication::Fixed(1));
     for (key, value) in settings {
         new_topic = new_topic.set(key, value);
@@ -82,14 +82,31 @@ pub fn with_topic_message_limit(config: &KafkaConfig, topic: &str) -> KafkaConfi
 
 /// The topic's `max.message.bytes`, as the broker applies it.
 fn topic_message_limit(config: &KafkaConfig, topic: &str) -> Result<usize, String> {
-    let admin: AdminClient<DefaultClientContext> =
-        client_config(config, ClientKind::Admin).create().map_err(|e| e.to_string())?;
+    let admin = Admin(Some(client_config(config, ClientKind::Admin).create().map_err(|e| e.to_string())?));
     let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
     let resources = [rdkafka::admin::ResourceSpecifier::Topic(topic)];
     let results = block_on(admin.describe_configs(&resources, &options)).map_err(|e| e.to_string())?;
     let resource = results.into_iter().next().ok_or("no answer")?.map_err(|code| code.to_string())?;
     let value = resource.get("max.message.bytes").and_then(|e| e.value.clone()).ok_or("not in the answer")?;
     value.parse().map_err(|e| format!("{value:?}: {e}"))
+}
+
+/// An admin client for a request or two, let go with [`let_go`].
+struct Admin(Option<AdminClient<DefaultClientContext>>);
+
+impl std::ops::Deref for Admin {
+    type Target = AdminClient<DefaultClientContext>;
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref().expect("taken only on drop")
+    }
+}
+
+impl Drop for Admin {
+    fn drop(&mut self) {
+        if let Some(admin) = self.0.take() {
+            crate::let_go(admin);
+        }
+    }
 }
 
 /// Runs `future` to completion on this thread (rdkafka's admin futures are

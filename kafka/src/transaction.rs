@@ -465,6 +465,8 @@ pub(crate) fn read_positions_to_marker(
         if key == marker_key {
             if message.payload() == Some(nonce.as_bytes()) {
                 positions.remove("start");
+                drop(message);
+                crate::let_go(reader);
                 return Ok(positions);
             }
             continue;
