@@ -41,6 +41,13 @@ pub struct BenchArgs {
     /// Fewest freshness markers to write, even when the corpus is ingested sooner.
     #[arg(long, default_value_t = 50)]
     pub min_markers: usize,
+    /// Rounds of the collector stages (exactly once, at least once) and the
+    /// raw producer, alternating; each figure is the round with the median
+    /// events/s, and every round is in the notes and the JSON report (the
+    /// same binary moves ±10 % between runs on a shared 2-core machine).
+    /// `--quick`: 1.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
     /// Concurrent search clients.
     #[arg(long, default_value_t = 4)]
     pub search_clients: usize,
@@ -123,6 +130,10 @@ impl BenchArgs {
 
     pub fn min_markers(&self) -> usize {
         if self.quick { 20 } else { self.min_markers }
+    }
+
+    pub fn rounds(&self) -> usize {
+        if self.quick { 1 } else { self.rounds.max(1) }
     }
 
     pub fn search_repeats(&self) -> usize {

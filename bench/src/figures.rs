@@ -5,7 +5,7 @@ use crate::detection::Detection;
 use crate::kafka::{KafkaBytes, PerfTest};
 use crate::process::Usage;
 use crate::report::{Figure, Goal};
-use crate::measured::{Measured, Pipeline};
+use crate::measured::{Measured, Pipeline, Round, Rounds};
 use crate::search::QueryLatency;
 
 pub struct Figures<'a> {
@@ -16,6 +16,8 @@ pub struct Figures<'a> {
     /// The payloads' bytes before compression.
     pub payload_bytes: u64,
     pub raw_producer: &'a Measured,
+    /// Every round of the collector stages and the raw producer.
+    pub rounds: &'a Rounds,
     pub perf: Option<&'a PerfTest>,
     pub perf_note: Option<&'a str>,
     pub encode_events_per_sec: f64,
@@ -41,6 +43,25 @@ pub struct Figures<'a> {
 pub(crate) const COLLECTOR_WALL_CLOCK: &str = "wall clock from process start until the topic's high watermarks reach the line count; \
      the broker's transaction coordinator and the checkpoints topic made ready before (once per cluster, not timed)";
 
+fn wall(round: &Round) -> Option<f64> {
+    Some(round.events_per_sec)
+}
+
+fn per_core(round: &Round) -> Option<f64> {
+    round.events_per_cpu_second
+}
+
+/// `note`, then each stage's rounds (when there were several).
+fn with_rounds(note: &str, stages: &[(&str, &[Round])], rate: fn(&Round) -> Option<f64>) -> String {
+    let mut parts: Vec<String> = vec![note.to_string()].into_iter().filter(|n| !n.is_empty()).collect();
+    parts.extend(
+        stages
+            .iter()
+            .filter_map(|(what, rounds)| Rounds::describe(rounds, rate).map(|d| format!("{what}, {d}"))),
+    );
+    parts.join("; ")
+}
+
 pub fn figures(f: &Figures<'_>) -> Vec<Figure> {
     let perf_rate = f.perf.map(|p| p.records_per_sec);
     let perf_label = "kafka-producer-perf-test";
@@ -58,7 +79,7 @@ pub fn figures(f: &Figures<'_>) -> Vec<Figure> {
         Figure::new("collector events/s", Some(f.collector.events_per_sec), "ev/s")
             .baseline("raw librdkafka producer", Some(f.raw_producer.events_per_sec))
             .goal(Goal::RatioAtLeast(0.7))
-            .note(COLLECTOR_WALL_CLOCK),
+            .note(with_rounds(COLLECTOR_WALL_CLOCK, &[("collector", &f.rounds.collector), ("raw producer", &f.rounds.raw_producer)], wall)),
         with_perf_note(
             Figure::new("collector events/s vs Kafka", Some(f.collector.events_per_sec), "ev/s")
                 .baseline(perf_label, perf_rate),
@@ -70,10 +91,15 @@ pub fn figures(f: &Figures<'_>) -> Vec<Figure> {
         Figure::new("collector, exactly once vs at least once", Some(f.collector.events_per_sec), "ev/s")
             .baseline("same collector, at least once", Some(f.collector_at_least_once.events_per_sec))
             .goal(Goal::RatioAtLeast(0.9))
-            .note("what transactions cost: collector.delivery = exactly_once against at_least_once (idempotent producer, positions written after acknowledgement), same corpus, one after the other"),
+            .note(with_rounds(
+                "what transactions cost: collector.delivery = exactly_once against at_least_once (idempotent producer, positions written after acknowledgement), same corpus, in alternating rounds",
+                &[("at least once", &f.rounds.collector_at_least_once)],
+                wall,
+            )),
         Figure::new("collector per core, exactly once vs at least once", f.collector.events_per_cpu_second, "ev/s")
             .baseline("same collector, at least once", f.collector_at_least_once.events_per_cpu_second)
-            .goal(Goal::RatioAtLeast(0.9)),
+            .goal(Goal::RatioAtLeast(0.9))
+            .note(with_rounds("", &[("exactly once", &f.rounds.collector), ("at least once", &f.rounds.collector_at_least_once)], per_core)),
         Figure::new("bytes on Kafka per raw byte", kafka_per_raw(f.kafka_bytes.collector), "x")
             .baseline("raw librdkafka producer", kafka_per_raw(f.kafka_bytes.raw_producer))
             .note(format!(
@@ -86,7 +112,11 @@ pub fn figures(f: &Figures<'_>) -> Vec<Figure> {
         Figure::new("collector events/s per core", f.collector.events_per_cpu_second, "ev/s")
             .baseline("parse+encode, 1 thread", Some(f.encode_events_per_sec))
             .goal(Goal::ValueAtLeast(250_000.0))
-            .note("per core = events / CPU seconds (utime+stime) of the collector process"),
+            .note(with_rounds(
+                "per core = events / CPU seconds (utime+stime) of the collector process",
+                &[("collector", &f.rounds.collector)],
+                per_core,
+            )),
         Figure::new("indexer events/s", Some(f.indexer.events_per_sec), "ev/s")
             .baseline(same_schema.clone(), Some(f.tantivy_same_schema.events_per_sec))
             .goal(Goal::RatioAtLeast(0.8))

@@ -42,7 +42,7 @@ pub fn run(
 
     stage("collector: tailing the corpus into Kafka");
     topics.create(topic)?;
-    let collector = collector_stage(args, work, topic, &glob, size, "exactly_once")?;
+    let collector = collector_stage(args, work, topic, &glob, size, "exactly_once", 0)?;
     eprintln!("bench:   {:.0} events/s", collector.events_per_sec);
     let partition_share = largest_share(&Watermarks::new(&args.brokers, topic)?.highs()?);
     // The corpus is in the topic now; at this size it is a third of the

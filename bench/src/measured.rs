@@ -69,3 +69,75 @@ pub struct Pipeline {
     pub lag_max_events: Option<f64>,
 }
 
+
+/// Every round of the collector stages and the raw producer, in the order
+/// run; the table shows each one's median round ([`median_run`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct Rounds {
+    pub collector: Vec<Round>,
+    pub collector_at_least_once: Vec<Round>,
+    pub raw_producer: Vec<Round>,
+}
+
+/// One round's rates.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Round {
+    pub events_per_sec: f64,
+    pub events_per_cpu_second: Option<f64>,
+}
+
+impl Rounds {
+    pub fn new(collector: &[Measured], at_least_once: &[Measured], raw: &[Measured]) -> Rounds {
+        let rounds = |runs: &[Measured]| {
+            runs.iter()
+                .map(|m| Round { events_per_sec: m.events_per_sec, events_per_cpu_second: m.events_per_cpu_second })
+                .collect()
+        };
+        Rounds {
+            collector: rounds(collector),
+            collector_at_least_once: rounds(at_least_once),
+            raw_producer: rounds(raw),
+        }
+    }
+
+    /// `"rounds (median shown): 266k ev/s, 292k ev/s, 301k ev/s"`, or
+    /// `None` for one round.
+    pub fn describe(rounds: &[Round], rate: impl Fn(&Round) -> Option<f64>) -> Option<String> {
+        (rounds.len() > 1).then(|| {
+            let rates: Vec<String> = rounds
+                .iter()
+                .map(|r| rate(r).map_or_else(|| "n/a".to_string(), |v| crate::report::human(v, "ev/s")))
+                .collect();
+            format!("rounds (median shown): {}", rates.join(", "))
+        })
+    }
+}
+
+/// The run with the median events/s (of an even count, the lower middle).
+pub fn median_run(mut runs: Vec<Measured>) -> Measured {
+    assert!(!runs.is_empty(), "at least one round");
+    runs.sort_by(|a, b| a.events_per_sec.total_cmp(&b.events_per_sec));
+    runs.swap_remove((runs.len() - 1) / 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_median_round_is_shown_and_every_round_is_named() {
+        let run = |seconds: f64, cpu: f64| {
+            Measured::new(seconds, 1000, 1000, Some(Usage { cpu_seconds: cpu, peak_rss_bytes: 0 }))
+        };
+        let runs = vec![run(2.0, 1.0), run(1.0, 4.0), run(4.0, 2.0)];
+        let rounds = Rounds::new(&runs, &runs, &runs);
+        let median = median_run(runs);
+        assert_eq!(median.seconds, 2.0, "500 events/s is the middle of 250, 500 and 1,000");
+        assert_eq!(
+            Rounds::describe(&rounds.collector, |r| Some(r.events_per_sec)).as_deref(),
+            Some("rounds (median shown): 500 ev/s, 1.00k ev/s, 250 ev/s")
+        );
+        assert_eq!(Rounds::describe(&rounds.collector[..1], |r| Some(r.events_per_sec)), None);
+        assert_eq!(median_run(vec![run(1.0, 1.0), run(2.0, 1.0)]).seconds, 2.0, "the lower middle of two");
+    }
+}

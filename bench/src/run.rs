@@ -16,7 +16,7 @@ use crate::corpus::{self, CorpusInfo, Payloads, Size};
 use crate::detection::{self, Detection};
 use crate::figures::{Figures, figures};
 use crate::large;
-use crate::measured::{MB, Measured, Pipeline};
+use crate::measured::{MB, Measured, Pipeline, Rounds, median_run};
 use crate::kafka::{self, KafkaBytes, PerfTest, Topics, Watermarks};
 use crate::process::{self, Component, Usage};
 use crate::report;
@@ -105,32 +105,41 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let events = payloads.len() as u64;
     let corpus_glob = format!("{}/*", corpus.dir.display());
 
-    // b. collector
-    stage("collector: tailing the corpus into Kafka");
-    topics.create(&topic("collector"))?;
-    let collector = collector_stage(&args, &work, &topic("collector"), &corpus_glob, payloads.size(), "exactly_once")?;
-    eprintln!("bench:   {:.0} events/s", collector.events_per_sec);
-    stage("collector, at least once: the same corpus without Kafka transactions");
-    topics.create(&topic("collector-alo"))?;
-    let collector_alo =
-        collector_stage(&args, &work, &topic("collector-alo"), &corpus_glob, payloads.size(), "at_least_once")?;
-    eprintln!("bench:   {:.0} events/s", collector_alo.events_per_sec);
+    // b. collector and c. raw librdkafka producer, in alternating rounds
+    let rounds = args.rounds();
+    let (mut eo_runs, mut alo_runs, mut raw_runs) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let of = format!("round {} of {rounds}", round + 1);
+        let name = |what: &str| if round == 0 { topic(what) } else { topic(&format!("{what}-{round}")) };
+        stage(&format!("collector ({of}): tailing the corpus into Kafka"));
+        topics.create(&name("collector"))?;
+        let run = collector_stage(&args, &work, &name("collector"), &corpus_glob, payloads.size(), "exactly_once", round)?;
+        eprintln!("bench:   {:.0} events/s", run.events_per_sec);
+        eo_runs.push(run);
+        stage(&format!("collector, at least once ({of}): the same corpus without Kafka transactions"));
+        topics.create(&name("collector-alo"))?;
+        let run = collector_stage(&args, &work, &name("collector-alo"), &corpus_glob, payloads.size(), "at_least_once", round)?;
+        eprintln!("bench:   {:.0} events/s", run.events_per_sec);
+        alo_runs.push(run);
+        stage(&format!("raw producer ({of}): the same payloads, same producer settings, from this process"));
+        topics.create(&name("raw"))?;
+        let raw_config = kafka::kafka_config(brokers, &name("raw"))?;
+        let raw_elapsed = kafka::produce_raw(&raw_config, &payloads, timeout)?;
+        let raw_count = Watermarks::new(brokers, &name("raw"))?.total()?;
+        anyhow::ensure!(
+            raw_count as u64 == events,
+            "raw producer topic holds {raw_count} of {events} messages"
+        );
+        let run = Measured::new(raw_elapsed.as_secs_f64(), events, payloads.raw_bytes, None);
+        eprintln!("bench:   {:.0} events/s", run.events_per_sec);
+        raw_runs.push(run);
+    }
+    let rounds_note = Rounds::new(&eo_runs, &alo_runs, &raw_runs);
+    let (collector, collector_alo, raw_producer) =
+        (median_run(eo_runs), median_run(alo_runs), median_run(raw_runs));
+    let raw_topic = topic("raw");
     let partition_share = largest_share(&Watermarks::new(brokers, &topic("collector"))?.highs()?);
     eprintln!("bench:   largest partition holds {partition_share:.1} % of the messages");
-
-    // c. raw librdkafka producer
-    stage("raw producer: the same payloads, same producer settings, from this process");
-    let raw_topic = topic("raw");
-    topics.create(&raw_topic)?;
-    let raw_config = kafka::kafka_config(brokers, &raw_topic)?;
-    let raw_elapsed = kafka::produce_raw(&raw_config, &payloads, timeout)?;
-    let raw_count = Watermarks::new(brokers, &raw_topic)?.total()?;
-    anyhow::ensure!(
-        raw_count as u64 == events,
-        "raw producer topic holds {raw_count} of {events} messages"
-    );
-    let raw_producer = Measured::new(raw_elapsed.as_secs_f64(), events, payloads.raw_bytes, None);
-    eprintln!("bench:   {:.0} events/s", raw_producer.events_per_sec);
     stage("bytes on Kafka: the collector's and the raw producer's topics (LogDirsCommand)");
     let kafka_bytes = KafkaBytes::measure(script.as_deref(), brokers, &topic("collector"), &raw_topic);
 
@@ -201,6 +210,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         kafka_bytes: &kafka_bytes,
         payload_bytes: payloads.payload_bytes(),
         raw_producer: &raw_producer,
+        rounds: &rounds_note,
         perf: perf.as_ref(),
         perf_note: perf_note.as_deref(),
         encode_events_per_sec: events as f64 / payloads.encode_seconds.max(1e-9),
@@ -229,13 +239,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         "settings": {
             "brokers": brokers, "partitions": partitions, "indexer_workers": workers,
             "search_clients": args.search_clients, "search_repeats": args.search_repeats(),
+            "rounds": rounds,
             "marker_rate_per_sec": args.marker_rate,
             "windows_rules": args.windows_rules, "alerts": args.alerts(),
         },
         "corpus": corpus_json(&corpus, &payloads),
         "stages": {
             "collector": collector, "collector_at_least_once": collector_alo,
-            "kafka_bytes": kafka_bytes, "raw_producer": raw_producer, "perf_test": perf,
+            "kafka_bytes": kafka_bytes, "raw_producer": raw_producer, "rounds": rounds_note, "perf_test": perf,
             "perf_test_skipped": perf_note, "indexer": indexer, "raw_tantivy": tantivy,
             "raw_tantivy_same_schema": tantivy_same,
             "index_bytes_on_disk": index_bytes, "same_schema_index_bytes_on_disk": same_schema_bytes,
@@ -304,6 +315,7 @@ pub(crate) fn collector_stage(
     glob: &str,
     size: Size,
     delivery: &str,
+    round: usize,
 ) -> anyhow::Result<Measured> {
     let marks = Watermarks::new(&args.brokers, topic)?;
     // A topic just created may not have its leaders yet.
@@ -332,7 +344,8 @@ pub(crate) fn collector_stage(
         glob,
         "--data-dir",
     ]);
-    let command = with_path(command, &work.join(format!("collector{suffix}-data")));
+    let round = if round == 0 { String::new() } else { format!("-{round}") };
+    let command = with_path(command, &work.join(format!("collector{suffix}{round}-data")));
     let started = Instant::now();
     let mut collector = Component::start("collector", &command, &log, false)?;
     let done = marks.wait_for(size.events as i64, args.stage_timeout, || {
