@@ -44,7 +44,7 @@ pub struct BenchArgs {
     /// Rounds of the collector stages (exactly once, at least once) and the
     /// raw producer, alternating; each figure is the round with the median
     /// events/s, and every round is in the notes and the JSON report (the
-    /// same binary moves ±10 % between runs on a shared 2-core machine).
+    /// same binary moves by 10–20 % between runs on a shared 2-core machine).
     /// `--quick`: 1.
     #[arg(long, default_value_t = 3)]
     pub rounds: usize,

@@ -53,7 +53,10 @@ fn per_core(round: &Round) -> Option<f64> {
 
 /// `note`, then each stage's rounds (when there were several).
 fn with_rounds(note: &str, stages: &[(&str, &[Round])], rate: fn(&Round) -> Option<f64>) -> String {
-    let mut parts: Vec<String> = vec![note.to_string()].into_iter().filter(|n| !n.is_empty()).collect();
+    let mut parts = Vec::new();
+    if !note.is_empty() {
+        parts.push(note.to_string());
+    }
     parts.extend(
         stages
             .iter()

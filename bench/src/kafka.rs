@@ -76,6 +76,10 @@ impl Drop for Topics {
     }
 }
 
+/// The collector's checkpoints topic (`collector.checkpoints_topic`'s
+/// default; the bench's collectors do not set it).
+const CHECKPOINTS_TOPIC: &str = "logwarden.checkpoints";
+
 /// What a cluster does once, before its first transactional producer: the
 /// broker creates and loads `__transaction_state` (50 partitions; seconds on
 /// a broker just started, while `init_transactions` answers "coordinator
@@ -88,7 +92,7 @@ pub fn warm_transactions(brokers: &str) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let config = KafkaConfig::for_brokers(brokers);
     tokio::runtime::Handle::current()
-        .block_on(logwarden_kafka::transaction::ensure_checkpoints_topic(&config, "logwarden.checkpoints"))
+        .block_on(logwarden_kafka::transaction::ensure_checkpoints_topic(&config, CHECKPOINTS_TOPIC))
         .context("creating the checkpoints topic")?;
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", brokers)

@@ -69,7 +69,6 @@ pub struct Pipeline {
     pub lag_max_events: Option<f64>,
 }
 
-
 /// Every round of the collector stages and the raw producer, in the order
 /// run; the table shows each one's median round ([`median_run`]).
 #[derive(Debug, Clone, Serialize)]

@@ -326,7 +326,9 @@ pub(crate) fn collector_stage(
     }
     let warm = kafka::warm_transactions(&args.brokers)?;
     eprintln!("bench:   transaction coordinator and checkpoints topic ready in {:.2} s (not timed)", warm.as_secs_f64());
-    let suffix = if delivery == "exactly_once" { String::new() } else { format!("-{delivery}") };
+    let delivery_suffix = if delivery == "exactly_once" { String::new() } else { format!("-{delivery}") };
+    let round_suffix = if round == 0 { String::new() } else { format!("-{round}") };
+    let suffix = format!("{delivery_suffix}{round_suffix}");
     let log = work.join(format!("collector{suffix}.log"));
     let config = work.join(format!("collector{suffix}.toml"));
     std::fs::write(&config, format!("[collector]\ndelivery = \"{delivery}\"\n"))
@@ -344,8 +346,7 @@ pub(crate) fn collector_stage(
         glob,
         "--data-dir",
     ]);
-    let round = if round == 0 { String::new() } else { format!("-{round}") };
-    let command = with_path(command, &work.join(format!("collector{suffix}{round}-data")));
+    let command = with_path(command, &work.join(format!("collector{suffix}-data")));
     let started = Instant::now();
     let mut collector = Component::start("collector", &command, &log, false)?;
     let done = marks.wait_for(size.events as i64, args.stage_timeout, || {

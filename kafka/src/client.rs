@@ -75,7 +75,7 @@ impl ConsumerContext for Watch {}
 /// Drops a Kafka client used for a request or two on a thread of its own.
 /// Dropping one waits for its threads: rust-rdkafka's `AdminClient` joins
 /// a poll thread that wakes every 100 ms, a consumer closes and destroys
-/// its handle (~150 ms here). Where the client was used, each held its
+/// its handle (~100 ms here). Where the client was used, each held its
 /// caller that long: three admin clients and the checkpoints reader were
 /// half of the collector's start-up, and an async caller's runtime worker
 /// was blocked meanwhile.
