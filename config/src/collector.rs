@@ -14,6 +14,9 @@ use crate::push::{self, HttpIngestConfig, SpoolConfig, SyslogListener};
 use crate::raw::{RawCollector, RawFileInput, RawMultiline, RawParse, RawRoute};
 use crate::tls::TlsFiles;
 
+/// `collector.commit_interval` by default.
+pub const DEFAULT_COMMIT_INTERVAL: Duration = Duration::from_millis(250);
+
 /// `collector.max_index_backlog` by default: on 2 cores about half a
 /// second of the indexer's work, twice what a file source reads in one
 /// round of four busy files, so the indexer never runs dry while it waits.
@@ -178,7 +181,10 @@ pub(crate) fn validate(collector: RawCollector, auth: &KeyRing, data_dir: &Path)
             format!("`{checkpoints_topic}` is not a valid Kafka topic name"),
         ));
     }
-    let commit_interval = collector.commit_interval.unwrap_or(Duration::from_secs(1));
+    // 250 ms: under full load in `logwarden run` it took 0.2–0.6 s off the
+    // freshness p50 against 1 s, at the same rate (BENCHMARKS.md, "Start-up
+    // waits removed"); Kafka Streams commits exactly-once every 100 ms.
+    let commit_interval = collector.commit_interval.unwrap_or(DEFAULT_COMMIT_INTERVAL);
     if commit_interval < Duration::from_millis(10) || commit_interval > Duration::from_secs(30) {
         return Err(ConfigError::invalid(
             "collector.commit_interval",
@@ -394,7 +400,7 @@ mod tests {
         assert_eq!(derived.id, load("data_dir = \"/srv/a\"\n").unwrap().collector.id, "stable across starts");
         assert_ne!(derived.id, load("data_dir = \"/srv/b\"\n").unwrap().collector.id, "another data dir, another id");
         assert_eq!(derived.checkpoints_topic, "logwarden.checkpoints");
-        assert_eq!((derived.commit_interval, derived.transaction_max_events), (Duration::from_secs(1), 100_000));
+        assert_eq!((derived.commit_interval, derived.transaction_max_events), (Duration::from_millis(250), 100_000));
         let given = load("[collector]\nid = \"web-01\"\ncommit_interval = \"200ms\"\n").unwrap().collector;
         assert_eq!((given.id.id.as_str(), given.id.source), ("web-01", "collector.id"));
         assert_eq!(given.id.transactional_id("files"), "logwarden-collector-web-01-files");

@@ -132,7 +132,7 @@ pub struct RawCollector {
     /// same Kafka transaction as the events before them.
     pub checkpoints_topic: Option<String>,
     /// How often the collector commits its Kafka transaction (events and
-    /// positions together); a transaction also commits at
+    /// positions together; default 250 ms); a transaction also commits at
     /// `transaction_max_events`.
     #[serde(default, with = "humantime_serde")]
     pub commit_interval: Option<Duration>,
