@@ -149,17 +149,19 @@ pub async fn serve(
         let (kafka, topic, stop) = (config.kafka.clone(), config.collector.checkpoints_topic.clone(), shutdown.clone());
         Some(tokio::spawn(async move {
             let mut reported = false;
-            while !ensured {
-                match logwarden_kafka::transaction::ensure_checkpoints_topic(&kafka, &topic).await {
-                    Ok(()) => break,
-                    Err(error) => {
-                        if !reported {
-                            tracing::error!(%error, "the file source waits for kafka (checkpoints topic)");
-                            reported = true;
-                        }
-                        tokio::select! {
-                            _ = tokio::time::sleep(TOPIC_RETRY) => {}
-                            _ = stop.cancelled() => return Ok(()),
+            if !ensured {
+                loop {
+                    match logwarden_kafka::transaction::ensure_checkpoints_topic(&kafka, &topic).await {
+                        Ok(()) => break,
+                        Err(error) => {
+                            if !reported {
+                                tracing::error!(%error, "the file source waits for kafka (checkpoints topic)");
+                                reported = true;
+                            }
+                            tokio::select! {
+                                _ = tokio::time::sleep(TOPIC_RETRY) => {}
+                                _ = stop.cancelled() => return Ok(()),
+                            }
                         }
                     }
                 }
