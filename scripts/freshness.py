@@ -3,7 +3,7 @@
 settings (BENCHMARKS.md, "Freshness under load").
 
 Starts `logwarden run` on a corpus (e.g. the one `logwarden bench --work-dir
-W` generated in W/corpus) plus a marker file; appends a numbered syslog line
+W` generated in W/run-*/corpus) plus a marker file; appends a numbered syslog line
 to the marker file every 200 ms while the corpus loads (and until --min-seconds);
 searches for the markers every 100 ms. Prints each marker's time from written
 to first found (p50/p90/p99/max), the pipeline's rate and CPU seconds, the

@@ -73,8 +73,9 @@ pub struct BenchArgs {
     /// The `scripts/kafka.sh` that runs kafka-producer-perf-test.
     #[arg(long, env = "LOGWARDEN_KAFKA_SCRIPT", value_name = "FILE")]
     pub kafka_script: Option<PathBuf>,
-    /// Where the corpus, data dirs and component logs go (kept); default: a
-    /// temporary directory removed at the end.
+    /// Where the corpus, data dirs and component logs go (kept), in a
+    /// subdirectory `run-<start time>-<pid>` of their own for each run;
+    /// default: a temporary directory removed at the end.
     #[arg(long, value_name = "DIR")]
     pub work_dir: Option<PathBuf>,
     /// How long one stage may take before the bench gives up.

@@ -35,11 +35,21 @@ const MARKER_WAIT: Duration = Duration::from_secs(30);
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let started_at = Utc::now();
     let load_before = report::load_average();
+    let run_id = format!(
+        "{}-{}",
+        started_at.format("%Y%m%d%H%M%S"),
+        std::process::id()
+    );
     let temp;
     let work: PathBuf = match &args.work_dir {
+        // Each run in a directory of its own: a data dir left by an
+        // earlier run would be resumed (an indexer finding its events
+        // already indexed, a collector its files already read).
         Some(dir) => {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-            dir.clone()
+            let work = dir.join(format!("run-{run_id}"));
+            std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+            eprintln!("bench: work dir {}", work.display());
+            work
         }
         None => {
             temp = tempfile::Builder::new()
@@ -49,11 +59,6 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             temp.path().to_path_buf()
         }
     };
-    let run_id = format!(
-        "{}-{}",
-        started_at.format("%Y%m%d%H%M%S"),
-        std::process::id()
-    );
     let topic = |stage: &str| format!("logwarden-bench-{run_id}-{stage}");
     let brokers = args.brokers.as_str();
     let partitions = args.partitions();
