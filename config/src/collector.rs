@@ -17,10 +17,13 @@ use crate::tls::TlsFiles;
 /// `collector.commit_interval` by default.
 pub const DEFAULT_COMMIT_INTERVAL: Duration = Duration::from_millis(250);
 
-/// `collector.max_index_backlog` by default: on 2 cores about half a
-/// second of the indexer's work, twice what a file source reads in one
-/// round of four busy files, so the indexer never runs dry while it waits.
-pub const DEFAULT_MAX_INDEX_BACKLOG: u64 = 50_000;
+/// `collector.max_index_backlog` by default: on 2 cores about a quarter of
+/// a second of the indexer's work, about what a file source reads in one
+/// round of four busy files. Against 50,000 under full load (the bench's
+/// 200 MB corpus, `scripts/freshness.py`, alternating): the freshness p50
+/// 0.4-1.1 s lower in 3 pairs of 3, the rate the same; 12,500 lowered
+/// neither the lag nor the freshness further (BENCHMARKS.md).
+pub const DEFAULT_MAX_INDEX_BACKLOG: u64 = 25_000;
 
 #[derive(Debug, Clone)]
 pub struct CollectorConfig {
