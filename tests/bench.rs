@@ -29,6 +29,16 @@ fn tiny_bench_reports_every_figure_with_its_baseline() {
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).expect("--out holds JSON");
     assert_eq!(printed, saved);
     let report = saved;
+    // Each run works in a directory of its own under --work-dir, so a
+    // second run never resumes the first one's data dirs.
+    let runs: Vec<_> = std::fs::read_dir(dir.path().join("work"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let run_dir = runs[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(run_dir.starts_with("run-"), "{run_dir}");
+    assert!(runs[0].join("corpus").join("auth.log").is_file(), "{run_dir} holds no corpus");
 
     assert!(report["machine"]["cores"].as_u64().unwrap() >= 1);
     assert!(report["machine"]["memory_bytes"].as_u64().unwrap() > 0);
