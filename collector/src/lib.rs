@@ -148,21 +148,14 @@ pub async fn serve(
         // source waits for the checkpoints topic, push sources spool.
         let (kafka, topic, stop) = (config.kafka.clone(), config.collector.checkpoints_topic.clone(), shutdown.clone());
         Some(tokio::spawn(async move {
-            let mut reported = false;
+            let ensure = || async {
+                logwarden_kafka::transaction::ensure_checkpoints_topic(&kafka, &topic).await.map_err(anyhow::Error::from)
+            };
             if !ensured {
-                loop {
-                    match logwarden_kafka::transaction::ensure_checkpoints_topic(&kafka, &topic).await {
-                        Ok(()) => break,
-                        Err(error) => {
-                            if !reported {
-                                tracing::error!(%error, "the file source waits for kafka (checkpoints topic)");
-                                reported = true;
-                            }
-                            tokio::select! {
-                                _ = tokio::time::sleep(TOPIC_RETRY) => {}
-                                _ = stop.cancelled() => return Ok(()),
-                            }
-                        }
+                if let Err(error) = ensure().await {
+                    tracing::error!(error = format!("{error:#}"), "the file source waits for kafka (checkpoints topic)");
+                    if !retry_until_ok(&stop, ensure).await {
+                        return Ok(());
                     }
                 }
             }
@@ -239,22 +232,29 @@ async fn ensure_topic_or_retry(config: &Config, shutdown: CancellationToken) {
         "kafka unreachable at start; pushed events are spooled until it answers"
     );
     tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(TOPIC_RETRY) => {}
-                _ = shutdown.cancelled() => return,
-            }
-            match attempt().await {
-                Ok(()) => {
-                    tracing::warn!("kafka answers; events topic ensured");
-                    return;
-                }
-                Err(error) => {
-                    tracing::debug!(error = format!("{error:#}"), "kafka still unreachable")
-                }
-            }
+        if retry_until_ok(&shutdown, attempt).await {
+            tracing::warn!("kafka answers; events topic ensured");
         }
     });
+}
+
+/// Calls `attempt` every [`TOPIC_RETRY`] until it succeeds (true) or
+/// `stop` is cancelled (false); the failures in between are logged at debug.
+async fn retry_until_ok<F, Fut>(stop: &CancellationToken, mut attempt: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(TOPIC_RETRY) => {}
+            _ = stop.cancelled() => return false,
+        }
+        match attempt().await {
+            Ok(()) => return true,
+            Err(error) => tracing::debug!(error = format!("{error:#}"), "kafka still unreachable"),
+        }
+    }
 }
 
 type Tasks = Vec<tokio::task::JoinHandle<()>>;
