@@ -152,7 +152,13 @@ pub async fn serve(
                 logwarden_kafka::transaction::ensure_checkpoints_topic(&kafka, &topic).await.map_err(anyhow::Error::from)
             };
             if !ensured {
-                if let Err(error) = ensure().await {
+                // Cancellable: an admin request to an unreachable broker
+                // waits out its 60 s timeout, and SIGTERM waited with it.
+                let first = tokio::select! {
+                    result = ensure() => result,
+                    _ = stop.cancelled() => return Ok(()),
+                };
+                if let Err(error) = first {
                     tracing::error!(error = format!("{error:#}"), "the file source waits for kafka (checkpoints topic)");
                     if !retry_until_ok(&stop, ensure).await {
                         return Ok(());
@@ -239,7 +245,8 @@ async fn ensure_topic_or_retry(config: &Config, shutdown: CancellationToken) {
 }
 
 /// Calls `attempt` every [`TOPIC_RETRY`] until it succeeds (true) or
-/// `stop` is cancelled (false); the failures in between are logged at debug.
+/// `stop` is cancelled (false, also in the middle of an attempt); the
+/// failures in between are logged at debug.
 async fn retry_until_ok<F, Fut>(stop: &CancellationToken, mut attempt: F) -> bool
 where
     F: FnMut() -> Fut,
@@ -250,7 +257,11 @@ where
             _ = tokio::time::sleep(TOPIC_RETRY) => {}
             _ = stop.cancelled() => return false,
         }
-        match attempt().await {
+        let result = tokio::select! {
+            result = attempt() => result,
+            _ = stop.cancelled() => return false,
+        };
+        match result {
             Ok(()) => return true,
             Err(error) => tracing::debug!(error = format!("{error:#}"), "kafka still unreachable"),
         }
