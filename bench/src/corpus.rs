@@ -120,19 +120,39 @@ impl Payloads {
 }
 
 /// Parses and encodes every line of the corpus with the collector's own
-/// `parse_line` and `wire::encode_into`.
+/// `parse_line` and `wire::encode_into`, with what the collector's file
+/// source adds to each line: `event.id` (the file's device and inode, and
+/// the line's offset) and `log.offset`. So the payloads are the ones the
+/// collector produces, and the same-schema baseline indexes the indexer's
+/// documents.
 pub fn encode(corpus: &CorpusInfo) -> anyhow::Result<Payloads> {
+    use std::os::unix::fs::MetadataExt;
     let host = gethostname::gethostname().to_string_lossy().into_owned();
     let mut payloads = Payloads::default();
     let mut busy = Duration::ZERO;
     for (file, _) in &corpus.files {
         let path = corpus.dir.join(file);
         let path_text = path.display().to_string();
-        let reader = BufReader::new(
-            std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?,
-        );
-        for line in reader.lines() {
-            let line = line.with_context(|| format!("reading {}", path.display()))?;
+        let opened = std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
+        let meta = opened.metadata().with_context(|| format!("reading {}", path.display()))?;
+        // The collector's id: `{dev:x}:{ino:x}:{offset}`.
+        let id_prefix = format!("{:x}:{:x}:", meta.dev(), meta.ino());
+        let mut offset = 0u64;
+        let mut reader = BufReader::new(opened);
+        let mut bytes = Vec::new();
+        loop {
+            bytes.clear();
+            let read = reader
+                .read_until(b'\n', &mut bytes)
+                .with_context(|| format!("reading {}", path.display()))?;
+            if read == 0 {
+                break;
+            }
+            let start = offset;
+            offset += read as u64;
+            let text = String::from_utf8_lossy(&bytes);
+            let line = text.strip_suffix('\n').unwrap_or(&text);
+            let line = line.strip_suffix('\r').unwrap_or(line);
             let started = Instant::now();
             let ctx = LineContext {
                 ingested: Utc::now(),
@@ -140,7 +160,9 @@ pub fn encode(corpus: &CorpusInfo) -> anyhow::Result<Payloads> {
                 file_path: Some(&path_text),
                 stream: None,
             };
-            let event = parse_line(&line, &ctx);
+            let mut event = parse_line(line, &ctx);
+            event.id = Some(format!("{id_prefix}{start}"));
+            event.log_offset = Some(start);
             wire::encode_into(&event, &mut payloads.data);
             busy += started.elapsed();
             payloads.ends.push(payloads.data.len());
@@ -149,7 +171,7 @@ pub fn encode(corpus: &CorpusInfo) -> anyhow::Result<Payloads> {
             payloads.messages.push_str(&event.message);
             payloads.message_ends.push(payloads.messages.len());
             payloads.timestamps.push(event.timestamp.timestamp_micros());
-            payloads.raw_bytes += line.len() as u64 + 1;
+            payloads.raw_bytes += read as u64;
         }
     }
     payloads.encode_seconds = busy.as_secs_f64();

@@ -217,4 +217,143 @@ mod tests {
             }
         }
     }
+
+    /// What the indexer's layout costs tantivy, in CPU-seconds of this
+    /// process for the same prebuilt documents: one index (two writer
+    /// threads) against one index per stream and partition (one thread
+    /// each, as the indexer's splits), each committed once or every
+    /// `every` documents (all indexes at once, as a commit round does).
+    /// Prints; asserts nothing about time (`LEVER_LINES=600000 cargo test
+    /// --release -p logwarden-bench --lib split_layout -- --ignored
+    /// --nocapture`).
+    #[test]
+    #[ignore = "a measurement, not a test: run it by hand in release"]
+    fn split_layout() {
+        use tantivy::indexer::{IndexWriterOptions, NoMergePolicy};
+        let lines = std::env::var("LEVER_LINES").ok().and_then(|l| l.parse().ok()).unwrap_or(600_000);
+        let dir = tempfile::tempdir().unwrap();
+        let info = corpus::generate(&dir.path().join("c"), Limit::Lines(lines), Duration::from_secs(86_400), 1, 0.2).unwrap();
+        let payloads = corpus::encode(&info).unwrap();
+        let schema = LogSchema::new();
+        let cpu = || crate::process::usage_of(std::process::id()).unwrap().cpu_seconds;
+        let layouts: &[(&str, bool, Option<usize>)] = &[
+            ("one index, 2 threads, one commit", false, None),
+            ("one index, 2 threads, commit every 130k", false, Some(130_000)),
+            ("one index, 2 threads, commit every 26k", false, Some(26_000)),
+            ("stream x 2 partitions, 1 thread each, one commit", true, None),
+            ("stream x 2 partitions, 1 thread each, commit every 650k", true, Some(650_000)),
+            ("stream x 2 partitions, 1 thread each, commit every 130k", true, Some(130_000)),
+        ];
+        for round in 0..2 {
+            for (name, split, every) in layouts {
+                let mut routed: Vec<(usize, TantivyDocument)> = Vec::with_capacity(payloads.len());
+                let mut streams: Vec<String> = Vec::new();
+                for (i, record) in payloads.iter().enumerate() {
+                    let mapped = schema.document(record.payload, i as u64).unwrap();
+                    let slot = if *split {
+                        let s = streams.iter().position(|s| *s == mapped.stream).unwrap_or_else(|| {
+                            streams.push(mapped.stream.clone());
+                            streams.len() - 1
+                        });
+                        s * 2 + i % 2
+                    } else {
+                        0
+                    };
+                    routed.push((slot, mapped.document));
+                }
+                let count = if *split { streams.len() * 2 } else { 1 };
+                let dirs: Vec<_> = (0..count).map(|_| tempfile::tempdir().unwrap()).collect();
+                let mut writers: Vec<tantivy::IndexWriter> = dirs
+                    .iter()
+                    .map(|d| {
+                        let index = Index::builder()
+                            .schema(schema.schema.clone())
+                            .settings(LogSchema::index_settings())
+                            .create_in_dir(d.path())
+                            .unwrap();
+                        let threads = if *split { 1 } else { 2 };
+                        let options = IndexWriterOptions::builder()
+                            .memory_budget_per_thread(MEMORY_PER_THREAD)
+                            .num_worker_threads(threads)
+                            .num_merge_threads(1)
+                            .build();
+                        let writer: tantivy::IndexWriter = index.writer_with_options(options).unwrap();
+                        writer.set_merge_policy(Box::new(NoMergePolicy));
+                        writer
+                    })
+                    .collect();
+                let commit_all = |writers: &mut Vec<tantivy::IndexWriter>| {
+                    std::thread::scope(|scope| {
+                        for w in writers.iter_mut() {
+                            scope.spawn(move || w.commit().unwrap());
+                        }
+                    });
+                };
+                let (cpu0, wall0) = (cpu(), Instant::now());
+                for (n, (slot, doc)) in routed.into_iter().enumerate() {
+                    writers[slot].add_document(doc).unwrap();
+                    if every.is_some_and(|e| (n + 1) % e == 0) {
+                        commit_all(&mut writers);
+                    }
+                }
+                commit_all(&mut writers);
+                let (cpu_s, wall) = (cpu() - cpu0, wall0.elapsed());
+                let segments: usize = writers.iter().map(|w| w.index().searchable_segment_ids().unwrap().len()).sum();
+                println!(
+                    "round {round}: {name}: {:.2} us CPU/event, {:.2} s wall, {segments} segments",
+                    cpu_s * 1e6 / payloads.len() as f64,
+                    wall.as_secs_f64()
+                );
+            }
+        }
+    }
+
+    /// What `event.id` (near-unique, a keyword: indexed and a fast column)
+    /// costs tantivy: the corpus's documents with its options as they are
+    /// and without the column or the index. Prints CPU microseconds per
+    /// event; asserts nothing about time.
+    #[test]
+    #[ignore = "a measurement, not a test: run it by hand in release"]
+    fn event_id_cost() {
+        use logwarden_event::fields;
+        use tantivy::schema::{FieldEntry, STORED, STRING, TextOptions};
+        let lines = std::env::var("LEVER_LINES").ok().and_then(|l| l.parse().ok()).unwrap_or(600_000);
+        let dir = tempfile::tempdir().unwrap();
+        let info = corpus::generate(&dir.path().join("c"), Limit::Lines(lines), Duration::from_secs(86_400), 1, 0.2).unwrap();
+        let payloads = corpus::encode(&info).unwrap();
+        let schema = LogSchema::new();
+        let cpu = || crate::process::usage_of(std::process::id()).unwrap().cpu_seconds;
+        let variant = |options: Option<TextOptions>| {
+            let mut b = Schema::builder();
+            for (_, entry) in schema.schema.fields() {
+                match (&options, entry.name() == fields::ID) {
+                    (Some(o), true) => b.add_field(FieldEntry::new_text(fields::ID.to_string(), o.clone())),
+                    _ => b.add_field(entry.clone()),
+                };
+            }
+            b.build()
+        };
+        let variants = [
+            ("event.id indexed + fast (now)", variant(None)),
+            ("event.id indexed only", variant(Some(STRING))),
+            ("event.id fast only", variant(Some(TextOptions::default().set_fast("raw")))),
+            ("event.id neither (in _source only)", variant(Some(TextOptions::from(STORED)))),
+        ];
+        let rounds = std::env::var("LEVER_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
+        for round in 0..rounds {
+            for (name, tantivy_schema) in &variants {
+                let docs: Vec<TantivyDocument> = payloads.iter().enumerate().map(|(i, r)| schema.document(r.payload, i as u64).unwrap().document).collect();
+                let dir = tempfile::tempdir().unwrap();
+                let index = Index::builder().schema(tantivy_schema.clone()).settings(LogSchema::index_settings()).create_in_dir(dir.path()).unwrap();
+                let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(2, MEMORY_PER_THREAD * 2).unwrap();
+                let (cpu0, wall0) = (cpu(), Instant::now());
+                for doc in docs {
+                    writer.add_document(doc).unwrap();
+                }
+                writer.commit().unwrap();
+                let (cpu_s, wall) = (cpu() - cpu0, wall0.elapsed());
+                println!("round {round}: {name}: {:.2} us CPU/event, {:.2} s wall, {} bytes", cpu_s * 1e6 / payloads.len() as f64, wall.as_secs_f64(), crate::run::dir_bytes(dir.path()));
+            }
+        }
+    }
 }

@@ -13,8 +13,13 @@
 
 use logwarden_event::fields;
 use logwarden_store::schema::LogSchema;
-use tantivy::Index;
-use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, QueryParserError};
+use std::ops::Bound;
+
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ExistsQuery, Occur, Query, QueryParser, QueryParserError, RangeQuery,
+};
+use tantivy::schema::{Field, Type};
+use tantivy::{Index, Term};
 use tantivy::query_grammar::{self, Delimiter, UserInputAst, UserInputBound, UserInputLeaf};
 
 /// Parses Lucene-style queries (`host.name:web01 AND "failed password"`);
@@ -72,10 +77,80 @@ impl QueryCompiler {
             .map_err(|e| format!("cannot parse query `{text}`: {e}"))?;
         self.check_indexed(&ast)
             .map_err(|e| format!("cannot search with query `{text}`: {e}"))?;
-        self.parser
-            .build_query_from_user_input_ast(self.expand_bare_words(ast))
+        self.build(self.expand_bare_words(ast))
             .map(complete_negations)
             .map_err(|e| format!("cannot parse query `{text}`: {e}"))
+    }
+
+    /// The query of `ast`: tantivy's parser builds it, but for leaves on a
+    /// string field kept only as doc values (`event.id`), which its parser
+    /// refuses (it needs the field's terms): those are built here as
+    /// ranges over the field's column, and the clauses around them too.
+    fn build(&self, ast: UserInputAst) -> Result<Box<dyn Query>, QueryParserError> {
+        if !self.has_column_leaf(&ast) {
+            return self.parser.build_query_from_user_input_ast(ast);
+        }
+        match ast {
+            UserInputAst::Clause(clauses) => {
+                let clauses = clauses
+                    .into_iter()
+                    // Terms are ANDed by default (`set_conjunction_by_default`).
+                    .map(|(occur, ast)| Ok((occur.unwrap_or(Occur::Must), self.build(ast)?)))
+                    .collect::<Result<Vec<_>, QueryParserError>>()?;
+                Ok(Box::new(BooleanQuery::new(clauses)))
+            }
+            UserInputAst::Boost(ast, boost) => Ok(Box::new(BoostQuery::new(self.build(*ast)?, boost.into_inner() as f32))),
+            UserInputAst::Leaf(leaf) => self.column_leaf(*leaf),
+        }
+    }
+
+    fn has_column_leaf(&self, ast: &UserInputAst) -> bool {
+        match ast {
+            UserInputAst::Clause(clauses) => clauses.iter().any(|(_, ast)| self.has_column_leaf(ast)),
+            UserInputAst::Boost(ast, _) => self.has_column_leaf(ast),
+            UserInputAst::Leaf(leaf) => self.column_field(leaf).is_some(),
+        }
+    }
+
+    /// The string doc-values-only field `leaf` searches, if any.
+    fn column_field(&self, leaf: &UserInputLeaf) -> Option<Field> {
+        let name = match leaf {
+            UserInputLeaf::Literal(l) => l.field_name.as_deref(),
+            UserInputLeaf::Range { field, .. } | UserInputLeaf::Set { field, .. } => field.as_deref(),
+            UserInputLeaf::Exists { field } => Some(field.as_str()),
+            UserInputLeaf::Regex { .. } | UserInputLeaf::All => None,
+        }?;
+        let field = self.schema.schema.get_field(name).ok()?;
+        let entry = self.schema.schema.get_field_entry(field);
+        (doc_values_only(&self.schema, name) && entry.field_type().value_type() == Type::Str).then_some(field)
+    }
+
+    /// A leaf on a string column: an exact value or a set of them, a range,
+    /// or `field:*` (patterns were refused before, by `check_indexed`).
+    fn column_leaf(&self, leaf: UserInputLeaf) -> Result<Box<dyn Query>, QueryParserError> {
+        let Some(field) = self.column_field(&leaf) else {
+            return self.parser.build_query_from_user_input_ast(UserInputAst::Leaf(Box::new(leaf)));
+        };
+        let term = |text: &str| Term::from_field_text(field, text);
+        let exact = |text: &str| -> Box<dyn Query> {
+            Box::new(RangeQuery::new(Bound::Included(term(text)), Bound::Included(term(text))))
+        };
+        let bound = |b: &UserInputBound| match b {
+            UserInputBound::Inclusive(text) => Bound::Included(term(text)),
+            UserInputBound::Exclusive(text) => Bound::Excluded(term(text)),
+            UserInputBound::Unbounded => Bound::Unbounded,
+        };
+        Ok(match leaf {
+            UserInputLeaf::Literal(literal) => exact(&literal.phrase),
+            UserInputLeaf::Range { lower, upper, .. } => Box::new(RangeQuery::new(bound(&lower), bound(&upper))),
+            UserInputLeaf::Set { elements, .. } => {
+                Box::new(BooleanQuery::new(elements.iter().map(|e| (Occur::Should, exact(e))).collect()))
+            }
+            UserInputLeaf::Exists { field } => Box::new(ExistsQuery::new(field, false)),
+            leaf @ (UserInputLeaf::Regex { .. } | UserInputLeaf::All) => {
+                return self.parser.build_query_from_user_input_ast(UserInputAst::Leaf(Box::new(leaf)));
+            }
+        })
     }
 
     /// Refuses, naming it, a free field that is not indexed (it would
@@ -622,6 +697,14 @@ mod indexed_tests {
             ("event.ingested:[2026-01-01T00:00:05Z TO 2026-01-01T00:00:05Z]", 1),
             ("event.id:\"f1:42\" AND message:a", 1),
             ("NOT event.id:\"f1:42\"", 1),
+            ("-event.id:\"f1:42\"", 1),
+            ("event.id:\"f1:42\" OR event.id:\"f1:43\"", 2),
+            ("(event.id:\"f1:42\" OR message:b) AND log.offset:[0 TO 42]", 1),
+            ("event.id:\"f1:42\"^2 AND a", 1),
+            ("event.id:[f1 TO f2]", 2),
+            ("event.id:{f1 TO *]", 2),
+            ("event.id:IN [\"f1:42\" \"f9\"]", 1),
+            ("event.id:*", 2),
             ("fields.ssh.method:password", 1),
             ("fields.url.path:\"/login\"", 1),
         ] {
@@ -638,6 +721,7 @@ mod indexed_tests {
         assert!(err.contains("fields.trace.id"), "{err}");
         let err = count("log.offset:4*").unwrap_err();
         assert!(err.contains("`log.offset` is kept as doc values"), "{err}");
-        assert_eq!(count("event.id:f1*"), Ok(2), "event.id stays indexed");
+        let err = count("event.id:f1*").unwrap_err();
+        assert!(err.contains("`event.id` is kept as doc values"), "{err}");
     }
 }
