@@ -159,6 +159,26 @@ mod tests {
         b.build()
     }
 
+    /// A number from the environment variable `name`, else `default`.
+    fn env_number(name: &str, default: usize) -> usize {
+        std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    }
+
+    /// The bench's corpus of `LEVER_LINES` lines (else `default_lines`),
+    /// encoded as the collector would; the directory lives as long as the
+    /// first value.
+    fn lever_corpus(default_lines: usize) -> (tempfile::TempDir, corpus::Payloads) {
+        let lines = env_number("LEVER_LINES", default_lines);
+        let dir = tempfile::tempdir().unwrap();
+        let info = corpus::generate(&dir.path().join("c"), Limit::Lines(lines), Duration::from_secs(86_400), 1, 0.2).unwrap();
+        (dir, corpus::encode(&info).unwrap())
+    }
+
+    /// CPU-seconds (user + system) of this process so far.
+    fn cpu_seconds() -> f64 {
+        crate::process::usage_of(std::process::id()).unwrap().cpu_seconds
+    }
+
     /// Indexes prebuilt `docs` with `threads` writer threads and one commit.
     fn index_docs(schema: &Schema, docs: Vec<TantivyDocument>, threads: usize) -> Duration {
         let dir = tempfile::tempdir().unwrap();
@@ -181,10 +201,7 @@ mod tests {
     #[test]
     #[ignore = "a measurement, not a test: run it by hand in release"]
     fn levers() {
-        let lines = std::env::var("LEVER_LINES").ok().and_then(|l| l.parse().ok()).unwrap_or(200_000);
-        let dir = tempfile::tempdir().unwrap();
-        let info = corpus::generate(&dir.path().join("c"), Limit::Lines(lines), Duration::from_secs(86_400), 1, 0.2).unwrap();
-        let payloads = corpus::encode(&info).unwrap();
+        let (_dir, payloads) = lever_corpus(200_000);
         let n = payloads.len() as f64;
         let per_event = |d: Duration| d.as_secs_f64() * 1e6 / n;
         let schema = LogSchema::new();
@@ -230,12 +247,8 @@ mod tests {
     #[ignore = "a measurement, not a test: run it by hand in release"]
     fn split_layout() {
         use tantivy::indexer::{IndexWriterOptions, NoMergePolicy};
-        let lines = std::env::var("LEVER_LINES").ok().and_then(|l| l.parse().ok()).unwrap_or(600_000);
-        let dir = tempfile::tempdir().unwrap();
-        let info = corpus::generate(&dir.path().join("c"), Limit::Lines(lines), Duration::from_secs(86_400), 1, 0.2).unwrap();
-        let payloads = corpus::encode(&info).unwrap();
+        let (_dir, payloads) = lever_corpus(600_000);
         let schema = LogSchema::new();
-        let cpu = || crate::process::usage_of(std::process::id()).unwrap().cpu_seconds;
         let layouts: &[(&str, bool, Option<usize>)] = &[
             ("one index, 2 threads, one commit", false, None),
             ("one index, 2 threads, commit every 130k", false, Some(130_000)),
@@ -289,7 +302,7 @@ mod tests {
                         }
                     });
                 };
-                let (cpu0, wall0) = (cpu(), Instant::now());
+                let (cpu0, wall0) = (cpu_seconds(), Instant::now());
                 for (n, (slot, doc)) in routed.into_iter().enumerate() {
                     writers[slot].add_document(doc).unwrap();
                     if every.is_some_and(|e| (n + 1) % e == 0) {
@@ -297,7 +310,7 @@ mod tests {
                     }
                 }
                 commit_all(&mut writers);
-                let (cpu_s, wall) = (cpu() - cpu0, wall0.elapsed());
+                let (cpu_s, wall) = (cpu_seconds() - cpu0, wall0.elapsed());
                 let segments: usize = writers.iter().map(|w| w.index().searchable_segment_ids().unwrap().len()).sum();
                 println!(
                     "round {round}: {name}: {:.2} us CPU/event, {:.2} s wall, {segments} segments",
@@ -308,50 +321,54 @@ mod tests {
         }
     }
 
-    /// What `event.id` (near-unique, a keyword: indexed and a fast column)
-    /// costs tantivy: the corpus's documents with its options as they are
-    /// and without the column or the index. Prints CPU microseconds per
-    /// event; asserts nothing about time.
+    /// What `event.id` (unique to every event) costs tantivy as a keyword
+    /// (indexed and a column, as it was), indexed only, as a column only
+    /// (as it is), or stored only: the corpus's documents, 2 writer
+    /// threads, one commit. Prints CPU microseconds per event and index
+    /// bytes; asserts nothing about time.
     #[test]
     #[ignore = "a measurement, not a test: run it by hand in release"]
     fn event_id_cost() {
         use logwarden_event::fields;
-        use tantivy::schema::{FieldEntry, STORED, STRING, TextOptions};
-        let lines = std::env::var("LEVER_LINES").ok().and_then(|l| l.parse().ok()).unwrap_or(600_000);
-        let dir = tempfile::tempdir().unwrap();
-        let info = corpus::generate(&dir.path().join("c"), Limit::Lines(lines), Duration::from_secs(86_400), 1, 0.2).unwrap();
-        let payloads = corpus::encode(&info).unwrap();
+        use tantivy::schema::{FieldEntry, IndexRecordOption, STORED, TextFieldIndexing, TextOptions};
+        let (_dir, payloads) = lever_corpus(600_000);
         let schema = LogSchema::new();
-        let cpu = || crate::process::usage_of(std::process::id()).unwrap().cpu_seconds;
-        let variant = |options: Option<TextOptions>| {
+        let variant = |options: TextOptions| {
             let mut b = Schema::builder();
             for (_, entry) in schema.schema.fields() {
-                match (&options, entry.name() == fields::ID) {
-                    (Some(o), true) => b.add_field(FieldEntry::new_text(fields::ID.to_string(), o.clone())),
-                    _ => b.add_field(entry.clone()),
-                };
+                if entry.name() == fields::ID {
+                    b.add_field(FieldEntry::new_text(fields::ID.to_string(), options.clone()));
+                } else {
+                    b.add_field(entry.clone());
+                }
             }
             b.build()
         };
+        let indexed = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("raw")
+                .set_index_option(IndexRecordOption::Basic)
+                .set_fieldnorms(false),
+        );
         let variants = [
-            ("event.id indexed + fast (now)", variant(None)),
-            ("event.id indexed only", variant(Some(STRING))),
-            ("event.id fast only", variant(Some(TextOptions::default().set_fast("raw")))),
-            ("event.id neither (in _source only)", variant(Some(TextOptions::from(STORED)))),
+            ("event.id indexed + doc values (before)", variant(indexed.clone().set_fast("raw"))),
+            ("event.id indexed only", variant(indexed)),
+            ("event.id doc values only (now)", variant(TextOptions::default().set_fast("raw"))),
+            ("event.id stored only (no terms, no column)", variant(TextOptions::from(STORED))),
         ];
-        let rounds = std::env::var("LEVER_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
+        let rounds = env_number("LEVER_ROUNDS", 3);
         for round in 0..rounds {
             for (name, tantivy_schema) in &variants {
                 let docs: Vec<TantivyDocument> = payloads.iter().enumerate().map(|(i, r)| schema.document(r.payload, i as u64).unwrap().document).collect();
                 let dir = tempfile::tempdir().unwrap();
                 let index = Index::builder().schema(tantivy_schema.clone()).settings(LogSchema::index_settings()).create_in_dir(dir.path()).unwrap();
                 let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(2, MEMORY_PER_THREAD * 2).unwrap();
-                let (cpu0, wall0) = (cpu(), Instant::now());
+                let (cpu0, wall0) = (cpu_seconds(), Instant::now());
                 for doc in docs {
                     writer.add_document(doc).unwrap();
                 }
                 writer.commit().unwrap();
-                let (cpu_s, wall) = (cpu() - cpu0, wall0.elapsed());
+                let (cpu_s, wall) = (cpu_seconds() - cpu0, wall0.elapsed());
                 println!("round {round}: {name}: {:.2} us CPU/event, {:.2} s wall, {} bytes", cpu_s * 1e6 / payloads.len() as f64, wall.as_secs_f64(), crate::run::dir_bytes(dir.path()));
             }
         }
