@@ -83,7 +83,9 @@ pub fn with_topic_message_limit(config: &KafkaConfig, topic: &str) -> KafkaConfi
 /// The topic's `max.message.bytes`, as the broker applies it.
 fn topic_message_limit(config: &KafkaConfig, topic: &str) -> Result<usize, String> {
     let admin = Admin(Some(client_config(config, ClientKind::Admin).create().map_err(|e| e.to_string())?));
-    let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
+    // A broker answers this in milliseconds; Kafka away, a shutdown waits
+    // for it (the producer starts after it).
+    let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(5)));
     let resources = [rdkafka::admin::ResourceSpecifier::Topic(topic)];
     let results = block_on(admin.describe_configs(&resources, &options)).map_err(|e| e.to_string())?;
     let resource = results.into_iter().next().ok_or("no answer")?.map_err(|code| code.to_string())?;

@@ -41,6 +41,12 @@ pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 const TRANSACTION_TIMEOUT_MS: &str = "60000";
 /// How long reading the committed positions may take.
 const READ_TIMEOUT: Duration = Duration::from_secs(120);
+/// One call of `init_transactions` at start, between two looks at `stop`.
+const INIT_STEP: Duration = Duration::from_secs(2);
+/// Start attempts that may fail quietly: a broker slow to answer (a TLS
+/// handshake, a coordinator loading) is not worth a warning, ~5 s of
+/// Kafka away is.
+const INIT_FAILURES_BEFORE_WARNING: u32 = 3;
 /// The pause between two attempts to start while Kafka is away.
 pub(crate) const START_PAUSE: Duration = Duration::from_millis(500);
 
@@ -173,6 +179,10 @@ impl Transactional {
         role: &str,
         stop: &dyn Fn() -> bool,
     ) -> Result<(Transactional, BTreeMap<String, Vec<u8>>), TxnError> {
+        let stopping = || TxnError::Retry(format!("stopping before the transactional producer {transactional_id} started"));
+        if stop() {
+            return Err(stopping());
+        }
         let producer = transactional_producer(config, transactional_id).map_err(|e| TxnError::Retry(e.to_string()))?;
         // The cluster's metadata first: an init_transactions that starts
         // while librdkafka replaces its bootstrap connection by the
@@ -180,14 +190,24 @@ impl Transactional {
         // its 500 ms retry timer (one start in two here); after two
         // metadata requests none did in 9 starts. Kafka away: init retries.
         for _ in 0..2 {
+            if stop() {
+                return Err(stopping());
+            }
             let _ = producer.client().fetch_metadata(None, Duration::from_secs(2));
         }
+        if stop() {
+            return Err(stopping());
+        }
+        // In short steps, so `stop` is heard within one (a SIGTERM while
+        // Kafka is away waited out the whole 30 s step); a call that timed
+        // out resumes where the last one was (librdkafka: "resumable when a
+        // retriable timeout error is returned").
         retrying(
             START_PAUSE,
-            || producer.init_transactions(STEP_TIMEOUT).map_err(|e| classify(e, transactional_id)),
+            || producer.init_transactions(INIT_STEP).map_err(|e| classify(e, transactional_id)),
             |error, failures| {
                 let again = !error.is_fenced() && !stop();
-                if again && failures == 1 {
+                if again && failures == INIT_FAILURES_BEFORE_WARNING {
                     tracing::warn!(%error, transactional_id, "cannot start the kafka transactional producer yet; retrying");
                 }
                 again

@@ -155,6 +155,9 @@ pub(super) fn start(inner: &Arc<Inner>, shutdown: &CancellationToken) -> Result<
     let exactly = &inner.exactly;
     let id = &exactly.identity;
     let stop = || shutdown.is_cancelled();
+    if stop() {
+        return Err(TxnError::Retry("stopping before the push producer started".into()));
+    }
     let kafka = crate::with_topic_message_limit(&inner.kafka, &inner.topic);
     let (txn, positions) =
         Transactional::start(&kafka, &id.checkpoints_topic, &id.collector_id, &id.transactional_id, &id.role, &stop)?;
