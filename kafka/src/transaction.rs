@@ -179,10 +179,13 @@ impl Transactional {
         role: &str,
         stop: &dyn Fn() -> bool,
     ) -> Result<(Transactional, BTreeMap<String, Vec<u8>>), TxnError> {
-        let stopping = || TxnError::Retry(format!("stopping before the transactional producer {transactional_id} started"));
-        if stop() {
-            return Err(stopping());
-        }
+        let go_on = || {
+            if stop() {
+                return Err(TxnError::Retry(format!("stopping before the transactional producer {transactional_id} started")));
+            }
+            Ok(())
+        };
+        go_on()?;
         let producer = transactional_producer(config, transactional_id).map_err(|e| TxnError::Retry(e.to_string()))?;
         // The cluster's metadata first: an init_transactions that starts
         // while librdkafka replaces its bootstrap connection by the
@@ -190,14 +193,10 @@ impl Transactional {
         // its 500 ms retry timer (one start in two here); after two
         // metadata requests none did in 9 starts. Kafka away: init retries.
         for _ in 0..2 {
-            if stop() {
-                return Err(stopping());
-            }
+            go_on()?;
             let _ = producer.client().fetch_metadata(None, Duration::from_secs(2));
         }
-        if stop() {
-            return Err(stopping());
-        }
+        go_on()?;
         // In short steps, so `stop` is heard within one (a SIGTERM while
         // Kafka is away waited out the whole 30 s step); a call that timed
         // out resumes where the last one was (librdkafka: "resumable when a

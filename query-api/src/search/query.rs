@@ -122,7 +122,7 @@ impl QueryCompiler {
         }?;
         let field = self.schema.schema.get_field(name).ok()?;
         let entry = self.schema.schema.get_field_entry(field);
-        (doc_values_only(&self.schema, name) && entry.field_type().value_type() == Type::Str).then_some(field)
+        (entry.is_fast() && !entry.is_indexed() && entry.field_type().value_type() == Type::Str).then_some(field)
     }
 
     /// A leaf on a string column: an exact value or a set of them, a range,
