@@ -15,6 +15,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use logwarden_store::EventDocument;
 use logwarden_store::schema::LogSchema;
 use tantivy::schema::{
     DateOptions, DateTimePrecision, FAST, INDEXED, STORED, STRING, Schema, TEXT,
@@ -96,7 +97,7 @@ pub fn index_same_schema(
         .writer_with_num_threads(threads, MEMORY_PER_THREAD * threads)
         .context("same-schema baseline index writer")?;
     let mut timed = Duration::ZERO;
-    let mut chunk: Vec<TantivyDocument> = Vec::with_capacity(CHUNK.min(payloads.len()));
+    let mut chunk: Vec<EventDocument> = Vec::with_capacity(CHUNK.min(payloads.len()));
     for start in (0..payloads.len()).step_by(CHUNK) {
         check_interrupted()?;
         for i in start..(start + CHUNK).min(payloads.len()) {
@@ -127,7 +128,8 @@ mod tests {
     use logwarden_store::schema::{FreeFields, LogSchema};
     use serde_json::{Map, Value};
     use tantivy::schema::Schema;
-    use tantivy::{Index, TantivyDocument};
+    use logwarden_store::EventDocument;
+    use tantivy::Index;
 
     use super::MEMORY_PER_THREAD;
     use crate::corpus;
@@ -180,10 +182,10 @@ mod tests {
     }
 
     /// Indexes prebuilt `docs` with `threads` writer threads and one commit.
-    fn index_docs(schema: &Schema, docs: Vec<TantivyDocument>, threads: usize) -> Duration {
+    fn index_docs<D: tantivy::Document>(schema: &Schema, docs: Vec<D>, threads: usize) -> Duration {
         let dir = tempfile::tempdir().unwrap();
         let index = Index::create_in_dir(dir.path(), schema.clone()).unwrap();
-        let mut writer = index.writer_with_num_threads(threads, MEMORY_PER_THREAD * threads).unwrap();
+        let mut writer: tantivy::IndexWriter<D> = index.writer_with_num_threads(threads, MEMORY_PER_THREAD * threads).unwrap();
         let started = Instant::now();
         for doc in docs {
             writer.add_document(doc).unwrap();
@@ -259,7 +261,7 @@ mod tests {
         ];
         for round in 0..2 {
             for (name, split, every) in layouts {
-                let mut routed: Vec<(usize, TantivyDocument)> = Vec::with_capacity(payloads.len());
+                let mut routed: Vec<(usize, EventDocument)> = Vec::with_capacity(payloads.len());
                 let mut streams: Vec<String> = Vec::new();
                 for (i, record) in payloads.iter().enumerate() {
                     let mapped = schema.document(record.payload, i as u64).unwrap();
@@ -276,7 +278,7 @@ mod tests {
                 }
                 let count = if *split { streams.len() * 2 } else { 1 };
                 let dirs: Vec<_> = (0..count).map(|_| tempfile::tempdir().unwrap()).collect();
-                let mut writers: Vec<tantivy::IndexWriter> = dirs
+                let mut writers: Vec<tantivy::IndexWriter<EventDocument>> = dirs
                     .iter()
                     .map(|d| {
                         let index = Index::builder()
@@ -290,12 +292,12 @@ mod tests {
                             .num_worker_threads(threads)
                             .num_merge_threads(1)
                             .build();
-                        let writer: tantivy::IndexWriter = index.writer_with_options(options).unwrap();
+                        let writer: tantivy::IndexWriter<EventDocument> = index.writer_with_options(options).unwrap();
                         writer.set_merge_policy(Box::new(NoMergePolicy));
                         writer
                     })
                     .collect();
-                let commit_all = |writers: &mut Vec<tantivy::IndexWriter>| {
+                let commit_all = |writers: &mut Vec<tantivy::IndexWriter<EventDocument>>| {
                     std::thread::scope(|scope| {
                         for w in writers.iter_mut() {
                             scope.spawn(move || w.commit().unwrap());
@@ -359,10 +361,10 @@ mod tests {
         let rounds = env_number("LEVER_ROUNDS", 3);
         for round in 0..rounds {
             for (name, tantivy_schema) in &variants {
-                let docs: Vec<TantivyDocument> = payloads.iter().enumerate().map(|(i, r)| schema.document(r.payload, i as u64).unwrap().document).collect();
+                let docs: Vec<EventDocument> = payloads.iter().enumerate().map(|(i, r)| schema.document(r.payload, i as u64).unwrap().document).collect();
                 let dir = tempfile::tempdir().unwrap();
                 let index = Index::builder().schema(tantivy_schema.clone()).settings(LogSchema::index_settings()).create_in_dir(dir.path()).unwrap();
-                let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(2, MEMORY_PER_THREAD * 2).unwrap();
+                let mut writer: tantivy::IndexWriter<EventDocument> = index.writer_with_num_threads(2, MEMORY_PER_THREAD * 2).unwrap();
                 let (cpu0, wall0) = (cpu_seconds(), Instant::now());
                 for doc in docs {
                     writer.add_document(doc).unwrap();

@@ -8,9 +8,10 @@ use chrono::{DateTime, Utc};
 use tantivy::directory::MmapDirectory;
 use tantivy::index::SegmentMeta;
 use tantivy::indexer::{IndexWriterOptions, MergeCandidate, MergePolicy, NoMergePolicy, UserOperation};
-use tantivy::{Index, IndexWriter, ReloadPolicy, TantivyDocument};
+use tantivy::{Index, IndexWriter, ReloadPolicy};
 
 use crate::IndexerError;
+use logwarden_store::EventDocument;
 use logwarden_store::schema::LogSchema;
 use logwarden_store::storage::{SplitId, SplitLocation, SplitPayload, read_payload};
 
@@ -18,7 +19,7 @@ pub struct ActiveSplit {
     pub location: SplitLocation,
     pub id: SplitId,
     index: Index,
-    writer: IndexWriter,
+    writer: IndexWriter<EventDocument>,
     /// Offset up to which the split is committed (from its payload).
     pub committed_next: i64,
     /// Documents added since the last commit.
@@ -36,7 +37,7 @@ pub struct ActiveSplit {
     /// Documents not yet handed to the writer: they go over in batches of
     /// [`BATCH`], one channel message and one wake-up of its indexing
     /// thread per batch instead of per document.
-    batch: Vec<UserOperation>,
+    batch: Vec<UserOperation<EventDocument>>,
 }
 
 /// Documents handed to the writer at once.
@@ -90,7 +91,7 @@ impl ActiveSplit {
     }
 
     /// Adds a document made from a payload of `bytes`.
-    pub fn add(&mut self, doc: TantivyDocument, bytes: usize) -> Result<(), IndexerError> {
+    pub fn add(&mut self, doc: EventDocument, bytes: usize) -> Result<(), IndexerError> {
         self.batch.push(UserOperation::Add(doc));
         if self.batch.len() >= BATCH {
             self.flush()?;
@@ -187,7 +188,7 @@ impl MergePolicy for OpenSplitMerges {
 /// thread, [`OpenSplitMerges`]. The writer lock may still be held for a
 /// moment by a consumer that is releasing the partition in a rebalance:
 /// retry briefly.
-fn open_writer(index: &Index, memory: usize, path: &Path) -> Result<IndexWriter, IndexerError> {
+fn open_writer(index: &Index, memory: usize, path: &Path) -> Result<IndexWriter<EventDocument>, IndexerError> {
     let options = IndexWriterOptions::builder()
         .memory_budget_per_thread(memory)
         .num_worker_threads(1)

@@ -4,6 +4,13 @@
 //! clone of its free fields. Only free fields that are indexed are
 //! materialized (into the JSON field's object); the rest are skipped
 //! without allocating. The payload itself is stored as `_source`.
+//!
+//! The document is an [`EventDocument`]: the payload once, and each field's
+//! value as a span of it (a string without escapes) or a number, read by
+//! tantivy in place through its `Document` trait. A `TantivyDocument`
+//! would copy every value into its own buffer on the consumer thread and
+//! decode it again on the indexing thread, three times (inverted index,
+//! columns, doc store).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -11,8 +18,9 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use tantivy::TantivyDocument;
-use tantivy::schema::{Field, OwnedValue};
+use tantivy::DateTime as TantivyDateTime;
+use tantivy::schema::document::{ReferenceValue, ReferenceValueLeaf};
+use tantivy::schema::{Document, Field, OwnedValue, Value};
 
 use crate::schema::{LogSchema, Mapped, Slot, checked_time, parse_time, to_tantivy};
 
@@ -28,10 +36,7 @@ pub(crate) fn map(schema: &LogSchema, payload: &[u8], offset: u64) -> Result<Map
     }
     let mut builder = Builder {
         schema,
-        // The document holds the payload as `_source` and again, in
-        // pieces, as field values: sized for both, it is not regrown
-        // (regrowing was a sixth of the consumer thread's time).
-        doc: TantivyDocument::with_capacity(payload.len() * 2 + 256),
+        parts: Parts { raw, parts: Vec::with_capacity(PARTS) },
         timestamp: None,
         stream: None,
         free: BTreeMap::new(),
@@ -41,23 +46,174 @@ pub(crate) fn map(schema: &LogSchema, payload: &[u8], offset: u64) -> Result<Map
         .deserialize(&mut deserializer)
         .and_then(|()| deserializer.end())
         .map_err(|e| format!("payload is not JSON: {e}"))?;
-    let Builder { mut doc, timestamp, stream, free, .. } = builder;
+    let Builder { parts: Parts { mut parts, .. }, timestamp, stream, free, .. } = builder;
     let timestamp = match timestamp {
         Some(Timestamp::Text(text)) => checked_time(&text)?,
         Some(Timestamp::Parsed(time)) => time,
         None => return Err("the event has no @timestamp string".into()),
     };
-    doc.add_date(schema.timestamp, to_tantivy(timestamp));
-    doc.add_text(schema.source, raw);
-    doc.add_u64(schema.offset, offset);
-    if !free.is_empty() {
-        doc.add_object(schema.fields, free);
-    }
+    parts.push((schema.timestamp, Part::Date(to_tantivy(timestamp))));
+    parts.push((schema.source, Part::Source));
+    parts.push((schema.offset, Part::U64(offset)));
+    let free = (!free.is_empty()).then(|| {
+        parts.push((schema.fields, Part::Free));
+        OwnedValue::Object(free.into_iter().collect())
+    });
     let stream = stream
         .filter(|s| logwarden_event::is_valid_stream_name(s))
         .map(Cow::into_owned)
         .unwrap_or_else(|| logwarden_event::DEFAULT_STREAM.to_string());
-    Ok(Mapped { document: doc, timestamp, stream })
+    let document = EventDocument { source: raw.to_owned(), parts, free };
+    Ok(Mapped { document, timestamp, stream })
+}
+
+/// Parts a document starts with room for: the event's mapped keys and the
+/// four the mapping adds (most events have fewer than 16).
+const PARTS: usize = 16;
+
+/// A mapped event as tantivy indexes it: the payload (`_source`, and the
+/// text the spans point into) and each field's values in the order read.
+#[derive(Debug, Clone)]
+pub struct EventDocument {
+    source: String,
+    parts: Vec<(Field, Part)>,
+    /// The indexed free fields, an object, when there are any.
+    free: Option<OwnedValue>,
+}
+
+/// One value of a field.
+#[derive(Debug, Clone)]
+enum Part {
+    /// A string of the payload without escapes: `source[start..end]`.
+    Span { start: u32, end: u32 },
+    /// A string that is not a span of the payload: one with escapes, or a
+    /// number kept as keyword text.
+    Text(Box<str>),
+    U64(u64),
+    Date(TantivyDateTime),
+    /// The whole payload.
+    Source,
+    /// The free fields object.
+    Free,
+}
+
+impl Document for EventDocument {
+    type Value<'a> = EventValue<'a>;
+    type FieldsValuesIter<'a> = FieldValues<'a>;
+
+    fn iter_fields_and_values(&self) -> FieldValues<'_> {
+        FieldValues { doc: self, parts: self.parts.iter() }
+    }
+}
+
+/// The fields of an [`EventDocument`] and their values, as tantivy reads
+/// them.
+pub struct FieldValues<'a> {
+    doc: &'a EventDocument,
+    parts: std::slice::Iter<'a, (Field, Part)>,
+}
+
+impl<'a> Iterator for FieldValues<'a> {
+    type Item = (Field, EventValue<'a>);
+
+    // Inlined into tantivy's indexing loop, which walks a document three
+    // times (terms, columns, doc store).
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let (field, part) = self.parts.next()?;
+        let source = self.doc.source.as_str();
+        let value = match part {
+            // Spans are cut at the payload's own string boundaries (where
+            // the JSON parser found the strings): `get` never misses.
+            Part::Span { start, end } => EventValue::Str(source.get(*start as usize..*end as usize).unwrap_or_default()),
+            Part::Text(text) => EventValue::Str(text),
+            Part::U64(n) => EventValue::U64(*n),
+            Part::Date(time) => EventValue::Date(*time),
+            Part::Source => EventValue::Str(source),
+            Part::Free => self.doc.free.as_ref().map_or(EventValue::Null, EventValue::Free),
+        };
+        Some((*field, value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.parts.size_hint()
+    }
+}
+
+/// A value of an [`EventDocument`], borrowed from it: a leaf, or (inside
+/// the free fields object) one of its free field values.
+#[derive(Debug, Clone)]
+pub enum EventValue<'a> {
+    Str(&'a str),
+    U64(u64),
+    Date(TantivyDateTime),
+    Null,
+    Free(&'a OwnedValue),
+}
+
+impl<'a> Value<'a> for EventValue<'a> {
+    type ArrayIter = FreeItems<'a>;
+    type ObjectIter = FreeEntries<'a>;
+
+    #[inline]
+    fn as_value(&self) -> ReferenceValue<'a, Self> {
+        match *self {
+            EventValue::Str(text) => ReferenceValue::Leaf(ReferenceValueLeaf::Str(text)),
+            EventValue::U64(n) => ReferenceValue::Leaf(ReferenceValueLeaf::U64(n)),
+            EventValue::Date(time) => ReferenceValue::Leaf(ReferenceValueLeaf::Date(time)),
+            EventValue::Null => ReferenceValue::Leaf(ReferenceValueLeaf::Null),
+            EventValue::Free(OwnedValue::Array(items)) => ReferenceValue::Array(FreeItems(items.iter())),
+            EventValue::Free(OwnedValue::Object(entries)) => ReferenceValue::Object(FreeEntries(entries.iter())),
+            // Every other owned value is a leaf.
+            EventValue::Free(leaf) => ReferenceValue::Leaf(leaf.as_leaf().unwrap_or(ReferenceValueLeaf::Null)),
+        }
+    }
+}
+
+/// The items of a free field's array.
+pub struct FreeItems<'a>(std::slice::Iter<'a, OwnedValue>);
+
+impl<'a> Iterator for FreeItems<'a> {
+    type Item = EventValue<'a>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(EventValue::Free)
+    }
+}
+
+/// The entries of a free field's object.
+pub struct FreeEntries<'a>(std::slice::Iter<'a, (String, OwnedValue)>);
+
+impl<'a> Iterator for FreeEntries<'a> {
+    type Item = (&'a str, EventValue<'a>);
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(key, value)| (key.as_str(), EventValue::Free(value)))
+    }
+}
+
+/// The parts of a document being read from `raw`.
+struct Parts<'de> {
+    raw: &'de str,
+    parts: Vec<(Field, Part)>,
+}
+
+impl<'de> Parts<'de> {
+    /// `text` as a span of the payload when it is one (a string without
+    /// escapes, borrowed from it), as owned text when not.
+    fn push_str(&mut self, field: Field, text: &str) {
+        let start = (text.as_ptr() as usize).checked_sub(self.raw.as_ptr() as usize);
+        let span = start
+            .filter(|start| start + text.len() <= self.raw.len())
+            .and_then(|start| Some((u32::try_from(start).ok()?, u32::try_from(start + text.len()).ok()?)));
+        let part = match span {
+            Some((start, end)) => Part::Span { start, end },
+            None => Part::Text(text.into()),
+        };
+        self.parts.push((field, part));
+    }
+
+    fn push(&mut self, field: Field, part: Part) {
+        self.parts.push((field, part));
+    }
 }
 
 /// `@timestamp` as read: parsed when it is a valid time, the text when not
@@ -69,7 +225,7 @@ enum Timestamp {
 
 struct Builder<'s, 'de> {
     schema: &'s LogSchema,
-    doc: TantivyDocument,
+    parts: Parts<'de>,
     timestamp: Option<Timestamp>,
     stream: Option<Cow<'de, str>>,
     /// Indexed free fields: top-level keys without a field of their own
@@ -108,20 +264,20 @@ impl<'de> Visitor<'de> for EventSeed<'_, '_, 'de> {
                 }
                 Some(Slot::Ingested(field)) => {
                     if let Some(time) = map.next_value_seed(AnyStr)?.as_deref().and_then(parse_time) {
-                        b.doc.add_date(field, to_tantivy(time));
+                        b.parts.push(field, Part::Date(to_tantivy(time)));
                     }
                 }
-                Some(Slot::Text(field)) => map.next_value_seed(Leaf { doc: &mut b.doc, field, numbers: false })?,
-                Some(Slot::Keyword(field)) => map.next_value_seed(Leaf { doc: &mut b.doc, field, numbers: true })?,
+                Some(Slot::Text(field)) => map.next_value_seed(Leaf { parts: &mut b.parts, field, numbers: false })?,
+                Some(Slot::Keyword(field)) => map.next_value_seed(Leaf { parts: &mut b.parts, field, numbers: true })?,
                 Some(Slot::Stream(field)) => {
                     if let Some(stream) = map.next_value_seed(AnyStr)? {
-                        b.doc.add_text(field, &stream);
+                        b.parts.push_str(field, &stream);
                         b.stream = Some(stream);
                     }
                 }
                 Some(Slot::Number(field)) => {
                     if let Some(n) = map.next_value_seed(AnyU64)? {
-                        b.doc.add_u64(field, n);
+                        b.parts.push(field, Part::U64(n));
                     }
                 }
                 Some(Slot::Skip) => {
@@ -224,43 +380,47 @@ impl<'de> Visitor<'de> for AnyU64 {
 
 /// A text or keyword value added to the document as it is read; a keyword
 /// also takes numbers (as their JSON text), other values are skipped.
-struct Leaf<'d> {
-    doc: &'d mut TantivyDocument,
+struct Leaf<'p, 'de> {
+    parts: &'p mut Parts<'de>,
     field: Field,
     numbers: bool,
 }
 
-impl<'de> DeserializeSeed<'de> for Leaf<'_> {
+impl<'de> DeserializeSeed<'de> for Leaf<'_, 'de> {
     type Value = ();
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Leaf<'_> {
+impl<'de> Visitor<'de> for Leaf<'_, 'de> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any value")
     }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<(), E> {
+        self.parts.push_str(self.field, v);
+        Ok(())
+    }
     fn visit_str<E>(self, v: &str) -> Result<(), E> {
-        self.doc.add_text(self.field, v);
+        self.parts.push(self.field, Part::Text(v.into()));
         Ok(())
     }
     fn visit_u64<E>(self, v: u64) -> Result<(), E> {
         if self.numbers {
-            self.doc.add_text(self.field, v.to_string());
+            self.parts.push(self.field, Part::Text(v.to_string().into()));
         }
         Ok(())
     }
     fn visit_i64<E>(self, v: i64) -> Result<(), E> {
         if self.numbers {
-            self.doc.add_text(self.field, v.to_string());
+            self.parts.push(self.field, Part::Text(v.to_string().into()));
         }
         Ok(())
     }
     fn visit_f64<E>(self, v: f64) -> Result<(), E> {
         match serde_json::Number::from_f64(v) {
-            Some(n) if self.numbers => self.doc.add_text(self.field, n.to_string()),
+            Some(n) if self.numbers => self.parts.push(self.field, Part::Text(n.to_string().into())),
             _ => {}
         }
         Ok(())

@@ -37,4 +37,5 @@ pub mod schema;
 pub mod storage;
 pub mod verify;
 
+pub use document::EventDocument;
 pub use error::StoreError;

@@ -33,6 +33,8 @@ use tantivy::schema::{
 use tantivy::store::{Compressor, ZstdCompressor};
 use tantivy::{DateTime as TantivyDateTime, Index, IndexSettings, TantivyDocument};
 
+use crate::document::EventDocument;
+
 /// Stored copy of the whole event, returned by searches.
 pub const SOURCE: &str = "_source";
 /// Kafka offset of the event within its partition.
@@ -432,7 +434,7 @@ fn json_to_owned(value: Value) -> tantivy::schema::OwnedValue {
 
 /// A payload mapped to a document, with what the indexer places it by.
 pub struct Mapped {
-    pub document: TantivyDocument,
+    pub document: EventDocument,
     pub timestamp: DateTime<Utc>,
     /// A valid stream name: the event's, or the default stream.
     pub stream: String,
@@ -483,7 +485,7 @@ mod tests {
     /// `document` (the indexer's path).
     fn counter(schema: &LogSchema) -> impl Fn(&str) -> usize {
         let index = Index::create_in_ram(schema.schema.clone());
-        let mut writer: IndexWriter = index.writer(15_000_000).unwrap();
+        let mut writer: IndexWriter<EventDocument> = index.writer(15_000_000).unwrap();
         let mapped = schema.document(RAW.as_bytes(), 7).unwrap();
         assert_eq!(mapped.stream, "auth");
         writer.add_document(mapped.document).unwrap();
@@ -531,7 +533,7 @@ mod tests {
         use tantivy::schema::IndexRecordOption;
         let schema = LogSchema::new();
         let index = Index::create_in_ram(schema.schema.clone());
-        let mut writer: IndexWriter = index.writer(15_000_000).unwrap();
+        let mut writer: IndexWriter<EventDocument> = index.writer(15_000_000).unwrap();
         writer.add_document(schema.document(RAW.as_bytes(), 7).unwrap().document).unwrap();
         writer.commit().unwrap();
         let searcher = index.reader().unwrap().searcher();
@@ -587,22 +589,69 @@ mod tests {
         assert_eq!(count("fields.tty:\"pts/0\""), 1);
     }
 
+    /// Payloads with what a span of the payload cannot hold: escaped
+    /// strings, numbers in keyword fields, arrays and objects among the
+    /// free fields, a `fields` entry shadowed by a top-level key.
+    const AWKWARD: &[&str] = &[
+        RAW,
+        r#"{"@timestamp":"2026-01-01T00:00:00Z","message":"a \"quoted\" caf\u00e9 line","host.name":"web\t01","user.name":12,"source.ip":"10.0.0.1","process.pid":-3,"url.path":1.5,"vendor.list":[1,"a",{"b":true,"c":null}],"vendor.obj":{"x":{"y":[2.5,-1]}},"fields":{"tty":"pts\/1","vendor.list":"shadowed"}}"#,
+        r#"{"@timestamp":"2026-01-01T00:00:00.123456Z","message":"","stream":"app","event.id":"","log.offset":0}"#,
+    ];
+
     #[test]
     fn the_one_pass_mapping_makes_the_same_document_as_to_document() {
+        use tantivy::Document;
         for schema in [LogSchema::new(), LogSchema::with_free_fields(FreeFields::new(&["*"]))] {
-            let event: Map<String, Value> = serde_json::from_str(RAW).unwrap();
-            let expected = schema.to_document(&event, RAW, 7, parse_time("2026-01-01T00:00:00Z").unwrap());
-            let mapped = schema.document(RAW.as_bytes(), 7).unwrap();
-            let sorted = |doc: &TantivyDocument| {
-                let mut values: Vec<String> = doc
-                    .field_values()
-                    .map(|(field, value)| format!("{}={:?}", field.field_id(), tantivy::schema::OwnedValue::from(value)))
-                    .collect();
-                values.sort();
-                values
-            };
-            assert_eq!(sorted(&mapped.document), sorted(&expected));
+            for raw in AWKWARD {
+                let event: Map<String, Value> = serde_json::from_str(raw).unwrap();
+                let time = parse_time(event["@timestamp"].as_str().unwrap()).unwrap();
+                let expected = schema.to_document(&event, raw, 7, time);
+                let mapped = schema.document(raw.as_bytes(), 7).unwrap().document.into_tantivy_document();
+                let sorted = |doc: &TantivyDocument| {
+                    let mut values: Vec<String> = doc
+                        .field_values()
+                        .map(|(field, value)| format!("{}={:?}", field.field_id(), tantivy::schema::OwnedValue::from(value)))
+                        .collect();
+                    values.sort();
+                    values
+                };
+                assert_eq!(sorted(&mapped), sorted(&expected), "{raw}");
+            }
         }
+    }
+
+    /// The document tantivy reads in place indexes and stores what the
+    /// payload says: escaped strings unescaped, spans cut where they
+    /// belong, the payload stored whole.
+    #[test]
+    fn an_event_document_is_indexed_and_stored_as_read() {
+        let schema = LogSchema::with_free_fields(FreeFields::new(&["*"]));
+        let index = Index::create_in_ram(schema.schema.clone());
+        let mut writer: IndexWriter<EventDocument> = index.writer(15_000_000).unwrap();
+        for (offset, raw) in AWKWARD.iter().enumerate() {
+            writer.add_document(schema.document(raw.as_bytes(), offset as u64).unwrap().document).unwrap();
+        }
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let parser = QueryParser::for_index(&index, vec![schema.message]);
+        let count = |q: &str| searcher.search(&parser.parse_query(q).unwrap(), &Count).unwrap();
+        assert_eq!(count(r#"message:"quoted café""#), 1);
+        assert_eq!(count("host.name:\"web\t01\""), 1);
+        assert_eq!(count("user.name:12"), 1);
+        assert_eq!(count("user.name:root"), 1);
+        assert_eq!(count("source.ip:\"10.0.0.1\""), 1);
+        assert_eq!(count("fields.url.path:\"/login\""), 1);
+        assert_eq!(count("fields.tty:\"pts/1\""), 1);
+        assert_eq!(count("fields.vendor.list:a"), 1);
+        assert_eq!(count("fields.vendor.obj.x.y:2.5"), 1);
+        assert_eq!(count("stream:app"), 1);
+        let sources: Vec<String> = (0..AWKWARD.len() as u32)
+            .map(|doc| {
+                let stored: TantivyDocument = searcher.doc(tantivy::DocAddress::new(0, doc)).unwrap();
+                stored.get_first(schema.source).and_then(|v| tantivy::schema::Value::as_str(&v).map(str::to_string)).unwrap()
+            })
+            .collect();
+        assert_eq!(sources, AWKWARD.iter().map(|s| s.to_string()).collect::<Vec<_>>());
     }
 
     /// The schema as earlier versions wrote it: field norms on every
@@ -637,7 +686,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let schema = LogSchema::new();
         let index = schema.open_or_create_index(MmapDirectory::open(dir.path()).unwrap()).unwrap();
-        let mut writer: IndexWriter = index.writer(15_000_000).unwrap();
+        let mut writer: IndexWriter<EventDocument> = index.writer(15_000_000).unwrap();
         writer.add_document(schema.document(RAW.as_bytes(), 7).unwrap().document).unwrap();
         writer.commit().unwrap();
         assert_eq!(count_in(&index, &schema, r#""failed password""#), 1);
@@ -665,13 +714,13 @@ mod tests {
         let schema = LogSchema::new();
         let old = Index::create_in_dir(dir.path(), with_field_norms(&schema.schema)).unwrap();
         assert_ne!(old.schema(), schema.schema, "the earlier schema differs in its options");
-        let mut writer: IndexWriter = old.writer(15_000_000).unwrap();
+        let mut writer: IndexWriter<EventDocument> = old.writer(15_000_000).unwrap();
         writer.add_document(schema.document(RAW.as_bytes(), 7).unwrap().document).unwrap();
         writer.commit().unwrap();
         drop((writer, old));
         let index = schema.open_or_create_index(MmapDirectory::open(dir.path()).unwrap()).unwrap();
         assert_eq!(index.settings().docstore_compression, Compressor::Lz4, "a split keeps its settings");
-        let mut writer: IndexWriter = index.writer(15_000_000).unwrap();
+        let mut writer: IndexWriter<EventDocument> = index.writer(15_000_000).unwrap();
         writer.add_document(schema.document(RAW.as_bytes(), 8).unwrap().document).unwrap();
         writer.commit().unwrap();
         assert_eq!(count_in(&index, &schema, r#""failed password" AND host.name:web01"#), 2);

@@ -668,7 +668,7 @@ mod indexed_tests {
     fn count_with() -> impl Fn(&str) -> Result<usize, String> {
         let schema = LogSchema::new();
         let index = Index::create_in_ram(schema.schema.clone());
-        let mut writer: tantivy::IndexWriter = index.writer(15_000_000).unwrap();
+        let mut writer: tantivy::IndexWriter<logwarden_store::EventDocument> = index.writer(15_000_000).unwrap();
         for (offset, payload) in [
             r#"{"@timestamp":"2026-01-01T00:00:00Z","event.ingested":"2026-01-01T00:00:05Z","event.id":"f1:42","message":"a","log.offset":42,"fields":{"trace.id":"abc","ssh.method":"password"}}"#,
             r#"{"@timestamp":"2026-01-01T00:00:01Z","event.ingested":"2026-01-01T00:00:06Z","event.id":"f1:43","message":"b","log.offset":43,"url.path":"/login"}"#,
