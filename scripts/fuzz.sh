@@ -3,7 +3,8 @@
 # query parser, the Elasticsearch query DSL translation, the _bulk reader,
 # Sigma rule files, the detector's evaluation of any event, and the records
 # and proofs files `logwarden verify BUNDLE` reads from an audit bundle, and
-# the event encoder against serde_json (any text in every kind of string).
+# the event encoder against serde_json (any text in every kind of string), and
+# the indexer's payload-to-document mapping against `to_document`.
 # Runs each cargo-fuzz target in fuzz/ for SECONDS (default 20). Needs the nightly toolchain; installs
 # cargo-fuzz when it is missing. Crashes land in fuzz/artifacts/<target>/.
 #

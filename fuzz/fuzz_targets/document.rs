@@ -1,0 +1,39 @@
+#![no_main]
+//! The indexer's one-pass mapping of a wire payload to the document tantivy
+//! reads in place (`LogSchema::document`): any bytes give a document or a
+//! reason, never a panic, and every value of the document can be read
+//! (its spans cut inside the payload). Any JSON object, written back by
+//! serde_json (one value per key), maps to the same fields and values as
+//! `to_document` makes from the decoded event, with the default free
+//! fields and with every free field indexed.
+use libfuzzer_sys::fuzz_target;
+use logwarden_store::schema::{FreeFields, LogSchema};
+use serde_json::{Map, Value};
+use tantivy::{Document, TantivyDocument};
+
+fn sorted(doc: &TantivyDocument) -> Vec<String> {
+    let mut values: Vec<String> = doc
+        .field_values()
+        .map(|(field, value)| format!("{}={:?}", field.field_id(), tantivy::schema::OwnedValue::from(value)))
+        .collect();
+    values.sort();
+    values
+}
+
+fuzz_target!(|data: &[u8]| {
+    let schemas = [LogSchema::new(), LogSchema::with_free_fields(FreeFields::new(&["*"]))];
+    for schema in &schemas {
+        if let Ok(mapped) = schema.document(data, 1) {
+            assert!(!mapped.stream.is_empty());
+            std::hint::black_box(mapped.document.into_tantivy_document());
+        }
+    }
+    let Ok(event) = serde_json::from_slice::<Map<String, Value>>(data) else { return };
+    let canonical = serde_json::to_string(&event).expect("a decoded object encodes");
+    for schema in &schemas {
+        if let Ok(mapped) = schema.document(canonical.as_bytes(), 1) {
+            let expected = schema.to_document(&event, &canonical, 1, mapped.timestamp);
+            assert_eq!(sorted(&mapped.document.into_tantivy_document()), sorted(&expected), "{canonical}");
+        }
+    }
+});
