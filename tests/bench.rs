@@ -84,6 +84,7 @@ fn tiny_bench_reports_every_figure_with_its_baseline() {
         "collector MB/s (raw log)",
         "collector events/s per core",
         "indexer events/s",
+        "indexer events per CPU-second",
         "indexer MB/s (raw log)",
         "indexer MB/s per core",
     ] {

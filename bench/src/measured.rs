@@ -35,15 +35,21 @@ pub struct Measured {
 
 impl Measured {
     pub fn new(seconds: f64, events: u64, raw_bytes: u64, usage: Option<Usage>) -> Measured {
+        Measured { usage, ..Measured::with_cpu_seconds(seconds, events, raw_bytes, usage.map(|u| u.cpu_seconds)) }
+    }
+
+    /// Without a process of its own (a stage run inside the bench, raw
+    /// tantivy): CPU measured over the stage, no RSS.
+    pub fn with_cpu_seconds(seconds: f64, events: u64, raw_bytes: u64, cpu: Option<f64>) -> Measured {
         let seconds = seconds.max(1e-9);
-        let cpu = usage.map(|u| u.cpu_seconds).filter(|c| *c > 0.0);
+        let cpu = cpu.filter(|c| *c > 0.0);
         Measured {
             seconds,
             events,
             raw_bytes,
             events_per_sec: events as f64 / seconds,
             mb_per_sec: raw_bytes as f64 / MB / seconds,
-            usage,
+            usage: None,
             events_per_cpu_second: cpu.map(|c| events as f64 / c),
             mb_per_cpu_second: cpu.map(|c| raw_bytes as f64 / MB / c),
             cpu_seconds_per_gb: cpu.map(|c| c / (raw_bytes as f64 / GB)),

@@ -166,12 +166,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         indexer_stage(&args, &work, &topic("collector"), payloads.size(), started_at)?;
     let index_bytes = dir_bytes(&work.join("indexer-data").join("streams"));
     stage("raw tantivy, same schema: the indexer's documents (LogSchema), one commit");
-    let same_elapsed =
-        tantivy_baseline::index_same_schema(&payloads, &work.join("tantivy-same-schema"), workers as usize)?;
-    let tantivy_same = Measured::new(same_elapsed.as_secs_f64(), events, payloads.raw_bytes, None);
+    let same = tantivy_baseline::index_same_schema(&payloads, &work.join("tantivy-same-schema"), workers as usize)?;
+    let tantivy_same = Measured::with_cpu_seconds(same.elapsed.as_secs_f64(), events, payloads.raw_bytes, Some(same.cpu_seconds));
     eprintln!(
-        "bench:   {:.0} events/s on {workers} threads",
-        tantivy_same.events_per_sec
+        "bench:   {:.0} events/s on {workers} threads, {:.0} events per CPU-second",
+        tantivy_same.events_per_sec,
+        tantivy_same.events_per_cpu_second.unwrap_or_default()
     );
     let same_schema_bytes = dir_bytes(&work.join("tantivy-same-schema"));
     let _ = std::fs::remove_dir_all(work.join("tantivy-same-schema"));

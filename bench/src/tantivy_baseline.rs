@@ -6,7 +6,10 @@
 //! - [`index_same_schema`]: the indexer's own `LogSchema` and its own
 //!   mapping from payload to document: the same documents the indexer
 //!   writes, so the ratio to it is the pipeline's overhead (decoding,
-//!   Kafka, commits) and nothing the schema decides.
+//!   Kafka, commits) and nothing the schema decides. Its CPU-seconds are
+//!   measured too (tantivy's threads and the adding thread, document
+//!   building left out), for a per CPU-second ratio that the host's other
+//!   load and the indexer's start-up do not move.
 //!
 //! Both use as many writer threads as the indexer has workers, 64 MB each,
 //! and commit once at the end.
@@ -77,15 +80,28 @@ pub fn index(payloads: &Payloads, dir: &Path, threads: usize) -> anyhow::Result<
     Ok(elapsed)
 }
 
+/// What the same-schema baseline took: wall clock and CPU, both without
+/// building the documents (see [`CHUNK`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SameSchemaRun {
+    /// From the first document added to the end of the commit, building
+    /// left out.
+    pub elapsed: Duration,
+    /// CPU-seconds of this process over the same span (tantivy's indexing,
+    /// doc store and merge threads, and the thread adding documents),
+    /// less what this thread spent building documents. Other threads of
+    /// the bench are idle meanwhile (librdkafka's clients poll; a few ms).
+    pub cpu_seconds: f64,
+}
+
 /// Indexes every payload as the indexer maps it (`LogSchema`, the
 /// payload's offset in the corpus as `_offset`) with `threads` writer
-/// threads and one commit; returns the time spent adding documents and
-/// committing, document building left out (see [`CHUNK`]).
+/// threads and one commit.
 pub fn index_same_schema(
     payloads: &Payloads,
     dir: &Path,
     threads: usize,
-) -> anyhow::Result<Duration> {
+) -> anyhow::Result<SameSchemaRun> {
     let schema = LogSchema::new();
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let index = Index::builder()
@@ -97,9 +113,12 @@ pub fn index_same_schema(
         .writer_with_num_threads(threads, MEMORY_PER_THREAD * threads)
         .context("same-schema baseline index writer")?;
     let mut timed = Duration::ZERO;
+    let mut building = 0.0;
+    let process_before = cpu_clock(libc::CLOCK_PROCESS_CPUTIME_ID)?;
     let mut chunk: Vec<EventDocument> = Vec::with_capacity(CHUNK.min(payloads.len()));
     for start in (0..payloads.len()).step_by(CHUNK) {
         check_interrupted()?;
+        let built_from = cpu_clock(libc::CLOCK_THREAD_CPUTIME_ID)?;
         for i in start..(start + CHUNK).min(payloads.len()) {
             let payload = payloads.get(i).payload;
             let doc = schema
@@ -107,6 +126,7 @@ pub fn index_same_schema(
                 .map_err(|reason| anyhow::anyhow!("payload {i} is not an event: {reason}"))?;
             chunk.push(doc.document);
         }
+        building += cpu_clock(libc::CLOCK_THREAD_CPUTIME_ID)? - built_from;
         let started = Instant::now();
         for doc in chunk.drain(..) {
             writer.add_document(doc).context("same-schema add_document")?;
@@ -116,8 +136,20 @@ pub fn index_same_schema(
     let started = Instant::now();
     writer.commit().context("same-schema commit")?;
     timed += started.elapsed();
+    let cpu_seconds = cpu_clock(libc::CLOCK_PROCESS_CPUTIME_ID)? - process_before - building;
     writer.wait_merging_threads().context("same-schema merges")?;
-    Ok(timed)
+    Ok(SameSchemaRun { elapsed: timed, cpu_seconds })
+}
+
+/// Seconds on `clock` (`CLOCK_PROCESS_CPUTIME_ID`: every thread of this
+/// process; `CLOCK_THREAD_CPUTIME_ID`: the calling thread), to the
+/// nanosecond rather than /proc's 10 ms ticks.
+fn cpu_clock(clock: libc::clockid_t) -> anyhow::Result<f64> {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `now` is a valid timespec to write to.
+    let rc = unsafe { libc::clock_gettime(clock, &mut now) };
+    anyhow::ensure!(rc == 0, "clock_gettime({clock}): {}", std::io::Error::last_os_error());
+    Ok(now.tv_sec as f64 + now.tv_nsec as f64 * 1e-9)
 }
 
 #[cfg(test)]
@@ -192,6 +224,26 @@ mod tests {
         }
         writer.commit().unwrap();
         started.elapsed()
+    }
+
+    /// The same-schema baseline indexes every payload, and counts CPU
+    /// spent on it without the documents' building: less than the process
+    /// spent over the whole call, more than nothing.
+    #[test]
+    fn the_same_schema_baseline_indexes_every_payload_and_counts_its_cpu() {
+        let dir = tempfile::tempdir().unwrap();
+        let info = corpus::generate(&dir.path().join("c"), Limit::Lines(3_000), Duration::from_secs(3_600), 1, 0.2).unwrap();
+        let payloads = corpus::encode(&info).unwrap();
+        let before = super::cpu_clock(libc::CLOCK_PROCESS_CPUTIME_ID).unwrap();
+        let run = super::index_same_schema(&payloads, &dir.path().join("index"), 2).unwrap();
+        let whole_call = super::cpu_clock(libc::CLOCK_PROCESS_CPUTIME_ID).unwrap() - before;
+        assert!(run.cpu_seconds > 0.0, "{run:?}");
+        assert!(run.cpu_seconds < whole_call, "{run:?}, the whole call {whole_call} CPU-s");
+        assert!(run.elapsed > Duration::ZERO);
+        let index = Index::open_in_dir(dir.path().join("index")).unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        assert_eq!(searcher.num_docs(), payloads.len() as u64);
+        assert_eq!(payloads.len(), 3_000);
     }
 
     /// The levers' effects on the corpus's events, in microseconds of one
