@@ -7,10 +7,10 @@
 //! repeat.
 
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::{ClientContext, Message};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -36,8 +36,16 @@ impl ProducerContext for DeliveryContext {
     }
 }
 
+/// How long a dead letter waits for Kafka's acknowledgement per attempt.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long each wait for the acknowledgement serves the producer's events.
+const DELIVERY_POLL: Duration = Duration::from_millis(5);
+
+/// The dead-letter producer is a `BaseProducer` the worker polls (on each
+/// send, and [`DeadLetters::poll`] between them): a `ThreadedProducer`'s
+/// polling thread, idle nearly always, cost ~0.8 % of the indexer's CPU.
 pub struct DeadLetters {
-    producer: ThreadedProducer<DeliveryContext>,
+    producer: BaseProducer<DeliveryContext>,
     topic: String,
     source_topic: String,
 }
@@ -60,7 +68,7 @@ impl DeadLetters {
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "0")
-            .set("message.timeout.ms", "30000")
+            .set("message.timeout.ms", DELIVERY_TIMEOUT.as_millis().to_string())
             .create_with_context(DeliveryContext {
                 last: Mutex::new(None),
             })?;
@@ -115,16 +123,7 @@ impl DeadLetters {
                 record = record.key(key);
             }
             let sent = match self.producer.send(record) {
-                Ok(()) => {
-                    let _ = logwarden_kafka::producer::flush_now(&self.producer, Duration::from_secs(30));
-                    self.producer
-                        .context()
-                        .last
-                        .lock()
-                        .unwrap()
-                        .take()
-                        .unwrap_or(Err("no delivery report within 30 s".into()))
-                }
+                Ok(()) => self.delivered(),
                 Err((e, _)) => Err(e.to_string()),
             };
             match sent {
@@ -144,6 +143,27 @@ impl DeadLetters {
                 }
             }
         }
+    }
+
+    /// Serves the producer until the last send's delivery report, or
+    /// [`DELIVERY_TIMEOUT`].
+    fn delivered(&self) -> Result<(), String> {
+        let started = Instant::now();
+        loop {
+            self.producer.poll(DELIVERY_POLL);
+            if let Some(outcome) = self.producer.context().last.lock().unwrap().take() {
+                return outcome;
+            }
+            if started.elapsed() >= DELIVERY_TIMEOUT {
+                return Err(format!("no delivery report within {} s", DELIVERY_TIMEOUT.as_secs()));
+            }
+        }
+    }
+
+    /// Serves what the producer queued between sends (its errors and
+    /// logs), without waiting.
+    pub fn poll(&self) {
+        self.producer.poll(Duration::ZERO);
     }
 }
 

@@ -13,7 +13,6 @@
 //! columns, doc store).
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -39,7 +38,7 @@ pub(crate) fn map(schema: &LogSchema, payload: &[u8], offset: u64) -> Result<Map
         parts: Parts { raw, parts: Vec::with_capacity(PARTS) },
         timestamp: None,
         stream: None,
-        free: BTreeMap::new(),
+        free: Vec::new(),
     };
     let mut deserializer = serde_json::Deserializer::from_str(raw);
     EventSeed(&mut builder)
@@ -57,7 +56,7 @@ pub(crate) fn map(schema: &LogSchema, payload: &[u8], offset: u64) -> Result<Map
     parts.push((schema.offset, Part::U64(offset)));
     let free = (!free.is_empty()).then(|| {
         parts.push((schema.fields, Part::Free));
-        OwnedValue::Object(free.into_iter().collect())
+        OwnedValue::Object(free_object(free))
     });
     let stream = stream
         .filter(|s| logwarden_event::is_valid_stream_name(s))
@@ -228,10 +227,32 @@ struct Builder<'s, 'de> {
     parts: Parts<'de>,
     timestamp: Option<Timestamp>,
     stream: Option<Cow<'de, str>>,
-    /// Indexed free fields: top-level keys without a field of their own
-    /// and the entries of `fields` (a top-level key wins over an entry of
-    /// `fields` with the same name, as it always has).
-    free: BTreeMap<String, OwnedValue>,
+    /// Indexed free fields as read: top-level keys without a field of
+    /// their own and the entries of `fields`; [`free_object`] settles
+    /// repeated names.
+    free: Vec<FreeEntry>,
+}
+
+/// An indexed free field as read, and where it was read.
+struct FreeEntry {
+    key: String,
+    value: OwnedValue,
+    /// A top-level key rather than an entry of `fields`.
+    top_level: bool,
+    /// Its place among the entries read.
+    order: u32,
+}
+
+/// The free fields object: one entry per name, sorted by name. Of entries
+/// with the same name a top-level key wins over an entry of `fields`, and
+/// a later one over an earlier one of the same kind (a JSON object's
+/// repeated key holds its last value, as serde_json reads it into a map).
+fn free_object(mut free: Vec<FreeEntry>) -> Vec<(String, OwnedValue)> {
+    free.sort_unstable_by(|a, b| {
+        a.key.cmp(&b.key).then(b.top_level.cmp(&a.top_level)).then(b.order.cmp(&a.order))
+    });
+    free.dedup_by(|later, first| later.key == first.key);
+    free.into_iter().map(|entry| (entry.key, entry.value)).collect()
 }
 
 /// The event object: every key dispatched by the schema's slot table.
@@ -285,8 +306,9 @@ impl<'de> Visitor<'de> for EventSeed<'_, '_, 'de> {
                 }
                 Some(Slot::Free) => map.next_value_seed(FreeObject { schema: b.schema, free: &mut b.free })?,
                 None if b.schema.free_field_indexed(&key) => {
-                    let value: serde_json::Value = map.next_value()?;
-                    b.free.insert(key.into_owned(), OwnedValue::from(value));
+                    let value = map.next_value_seed(FreeValue)?;
+                    let order = b.free.len() as u32;
+                    b.free.push(FreeEntry { key: key.into_owned(), value, top_level: true, order });
                 }
                 None => {
                     map.next_value::<IgnoredAny>()?;
@@ -428,11 +450,11 @@ impl<'de> Visitor<'de> for Leaf<'_, 'de> {
     skip_values!('de, (); bool, unit, seq, map);
 }
 
-/// The `fields` object: its indexed entries join the free fields, unless
-/// a top-level key of the same name is there already.
+/// The `fields` object: its indexed entries join the free fields (where
+/// a top-level key of the same name wins, [`free_object`]).
 struct FreeObject<'s, 'f> {
     schema: &'s LogSchema,
-    free: &'f mut BTreeMap<String, OwnedValue>,
+    free: &'f mut Vec<FreeEntry>,
 }
 
 impl<'de> DeserializeSeed<'de> for FreeObject<'_, '_> {
@@ -449,9 +471,10 @@ impl<'de> Visitor<'de> for FreeObject<'_, '_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-            if self.schema.free_field_indexed(&key) && !self.free.contains_key(key.as_ref()) {
-                let value: serde_json::Value = map.next_value()?;
-                self.free.insert(key.into_owned(), OwnedValue::from(value));
+            if self.schema.free_field_indexed(&key) {
+                let value = map.next_value_seed(FreeValue)?;
+                let order = self.free.len() as u32;
+                self.free.push(FreeEntry { key: key.into_owned(), value, top_level: false, order });
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -459,4 +482,54 @@ impl<'de> Visitor<'de> for FreeObject<'_, '_> {
         Ok(())
     }
     skip_values!('de, (); str, u64, i64, f64, bool, unit, seq);
+}
+
+/// A free field's value as tantivy's `OwnedValue`, converted as
+/// `OwnedValue::from(serde_json::Value)` converts (numbers as `i64` when
+/// they fit, strings that are RFC 3339 times as dates), without building
+/// the `serde_json::Value` of a scalar first; arrays and objects still go
+/// through one, for the same conversion of what they hold.
+struct FreeValue;
+
+impl<'de> DeserializeSeed<'de> for FreeValue {
+    type Value = OwnedValue;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<OwnedValue, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FreeValue {
+    type Value = OwnedValue;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any value")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<OwnedValue, E> {
+        Ok(OwnedValue::from(serde_json::Value::String(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<OwnedValue, E> {
+        Ok(OwnedValue::from(serde_json::Value::String(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<OwnedValue, E> {
+        Ok(OwnedValue::from(serde_json::Value::from(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<OwnedValue, E> {
+        Ok(OwnedValue::from(serde_json::Value::from(v)))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<OwnedValue, E> {
+        Ok(OwnedValue::from(serde_json::Value::from(v)))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<OwnedValue, E> {
+        Ok(OwnedValue::Bool(v))
+    }
+    fn visit_unit<E>(self) -> Result<OwnedValue, E> {
+        Ok(OwnedValue::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<OwnedValue, A::Error> {
+        let value = de::Deserialize::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+        Ok(OwnedValue::from(serde_json::Value::Array(value)))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<OwnedValue, A::Error> {
+        let value = de::Deserialize::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        Ok(OwnedValue::from(serde_json::Value::Object(value)))
+    }
 }

@@ -32,6 +32,7 @@ pub mod keys;
 pub mod locked;
 pub mod manifest;
 pub mod merkle;
+mod names;
 mod document;
 pub mod schema;
 pub mod storage;

@@ -19,8 +19,6 @@
 //! ([`LogSchema::index_settings`]); splits written before keep what their
 //! `meta.json` says (field norms, lz4) and read as they are.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 
 use chrono::{DateTime, Utc};
 use logwarden_event::fields;
@@ -34,6 +32,7 @@ use tantivy::store::{Compressor, ZstdCompressor};
 use tantivy::{DateTime as TantivyDateTime, Index, IndexSettings, TantivyDocument};
 
 use crate::document::EventDocument;
+use crate::names::NameTable;
 
 /// Stored copy of the whole event, returned by searches.
 pub const SOURCE: &str = "_source";
@@ -69,7 +68,7 @@ pub struct LogSchema {
     keywords: Vec<(&'static str, Field)>,
     numbers: Vec<(&'static str, Field)>,
     /// Where each top-level key of an event goes.
-    slots: HashMap<&'static str, Slot, BuildHasherDefault<KeyHasher>>,
+    slots: NameTable<Slot>,
     /// Which free fields are indexed.
     free_fields: FreeFields,
 }
@@ -92,67 +91,34 @@ pub(crate) enum Slot {
     Free,
 }
 
-/// A fast hash for the slot table's short, trusted keys (the FxHash
-/// step); SipHash was a visible share of the per-event CPU.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
-        }
-        for &byte in chunks.remainder() {
-            self.add(u64::from(byte));
-        }
-    }
-
-    fn write_u8(&mut self, byte: u8) {
-        self.add(u64::from(byte));
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-impl KeyHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-/// A set of names hashed with [`KeyHasher`].
-type NameSet = HashSet<String, BuildHasherDefault<KeyHasher>>;
 
 /// Free field names indexed: exact names, `prefix.*`, or `*` for all.
 ///
-/// Both kinds are hash sets: a free field's name is looked up once, and
+/// Both kinds are name tables: a free field's name is looked up once, and
 /// once per dot in it for the prefixes, instead of being compared with
 /// every pattern (the default list has ~40, and the linear scan's
 /// `memcmp` was a visible share of the indexer's consumer threads).
 #[derive(Debug, Clone)]
 pub struct FreeFields {
     all: bool,
-    exact: NameSet,
-    prefixes: NameSet,
+    exact: NameTable<()>,
+    prefixes: NameTable<()>,
 }
 
 impl FreeFields {
     pub fn new<S: AsRef<str>>(patterns: &[S]) -> FreeFields {
-        let mut free = FreeFields { all: false, exact: NameSet::default(), prefixes: NameSet::default() };
+        let (mut all, mut exact, mut prefixes) = (false, Vec::new(), Vec::new());
         for pattern in patterns {
             let pattern = pattern.as_ref();
             if pattern == "*" {
-                free.all = true;
+                all = true;
             } else if let Some(prefix) = pattern.strip_suffix(".*") {
-                free.prefixes.insert(prefix.to_string());
+                prefixes.push((prefix, ()));
             } else {
-                free.exact.insert(pattern.to_string());
+                exact.push((pattern, ()));
             }
         }
-        free
+        FreeFields { all, exact: NameTable::new(exact), prefixes: NameTable::new(prefixes) }
     }
 
     /// Whether the free field `name` (its key in `fields`, dots included)
@@ -240,19 +206,18 @@ impl LogSchema {
                 (name, builder.add_u64_field(name, options))
             })
             .collect();
-        let mut slots = HashMap::default();
-        slots.insert(fields::TIMESTAMP, Slot::Timestamp);
-        slots.insert(fields::INGESTED, Slot::Ingested(ingested));
-        slots.insert(fields::MESSAGE, Slot::Text(message));
-        slots.insert(fields::ORIGINAL, Slot::Skip);
-        slots.insert(fields::FIELDS, Slot::Free);
-        for &(name, field) in &keywords {
-            let slot = if name == fields::STREAM { Slot::Stream(field) } else { Slot::Keyword(field) };
-            slots.insert(name, slot);
-        }
-        for &(name, field) in &numbers {
-            slots.insert(name, Slot::Number(field));
-        }
+        let fixed = [
+            (fields::TIMESTAMP, Slot::Timestamp),
+            (fields::INGESTED, Slot::Ingested(ingested)),
+            (fields::MESSAGE, Slot::Text(message)),
+            (fields::ORIGINAL, Slot::Skip),
+            (fields::FIELDS, Slot::Free),
+        ];
+        let keyword_slots = keywords.iter().map(|&(name, field)| {
+            (name, if name == fields::STREAM { Slot::Stream(field) } else { Slot::Keyword(field) })
+        });
+        let number_slots = numbers.iter().map(|&(name, field)| (name, Slot::Number(field)));
+        let slots = NameTable::new(fixed.into_iter().chain(keyword_slots).chain(number_slots));
         LogSchema {
             schema: builder.build(),
             timestamp,
@@ -462,10 +427,9 @@ pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
 /// The time as tantivy stores it; a time outside what tantivy holds
 /// saturates (events never carry one: see `logwarden_event::time`).
 pub fn to_tantivy(time: DateTime<Utc>) -> TantivyDateTime {
-    TantivyDateTime::from_timestamp_micros(time.timestamp_micros().clamp(
-        logwarden_event::time::min().timestamp_micros(),
-        logwarden_event::time::max().timestamp_micros(),
-    ))
+    TantivyDateTime::from_timestamp_micros(
+        time.timestamp_micros().clamp(logwarden_event::time::MIN_MICROS, logwarden_event::time::MAX_MICROS),
+    )
 }
 
 pub fn from_tantivy(time: TantivyDateTime) -> DateTime<Utc> {
@@ -591,11 +555,13 @@ mod tests {
 
     /// Payloads with what a span of the payload cannot hold: escaped
     /// strings, numbers in keyword fields, arrays and objects among the
-    /// free fields, a `fields` entry shadowed by a top-level key.
+    /// free fields, a `fields` entry shadowed by a top-level key, repeated
+    /// keys, numbers past `i64`, a time among the free fields.
     const AWKWARD: &[&str] = &[
         RAW,
         r#"{"@timestamp":"2026-01-01T00:00:00Z","message":"a \"quoted\" caf\u00e9 line","host.name":"web\t01","user.name":12,"source.ip":"10.0.0.1","process.pid":-3,"url.path":1.5,"vendor.list":[1,"a",{"b":true,"c":null}],"vendor.obj":{"x":{"y":[2.5,-1]}},"fields":{"tty":"pts\/1","vendor.list":"shadowed"}}"#,
         r#"{"@timestamp":"2026-01-01T00:00:00.123456Z","message":"","stream":"app","event.id":"","log.offset":0}"#,
+        r#"{"@timestamp":"2026-01-01T00:00:00Z","vendor.x":"first","fields":{"dup":"one","dup":"two","vendor.x":"shadowed","when":"2026-01-01T00:00:01Z","n":1},"vendor.x":"last","big":18446744073709551615,"neg":-5,"f":1e3,"t":true,"z":null,"n":"top"}"#,
     ];
 
     #[test]
