@@ -586,6 +586,31 @@ mod tests {
         }
     }
 
+    /// A number read into a keyword field is the number the payload
+    /// holds: written back by serde_json and read again, it maps to the
+    /// same text (serde_json's default float parsing may be an ulp off,
+    /// which `float_roundtrip` corrects; found by the `document` target).
+    #[test]
+    fn a_float_in_a_keyword_field_survives_being_written_back() {
+        use tantivy::Document;
+        let raw = r#"{"@timestamp":"2026-01-01T00:00:00Z","host.name":444444444444444404444444444444444444444444444444444,"user.name":1.0000000000000002}"#;
+        let event: Map<String, Value> = serde_json::from_str(raw).unwrap();
+        let written = serde_json::to_string(&event).unwrap();
+        let schema = LogSchema::new();
+        let keywords = |payload: &str| -> Vec<String> {
+            let doc = schema.document(payload.as_bytes(), 0).unwrap().document.into_tantivy_document();
+            let host = schema.schema.get_field("host.name").unwrap();
+            let user = schema.schema.get_field("user.name").unwrap();
+            doc.field_values()
+                .filter(|(field, _)| *field == host || *field == user)
+                .map(|(_, value)| format!("{:?}", tantivy::schema::OwnedValue::from(value)))
+                .collect()
+        };
+        let read = keywords(raw);
+        assert_eq!(read.len(), 2, "{read:?}");
+        assert_eq!(read, keywords(&written), "{written}");
+    }
+
     /// The document tantivy reads in place indexes and stores what the
     /// payload says: escaped strings unescaped, spans cut where they
     /// belong, the payload stored whole.
