@@ -9,6 +9,8 @@
 //! signatures match. Open addressing with linear probing, a quarter full
 //! at most, so a lookup mostly reads one slot.
 
+use std::collections::HashMap;
+
 /// Names and a value for each.
 #[derive(Debug, Clone)]
 pub(crate) struct NameTable<V> {
@@ -64,11 +66,15 @@ impl<V> NameTable<V> {
     /// The table of `names`; of a name given twice, the last value holds.
     pub(crate) fn new(names: impl IntoIterator<Item = (impl Into<Box<str>>, V)>) -> NameTable<V> {
         let mut entries: Vec<Entry<V>> = Vec::new();
+        let mut seen: HashMap<Box<str>, usize> = HashMap::new();
         for (name, value) in names {
             let name: Box<str> = name.into();
-            match entries.iter_mut().find(|e| e.name == name) {
-                Some(entry) => entry.value = value,
-                None => entries.push(Entry { signature: Signature::of(name.as_bytes()), name, value }),
+            match seen.get(&name) {
+                Some(&at) => entries[at].value = value,
+                None => {
+                    seen.insert(name.clone(), entries.len());
+                    entries.push(Entry { signature: Signature::of(name.as_bytes()), name, value });
+                }
             }
         }
         // At least 4 slots per name, and a power of two.

@@ -19,7 +19,6 @@
 //! ([`LogSchema::index_settings`]); splits written before keep what their
 //! `meta.json` says (field norms, lz4) and read as they are.
 
-
 use chrono::{DateTime, Utc};
 use logwarden_event::fields;
 use serde_json::{Map, Value};
@@ -90,7 +89,6 @@ pub(crate) enum Slot {
     /// The free fields object.
     Free,
 }
-
 
 /// Free field names indexed: exact names, `prefix.*`, or `*` for all.
 ///
