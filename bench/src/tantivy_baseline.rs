@@ -441,4 +441,108 @@ mod tests {
             }
         }
     }
+
+    /// The merge policy of open splits before the tiered one: the 32
+    /// smallest of any 64 segments. Kept here only to measure against.
+    #[derive(Debug)]
+    struct SmallestHalfOf64;
+
+    impl tantivy::indexer::MergePolicy for SmallestHalfOf64 {
+        fn compute_merge_candidates(&self, segments: &[tantivy::index::SegmentMeta]) -> Vec<tantivy::indexer::MergeCandidate> {
+            if segments.len() < 64 {
+                return Vec::new();
+            }
+            let mut by_size: Vec<_> = segments.iter().collect();
+            by_size.sort_by_key(|s| s.num_docs());
+            vec![tantivy::indexer::MergeCandidate(by_size[..32].iter().map(|s| s.id()).collect())]
+        }
+    }
+
+    /// Counts the documents of the merges a policy starts.
+    #[derive(Debug)]
+    struct Counted(Box<dyn tantivy::indexer::MergePolicy>, std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+    impl tantivy::indexer::MergePolicy for Counted {
+        fn compute_merge_candidates(&self, segments: &[tantivy::index::SegmentMeta]) -> Vec<tantivy::indexer::MergeCandidate> {
+            let candidates = self.0.compute_merge_candidates(segments);
+            let docs: u64 = candidates
+                .iter()
+                .flat_map(|c| c.0.iter())
+                .filter_map(|id| segments.iter().find(|s| s.id() == *id))
+                .map(|s| u64::from(s.num_docs()))
+                .sum();
+            self.1.fetch_add(docs, std::sync::atomic::Ordering::Relaxed);
+            candidates
+        }
+    }
+
+    /// An open split at steady state: the corpus's documents written into
+    /// one split as the indexer's writer does (one indexing thread, one
+    /// merge thread, 64 MB), committed every `MERGE_COMMIT_DOCS` documents
+    /// (25 by default: an hour of a 100 events/s partition committed four
+    /// times a second, for 360,000 lines), then sealed (waiting for its
+    /// merges, then merging what is left into one segment). Each merge
+    /// policy in alternating rounds, the order swapped each round; prints
+    /// CPU-seconds of the process, wall clock, the documents the open
+    /// split's merges rewrote per document committed, and the segments
+    /// held before the seal. Asserts nothing about time (`TMPDIR=/dev/shm
+    /// cargo test --release -p logwarden-bench --lib open_split_merges --
+    /// --ignored --nocapture`).
+    #[test]
+    #[ignore = "a measurement, not a test: run it by hand in release"]
+    fn open_split_merges() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use tantivy::indexer::{IndexWriterOptions, MergePolicy, NoMergePolicy};
+        let (_dir, payloads) = lever_corpus(360_000);
+        let every = env_number("MERGE_COMMIT_DOCS", 25);
+        let schema = LogSchema::new();
+        type Policy = fn() -> Box<dyn MergePolicy>;
+        let mut policies: [(&str, Policy); 2] = [
+            ("before: 32 smallest of 64", || Box::new(SmallestHalfOf64)),
+            ("now: tiered by 32", || Box::new(logwarden_indexer::OpenSplitMerges)),
+        ];
+        for round in 0..env_number("LEVER_ROUNDS", 2) {
+            for (name, policy) in &policies {
+                let docs: Vec<EventDocument> = payloads.iter().enumerate().map(|(i, r)| schema.document(r.payload, i as u64).unwrap().document).collect();
+                let dir = tempfile::tempdir().unwrap();
+                let index = Index::builder().schema(schema.schema.clone()).settings(LogSchema::index_settings()).create_in_dir(dir.path()).unwrap();
+                let options = IndexWriterOptions::builder()
+                    .memory_budget_per_thread(MEMORY_PER_THREAD)
+                    .num_worker_threads(1)
+                    .num_merge_threads(1)
+                    .build();
+                let merged = Arc::new(AtomicU64::new(0));
+                let (cpu0, wall0) = (cpu_seconds(), Instant::now());
+                let mut writer: tantivy::IndexWriter<EventDocument> = index.writer_with_options(options.clone()).unwrap();
+                writer.set_merge_policy(Box::new(Counted(policy(), merged.clone())));
+                let mut commits = 0;
+                for (n, doc) in docs.into_iter().enumerate() {
+                    writer.add_document(doc).unwrap();
+                    if (n + 1) % every == 0 {
+                        writer.commit().unwrap();
+                        commits += 1;
+                    }
+                }
+                writer.commit().unwrap();
+                writer.wait_merging_threads().unwrap();
+                let (open_cpu, open_wall) = (cpu_seconds() - cpu0, wall0.elapsed());
+                let segments = index.searchable_segment_ids().unwrap();
+                let held = segments.len();
+                let mut writer: tantivy::IndexWriter<EventDocument> = index.writer_with_options(options).unwrap();
+                writer.set_merge_policy(Box::new(NoMergePolicy));
+                writer.merge(&segments).wait().unwrap();
+                writer.wait_merging_threads().unwrap();
+                let (cpu_s, wall) = (cpu_seconds() - cpu0, wall0.elapsed());
+                println!(
+                    "round {round}: {name}: {commits} commits: open {open_cpu:.1} CPU-s {:.1} s wall, merges rewrote {:.2} documents per document, {held} segments; with the seal {cpu_s:.1} CPU-s {:.1} s wall, {:.2} us CPU/event",
+                    open_wall.as_secs_f64(),
+                    merged.load(Ordering::Relaxed) as f64 / payloads.len() as f64,
+                    wall.as_secs_f64(),
+                    cpu_s * 1e6 / payloads.len() as f64,
+                );
+            }
+            policies.reverse();
+        }
+    }
 }

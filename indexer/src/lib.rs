@@ -36,6 +36,8 @@ mod window;
 mod worker;
 
 pub use error::IndexerError;
+/// The open split's merge policy, public for the bench's measurement of it.
+pub use split::OpenSplitMerges;
 
 use std::sync::Arc;
 

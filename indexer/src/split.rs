@@ -158,28 +158,53 @@ impl ActiveSplit {
 }
 
 
-/// Segments an open split may hold before its smallest are merged.
-const MAX_OPEN_SEGMENTS: usize = 64;
+/// Segments of one tier merged into one, and the ratio of sizes between
+/// one tier and the next.
+const MERGE_FACTOR: usize = 32;
+/// Segments an open split may hold whatever their tiers; past it its
+/// smallest are merged even across tiers.
+const MAX_OPEN_SEGMENTS: usize = 128;
 
-/// The merge policy of an open split: none while it holds fewer than
-/// [`MAX_OPEN_SEGMENTS`] segments (one per commit), so no merge competes
-/// with indexing for the CPU; past that, its smallest half is merged into
-/// one (on the writer's merge thread, not the consumer's), so a split
-/// open for an hour of one-second commits keeps a bounded number of
-/// segments for searches, each document rewritten about log₃₂(commits)
-/// times. Sealing merges what is left into one segment.
+/// A segment's tier: ⌊log₃₂ documents⌋ (1–31 documents: 0, 32–1,023: 1, …).
+fn tier(segment: &SegmentMeta) -> u32 {
+    segment.num_docs().max(1).ilog(MERGE_FACTOR as u32)
+}
+
+/// The merge policy of an open split, tiered: once a tier holds
+/// [`MERGE_FACTOR`] segments, its smallest [`MERGE_FACTOR`] are merged
+/// into one (on the writer's merge thread, not the consumer's). A merge of
+/// one tier's segments lands in a higher tier, so a document is merged at
+/// most once per tier above its commit's, fewer than log₃₂ of the split's
+/// documents: 3 times for an hour of 25-document commits four times a
+/// second (360,000 documents), at most 4 up to 33 million. Up to
+/// `MERGE_FACTOR - 1` segments wait in each tier, [`MAX_OPEN_SEGMENTS`]
+/// in all. Sealing merges what is left into one segment.
+///
+/// (The policy before merged the 32 smallest of any 64: once merged
+/// segments were among the smallest, each merge rewrote them again; over
+/// an hour of such commits a document was written 8.5 times.)
 #[derive(Debug)]
-pub(crate) struct OpenSplitMerges;
+pub struct OpenSplitMerges;
 
 impl MergePolicy for OpenSplitMerges {
     fn compute_merge_candidates(&self, segments: &[SegmentMeta]) -> Vec<MergeCandidate> {
-        if segments.len() < MAX_OPEN_SEGMENTS {
-            return Vec::new();
-        }
         let mut by_size: Vec<&SegmentMeta> = segments.iter().collect();
         by_size.sort_by_key(|s| s.num_docs());
-        let smallest = by_size[..MAX_OPEN_SEGMENTS / 2].iter().map(|s| s.id()).collect();
-        vec![MergeCandidate(smallest)]
+        let merge = |chosen: &[&SegmentMeta]| vec![MergeCandidate(chosen.iter().map(|s| s.id()).collect())];
+        // Sorted by size, a tier's segments are next to each other.
+        let mut start = 0;
+        while start < by_size.len() {
+            let this = tier(by_size[start]);
+            let len = by_size[start..].iter().take_while(|s| tier(s) == this).count();
+            if len >= MERGE_FACTOR {
+                return merge(&by_size[start..start + MERGE_FACTOR]);
+            }
+            start += len;
+        }
+        if by_size.len() >= MAX_OPEN_SEGMENTS {
+            return merge(&by_size[..MERGE_FACTOR]);
+        }
+        Vec::new()
     }
 }
 
@@ -217,21 +242,96 @@ mod tests {
     use super::*;
     use tantivy::index::SegmentId;
 
+    use std::collections::HashMap;
+
+    fn segments(index: &Index, sizes: &[u32]) -> Vec<SegmentMeta> {
+        sizes.iter().map(|&docs| index.new_segment_meta(SegmentId::generate_random(), docs)).collect()
+    }
+
+    fn chosen(policy: &OpenSplitMerges, metas: &[SegmentMeta]) -> Vec<u32> {
+        let candidates = policy.compute_merge_candidates(metas);
+        assert!(candidates.len() <= 1, "one merge at a time");
+        let by_id: HashMap<SegmentId, u32> = metas.iter().map(|m| (m.id(), m.num_docs())).collect();
+        let mut sizes: Vec<u32> = candidates.iter().flat_map(|c| c.0.iter().map(|id| by_id[id])).collect();
+        sizes.sort();
+        sizes
+    }
+
     #[test]
-    fn an_open_split_merges_only_its_smallest_half_and_only_past_the_bound() {
+    fn a_tier_is_merged_once_it_holds_the_merge_factor_and_only_its_smallest() {
         let index = Index::create_in_ram(LogSchema::new().schema);
-        let metas: Vec<SegmentMeta> = (0..MAX_OPEN_SEGMENTS as u32)
-            .map(|i| index.new_segment_meta(SegmentId::generate_random(), 1000 - i))
-            .collect();
         let policy = OpenSplitMerges;
-        assert!(policy.compute_merge_candidates(&metas[..MAX_OPEN_SEGMENTS - 1]).is_empty());
-        let candidates = policy.compute_merge_candidates(&metas);
-        assert_eq!(candidates.len(), 1);
-        let mut merged: Vec<SegmentId> = candidates[0].0.clone();
-        merged.sort();
-        let mut smallest: Vec<SegmentId> =
-            metas[MAX_OPEN_SEGMENTS / 2..].iter().map(SegmentMeta::id).collect();
+        // 31 segments of tier 0 (1–31 documents) and 31 of tier 1: nothing.
+        let mut sizes: Vec<u32> = (1..=31).chain(1000 - 30..=1000).collect();
+        assert!(chosen(&policy, &segments(&index, &sizes)).is_empty());
+        // A 32nd in tier 1: its 32 smallest, tier 0 left alone.
+        sizes.extend([33, 2000]);
+        assert_eq!(chosen(&policy, &segments(&index, &sizes)), [&[33][..], &(1000 - 30..=1000).collect::<Vec<_>>()].concat());
+        // A 32nd in tier 0 too: the lower tier first.
+        sizes.push(7);
+        let mut tier0: Vec<u32> = (1..=31).chain([7]).collect();
+        tier0.sort();
+        assert_eq!(chosen(&policy, &segments(&index, &sizes)), tier0);
+        // Five tiers of 31 hold more than the cap: the 32 smallest of all.
+        let five: Vec<u32> = (0..5).flat_map(|t| (0..31).map(move |i| 32u32.pow(t) + i)).collect();
+        let mut smallest = five.clone();
         smallest.sort();
-        assert_eq!(merged, smallest, "the 32 segments with the fewest documents");
+        smallest.truncate(MERGE_FACTOR);
+        assert_eq!(chosen(&policy, &segments(&index, &five)), smallest);
+    }
+
+    /// Commits of `sizes` one after the other into a simulated split whose
+    /// merges end at once: (the most merges any document went through,
+    /// documents written per document committed, the most segments held).
+    fn simulate(sizes: impl Iterator<Item = u32>) -> (u32, f64, usize) {
+        let index = Index::create_in_ram(LogSchema::new().schema);
+        let policy = OpenSplitMerges;
+        // Each segment with the most merges any of its documents went through.
+        let mut held: Vec<(SegmentMeta, u32)> = Vec::new();
+        let (mut committed, mut written, mut most_held) = (0u64, 0u64, 0);
+        for docs in sizes {
+            held.push((index.new_segment_meta(SegmentId::generate_random(), docs), 0));
+            committed += u64::from(docs);
+            written += u64::from(docs);
+            loop {
+                let metas: Vec<SegmentMeta> = held.iter().map(|(m, _)| m.clone()).collect();
+                let Some(candidate) = policy.compute_merge_candidates(&metas).pop() else { break };
+                let (merged, kept): (Vec<_>, Vec<_>) = held.into_iter().partition(|(m, _)| candidate.0.contains(&m.id()));
+                let docs: u32 = merged.iter().map(|(m, _)| m.num_docs()).sum();
+                let depth = merged.iter().map(|(_, d)| d + 1).max().unwrap();
+                written += u64::from(docs);
+                held = kept;
+                held.push((index.new_segment_meta(SegmentId::generate_random(), docs), depth));
+            }
+            most_held = most_held.max(held.len());
+        }
+        let deepest = held.iter().map(|(_, d)| *d).max().unwrap_or(0);
+        (deepest, written as f64 / committed as f64, most_held)
+    }
+
+    #[test]
+    fn an_hour_of_small_commits_merges_each_document_at_most_once_per_tier() {
+        // An hour of commits four times a second, 25 documents each
+        // (360,000 documents: tiers 0 to 3): merged at most 3 times.
+        let (deepest, per_document, most) = simulate(std::iter::repeat_n(25, 4 * 3600));
+        assert!(deepest <= 3, "{deepest} merges");
+        assert!(per_document <= 4.0, "{per_document} writes per document");
+        assert!(most < MAX_OPEN_SEGMENTS, "{most} segments");
+        // Commits of any size from 1 to 5,000 documents: at most once per
+        // tier between a commit's and the split's.
+        let mut x = 0x9e3779b97f4a7c15u64;
+        let random = std::iter::from_fn(move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            Some((x % 5_000) as u32 + 1)
+        });
+        let sizes: Vec<u32> = random.take(10_000).collect();
+        let total: u64 = sizes.iter().map(|&s| u64::from(s)).sum();
+        let tiers = (total as u32).ilog(MERGE_FACTOR as u32);
+        let (deepest, per_document, most) = simulate(sizes.into_iter());
+        assert!(deepest <= tiers, "{deepest} merges, {tiers} tiers");
+        assert!(per_document <= f64::from(tiers) + 1.0, "{per_document} writes per document");
+        assert!(most <= MAX_OPEN_SEGMENTS, "{most} segments");
     }
 }
