@@ -157,7 +157,6 @@ impl ActiveSplit {
     }
 }
 
-
 /// Segments of one tier merged into one, and the ratio of sizes between
 /// one tier and the next.
 const MERGE_FACTOR: usize = 32;
