@@ -21,6 +21,9 @@ pub struct CorpusInfo {
     pub bytes: u64,
     pub files: Vec<(String, usize)>,
     pub first_event: DateTime<Utc>,
+    /// The newest event's time: what "the last hour" of the search
+    /// queries ends at (the corpus can end hours before it was generated).
+    pub last_event: DateTime<Utc>,
     pub generate_seconds: f64,
 }
 
@@ -54,6 +57,7 @@ pub fn generate(
             .map(|f| (f.kind.file_name().to_string(), f.lines))
             .collect(),
         first_event,
+        last_event: corpus.last_event.unwrap_or(first_event),
         generate_seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -225,8 +225,11 @@ pub fn rss_figures(indexer: &Measured) -> Vec<Figure> {
 pub fn search_figures(search: &[QueryLatency]) -> Vec<Figure> {
     let mut figures = Vec::new();
     for query in search {
-        let note = (query.status != "ok")
-            .then(|| format!("{} (HTTP {})", query.status, query.http_status));
+        let note = match query.matched {
+            _ if query.status != "ok" => Some(format!("{} (HTTP {})", query.status, query.http_status)),
+            Some(matched) => Some(format!("{matched} events matched")),
+            None => None,
+        };
         let p50 = Figure::new(
             format!("search p50: {}", query.name),
             query.latency.map(|d| d.p50_ms),

@@ -87,7 +87,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         corpus.dir.display()
     );
     if args.large {
-        let (stages, figures) = large::run(&args, &work, &corpus, &mut topics, &topic("large"), started_at)?;
+        let (stages, figures) = large::run(&args, &work, &corpus, &mut topics, &topic("large"))?;
         let size = Size { events: corpus.lines as u64, raw_bytes: corpus.bytes };
         let load_after = report::load_average();
         let report = json!({
@@ -163,7 +163,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     // e. indexer, then raw tantivy, then search latency on the finished index
     stage("indexer: consuming the collector's topic into splits");
     let (indexer, api_usage, search) =
-        indexer_stage(&args, &work, &topic("collector"), payloads.size(), started_at)?;
+        indexer_stage(&args, &work, &topic("collector"), payloads.size(), corpus.last_event)?;
     let index_bytes = dir_bytes(&work.join("indexer-data").join("streams"));
     stage("raw tantivy, same schema: the indexer's documents (LogSchema), one commit");
     let same = tantivy_baseline::index_same_schema(&payloads, &work.join("tantivy-same-schema"), workers as usize)?;
@@ -304,6 +304,7 @@ fn corpus_json(corpus: &CorpusInfo, payloads: &Payloads) -> serde_json::Value {
         "raw_bytes": corpus.bytes,
         "files": corpus.files,
         "first_event": corpus.first_event.to_rfc3339(),
+        "last_event": corpus.last_event.to_rfc3339(),
         "generate_seconds": corpus.generate_seconds,
         "payload_bytes": payloads.payload_bytes(),
         "avg_payload_bytes": payloads.payload_bytes() as f64 / payloads.len().max(1) as f64,
@@ -394,7 +395,7 @@ pub(crate) fn indexer_stage(
     work: &Path,
     topic: &str,
     size: Size,
-    now: chrono::DateTime<Utc>,
+    newest_event: chrono::DateTime<Utc>,
 ) -> anyhow::Result<(Measured, Option<Usage>, Vec<QueryLatency>)> {
     let events = size.events;
     let data = work.join("indexer-data");
@@ -444,7 +445,7 @@ pub(crate) fn indexer_stage(
     let search = search::query_latency(
         &addr,
         key.as_deref(),
-        &search::queries(now),
+        &search::queries(newest_event),
         args.search_clients,
         args.search_repeats(),
     )?;

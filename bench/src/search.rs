@@ -96,6 +96,20 @@ impl SearchClient {
         }
     }
 
+    /// One request, untimed: the status and the events it matched (the
+    /// response's `total`), so a query whose window holds nothing shows.
+    fn probe(&self, path_and_query: &str, body: Option<&Value>) -> anyhow::Result<(u16, Option<u64>)> {
+        let url = format!("{}{path_and_query}", self.base);
+        let request = match body {
+            Some(body) => self.http.post(&url).json(body),
+            None => self.http.get(&url),
+        };
+        let response = request.send().with_context(|| url.clone())?;
+        let status = response.status().as_u16();
+        let body: Value = response.json().unwrap_or(Value::Null);
+        Ok((status, body.get("total").and_then(Value::as_u64)))
+    }
+
     /// One request (`POST` with `body`, else `GET`); the status and the
     /// time it took.
     fn timed(&self, path_and_query: &str, body: Option<&Value>) -> anyhow::Result<(u16, Duration)> {
@@ -228,9 +242,12 @@ pub fn admin_key(data_dir: &std::path::Path) -> Option<String> {
 
 /// The queries of the query API issue. A query the API does not serve yet
 /// (400/404/405/501) is reported as unsupported: adding one is one line.
-pub fn queries(now: DateTime<Utc>) -> Vec<BenchQuery> {
-    let hour_ago = (now - chrono::Duration::hours(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let day_ago = (now - chrono::Duration::days(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+/// "The last hour" and "a day" end at `newest`, the corpus's newest event:
+/// the corpus ends hours before it was generated at some sizes, and an hour
+/// before the clock then held no event to find.
+pub fn queries(newest: DateTime<Utc>) -> Vec<BenchQuery> {
+    let hour_ago = (newest - chrono::Duration::hours(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let day_ago = (newest - chrono::Duration::days(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let search = |q: &str, from: &str| format!("/api/v1/search?q={}&from={}&limit=100", encode(q), encode(from));
     vec![
         BenchQuery { name: "term over the last hour", path_and_query: search("host.name:web01", &hour_ago), body: None },
@@ -277,6 +294,8 @@ pub struct QueryLatency {
     pub status: String,
     pub http_status: u16,
     pub latency: Option<Distribution>,
+    /// The events the query matched (its response's `total`).
+    pub matched: Option<u64>,
     pub clients: usize,
 }
 
@@ -292,7 +311,7 @@ pub fn query_latency(
     for query in queries {
         check_interrupted()?;
         let probe = SearchClient::new(addr, key)?;
-        let (status, _) = probe.timed(&query.path_and_query, query.body.as_ref())?;
+        let (status, matched) = probe.probe(&query.path_and_query, query.body.as_ref())?;
         if matches!(status, 400 | 404 | 405 | 501) || status >= 300 {
             let kind = if matches!(status, 400 | 404 | 405 | 501) {
                 "unsupported"
@@ -306,6 +325,7 @@ pub fn query_latency(
                 status: kind.to_string(),
                 http_status: status,
                 latency: None,
+                matched: None,
                 clients,
             });
             continue;
@@ -342,6 +362,7 @@ pub fn query_latency(
             status: "ok".to_string(),
             http_status: 200,
             latency: distribution(&samples),
+            matched,
             clients,
         });
     }

@@ -324,6 +324,10 @@ pub struct CorpusFile {
 #[derive(Debug, Clone)]
 pub struct Corpus {
     pub files: Vec<CorpusFile>,
+    /// The time of the last line written (`None`: no line). With a step
+    /// rounded down to whole milliseconds and `Limit::Bytes` guessed as
+    /// lines, it can fall hours before the span's end.
+    pub last_event: Option<DateTime<Utc>>,
 }
 
 impl Corpus {
@@ -353,14 +357,15 @@ pub fn write_corpus(dir: &Path, generator: Generator, limit: Limit) -> std::io::
         })
         .collect();
     let (mut lines, mut bytes) = (0usize, 0u64);
-    for (kind, line) in generator {
+    let mut generator = generator;
+    let mut last_event = None;
+    loop {
         let done = match limit {
             Limit::Lines(n) => lines >= n,
             Limit::Bytes(n) => bytes >= n,
         };
-        if done {
-            break;
-        }
+        let Some((kind, line)) = (!done).then(|| generator.next()).flatten() else { break };
+        last_event = Some(generator.now);
         let i = kinds.iter().position(|k| *k == kind).expect("known kind");
         writeln!(writers[i], "{line}")?;
         let size = line.len() as u64 + 1;
@@ -372,7 +377,7 @@ pub fn write_corpus(dir: &Path, generator: Generator, limit: Limit) -> std::io::
     for mut writer in writers {
         writer.flush()?;
     }
-    Ok(Corpus { files })
+    Ok(Corpus { files, last_event })
 }
 
 /// Parses a human size: `1GB`, `500MB`, `64KiB`, `1000` (bytes). Decimal
@@ -428,6 +433,11 @@ mod tests {
     fn writes_every_line_to_one_file() {
         let dir = std::env::temp_dir().join(format!("lw-gen-{}", std::process::id()));
         let corpus = write_corpus(&dir, Generator::new(1, start(), Duration::seconds(1)), Limit::Lines(1000)).unwrap();
+        // The time of the 1,000th line, not of one generated past the limit.
+        let mut same = Generator::new(1, start(), Duration::seconds(1));
+        same.nth(999);
+        assert_eq!(corpus.last_event, Some(same.now));
+        assert!(same.now > start() + Duration::seconds(500));
         let counts: Vec<(Kind, usize)> = corpus.files.into_iter().map(|f| (f.kind, f.lines)).collect();
         let total: usize = counts.iter().map(|(_, n)| n).sum();
         assert_eq!(total, 1000);
