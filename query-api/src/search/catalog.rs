@@ -2,6 +2,12 @@
 //! refreshed per search, so what the indexer committed a moment ago is
 //! visible; sealed splits never change and are not reloaded.
 //!
+//! Reloading a reader opens every segment of the split again (and takes
+//! tantivy's meta lock), so an active split is reloaded only when its
+//! `meta.json` changed since it was last loaded, that is after a commit;
+//! the range of its events' times is read from its doc values once per
+//! load, not once per search.
+//!
 //! A search over a time range opens only the splits whose time range can
 //! overlap it. What a split may hold is known without opening it: a sealed
 //! split's manifest states its events' time range (read once, cached), and
@@ -17,7 +23,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use logwarden_event::fields;
 use logwarden_store::manifest::Manifest;
+use logwarden_store::schema::from_tantivy;
 use logwarden_store::storage::{self, SplitId, SplitKind, SplitLocation};
 use tantivy::{Index, IndexReader, ReloadPolicy, Searcher};
 
@@ -57,6 +65,8 @@ pub struct SplitCatalog {
     state: Mutex<State>,
     /// Splits opened (`Index::open_in_dir`) since the catalog was created.
     opened: AtomicU64,
+    /// Readers of active splits reloaded since.
+    reloaded: AtomicU64,
 }
 
 #[derive(Default)]
@@ -70,11 +80,56 @@ struct CachedReader {
     reader: IndexReader,
     /// The split had a manifest when last seen: its files are final.
     sealed: bool,
+    /// `meta.json` as read before the reader was last loaded (`None`:
+    /// unreadable then, so the next search reloads).
+    meta: Option<Vec<u8>>,
+    /// The range of the loaded segments' `@timestamp` doc values.
+    events: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+impl CachedReader {
+    /// Reloads the reader if a commit changed `meta.json` since it was
+    /// last loaded, or when `force`d.
+    /// Returns whether it reloaded.
+    fn refresh(&mut self, path: &Path, force: bool) -> anyhow::Result<bool> {
+        let meta = read_meta(path);
+        if !force && meta.is_some() && meta == self.meta {
+            return Ok(false);
+        }
+        self.reader
+            .reload()
+            .with_context(|| format!("reloading split {}", path.display()))?;
+        self.meta = meta;
+        self.events = events_span(&self.reader.searcher());
+        Ok(true)
+    }
+}
+
+fn read_meta(split: &Path) -> Option<Vec<u8>> {
+    std::fs::read(split.join("meta.json")).ok()
+}
+
+/// The range of the times of a split's events, from its segments' doc
+/// values; `None` when it holds none.
+fn events_span(searcher: &Searcher) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut range: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
+    for segment in searcher.segment_readers() {
+        if segment.num_docs() == 0 {
+            continue;
+        }
+        let column = segment.fast_fields().date(fields::TIMESTAMP).ok()?;
+        let (min, max) = (from_tantivy(column.min_value()), from_tantivy(column.max_value()));
+        range = Some(range.map_or((min, max), |(a, b)| (a.min(min), b.max(max))));
+    }
+    range
 }
 
 pub struct OpenSplit {
     pub location: SplitLocation,
     pub searcher: Searcher,
+    /// The range of its events' times (`None`: it holds none), as of the
+    /// searcher.
+    pub events: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 /// The splits a request searches, and how many were left out unopened.
@@ -95,6 +150,7 @@ impl SplitCatalog {
             window_secs: window.as_secs().max(1) as i64,
             state: Mutex::new(State::default()),
             opened: AtomicU64::new(0),
+            reloaded: AtomicU64::new(0),
         }
     }
 
@@ -102,6 +158,11 @@ impl SplitCatalog {
     /// then its reader is cached).
     pub fn opened(&self) -> u64 {
         self.opened.load(Ordering::Relaxed)
+    }
+
+    /// How many times a cached reader was reloaded (after a commit).
+    pub fn reloaded(&self) -> u64 {
+        self.reloaded.load(Ordering::Relaxed)
     }
 
     /// A fresh searcher over every split of the streams `admits` accepts.
@@ -141,10 +202,11 @@ impl SplitCatalog {
                     continue;
                 }
             }
-            let reader = self.reader(&mut state, &location)?;
+            let cached = self.reader(&mut state, &location)?;
             selection.open.push(OpenSplit {
                 location,
-                searcher: reader.searcher(),
+                searcher: cached.reader.searcher(),
+                events: cached.events,
             });
         }
         Ok(selection)
@@ -193,21 +255,24 @@ impl SplitCatalog {
         }
     }
 
-    /// The split's cached reader, reloaded while the split is active;
-    /// opened on first use.
-    fn reader(&self, state: &mut State, location: &SplitLocation) -> anyhow::Result<IndexReader> {
-        if let Some(cached) = state.readers.get_mut(&location.path) {
+    /// The split's cached reader, reloaded while the split is active and
+    /// a commit changed it; opened on first use.
+    fn reader<'s>(&self, state: &'s mut State, location: &SplitLocation) -> anyhow::Result<&'s CachedReader> {
+        if state.readers.contains_key(&location.path) {
+            let cached = state.readers.get_mut(&location.path).expect("checked above");
             if !cached.sealed {
                 // Seen sealed from now on: one last reload picks up the
                 // merge that sealing did.
                 cached.sealed = storage::manifest_path(&location.path).exists();
-                cached
-                    .reader
-                    .reload()
-                    .with_context(|| format!("reloading split {}", location.path.display()))?;
+                if cached.refresh(&location.path, cached.sealed)? {
+                    self.reloaded.fetch_add(1, Ordering::Relaxed);
+                }
             }
-            return Ok(cached.reader.clone());
+            return Ok(cached);
         }
+        // Read before the reader loads: a commit in between only makes
+        // the next search reload once more.
+        let meta = read_meta(&location.path);
         let index = Index::open_in_dir(&location.path)
             .with_context(|| format!("opening split {}", location.path.display()))?;
         self.opened.fetch_add(1, Ordering::Relaxed);
@@ -216,13 +281,10 @@ impl SplitCatalog {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         let sealed = storage::manifest_path(&location.path).exists();
-        state.readers.insert(
-            location.path.clone(),
-            CachedReader {
-                reader: reader.clone(),
-                sealed,
-            },
-        );
-        Ok(reader)
+        let events = events_span(&reader.searcher());
+        Ok(state
+            .readers
+            .entry(location.path.clone())
+            .or_insert(CachedReader { reader, sealed, meta, events }))
     }
 }

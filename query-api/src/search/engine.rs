@@ -5,15 +5,13 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Utc};
-use logwarden_event::fields;
-use logwarden_store::schema::{LogSchema, from_tantivy};
+use logwarden_store::schema::LogSchema;
 use rayon::prelude::*;
 use serde_json::Value;
 use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
 use tantivy::collector::Count;
 use tantivy::schema::Value as _;
-use tantivy::{Searcher, TantivyDocument};
+use tantivy::TantivyDocument;
 
 use super::catalog::{OpenSplit, SplitCatalog, TimeFilter};
 use super::split_histogram;
@@ -50,30 +48,13 @@ impl From<tantivy::TantivyError> for EngineError {
     }
 }
 
-/// The time range a split's events span, from its segments' doc values.
-fn time_range(searcher: &Searcher) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-    let mut range: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
-    for segment in searcher.segment_readers() {
-        if segment.num_docs() == 0 {
-            continue;
-        }
-        let column = segment.fast_fields().date(fields::TIMESTAMP).ok()?;
-        let (min, max) = (
-            from_tantivy(column.min_value()),
-            from_tantivy(column.max_value()),
-        );
-        range = Some(range.map_or((min, max), |(a, b)| (a.min(min), b.max(max))));
-    }
-    range
-}
-
 /// Whether an open split's events can fall in `time` (its doc values'
 /// range: a late split's metadata does not tell).
 fn overlaps(split: &OpenSplit, time: TimeFilter) -> bool {
     if time.is_unbounded() {
         return true;
     }
-    match time_range(&split.searcher) {
+    match split.events {
         None => false, // no events
         Some((min, max)) => time.overlaps(min, max),
     }

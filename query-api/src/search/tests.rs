@@ -215,3 +215,33 @@ fn an_hour_opens_only_that_hours_splits_and_histograms_count_splits_like_tantivy
     assert_eq!(result.splits_total, 6);
     assert_eq!(catalog.opened(), 7);
 }
+
+#[test]
+fn an_active_split_is_reloaded_after_a_commit_and_only_then() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path();
+    let schema = LogSchema::new();
+    let dir = write_split(data, &schema, SplitKind::Late, 0, &[hour(1)]);
+    let catalog = SplitCatalog::new(data, Duration::from_secs(HOUR as u64));
+    let hour_two = json!({"from": hour(2).to_rfc3339(), "limit": 0});
+    assert_eq!(search(&catalog, &schema, json!({"limit": 0})).total, 1);
+    let result = search(&catalog, &schema, hour_two.clone());
+    assert_eq!((result.total, result.splits_searched), (0, 0), "pruned by its events' times");
+    assert_eq!(catalog.reloaded(), 0, "nothing committed since it was opened");
+
+    // The indexer commits an event of hour 2 to the open split.
+    let index = Index::open_in_dir(&dir).unwrap();
+    let mut writer = index.writer_with_num_threads(1, 15_000_000).unwrap();
+    let time = hour(2) + chrono::Duration::minutes(1);
+    let event = json!({"@timestamp": time.to_rfc3339(), "message": "committed later"});
+    writer.add_document(schema.to_document(event.as_object().unwrap(), &event.to_string(), 1, time)).unwrap();
+    writer.commit().unwrap();
+    drop(writer);
+
+    for _ in 0..2 {
+        let result = search(&catalog, &schema, hour_two.clone());
+        assert_eq!((result.total, result.splits_searched), (1, 1), "the commit and its time seen");
+        assert_eq!(catalog.reloaded(), 1, "reloaded once, for the commit");
+    }
+    assert_eq!(catalog.opened(), 1);
+}
