@@ -99,12 +99,7 @@ impl SearchClient {
     /// One request, untimed: the status and the events it matched (the
     /// response's `total`), so a query whose window holds nothing shows.
     fn probe(&self, path_and_query: &str, body: Option<&Value>) -> anyhow::Result<(u16, Option<u64>)> {
-        let url = format!("{}{path_and_query}", self.base);
-        let request = match body {
-            Some(body) => self.http.post(&url).json(body),
-            None => self.http.get(&url),
-        };
-        let response = request.send().with_context(|| url.clone())?;
+        let response = self.send(path_and_query, body)?;
         let status = response.status().as_u16();
         let body: Value = response.json().unwrap_or(Value::Null);
         Ok((status, body.get("total").and_then(Value::as_u64)))
@@ -113,17 +108,22 @@ impl SearchClient {
     /// One request (`POST` with `body`, else `GET`); the status and the
     /// time it took.
     fn timed(&self, path_and_query: &str, body: Option<&Value>) -> anyhow::Result<(u16, Duration)> {
-        let url = format!("{}{path_and_query}", self.base);
         let started = Instant::now();
+        let response = self.send(path_and_query, body)?;
+        let status = response.status().as_u16();
+        // The body is part of the latency a client sees.
+        response.bytes().with_context(|| format!("reading {}{path_and_query}", self.base))?;
+        Ok((status, started.elapsed()))
+    }
+
+    /// `POST` with `body`, else `GET`.
+    fn send(&self, path_and_query: &str, body: Option<&Value>) -> anyhow::Result<reqwest::blocking::Response> {
+        let url = format!("{}{path_and_query}", self.base);
         let request = match body {
             Some(body) => self.http.post(&url).json(body),
             None => self.http.get(&url),
         };
-        let response = request.send().with_context(|| url.clone())?;
-        let status = response.status().as_u16();
-        // The body is part of the latency a client sees.
-        response.bytes().with_context(|| format!("reading {url}"))?;
-        Ok((status, started.elapsed()))
+        request.send().with_context(|| url)
     }
 }
 

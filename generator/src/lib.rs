@@ -364,7 +364,10 @@ pub fn write_corpus(dir: &Path, generator: Generator, limit: Limit) -> std::io::
             Limit::Lines(n) => lines >= n,
             Limit::Bytes(n) => bytes >= n,
         };
-        let Some((kind, line)) = (!done).then(|| generator.next()).flatten() else { break };
+        if done {
+            break;
+        }
+        let Some((kind, line)) = generator.next() else { break };
         last_event = Some(generator.now);
         let i = kinds.iter().position(|k| *k == kind).expect("known kind");
         writeln!(writers[i], "{line}")?;

@@ -89,8 +89,7 @@ struct CachedReader {
 
 impl CachedReader {
     /// Reloads the reader if a commit changed `meta.json` since it was
-    /// last loaded, or when `force`d.
-    /// Returns whether it reloaded.
+    /// last loaded, or when `force`d; returns whether it reloaded.
     fn refresh(&mut self, path: &Path, force: bool) -> anyhow::Result<bool> {
         let meta = read_meta(path);
         if !force && meta.is_some() && meta == self.meta {
