@@ -96,6 +96,9 @@ struct Tailing {
     config: Config,
     shutdown: CancellationToken,
     running: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
+    /// Where the file and the source's data are (last: removed after the
+    /// source stopped).
+    _dir: TempDir,
 }
 
 impl Tailing {
@@ -120,7 +123,7 @@ impl Tailing {
         let shutdown = CancellationToken::new();
         let stop = shutdown.clone();
         let running = Some(std::thread::spawn(move || source.run(&stop)));
-        Tailing { name: name.to_string(), topic, file, config, shutdown, running }
+        Tailing { name: name.to_string(), topic, file, config, shutdown, running, _dir: dir }
     }
 
     fn dead_letters(&self) -> Vec<Value> {

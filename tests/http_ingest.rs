@@ -13,7 +13,9 @@ use support::*;
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 
-fn start(name: &str, extra: &str) -> (Collector, String) {
+/// Starts a collector with HTTP ingest; the directory it runs in comes
+/// first, so it is removed after the collector stops.
+fn start(name: &str, extra: &str) -> (TempDir, Collector, String) {
     let dir = temp_dir(name);
     let topic = unique("lw-http");
     let config = key_config(&dir, extra);
@@ -33,7 +35,7 @@ fn start(name: &str, extra: &str) -> (Collector, String) {
         &brokers(),
         &["http ingest"],
     );
-    (collector, topic)
+    (dir, collector, topic)
 }
 
 fn error_of(response: reqwest::blocking::Response) -> (u16, String, String) {
@@ -50,7 +52,7 @@ fn error_of(response: reqwest::blocking::Response) -> (u16, String, String) {
 
 #[test]
 fn ndjson_and_bulk_round_trip_to_kafka() {
-    let (collector, topic) = start("http-roundtrip", "");
+    let (_dir, collector, topic) = start("http-roundtrip", "");
     let client = Client::new();
 
     let body = "{\"message\":\"ndjson one\",\"user\":{\"name\":\"kim\"},\"@timestamp\":\"2026-03-01T10:00:00Z\"}\n\
@@ -166,7 +168,7 @@ fn ndjson_and_bulk_round_trip_to_kafka() {
 
 #[test]
 fn keys_bad_bodies_and_limits_get_clear_errors() {
-    let (collector, _topic) = start("http-errors", "[collector.http]\nmax_body_bytes = 2048\n");
+    let (_dir, collector, _topic) = start("http-errors", "[collector.http]\nmax_body_bytes = 2048\n");
     let client = Client::new();
     let url = collector.url("/api/v1/ingest/app");
 
@@ -301,7 +303,7 @@ fn rss_bytes(pid: u32) -> u64 {
 
 #[test]
 fn a_large_bulk_costs_memory_in_proportion_to_its_body_and_gives_it_back() {
-    let (collector, topic) = start("http-bulk-memory", "");
+    let (_dir, collector, topic) = start("http-bulk-memory", "");
     let client = Client::new();
     // 250,000 small documents in one 8.6 MB body (before: +1.35 GB of RSS,
     // still held after the answer).
@@ -338,7 +340,7 @@ fn a_large_bulk_costs_memory_in_proportion_to_its_body_and_gives_it_back() {
 #[test]
 fn the_memory_budget_refuses_with_429_and_slow_bodies_time_out() {
     use std::io::{Read, Write};
-    let (collector, _topic) = start(
+    let (_dir, collector, _topic) = start(
         "http-budget",
         "[collector.http]\nmax_body_bytes = 1048576\nmemory_budget = 4194304\nbody_timeout = \"3s\"\n",
     );

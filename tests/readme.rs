@@ -355,8 +355,9 @@ impl Background {
     }
 }
 
-/// A scratch checkout: the repository's top-level entries linked in.
-fn scratch() -> PathBuf {
+/// A scratch checkout: the repository's top-level entries linked in; the
+/// directory holding it comes first (removed when dropped).
+fn scratch() -> (support::TempDir, PathBuf) {
     let root = support::temp_dir("readme");
     let work = root.join("logwarden");
     std::fs::create_dir_all(&work).unwrap();
@@ -369,7 +370,7 @@ fn scratch() -> PathBuf {
         std::os::unix::fs::symlink(entry.path(), work.join(&name)).unwrap();
     }
     std::os::unix::fs::symlink(Path::new(REPO).join("../shared"), root.join("shared")).unwrap();
-    work
+    (root, work)
 }
 
 fn static_check(start: &str) {
@@ -455,7 +456,7 @@ fn every_readme_example_runs_as_shown() {
         assert!(all.iter().any(|e| e.text.starts_with(start)), "CHECKS names `{start}`, which README no longer shows");
     }
 
-    let work = scratch();
+    let (_root, work) = scratch();
     let bin_dir = Path::new(BIN).parent().unwrap().to_path_buf();
     let ctx = Ctx { work: work.clone(), bin_dir, env: Mutex::new(Vec::new()), api: Mutex::new(None) };
     std::fs::copy(Path::new(REPO).join("config/logwarden.example.toml"), work.join("prod.toml")).unwrap();

@@ -15,7 +15,7 @@ const TOTAL: u64 = 6000;
 /// One pipeline over the three loghub files, for every check here.
 #[test]
 fn search_api_over_the_loghub_index() {
-    let node = start_node();
+    let (_data, node) = start_node();
     search_after_visits_every_hit_exactly_once_in_order(&node);
     aggregations_match_counts_computed_from_the_files(&node);
     a_time_range_counts_exactly_the_events_inside_it(&node);
@@ -25,7 +25,9 @@ fn search_api_over_the_loghub_index() {
     node.stop();
 }
 
-fn start_node() -> Logwarden {
+/// The node and its data directory (first, so it is removed after the
+/// node stops).
+fn start_node() -> (TempDir, Logwarden) {
     {
         let data = temp_dir("search");
         let topic = unique("lw-search");
@@ -48,7 +50,7 @@ fn start_node() -> Logwarden {
         }
         let node = Logwarden::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
         node.wait_for_count("*", TOTAL, Duration::from_secs(180));
-        node
+        (data, node)
     }
 }
 

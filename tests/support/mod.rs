@@ -283,10 +283,50 @@ pub fn committed_reader(group_prefix: &str, topic: &str) -> rdkafka::consumer::B
     consumer
 }
 
-pub fn temp_dir(name: &str) -> PathBuf {
+/// A new directory under the system's temporary directory, removed when
+/// the returned guard is dropped, unless the test is failing (then it is
+/// kept, and its path printed, for a look at what the test left there).
+pub fn temp_dir(name: &str) -> TempDir {
     let dir = std::env::temp_dir().join(unique(name));
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
+}
+
+/// A test's scratch directory: see [`temp_dir`]. Reads as the `PathBuf`
+/// it holds.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TempDir {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("kept the failed test's directory: {}", self.0.display());
+        } else if let Err(e) = std::fs::remove_dir_all(&self.0) {
+            // A test may have removed it itself.
+            if e.kind() != std::io::ErrorKind::NotFound {
+                eprintln!("could not remove {}: {e}", self.0.display());
+            }
+        }
+    }
 }
 
 /// Waits until consumer group `group` has committed, on every partition of
