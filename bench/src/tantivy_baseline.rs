@@ -332,8 +332,8 @@ mod tests {
                 for (i, record) in payloads.iter().enumerate() {
                     let mapped = schema.document(record.payload, i as u64).unwrap();
                     let slot = if *split {
-                        let s = streams.iter().position(|s| *s == mapped.stream).unwrap_or_else(|| {
-                            streams.push(mapped.stream.clone());
+                        let s = streams.iter().position(|s| s == mapped.stream()).unwrap_or_else(|| {
+                            streams.push(mapped.stream().to_string());
                             streams.len() - 1
                         });
                         s * 2 + i % 2

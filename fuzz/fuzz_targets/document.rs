@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
     let schemas = [LogSchema::new(), LogSchema::with_free_fields(FreeFields::new(&["*"]))];
     for schema in &schemas {
         if let Ok(mapped) = schema.document(data, 1) {
-            assert!(!mapped.stream.is_empty());
+            assert!(!mapped.stream().is_empty());
             std::hint::black_box(mapped.document.into_tantivy_document());
         }
     }

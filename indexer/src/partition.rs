@@ -161,7 +161,7 @@ impl PartitionIndexer {
             Ok(mapped) => mapped,
             Err(reason) => return Ok(Outcome::Rejected(reason)),
         };
-        let (timestamp, stream_name) = (mapped.timestamp, mapped.stream.as_str());
+        let (timestamp, stream_name) = (mapped.timestamp, mapped.stream());
         if !self.streams.contains_key(stream_name) {
             self.streams
                 .insert(stream_name.to_string(), StreamSplits::new(stream_name));

@@ -1,9 +1,10 @@
 //! A wire payload straight into a tantivy document: one pass of the JSON
 //! with borrowed strings, each key dispatched to its schema field through
 //! a lookup table, no intermediate `serde_json::Value` of the event, no
-//! clone of its free fields. Only free fields that are indexed are
-//! materialized (into the JSON field's object); the rest are skipped
-//! without allocating. The payload itself is stored as `_source`.
+//! clone of its free fields. Only free fields that are indexed are kept
+//! (for the JSON field's object), as spans of the payload and numbers
+//! like the mapped fields; the rest are skipped without allocating. The
+//! payload itself is stored as `_source`.
 //!
 //! The document is an [`EventDocument`]: the payload once, and each field's
 //! value as a span of it (a string without escapes) or a number, read by
@@ -54,21 +55,34 @@ pub(crate) fn map(schema: &LogSchema, payload: &[u8], offset: u64) -> Result<Map
     parts.push((schema.timestamp, Part::Date(to_tantivy(timestamp))));
     parts.push((schema.source, Part::Source));
     parts.push((schema.offset, Part::U64(offset)));
-    let free = (!free.is_empty()).then(|| {
+    if !free.is_empty() {
         parts.push((schema.fields, Part::Free));
-        OwnedValue::Object(free_object(free))
-    });
-    let stream = stream
-        .filter(|s| logwarden_event::is_valid_stream_name(s))
-        .map(Cow::into_owned)
-        .unwrap_or_else(|| logwarden_event::DEFAULT_STREAM.to_string());
+    }
+    let free = free_object(raw, free);
+    let stream = match stream.filter(|s| logwarden_event::is_valid_stream_name(s)) {
+        Some(name) => Text::of(raw, &name),
+        None => Text::Owned(logwarden_event::DEFAULT_STREAM.into()),
+    };
     let document = EventDocument { source: raw.to_owned(), parts, free };
-    Ok(Mapped { document, timestamp, stream })
+    Ok(Mapped { document, timestamp, stream: StreamName(stream) })
+}
+
+/// The stream an event belongs to, read from its document's payload
+/// ([`Mapped::stream`]): no string of its own per event.
+pub struct StreamName(Text);
+
+impl Mapped {
+    /// The stream the event belongs to (its `stream`, when a valid name;
+    /// the default stream when not).
+    pub fn stream(&self) -> &str {
+        self.stream.0.get(&self.document.source)
+    }
 }
 
 /// Parts a document starts with room for: the event's mapped keys and the
-/// four the mapping adds (most events have fewer than 16).
-const PARTS: usize = 16;
+/// four the mapping adds (11 to 19 in the bench's corpus: growing past 16
+/// was one more allocation for a third of its events).
+const PARTS: usize = 24;
 
 /// A mapped event as tantivy indexes it: the payload (`_source`, and the
 /// text the spans point into) and each field's values in the order read.
@@ -76,18 +90,69 @@ const PARTS: usize = 16;
 pub struct EventDocument {
     source: String,
     parts: Vec<(Field, Part)>,
-    /// The indexed free fields, an object, when there are any.
-    free: Option<OwnedValue>,
+    /// The indexed free fields (the JSON field's object): one entry per
+    /// name, sorted by name.
+    free: Vec<(Text, FreeValue)>,
+}
+
+/// A string of a document.
+#[derive(Debug, Clone)]
+enum Text {
+    /// A string of the payload without escapes: `source[start..end]`.
+    Span { start: u32, end: u32 },
+    /// A string that is not a span of the payload: one with escapes, or a
+    /// number kept as keyword text.
+    Owned(Box<str>),
+}
+
+impl Text {
+    /// `text` as a span of `raw` when it is one (a string without escapes,
+    /// borrowed from it), as owned text when not.
+    fn of(raw: &str, text: &str) -> Text {
+        let start = (text.as_ptr() as usize).checked_sub(raw.as_ptr() as usize);
+        let span = start
+            .filter(|start| start + text.len() <= raw.len())
+            .and_then(|start| Some((u32::try_from(start).ok()?, u32::try_from(start + text.len()).ok()?)));
+        match span {
+            Some((start, end)) => Text::Span { start, end },
+            None => Text::Owned(text.into()),
+        }
+    }
+
+    /// The string, `source` being the payload it was read from.
+    #[inline]
+    fn get<'a>(&'a self, source: &'a str) -> &'a str {
+        match self {
+            // Spans are cut at the payload's own string boundaries (where
+            // the JSON parser found the strings): `get` never misses.
+            Text::Span { start, end } => source.get(*start as usize..*end as usize).unwrap_or_default(),
+            Text::Owned(text) => text,
+        }
+    }
+}
+
+/// A free field's value, converted as tantivy's
+/// `OwnedValue::from(serde_json::Value)` converts it (numbers as `i64`
+/// when they fit, strings that are RFC 3339 times as dates).
+#[derive(Debug, Clone)]
+enum FreeValue {
+    /// A string that cannot be a time (tantivy tries only those starting
+    /// with a digit).
+    Str(Text),
+    I64(i64),
+    U64(u64),
+    F64(f64),
+    Bool(bool),
+    Null,
+    /// A string that may be a time, an array or an object: converted by
+    /// tantivy.
+    Owned(OwnedValue),
 }
 
 /// One value of a field.
 #[derive(Debug, Clone)]
 enum Part {
-    /// A string of the payload without escapes: `source[start..end]`.
-    Span { start: u32, end: u32 },
-    /// A string that is not a span of the payload: one with escapes, or a
-    /// number kept as keyword text.
-    Text(Box<str>),
+    Str(Text),
     U64(u64),
     Date(TantivyDateTime),
     /// The whole payload.
@@ -122,14 +187,11 @@ impl<'a> Iterator for FieldValues<'a> {
         let (field, part) = self.parts.next()?;
         let source = self.doc.source.as_str();
         let value = match part {
-            // Spans are cut at the payload's own string boundaries (where
-            // the JSON parser found the strings): `get` never misses.
-            Part::Span { start, end } => EventValue::Str(source.get(*start as usize..*end as usize).unwrap_or_default()),
-            Part::Text(text) => EventValue::Str(text),
+            Part::Str(text) => EventValue::Str(text.get(source)),
             Part::U64(n) => EventValue::U64(*n),
             Part::Date(time) => EventValue::Date(*time),
             Part::Source => EventValue::Str(source),
-            Part::Free => self.doc.free.as_ref().map_or(EventValue::Null, EventValue::Free),
+            Part::Free => EventValue::FreeFields(self.doc),
         };
         Some((*field, value))
     }
@@ -145,9 +207,30 @@ impl<'a> Iterator for FieldValues<'a> {
 pub enum EventValue<'a> {
     Str(&'a str),
     U64(u64),
+    I64(i64),
+    F64(f64),
+    Bool(bool),
     Date(TantivyDateTime),
     Null,
+    /// The document's free fields object.
+    FreeFields(&'a EventDocument),
+    /// A free field's value converted by tantivy (and what it holds).
     Free(&'a OwnedValue),
+}
+
+impl<'a> EventValue<'a> {
+    #[inline]
+    fn of_free(value: &'a FreeValue, source: &'a str) -> EventValue<'a> {
+        match value {
+            FreeValue::Str(text) => EventValue::Str(text.get(source)),
+            FreeValue::I64(n) => EventValue::I64(*n),
+            FreeValue::U64(n) => EventValue::U64(*n),
+            FreeValue::F64(n) => EventValue::F64(*n),
+            FreeValue::Bool(b) => EventValue::Bool(*b),
+            FreeValue::Null => EventValue::Null,
+            FreeValue::Owned(value) => EventValue::Free(value),
+        }
+    }
 }
 
 impl<'a> Value<'a> for EventValue<'a> {
@@ -159,10 +242,16 @@ impl<'a> Value<'a> for EventValue<'a> {
         match *self {
             EventValue::Str(text) => ReferenceValue::Leaf(ReferenceValueLeaf::Str(text)),
             EventValue::U64(n) => ReferenceValue::Leaf(ReferenceValueLeaf::U64(n)),
+            EventValue::I64(n) => ReferenceValue::Leaf(ReferenceValueLeaf::I64(n)),
+            EventValue::F64(n) => ReferenceValue::Leaf(ReferenceValueLeaf::F64(n)),
+            EventValue::Bool(b) => ReferenceValue::Leaf(ReferenceValueLeaf::Bool(b)),
             EventValue::Date(time) => ReferenceValue::Leaf(ReferenceValueLeaf::Date(time)),
             EventValue::Null => ReferenceValue::Leaf(ReferenceValueLeaf::Null),
+            EventValue::FreeFields(doc) => {
+                ReferenceValue::Object(FreeEntries(Entries::Fields { source: &doc.source, entries: doc.free.iter() }))
+            }
             EventValue::Free(OwnedValue::Array(items)) => ReferenceValue::Array(FreeItems(items.iter())),
-            EventValue::Free(OwnedValue::Object(entries)) => ReferenceValue::Object(FreeEntries(entries.iter())),
+            EventValue::Free(OwnedValue::Object(entries)) => ReferenceValue::Object(FreeEntries(Entries::Owned(entries.iter()))),
             // Every other owned value is a leaf.
             EventValue::Free(leaf) => ReferenceValue::Leaf(leaf.as_leaf().unwrap_or(ReferenceValueLeaf::Null)),
         }
@@ -179,13 +268,25 @@ impl<'a> Iterator for FreeItems<'a> {
     }
 }
 
-/// The entries of a free field's object.
-pub struct FreeEntries<'a>(std::slice::Iter<'a, (String, OwnedValue)>);
+/// The entries of the free fields object, or of an object among them.
+pub struct FreeEntries<'a>(Entries<'a>);
+
+enum Entries<'a> {
+    Fields { source: &'a str, entries: std::slice::Iter<'a, (Text, FreeValue)> },
+    Owned(std::slice::Iter<'a, (String, OwnedValue)>),
+}
 
 impl<'a> Iterator for FreeEntries<'a> {
     type Item = (&'a str, EventValue<'a>);
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        self.0.next().map(|(key, value)| (key.as_str(), EventValue::Free(value)))
+        match &mut self.0 {
+            Entries::Fields { source, entries } => {
+                let (key, value) = entries.next()?;
+                Some((key.get(source), EventValue::of_free(value, source)))
+            }
+            Entries::Owned(entries) => entries.next().map(|(key, value)| (key.as_str(), EventValue::Free(value))),
+        }
     }
 }
 
@@ -196,18 +297,10 @@ struct Parts<'de> {
 }
 
 impl<'de> Parts<'de> {
-    /// `text` as a span of the payload when it is one (a string without
-    /// escapes, borrowed from it), as owned text when not.
+    /// `text` as a span of the payload when it is one, as owned text when
+    /// not ([`Text::of`]).
     fn push_str(&mut self, field: Field, text: &str) {
-        let start = (text.as_ptr() as usize).checked_sub(self.raw.as_ptr() as usize);
-        let span = start
-            .filter(|start| start + text.len() <= self.raw.len())
-            .and_then(|start| Some((u32::try_from(start).ok()?, u32::try_from(start + text.len()).ok()?)));
-        let part = match span {
-            Some((start, end)) => Part::Span { start, end },
-            None => Part::Text(text.into()),
-        };
-        self.parts.push((field, part));
+        self.parts.push((field, Part::Str(Text::of(self.raw, text))));
     }
 
     fn push(&mut self, field: Field, part: Part) {
@@ -235,8 +328,8 @@ struct Builder<'s, 'de> {
 
 /// An indexed free field as read, and where it was read.
 struct FreeEntry {
-    key: String,
-    value: OwnedValue,
+    key: Text,
+    value: FreeValue,
     /// A top-level key rather than an entry of `fields`.
     top_level: bool,
     /// Its place among the entries read.
@@ -247,11 +340,12 @@ struct FreeEntry {
 /// with the same name a top-level key wins over an entry of `fields`, and
 /// a later one over an earlier one of the same kind (a JSON object's
 /// repeated key holds its last value, as serde_json reads it into a map).
-fn free_object(mut free: Vec<FreeEntry>) -> Vec<(String, OwnedValue)> {
+/// `raw` is the payload the keys' spans point into.
+fn free_object(raw: &str, mut free: Vec<FreeEntry>) -> Vec<(Text, FreeValue)> {
     free.sort_unstable_by(|a, b| {
-        a.key.cmp(&b.key).then(b.top_level.cmp(&a.top_level)).then(b.order.cmp(&a.order))
+        a.key.get(raw).cmp(b.key.get(raw)).then(b.top_level.cmp(&a.top_level)).then(b.order.cmp(&a.order))
     });
-    free.dedup_by(|later, first| later.key == first.key);
+    free.dedup_by(|later, first| later.key.get(raw) == first.key.get(raw));
     free.into_iter().map(|entry| (entry.key, entry.value)).collect()
 }
 
@@ -304,11 +398,13 @@ impl<'de> Visitor<'de> for EventSeed<'_, '_, 'de> {
                 Some(Slot::Skip) => {
                     map.next_value::<IgnoredAny>()?;
                 }
-                Some(Slot::Free) => map.next_value_seed(FreeObject { schema: b.schema, free: &mut b.free })?,
+                Some(Slot::Free) => {
+                    map.next_value_seed(FreeObject { schema: b.schema, raw: b.parts.raw, free: &mut b.free })?
+                }
                 None if b.schema.free_field_indexed(&key) => {
-                    let value = map.next_value_seed(FreeValue)?;
+                    let value = map.next_value_seed(FreeSeed { raw: b.parts.raw })?;
                     let order = b.free.len() as u32;
-                    b.free.push(FreeEntry { key: key.into_owned(), value, top_level: true, order });
+                    b.free.push(FreeEntry { key: Text::of(b.parts.raw, &key), value, top_level: true, order });
                 }
                 None => {
                     map.next_value::<IgnoredAny>()?;
@@ -425,24 +521,24 @@ impl<'de> Visitor<'de> for Leaf<'_, 'de> {
         Ok(())
     }
     fn visit_str<E>(self, v: &str) -> Result<(), E> {
-        self.parts.push(self.field, Part::Text(v.into()));
+        self.parts.push(self.field, Part::Str(Text::Owned(v.into())));
         Ok(())
     }
     fn visit_u64<E>(self, v: u64) -> Result<(), E> {
         if self.numbers {
-            self.parts.push(self.field, Part::Text(v.to_string().into()));
+            self.parts.push(self.field, Part::Str(Text::Owned(v.to_string().into())));
         }
         Ok(())
     }
     fn visit_i64<E>(self, v: i64) -> Result<(), E> {
         if self.numbers {
-            self.parts.push(self.field, Part::Text(v.to_string().into()));
+            self.parts.push(self.field, Part::Str(Text::Owned(v.to_string().into())));
         }
         Ok(())
     }
     fn visit_f64<E>(self, v: f64) -> Result<(), E> {
         match serde_json::Number::from_f64(v) {
-            Some(n) if self.numbers => self.parts.push(self.field, Part::Text(n.to_string().into())),
+            Some(n) if self.numbers => self.parts.push(self.field, Part::Str(Text::Owned(n.to_string().into()))),
             _ => {}
         }
         Ok(())
@@ -452,19 +548,20 @@ impl<'de> Visitor<'de> for Leaf<'_, 'de> {
 
 /// The `fields` object: its indexed entries join the free fields (where
 /// a top-level key of the same name wins, [`free_object`]).
-struct FreeObject<'s, 'f> {
+struct FreeObject<'s, 'f, 'de> {
     schema: &'s LogSchema,
+    raw: &'de str,
     free: &'f mut Vec<FreeEntry>,
 }
 
-impl<'de> DeserializeSeed<'de> for FreeObject<'_, '_> {
+impl<'de> DeserializeSeed<'de> for FreeObject<'_, '_, 'de> {
     type Value = ();
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for FreeObject<'_, '_> {
+impl<'de> Visitor<'de> for FreeObject<'_, '_, 'de> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an object of free fields")
@@ -472,9 +569,9 @@ impl<'de> Visitor<'de> for FreeObject<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             if self.schema.free_field_indexed(&key) {
-                let value = map.next_value_seed(FreeValue)?;
+                let value = map.next_value_seed(FreeSeed { raw: self.raw })?;
                 let order = self.free.len() as u32;
-                self.free.push(FreeEntry { key: key.into_owned(), value, top_level: false, order });
+                self.free.push(FreeEntry { key: Text::of(self.raw, &key), value, top_level: false, order });
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -484,52 +581,67 @@ impl<'de> Visitor<'de> for FreeObject<'_, '_> {
     skip_values!('de, (); str, u64, i64, f64, bool, unit, seq);
 }
 
-/// A free field's value as tantivy's `OwnedValue`, converted as
-/// `OwnedValue::from(serde_json::Value)` converts (numbers as `i64` when
-/// they fit, strings that are RFC 3339 times as dates), without building
-/// the `serde_json::Value` of a scalar first; arrays and objects still go
-/// through one, for the same conversion of what they hold.
-struct FreeValue;
+/// A free field's value as tantivy would convert it from a
+/// `serde_json::Value` (`OwnedValue::from`: numbers as `i64` when they
+/// fit, strings that are RFC 3339 times as dates), without building one:
+/// a string that cannot be a time is a span of the payload when it has no
+/// escapes. Strings that may be times, arrays and objects still go through
+/// `OwnedValue::from`, for the same conversion of what they hold.
+struct FreeSeed<'de> {
+    raw: &'de str,
+}
 
-impl<'de> DeserializeSeed<'de> for FreeValue {
-    type Value = OwnedValue;
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<OwnedValue, D::Error> {
+impl FreeSeed<'_> {
+    /// A string that tantivy may read as a time (it tries only those
+    /// starting with a digit), converted by tantivy.
+    fn maybe_time(v: &str) -> Option<FreeValue> {
+        v.as_bytes()
+            .first()
+            .is_some_and(u8::is_ascii_digit)
+            .then(|| FreeValue::Owned(OwnedValue::from(serde_json::Value::String(v.to_owned()))))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for FreeSeed<'de> {
+    type Value = FreeValue;
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<FreeValue, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for FreeValue {
-    type Value = OwnedValue;
+impl<'de> Visitor<'de> for FreeSeed<'de> {
+    type Value = FreeValue;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any value")
     }
-    fn visit_str<E>(self, v: &str) -> Result<OwnedValue, E> {
-        Ok(OwnedValue::from(serde_json::Value::String(v.to_owned())))
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<FreeValue, E> {
+        Ok(Self::maybe_time(v).unwrap_or_else(|| FreeValue::Str(Text::of(self.raw, v))))
     }
-    fn visit_string<E>(self, v: String) -> Result<OwnedValue, E> {
-        Ok(OwnedValue::from(serde_json::Value::String(v)))
+    fn visit_str<E>(self, v: &str) -> Result<FreeValue, E> {
+        Ok(Self::maybe_time(v).unwrap_or_else(|| FreeValue::Str(Text::Owned(v.into()))))
     }
-    fn visit_u64<E>(self, v: u64) -> Result<OwnedValue, E> {
-        Ok(OwnedValue::from(serde_json::Value::from(v)))
+    fn visit_u64<E>(self, v: u64) -> Result<FreeValue, E> {
+        Ok(i64::try_from(v).map_or(FreeValue::U64(v), FreeValue::I64))
     }
-    fn visit_i64<E>(self, v: i64) -> Result<OwnedValue, E> {
-        Ok(OwnedValue::from(serde_json::Value::from(v)))
+    fn visit_i64<E>(self, v: i64) -> Result<FreeValue, E> {
+        Ok(FreeValue::I64(v))
     }
-    fn visit_f64<E>(self, v: f64) -> Result<OwnedValue, E> {
-        Ok(OwnedValue::from(serde_json::Value::from(v)))
+    fn visit_f64<E>(self, v: f64) -> Result<FreeValue, E> {
+        // `serde_json::Value::from` makes a float that is not finite null.
+        Ok(if v.is_finite() { FreeValue::F64(v) } else { FreeValue::Null })
     }
-    fn visit_bool<E>(self, v: bool) -> Result<OwnedValue, E> {
-        Ok(OwnedValue::Bool(v))
+    fn visit_bool<E>(self, v: bool) -> Result<FreeValue, E> {
+        Ok(FreeValue::Bool(v))
     }
-    fn visit_unit<E>(self) -> Result<OwnedValue, E> {
-        Ok(OwnedValue::Null)
+    fn visit_unit<E>(self) -> Result<FreeValue, E> {
+        Ok(FreeValue::Null)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<OwnedValue, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<FreeValue, A::Error> {
         let value = de::Deserialize::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
-        Ok(OwnedValue::from(serde_json::Value::Array(value)))
+        Ok(FreeValue::Owned(OwnedValue::from(serde_json::Value::Array(value))))
     }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<OwnedValue, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<FreeValue, A::Error> {
         let value = de::Deserialize::deserialize(de::value::MapAccessDeserializer::new(map))?;
-        Ok(OwnedValue::from(serde_json::Value::Object(value)))
+        Ok(FreeValue::Owned(OwnedValue::from(serde_json::Value::Object(value))))
     }
 }

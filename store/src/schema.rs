@@ -399,8 +399,9 @@ fn json_to_owned(value: Value) -> tantivy::schema::OwnedValue {
 pub struct Mapped {
     pub document: EventDocument,
     pub timestamp: DateTime<Utc>,
-    /// A valid stream name: the event's, or the default stream.
-    pub stream: String,
+    /// A valid stream name: the event's, or the default stream
+    /// ([`Mapped::stream`]).
+    pub stream: crate::document::StreamName,
 }
 
 /// An event's `@timestamp`, when it is RFC 3339 and inside the times
@@ -449,7 +450,7 @@ mod tests {
         let index = Index::create_in_ram(schema.schema.clone());
         let mut writer: IndexWriter<EventDocument> = index.writer(15_000_000).unwrap();
         let mapped = schema.document(RAW.as_bytes(), 7).unwrap();
-        assert_eq!(mapped.stream, "auth");
+        assert_eq!(mapped.stream(), "auth");
         writer.add_document(mapped.document).unwrap();
         writer.commit().unwrap();
         let searcher = index.reader().unwrap().searcher();
@@ -738,6 +739,6 @@ mod tests {
         let mapped = schema
             .document(br#"{"@timestamp":"2026-01-01T00:00:00Z","message":"a \"quoted\" word","stream":"Bad/Name","host.name":7,"process.pid":-1,"fields":[1]}"#, 0)
             .unwrap();
-        assert_eq!(mapped.stream, logwarden_event::DEFAULT_STREAM);
+        assert_eq!(mapped.stream(), logwarden_event::DEFAULT_STREAM);
     }
 }
