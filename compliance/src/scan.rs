@@ -188,25 +188,15 @@ pub fn scan(
             }
             None if storage::has_index(&location.path) => {
                 scan.sealed_splits += 1;
-                if let Some(min) = time(&body.min_timestamp) {
-                    if scan
-                        .oldest_event
-                        .as_deref()
-                        .and_then(parse_time)
-                        .is_none_or(|o| min < o)
-                    {
-                        scan.oldest_event = body.min_timestamp.clone();
-                    }
+                if let Some(min) = time(&body.min_timestamp)
+                    && scan.oldest_event.as_deref().and_then(parse_time).is_none_or(|o| min < o)
+                {
+                    scan.oldest_event = body.min_timestamp.clone();
                 }
-                if let Some(max) = time(&body.max_timestamp) {
-                    if scan
-                        .newest_event
-                        .as_deref()
-                        .and_then(parse_time)
-                        .is_none_or(|n| max > n)
-                    {
-                        scan.newest_event = body.max_timestamp.clone();
-                    }
+                if let Some(max) = time(&body.max_timestamp)
+                    && scan.newest_event.as_deref().and_then(parse_time).is_none_or(|n| max > n)
+                {
+                    scan.newest_event = body.max_timestamp.clone();
                 }
             }
             // Data gone without a record: `verify` reports it.
@@ -276,10 +266,10 @@ pub fn scan(
             }
         }
         for (stream, partition, id, start) in &active {
-            if overdue(*start, window) {
-                if let Some(scan) = streams.get_mut(stream) {
-                    scan.unsealed_past_grace.push(format!("p{partition}/{id}"));
-                }
+            if overdue(*start, window)
+                && let Some(scan) = streams.get_mut(stream)
+            {
+                scan.unsealed_past_grace.push(format!("p{partition}/{id}"));
             }
         }
     }

@@ -278,18 +278,18 @@ pub fn judge(e: &Evidence) -> (Status, Vec<Reason>) {
             _ => {}
         }
     }
-    if let (Some(floor), Some(hot)) = (&e.hot_floor, e.hot) {
-        if hot < floor.min {
-            reasons.push(Reason::new(
-                HotBelowFloor,
-                format!(
-                    "{} < {} required by {}",
-                    text(hot),
-                    text(floor.min),
-                    floor.preset
-                ),
-            ));
-        }
+    if let (Some(floor), Some(hot)) = (&e.hot_floor, e.hot)
+        && hot < floor.min
+    {
+        reasons.push(Reason::new(
+            HotBelowFloor,
+            format!(
+                "{} < {} required by {}",
+                text(hot),
+                text(floor.min),
+                floor.preset
+            ),
+        ));
     }
     if let (Some(preset), None) = (&e.expiry_required_by, e.retention) {
         reasons.push(Reason::new(RetentionUnbounded, preset.clone()));

@@ -187,10 +187,10 @@ fn check_files(dir: &Path, statement: &Statement, report: &mut BundleReport) -> 
             report.problem(&name, "not in the signed statement: it was added");
         }
     }
-    if let Ok(text) = std::fs::read_to_string(dir.join(layout::SUMS)) {
-        if text != super::write::sums(&signed) {
-            report.problem(layout::SUMS, "does not list the files of the signed statement");
-        }
+    if let Ok(text) = std::fs::read_to_string(dir.join(layout::SUMS))
+        && text != super::write::sums(&signed)
+    {
+        report.problem(layout::SUMS, "does not list the files of the signed statement");
     }
     signed
 }
@@ -243,10 +243,10 @@ fn check_segment(
         }
         if body.seq != expected {
             report.problem(name, format!("chain broken: seq {} where {expected} was expected (a manifest of the range is missing)", body.seq));
-        } else if let Some(prev) = previous {
-            if body.prev_manifest_sha256.as_deref() != Some(prev.sha256().as_str()) {
-                report.problem(name, format!("chain broken: previous-manifest hash does not match seq {}", prev.body.seq));
-            }
+        } else if let Some(prev) = previous
+            && body.prev_manifest_sha256.as_deref() != Some(prev.sha256().as_str())
+        {
+            report.problem(name, format!("chain broken: previous-manifest hash does not match seq {}", prev.body.seq));
         }
         expected = body.seq + 1;
         previous = Some(manifest);

@@ -90,10 +90,10 @@ impl SearchParams {
                 "limit {limit} is above the maximum of {max_hits}"
             )));
         }
-        if let Some(stream) = &self.stream {
-            if !logwarden_event::is_valid_stream_name(stream) {
-                return Err(bad(format!("stream `{stream}` is not a valid stream name")));
-            }
+        if let Some(stream) = &self.stream
+            && !logwarden_event::is_valid_stream_name(stream)
+        {
+            return Err(bad(format!("stream `{stream}` is not a valid stream name")));
         }
         let from = self
             .from
@@ -106,10 +106,10 @@ impl SearchParams {
             .map(|t| parse_time(t, now).map_err(|e| bad(format!("to: {e}"))))
             .transpose()?;
         let (from, to) = clamp_to_stored_range(from, to).map_err(bad)?;
-        if let (Some(from), Some(to)) = (from, to) {
-            if from >= to {
-                return Err(bad(format!("from ({from}) must be before to ({to})")));
-            }
+        if let (Some(from), Some(to)) = (from, to)
+            && from >= to
+        {
+            return Err(bad(format!("from ({from}) must be before to ({to})")));
         }
         let sort = parse_sort(self.sort.as_deref(), schema).map_err(bad)?;
         let after = self
@@ -144,6 +144,9 @@ impl SearchParams {
     }
 }
 
+/// A search's `from` and `to`, each optional.
+type TimeBounds = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// Bounds past the times logwarden stores (1678 to 2261) are clamped: a
 /// `from` before 1678 or a `to` after 2261 bounds nothing. A `from` after
 /// 2261 or a `to` before 1678 could only match nothing, so it is refused
@@ -151,7 +154,7 @@ impl SearchParams {
 fn clamp_to_stored_range(
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
-) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), String> {
+) -> Result<TimeBounds, String> {
     use logwarden_event::time::{RANGE_TEXT, max, min};
     if let Some(from) = from.filter(|t| *t > max()) {
         return Err(format!("from ({from}) is after every time logwarden stores ({RANGE_TEXT})"));

@@ -209,11 +209,11 @@ impl SegmentCollector for SortedTopSegment {
         let rank = self.top.rank(value, offset);
         if self.heap.len() < self.top.limit {
             self.heap.push(Reverse((rank, value, offset, doc)));
-        } else if let Some(Reverse(lowest)) = self.heap.peek() {
-            if rank > lowest.0 {
-                self.heap.pop();
-                self.heap.push(Reverse((rank, value, offset, doc)));
-            }
+        } else if let Some(Reverse(lowest)) = self.heap.peek()
+            && rank > lowest.0
+        {
+            self.heap.pop();
+            self.heap.push(Reverse((rank, value, offset, doc)));
         }
     }
 

@@ -101,20 +101,20 @@ fn merge_uri(uri: EsUriParams, mut body: EsSearch) -> Result<(EsSearch, Option<S
     if uri.q.is_some() && body.query.is_some() {
         return Err(twice("q (the URI query) and query"));
     }
-    if let Some(size) = uri.size {
-        if body.size.replace(size).is_some() {
-            return Err(twice("size"));
-        }
+    if let Some(size) = uri.size
+        && body.size.replace(size).is_some()
+    {
+        return Err(twice("size"));
     }
-    if let Some(from) = uri.from {
-        if body.from.replace(from).is_some() {
-            return Err(twice("from"));
-        }
+    if let Some(from) = uri.from
+        && body.from.replace(from).is_some()
+    {
+        return Err(twice("from"));
     }
-    if let Some(sort) = uri.sort {
-        if body.sort.replace(Value::String(sort)).is_some() {
-            return Err(twice("sort"));
-        }
+    if let Some(sort) = uri.sort
+        && body.sort.replace(Value::String(sort)).is_some()
+    {
+        return Err(twice("sort"));
     }
     Ok((body, uri.q))
 }
