@@ -288,12 +288,9 @@ mod tests {
             .collect()
     }
 
-    fn temp_dir() -> PathBuf {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        std::env::temp_dir().join(format!("lw-spool-test-{}-{nanos}", std::process::id()))
+    /// A directory removed when the returned guard is dropped.
+    fn temp_dir() -> tempfile::TempDir {
+        tempfile::Builder::new().prefix("lw-spool-test-").tempdir().unwrap()
     }
 
     fn drain(spool: &mut Spool) -> Vec<Record> {
@@ -309,7 +306,8 @@ mod tests {
 
     #[test]
     fn drains_in_order_across_segments_and_frees_space() {
-        let dir = temp_dir();
+        let scratch = temp_dir();
+        let dir = scratch.path().to_path_buf();
         let mut spool = Spool::open(&dir, 64 * 1024, FsyncPolicy::Always).unwrap();
         for batch in 0..100 {
             spool.append(&records(batch * 10, 10)).unwrap();
@@ -324,7 +322,8 @@ mod tests {
 
     #[test]
     fn full_spool_refuses_whole_batches_and_says_how_full() {
-        let dir = temp_dir();
+        let scratch = temp_dir();
+        let dir = scratch.path().to_path_buf();
         let mut spool = Spool::open(&dir, 1024, FsyncPolicy::Never).unwrap();
         let mut accepted = 0;
         loop {
@@ -345,7 +344,8 @@ mod tests {
 
     #[test]
     fn a_restarted_spool_drains_what_the_last_run_left() {
-        let dir = temp_dir();
+        let scratch = temp_dir();
+        let dir = scratch.path().to_path_buf();
         {
             let mut spool = Spool::open(&dir, 1 << 20, FsyncPolicy::Always).unwrap();
             spool.append(&records(0, 50)).unwrap();
