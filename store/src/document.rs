@@ -336,6 +336,21 @@ struct FreeEntry {
     order: u32,
 }
 
+/// Reads the value of the indexed free field `key` (a top-level key or an
+/// entry of `fields`) into `free`, in the order read.
+fn read_free<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    raw: &'de str,
+    key: &str,
+    top_level: bool,
+    free: &mut Vec<FreeEntry>,
+) -> Result<(), A::Error> {
+    let value = map.next_value_seed(FreeSeed { raw })?;
+    let order = free.len() as u32;
+    free.push(FreeEntry { key: Text::of(raw, key), value, top_level, order });
+    Ok(())
+}
+
 /// The free fields object: one entry per name, sorted by name. Of entries
 /// with the same name a top-level key wins over an entry of `fields`, and
 /// a later one over an earlier one of the same kind (a JSON object's
@@ -401,11 +416,7 @@ impl<'de> Visitor<'de> for EventSeed<'_, '_, 'de> {
                 Some(Slot::Free) => {
                     map.next_value_seed(FreeObject { schema: b.schema, raw: b.parts.raw, free: &mut b.free })?
                 }
-                None if b.schema.free_field_indexed(&key) => {
-                    let value = map.next_value_seed(FreeSeed { raw: b.parts.raw })?;
-                    let order = b.free.len() as u32;
-                    b.free.push(FreeEntry { key: Text::of(b.parts.raw, &key), value, top_level: true, order });
-                }
+                None if b.schema.free_field_indexed(&key) => read_free(&mut map, b.parts.raw, &key, true, &mut b.free)?,
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -569,9 +580,7 @@ impl<'de> Visitor<'de> for FreeObject<'_, '_, 'de> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             if self.schema.free_field_indexed(&key) {
-                let value = map.next_value_seed(FreeSeed { raw: self.raw })?;
-                let order = self.free.len() as u32;
-                self.free.push(FreeEntry { key: Text::of(self.raw, &key), value, top_level: false, order });
+                read_free(&mut map, self.raw, &key, false, self.free)?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
