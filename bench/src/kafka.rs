@@ -11,6 +11,7 @@ use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use serde::Serialize;
 
 use crate::corpus::Payloads;
@@ -141,10 +142,7 @@ impl Watermarks {
     pub fn total(&self) -> anyhow::Result<i64> {
         let mut total = 0;
         for &partition in &self.partitions {
-            let (low, high) = self
-                .consumer
-                .fetch_watermarks(&self.topic, partition, Duration::from_secs(10))
-                .with_context(|| format!("watermarks of {}/{partition}", self.topic))?;
+            let (low, high) = self.of(partition)?;
             total += high - low.min(high);
         }
         Ok(total)
@@ -155,13 +153,31 @@ impl Watermarks {
         self.partitions
             .iter()
             .map(|&partition| {
-                let (_, high) = self
-                    .consumer
-                    .fetch_watermarks(&self.topic, partition, Duration::from_secs(10))
-                    .with_context(|| format!("watermarks of {}/{partition}", self.topic))?;
+                let (_, high) = self.of(partition)?;
                 Ok(high)
             })
             .collect()
+    }
+
+    /// One partition's low and high watermarks. A broker answers "not
+    /// leader" or "leader not available" for a while after a topic is
+    /// created or a leader moves; those answers are retried for up to 30 s
+    /// (each retry says so), any other error is returned at once.
+    fn of(&self, partition: i32) -> anyhow::Result<(i64, i64)> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match self.consumer.fetch_watermarks(&self.topic, partition, Duration::from_secs(10)) {
+                Ok(marks) => return Ok(marks),
+                Err(e) if leader_unsettled(&e) && Instant::now() < deadline => {
+                    eprintln!("bench:   watermarks of {}/{partition}: {e}; retrying", self.topic);
+                    check_interrupted()?;
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("watermarks of {}/{partition}", self.topic));
+                }
+            }
+        }
     }
 
     /// Polls until the topic holds `count` messages; returns when that was seen.
@@ -193,6 +209,19 @@ impl Watermarks {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+}
+
+/// Whether a Kafka error only says that a partition's leader is not settled
+/// yet (right after the topic was created, or while leadership moves).
+fn leader_unsettled(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::NotLeaderForPartition
+                | RDKafkaErrorCode::LeaderNotAvailable
+                | RDKafkaErrorCode::UnknownTopicOrPartition
+        )
+    )
 }
 
 /// The offsets a consumer group committed on a topic. Reads them only: the
@@ -398,6 +427,15 @@ pub fn broker_version(script: Option<&Path>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_an_unsettled_leader_is_retried() {
+        let error = |code| KafkaError::MetadataFetch(code);
+        assert!(leader_unsettled(&error(RDKafkaErrorCode::NotLeaderForPartition)));
+        assert!(leader_unsettled(&error(RDKafkaErrorCode::LeaderNotAvailable)));
+        assert!(!leader_unsettled(&error(RDKafkaErrorCode::TopicAuthorizationFailed)));
+        assert!(!leader_unsettled(&error(RDKafkaErrorCode::BrokerTransportFailure)));
+    }
 
     #[test]
     fn parses_the_perf_test_summary() {
