@@ -11,7 +11,7 @@ use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use serde::Serialize;
 
 use crate::corpus::Payloads;
@@ -159,25 +159,11 @@ impl Watermarks {
             .collect()
     }
 
-    /// One partition's low and high watermarks. A broker answers "not
-    /// leader" or "leader not available" for a while after a topic is
-    /// created or a leader moves; those answers are retried for up to 30 s
-    /// (each retry says so), any other error is returned at once.
+    /// One partition's low and high watermarks.
     fn of(&self, partition: i32) -> anyhow::Result<(i64, i64)> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            match self.consumer.fetch_watermarks(&self.topic, partition, Duration::from_secs(10)) {
-                Ok(marks) => return Ok(marks),
-                Err(e) if leader_unsettled(&e) && Instant::now() < deadline => {
-                    eprintln!("bench:   watermarks of {}/{partition}: {e}; retrying", self.topic);
-                    check_interrupted()?;
-                    std::thread::sleep(Duration::from_millis(200));
-                }
-                Err(e) => {
-                    return Err(e).with_context(|| format!("watermarks of {}/{partition}", self.topic));
-                }
-            }
-        }
+        settled(&format!("watermarks of {}/{partition}", self.topic), || {
+            self.consumer.fetch_watermarks(&self.topic, partition, Duration::from_secs(10))
+        })
     }
 
     /// Polls until the topic holds `count` messages; returns when that was seen.
@@ -211,15 +197,37 @@ impl Watermarks {
     }
 }
 
-/// Whether a Kafka error only says that a partition's leader is not settled
-/// yet (right after the topic was created, or while leadership moves).
-fn leader_unsettled(error: &KafkaError) -> bool {
+/// Runs a metadata request again while the broker answers that a
+/// partition's leader or a group's coordinator is not settled yet (right
+/// after a topic or group is created, or while leadership moves): for up to
+/// 30 s, each retry printed. Any other error is returned at once.
+fn settled<T>(what: &str, mut request: impl FnMut() -> KafkaResult<T>) -> anyhow::Result<T> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match request() {
+            Ok(answer) => return Ok(answer),
+            Err(e) if unsettled(&e) && Instant::now() < deadline => {
+                eprintln!("bench:   {what}: {e}; retrying");
+                check_interrupted()?;
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => return Err(e).with_context(|| what.to_string()),
+        }
+    }
+}
+
+/// Whether a Kafka error only says that a leader or coordinator is not
+/// settled yet.
+fn unsettled(error: &KafkaError) -> bool {
     matches!(
         error.rdkafka_error_code(),
         Some(
             RDKafkaErrorCode::NotLeaderForPartition
                 | RDKafkaErrorCode::LeaderNotAvailable
                 | RDKafkaErrorCode::UnknownTopicOrPartition
+                | RDKafkaErrorCode::NotCoordinator
+                | RDKafkaErrorCode::CoordinatorNotAvailable
+                | RDKafkaErrorCode::CoordinatorLoadInProgress
         )
     )
 }
@@ -256,10 +264,9 @@ impl GroupOffsets {
         for &partition in &self.partitions {
             list.add_partition(&self.topic, partition);
         }
-        let committed = self
-            .consumer
-            .committed_offsets(list, Duration::from_secs(10))
-            .with_context(|| format!("offsets of group {} on {}", self.group, self.topic))?;
+        let what = format!("offsets of group {} on {}", self.group, self.topic);
+        let committed =
+            settled(&what, || self.consumer.committed_offsets(list.clone(), Duration::from_secs(10)))?;
         Ok(self
             .partitions
             .iter()
@@ -429,12 +436,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_an_unsettled_leader_is_retried() {
+    fn only_an_unsettled_leader_or_coordinator_is_retried() {
         let error = |code| KafkaError::MetadataFetch(code);
-        assert!(leader_unsettled(&error(RDKafkaErrorCode::NotLeaderForPartition)));
-        assert!(leader_unsettled(&error(RDKafkaErrorCode::LeaderNotAvailable)));
-        assert!(!leader_unsettled(&error(RDKafkaErrorCode::TopicAuthorizationFailed)));
-        assert!(!leader_unsettled(&error(RDKafkaErrorCode::BrokerTransportFailure)));
+        assert!(unsettled(&error(RDKafkaErrorCode::NotLeaderForPartition)));
+        assert!(unsettled(&error(RDKafkaErrorCode::LeaderNotAvailable)));
+        assert!(unsettled(&KafkaError::OffsetFetch(RDKafkaErrorCode::CoordinatorLoadInProgress)));
+        assert!(!unsettled(&error(RDKafkaErrorCode::TopicAuthorizationFailed)));
+        assert!(!unsettled(&error(RDKafkaErrorCode::BrokerTransportFailure)));
+
+        let mut answers = vec![
+            Ok(7),
+            Err(KafkaError::MetadataFetch(RDKafkaErrorCode::LeaderNotAvailable)),
+        ];
+        assert_eq!(settled("a partition", || answers.pop().unwrap()).unwrap(), 7);
+        let failed = settled::<i64>("a partition", || {
+            Err(KafkaError::MetadataFetch(RDKafkaErrorCode::TopicAuthorizationFailed))
+        });
+        assert!(format!("{:#}", failed.unwrap_err()).starts_with("a partition: "));
     }
 
     #[test]
