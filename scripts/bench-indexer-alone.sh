@@ -7,7 +7,7 @@
 #
 #   scripts/bench-indexer-alone.sh TOPIC EVENTS [indexer flags...]
 #
-# Needs target/release/logwarden and the broker (LOGWARDEN_KAFKA_BROKERS,
+# Needs target/release/logwarden (or LOGWARDEN_BIN) and the broker (LOGWARDEN_KAFKA_BROKERS,
 # default 127.0.0.1:9092). Each run uses a new consumer group and data dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +20,7 @@ trap 'rm -rf "$work"' EXIT
 port=$((19000 + RANDOM % 900))
 metrics() { curl -sf "127.0.0.1:$port/metrics" || true; }
 started=$(date +%s.%N)
-target/release/logwarden indexer --brokers "$brokers" --topic "$topic" --group "indexer-alone-$$" \
+"${LOGWARDEN_BIN:-target/release/logwarden}" indexer --brokers "$brokers" --topic "$topic" --group "indexer-alone-$$" \
   --data-dir "$work/data" --metrics-addr "127.0.0.1:$port" "$@" >"$work/log" 2>&1 &
 pid=$!
 while :; do

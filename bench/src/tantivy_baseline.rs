@@ -545,4 +545,61 @@ mod tests {
             policies.reverse();
         }
     }
+
+    /// The doc store's block size: CPU-seconds of this process to index
+    /// the same prebuilt documents with the indexer's schema and settings
+    /// but for the block size (two writer threads, one commit), the doc
+    /// store's bytes, and reading documents back (one per 97 in document
+    /// order, each in a block not yet cached). Prints; asserts nothing
+    /// about time (`LEVER_LINES=600000 LEVER_ROUNDS=3 cargo test --release
+    /// -p logwarden-bench --lib docstore_blocks -- --ignored --nocapture`).
+    #[test]
+    #[ignore = "a measurement, not a test: run it by hand in release"]
+    fn docstore_blocks() {
+        let (_dir, payloads) = lever_corpus(600_000);
+        let schema = LogSchema::new();
+        for round in 0..env_number("LEVER_ROUNDS", 3) {
+            for kib in [64usize, 128, 256] {
+                let docs: Vec<EventDocument> =
+                    payloads.iter().enumerate().map(|(i, r)| schema.document(r.payload, i as u64).unwrap().document).collect();
+                let dir = tempfile::tempdir().unwrap();
+                let settings = tantivy::IndexSettings { docstore_blocksize: kib * 1024, ..LogSchema::index_settings() };
+                let index = Index::builder().schema(schema.schema.clone()).settings(settings).create_in_dir(dir.path()).unwrap();
+                let cpu0 = cpu_seconds();
+                let mut writer: tantivy::IndexWriter<EventDocument> = index.writer_with_num_threads(2, MEMORY_PER_THREAD * 2).unwrap();
+                for doc in docs {
+                    writer.add_document(doc).unwrap();
+                }
+                writer.commit().unwrap();
+                writer.wait_merging_threads().unwrap();
+                let cpu_s = cpu_seconds() - cpu0;
+                let store_bytes: u64 = std::fs::read_dir(dir.path())
+                    .unwrap()
+                    .filter_map(|e| e.ok())
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "store"))
+                    .map(|e| e.metadata().unwrap().len())
+                    .sum();
+                let searcher = index.reader().unwrap().searcher();
+                let (mut read, started) = (0u32, Instant::now());
+                for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+                    // A store reader without a block cache: every read
+                    // decompresses its block, as a search's first hit in
+                    // a block does.
+                    let store = segment.get_store_reader(0).unwrap();
+                    for doc in (0..segment.max_doc()).step_by(97) {
+                        let doc: tantivy::TantivyDocument = store.get(doc).unwrap();
+                        std::hint::black_box((ord, doc));
+                        read += 1;
+                    }
+                }
+                let per_read = started.elapsed().as_secs_f64() * 1e6 / f64::from(read);
+                println!(
+                    "round {round}: blocks of {kib:>3} KiB: {:.2} us CPU/event indexing, doc store {:.1} MB ({:.3} bytes per raw log byte), one event read back {per_read:.0} us",
+                    cpu_s * 1e6 / payloads.len() as f64,
+                    store_bytes as f64 / 1e6,
+                    store_bytes as f64 / payloads.size().raw_bytes as f64,
+                );
+            }
+        }
+    }
 }
