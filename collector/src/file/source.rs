@@ -35,6 +35,11 @@ const CAUGHT_UP_GAP_DIVISOR: u32 = 10;
 /// How long a file source waits before looking at the indexer's backlog
 /// again.
 const HOLD_WAIT: Duration = Duration::from_millis(20);
+/// While held back, a round still reads the files with at most this many
+/// bytes unread, this many in all: a quiet file's new line does not wait
+/// for a backfill or a burst in another file to be indexed. The
+/// backlog grows by at most this much per [`HOLD_WAIT`] meanwhile.
+const QUIET_READ_BYTES: u64 = 16 * 1024;
 
 pub struct FileSource {
     config: CollectorConfig,
@@ -164,15 +169,24 @@ impl FileSource {
             return Ok(());
         };
         let mut last_scan: Option<Instant> = None;
+        let caught_up_gap = self.config.commit_interval / CAUGHT_UP_GAP_DIVISOR;
+        let mut holding = false;
         while !shutdown.is_cancelled() {
             if last_scan.is_none_or(|t| t.elapsed() >= self.config.scan_interval) {
                 self.scan();
                 last_scan = Some(Instant::now());
             }
             if self.held_back() {
-                // What is open becomes readable to the indexer now, not at
-                // the next interval: it is part of the backlog waited on.
-                if let Err(error) = self.commit(&mut txn) {
+                // What is open when the hold starts becomes readable to the
+                // indexer now, not at the next interval: it is part of the
+                // backlog waited on. Quiet files' lines read meanwhile
+                // commit as a caught-up source's do.
+                let outcome = self.read_quiet_files(&mut txn).and_then(|_| {
+                    let due = !holding || txn.open_since().is_some_and(|t| t.elapsed() >= caught_up_gap);
+                    if due { self.commit(&mut txn) } else { Ok(()) }
+                });
+                holding = true;
+                if let Err(error) = outcome {
                     txn = self.recover(txn, error, shutdown)?;
                     continue;
                 }
@@ -180,12 +194,13 @@ impl FileSource {
                 metrics::held_back(HOLD_WAIT);
                 continue;
             }
+            holding = false;
             let mut sent = 0;
             let mut failed = None;
             for tracked in self.files.values_mut() {
                 let parsers = &self.parsers[tracked.input];
                 let mut out = Out { txn: &mut txn, topic: &self.topic, positions: &mut self.positions, dead_letter_dir: &self.dead_letter_dir };
-                match send_new_lines(tracked, &self.config, parsers, &self.host_name, &mut out, &mut self.parse_pool) {
+                match send_new_lines(tracked, usize::MAX, &self.config, parsers, &self.host_name, &mut out, &mut self.parse_pool) {
                     Ok(n) => sent += n,
                     Err(error) => {
                         failed = Some(error);
@@ -200,7 +215,6 @@ impl FileSource {
             // has nothing more to wait for: it commits after a short gap
             // instead of the whole interval, so a quiet file's line is
             // readable in a tenth of it.
-            let caught_up_gap = self.config.commit_interval / CAUGHT_UP_GAP_DIVISOR;
             let due = txn.open_since().is_some_and(|t| {
                 let open = t.elapsed();
                 open >= self.config.commit_interval || (sent == 0 && open >= caught_up_gap)
@@ -233,6 +247,25 @@ impl FileSource {
             Err(error) => tracing::warn!(%error, "the last transaction did not commit; its lines are read again on restart"),
         }
         Ok(())
+    }
+
+    /// While held back: reads the new lines of the files with little
+    /// unread ([`QUIET_READ_BYTES`] in all), leaving a backfill or a burst
+    /// in its file. Returns how many lines were read.
+    fn read_quiet_files(&mut self, txn: &mut Output) -> Result<usize, TxnError> {
+        let mut budget = QUIET_READ_BYTES;
+        let mut read = 0;
+        for tracked in self.files.values_mut() {
+            let unread = match tracked.tail.unread() {
+                Ok(unread) if unread <= budget => unread,
+                _ => continue,
+            };
+            budget -= unread;
+            let parsers = &self.parsers[tracked.input];
+            let mut out = Out { txn, topic: &self.topic, positions: &mut self.positions, dead_letter_dir: &self.dead_letter_dir };
+            read += send_new_lines(tracked, unread as usize, &self.config, parsers, &self.host_name, &mut out, &mut self.parse_pool)?;
+        }
+        Ok(read)
     }
 
     /// After a failed transaction: stops when fenced; otherwise every file
@@ -525,17 +558,19 @@ struct Out<'a> {
     dead_letter_dir: &'a Path,
 }
 
-/// Reads a file's new lines and sends them as events (joined when the input
-/// has `multiline`); returns how many lines were read.
+/// Reads a file's new lines (at most `limit` bytes, at most one chunk) and
+/// sends them as events (joined when the input has `multiline`); returns
+/// how many lines were read.
 fn send_new_lines(
     tracked: &mut Tracked,
+    limit: usize,
     config: &CollectorConfig,
     parsers: &Parsers,
     host_name: &str,
     out: &mut Out<'_>,
     pool: &mut ParsePool,
 ) -> Result<usize, TxnError> {
-    let chunk = match tracked.tail.read_lines(config.max_line_bytes, config.partial_line_timeout) {
+    let chunk = match tracked.tail.read_lines_within(limit, config.max_line_bytes, config.partial_line_timeout) {
         Ok(chunk) => chunk,
         Err(e) => {
             tracing::warn!(path = %tracked.tail.path.display(), error = %e, "cannot read file");

@@ -114,6 +114,17 @@ impl TailedFile {
     /// A trailing line without newline is held back until it has been
     /// unchanged for `partial_timeout`, then sent as it is.
     pub fn read_lines(&mut self, max_line: usize, partial_timeout: Duration) -> std::io::Result<Option<Chunk>> {
+        self.read_lines_within(READ_CHUNK, max_line, partial_timeout)
+    }
+
+    /// [`TailedFile::read_lines`], reading at most `limit` bytes (at most
+    /// one chunk).
+    pub fn read_lines_within(
+        &mut self,
+        limit: usize,
+        max_line: usize,
+        partial_timeout: Duration,
+    ) -> std::io::Result<Option<Chunk>> {
         let len = self.file.metadata()?.len();
         // Truncated and written again before we looked (past our offset, or
         // at all when nothing was read yet): the first bytes tell.
@@ -121,7 +132,7 @@ impl TailedFile {
         if len < self.read_offset || rewritten {
             self.handle_truncation(len);
         }
-        let want = READ_CHUNK.min((len - self.read_offset) as usize);
+        let want = READ_CHUNK.min(limit).min((len - self.read_offset) as usize);
         let mut lines = Vec::new();
         let mut line_start = self.read_offset - self.partial.len() as u64;
         let n = READ_BUF.with_borrow_mut(|buf| -> std::io::Result<usize> {
@@ -224,6 +235,12 @@ impl TailedFile {
         &self.file
     }
 
+    /// Bytes appended past what was read (0 when the file shrank: the next
+    /// read notices the truncation).
+    pub fn unread(&self) -> std::io::Result<u64> {
+        Ok(self.file.metadata()?.len().saturating_sub(self.read_offset))
+    }
+
     /// Read to the end, nothing held back, everything read committed.
     pub fn is_drained(&self) -> std::io::Result<bool> {
         Ok(self.acked_offset >= self.read_offset
@@ -275,6 +292,22 @@ mod tests {
         let chunk = t.read_lines(1024, Duration::from_secs(3600)).unwrap().unwrap();
         assert_eq!(texts(&chunk), ["three"]);
         assert_eq!((chunk.lines[0].start, chunk.end), (9, 15));
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn a_read_within_a_limit_stops_at_the_last_whole_line_in_it() {
+        let path = temp_file("limit", b"one\ntwo\nthree\n");
+        let mut t = TailedFile::open(&path, 0, None).unwrap();
+        assert_eq!(t.unread().unwrap(), 14);
+        // Six bytes hold "one\n" and "tw": the rest of the line is read later.
+        let chunk = t.read_lines_within(6, 1024, Duration::from_secs(3600)).unwrap().unwrap();
+        assert_eq!((texts(&chunk), chunk.end), (vec!["one"], 4));
+        assert_eq!(t.unread().unwrap(), 8);
+        assert!(t.read_lines_within(0, 1024, Duration::from_secs(3600)).unwrap().is_none());
+        let chunk = t.read_lines(1024, Duration::from_secs(3600)).unwrap().unwrap();
+        assert_eq!((texts(&chunk), chunk.end), (vec!["two", "three"], 14));
+        assert_eq!(t.unread().unwrap(), 0);
         std::fs::remove_file(path).unwrap();
     }
 
