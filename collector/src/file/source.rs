@@ -181,7 +181,7 @@ impl FileSource {
                 // indexer now, not at the next interval: it is part of the
                 // backlog waited on. Quiet files' lines read meanwhile
                 // commit as a caught-up source's do.
-                let outcome = self.read_quiet_files(&mut txn).and_then(|_| {
+                let outcome = self.read_quiet_files(&mut txn).and_then(|()| {
                     let due = !holding || txn.open_since().is_some_and(|t| t.elapsed() >= caught_up_gap);
                     if due { self.commit(&mut txn) } else { Ok(()) }
                 });
@@ -251,10 +251,9 @@ impl FileSource {
 
     /// While held back: reads the new lines of the files with little
     /// unread ([`QUIET_READ_BYTES`] in all), leaving a backfill or a burst
-    /// in its file. Returns how many lines were read.
-    fn read_quiet_files(&mut self, txn: &mut Output) -> Result<usize, TxnError> {
+    /// in its file.
+    fn read_quiet_files(&mut self, txn: &mut Output) -> Result<(), TxnError> {
         let mut budget = QUIET_READ_BYTES;
-        let mut read = 0;
         for tracked in self.files.values_mut() {
             let unread = match tracked.tail.unread() {
                 Ok(unread) if unread <= budget => unread,
@@ -263,9 +262,9 @@ impl FileSource {
             budget -= unread;
             let parsers = &self.parsers[tracked.input];
             let mut out = Out { txn, topic: &self.topic, positions: &mut self.positions, dead_letter_dir: &self.dead_letter_dir };
-            read += send_new_lines(tracked, unread as usize, &self.config, parsers, &self.host_name, &mut out, &mut self.parse_pool)?;
+            send_new_lines(tracked, unread as usize, &self.config, parsers, &self.host_name, &mut out, &mut self.parse_pool)?;
         }
-        Ok(read)
+        Ok(())
     }
 
     /// After a failed transaction: stops when fenced; otherwise every file
