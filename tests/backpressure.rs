@@ -2,7 +2,9 @@
 //! process (`collector.max_index_backlog`, what `logwarden run` wires up),
 //! against the real broker: while the backlog is over the bound, a burst
 //! stays in its file and a quiet file's new line is still read; once the
-//! indexer has read the backlog down, every line arrives, each once.
+//! indexer has read the backlog down, every line arrives, each once. A
+//! round of reads that stops early starts the next one at the file after
+//! the last it read, so no busy file waits for another to be read out.
 //! The backlog is published by hand here, as an indexer consumer publishes
 //! its partitions' lag, so the test says when the source must wait.
 
@@ -23,13 +25,18 @@ use tokio_util::sync::CancellationToken;
 const BOUND: u64 = 1_000;
 
 fn config(dir: &Path, topic: &str, files: &str) -> Config {
+    config_with(dir, topic, files, "")
+}
+
+/// [`config`] with more `[collector]` settings (`key = value` lines).
+fn config_with(dir: &Path, topic: &str, files: &str, collector: &str) -> Config {
     // A transaction's interval far longer than the test's waits: lines can
     // arrive in time only through the commits this test is about (held
     // back, or caught up).
     let text = format!(
         "data_dir = \"{dir}\"\n[kafka]\nbrokers = \"{brokers}\"\ntopic = \"{topic}\"\n\
          [collector]\nid = \"{topic}\"\ncheckpoints_topic = \"{topic}.checkpoints\"\n\
-         commit_interval = \"30s\"\nmax_index_backlog = {BOUND}\n\
+         commit_interval = \"30s\"\nmax_index_backlog = {BOUND}\n{collector}\
          [[collector.files]]\ninclude = [\"{files}\"]\n",
         dir = dir.display(),
         brokers = brokers(),
@@ -139,4 +146,57 @@ fn while_the_indexer_backlog_is_over_its_bound_a_burst_waits_and_a_quiet_file_is
     // Stopped cleanly with everything committed: nothing arrives twice later.
     let counts = numbers_in(&topic);
     assert_eq!((counts.len(), counts.values().max().copied()), (2_102, Some(1)));
+}
+
+#[test]
+fn a_round_stopped_by_a_full_transaction_goes_on_at_the_next_file() {
+    let dir = temp_dir("rounds");
+    let topic = unique("lw-rounds");
+    // Two busy files of ~2.5 MiB each: three reads of at most 1 MiB each.
+    const LINES: usize = 44_000;
+    for name in ["a", "b"] {
+        let mut lines = String::new();
+        for n in 0..LINES {
+            lines.push_str(&format!("Mar  1 10:00:00 host01 busy-{name}[42]: rounds line n{n:05}\n"));
+        }
+        std::fs::write(dir.join(format!("{name}.log")), lines).unwrap();
+    }
+    // Each read fills a transaction: a round ends after one file.
+    let config = config_with(&dir, &topic, &dir.join("*.log").display().to_string(), "transaction_max_events = 1000\n");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // One partition: the topic's order is the order of the reads.
+    runtime.block_on(logwarden_kafka::ensure_topic(&config.kafka, &topic, 1)).unwrap();
+    runtime
+        .block_on(logwarden_kafka::transaction::ensure_checkpoints_topic(
+            &config.kafka,
+            &config.collector.checkpoints_topic,
+        ))
+        .unwrap();
+    let source = FileSource::new(&config.collector, &config.kafka, "test-host".into()).unwrap();
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    let running = std::thread::spawn(move || source.run(&stop));
+
+    let started = Instant::now();
+    let order = loop {
+        let mut order = Vec::new();
+        read_committed(&brokers(), &topic, Duration::from_secs(60), |message| {
+            let payload = String::from_utf8_lossy(message.payload().unwrap_or_default()).into_owned();
+            order.push(if payload.contains("busy-a[42]") { 'a' } else { 'b' });
+        });
+        if order.len() >= 2 * LINES {
+            break order;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "{} of {} lines after 60 s", order.len(), 2 * LINES);
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    shutdown.cancel();
+    running.join().unwrap().unwrap();
+
+    assert_eq!(order.len(), 2 * LINES, "a line twice");
+    assert_eq!(order.iter().filter(|&&f| f == 'a').count(), LINES);
+    // The reads alternate: a, b, a, b, a, b (or b first); one file read
+    // out before the other would be a single switch.
+    let switches = order.windows(2).filter(|w| w[0] != w[1]).count();
+    assert_eq!(switches, 5, "the files' reads did not alternate");
 }

@@ -58,6 +58,8 @@ pub struct FileSource {
     /// The backlog of an indexer in the same process, which the source
     /// holds back on (`collector.max_index_backlog`).
     index_backlog: Option<IndexBacklog>,
+    /// Where the next round of reads starts (an index into `files`).
+    next_file: usize,
 }
 
 struct Tracked {
@@ -102,6 +104,7 @@ impl FileSource {
             dead_letter_dir: config.spool.dir.clone(),
             parse_pool,
             index_backlog: None,
+            next_file: 0,
         })
     }
 
@@ -114,7 +117,7 @@ impl FileSource {
     }
 
     fn held_back(&self) -> bool {
-        self.index_backlog.as_ref().is_some_and(|b| b.events() > self.config.max_index_backlog)
+        over_bound(self.index_backlog.as_ref(), self.config.max_index_backlog)
     }
 
     /// Starts the producer of `collector.delivery` (exactly once: a
@@ -197,7 +200,14 @@ impl FileSource {
             holding = false;
             let mut sent = 0;
             let mut failed = None;
-            for tracked in self.files.values_mut() {
+            // A round starts at the file after the last one it read: one
+            // that stops early (the backlog went over the bound, the
+            // transaction is full) leaves no file behind for long.
+            let mut round: Vec<&mut Tracked> = self.files.values_mut().collect();
+            let start = self.next_file % round.len().max(1);
+            round.rotate_left(start);
+            for (i, tracked) in round.into_iter().enumerate() {
+                self.next_file = start + i + 1;
                 let parsers = &self.parsers[tracked.input];
                 let mut out = Out { txn: &mut txn, topic: &self.topic, positions: &mut self.positions, dead_letter_dir: &self.dead_letter_dir };
                 match send_new_lines(tracked, usize::MAX, &self.config, parsers, &self.host_name, &mut out, &mut self.parse_pool) {
@@ -207,7 +217,8 @@ impl FileSource {
                         break;
                     }
                 }
-                if txn.events() >= self.config.transaction_max_events {
+                let held_back = over_bound(self.index_backlog.as_ref(), self.config.max_index_backlog);
+                if held_back || txn.events() >= self.config.transaction_max_events {
                     break;
                 }
             }
@@ -465,6 +476,11 @@ struct Found {
     input: usize,
     file: std::fs::File,
     prefix: Prefix,
+}
+
+/// The indexer in this process has more than `bound` events left to read.
+fn over_bound(backlog: Option<&IndexBacklog>, bound: u64) -> bool {
+    backlog.is_some_and(|b| b.events() > bound)
 }
 
 fn fenced_error(error: TxnError) -> anyhow::Error {
