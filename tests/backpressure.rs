@@ -15,12 +15,10 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use logwarden_collector::file::FileSource;
 use logwarden_config::{Config, RawConfig};
 use logwarden_kafka::IndexBacklog;
 use rdkafka::Message;
 use support::*;
-use tokio_util::sync::CancellationToken;
 
 const BOUND: u64 = 1_000;
 
@@ -93,23 +91,9 @@ fn while_the_indexer_backlog_is_over_its_bound_a_burst_waits_and_a_quiet_file_is
     append(&busy, 0..100);
     append(&quiet, 10_000..10_001);
     let config = config(&dir, &topic, &dir.join("*.log").display().to_string());
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(logwarden_kafka::ensure_topic(&config.kafka, &topic, 2)).unwrap();
-    runtime
-        .block_on(logwarden_kafka::transaction::ensure_checkpoints_topic(
-            &config.kafka,
-            &config.collector.checkpoints_topic,
-        ))
-        .unwrap();
-
     let backlog = IndexBacklog::new();
     let consumer = backlog.slot();
-    let source = FileSource::new(&config.collector, &config.kafka, "test-host".into())
-        .unwrap()
-        .with_index_backlog(backlog.clone());
-    let shutdown = CancellationToken::new();
-    let stop = shutdown.clone();
-    let running = std::thread::spawn(move || source.run(&stop));
+    let (shutdown, running) = start_file_source(&config, 2, &[], Some(backlog.clone()));
 
     // Under the bound: read, and committed once caught up (long before the
     // 30 s interval).
@@ -163,19 +147,8 @@ fn a_round_stopped_by_a_full_transaction_goes_on_at_the_next_file() {
     }
     // Each read fills a transaction: a round ends after one file.
     let config = config_with(&dir, &topic, &dir.join("*.log").display().to_string(), "transaction_max_events = 1000\n");
-    let runtime = tokio::runtime::Runtime::new().unwrap();
     // One partition: the topic's order is the order of the reads.
-    runtime.block_on(logwarden_kafka::ensure_topic(&config.kafka, &topic, 1)).unwrap();
-    runtime
-        .block_on(logwarden_kafka::transaction::ensure_checkpoints_topic(
-            &config.kafka,
-            &config.collector.checkpoints_topic,
-        ))
-        .unwrap();
-    let source = FileSource::new(&config.collector, &config.kafka, "test-host".into()).unwrap();
-    let shutdown = CancellationToken::new();
-    let stop = shutdown.clone();
-    let running = std::thread::spawn(move || source.run(&stop));
+    let (shutdown, running) = start_file_source(&config, 1, &[], None);
 
     let started = Instant::now();
     let order = loop {

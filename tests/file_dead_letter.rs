@@ -15,7 +15,6 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use logwarden_collector::file::FileSource;
 use logwarden_config::{Config, RawConfig};
 use rdkafka::Message;
 use serde_json::Value;
@@ -111,18 +110,8 @@ impl Tailing {
         let file = dir.join("app.log");
         write_lines(&file, 0..written);
         let config = config(&dir, &topic, &file, delivery, producer);
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        runtime.block_on(logwarden_kafka::ensure_topic_with(&config.kafka, &topic, 2, topic_settings)).unwrap();
-        runtime
-            .block_on(logwarden_kafka::transaction::ensure_checkpoints_topic(
-                &config.kafka,
-                &config.collector.checkpoints_topic,
-            ))
-            .unwrap();
-        let source = FileSource::new(&config.collector, &config.kafka, "test-host".into()).unwrap();
-        let shutdown = CancellationToken::new();
-        let stop = shutdown.clone();
-        let running = Some(std::thread::spawn(move || source.run(&stop)));
+        let (shutdown, running) = start_file_source(&config, 2, topic_settings, None);
+        let running = Some(running);
         Tailing { name: name.to_string(), topic, file, config, shutdown, running, _dir: dir }
     }
 

@@ -368,6 +368,35 @@ pub fn wait_for_group_caught_up(group: &str, topic: &str, timeout: Duration) -> 
     }
 }
 
+/// A file source of `config` running on its own thread (holding back on
+/// `backlog` when given), its topic created with `partitions` and its
+/// checkpoints topic too: what the tests of one file source start from.
+pub fn start_file_source(
+    config: &logwarden_config::Config,
+    partitions: u32,
+    topic_settings: &[(&str, &str)],
+    backlog: Option<logwarden_kafka::IndexBacklog>,
+) -> (tokio_util::sync::CancellationToken, std::thread::JoinHandle<anyhow::Result<()>>) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let topic = &config.kafka.topic;
+    runtime
+        .block_on(logwarden_kafka::ensure_topic_with(&config.kafka, topic, partitions, topic_settings))
+        .unwrap();
+    runtime
+        .block_on(logwarden_kafka::transaction::ensure_checkpoints_topic(
+            &config.kafka,
+            &config.collector.checkpoints_topic,
+        ))
+        .unwrap();
+    let mut source = logwarden_collector::file::FileSource::new(&config.collector, &config.kafka, "test-host".into()).unwrap();
+    if let Some(backlog) = backlog {
+        source = source.with_index_backlog(backlog);
+    }
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let stop = shutdown.clone();
+    (shutdown, std::thread::spawn(move || source.run(&stop)))
+}
+
 /// Reads every partition of `topic` on `brokers` to its end as a `read_committed`
 /// consumer (transaction markers and aborted messages skipped), calling
 /// `visit` with each message; panics when that takes longer than `timeout`.
