@@ -13,12 +13,13 @@ fn a_free_field_outside_the_default_list_is_searchable_once_configured() {
     let topic = unique("lw-free-fields");
     let input = dir.join("app.json");
     // `trace.id` is not in the default list; `user.*` is.
+    let status = [200, 404, 503];
     let lines: Vec<String> = (0..3)
-        .map(|i| format!(r#"{{"@timestamp":"2026-11-30T10:00:0{i}Z","message":"request {i}","trace.id":"t-{i}","user.role":"admin"}}"#))
+        .map(|i| format!(r#"{{"@timestamp":"2026-11-30T10:00:0{i}Z","message":"request {i}","trace.id":"t-{i}","user.role":"admin","http.response.status_code":{}}}"#, status[i]))
         .collect();
     std::fs::write(&input, lines.join("\n") + "\n").unwrap();
     let mut config = indexer_sections(&dir, &topic, &topic, 1);
-    config.push_str("[index]\nfree_fields = [\"trace.*\"]\n");
+    config.push_str("[index]\nfree_fields = [\"trace.*\", \"http.*\"]\n");
     let config_path = dir.join("logwarden.toml");
     std::fs::write(&config_path, config).unwrap();
     let node = Logwarden::start(&[
@@ -34,6 +35,17 @@ fn a_free_field_outside_the_default_list_is_searchable_once_configured() {
     assert_eq!(node.count(r#"fields.trace.id:"t-1""#), 1);
     assert_eq!(node.count(r#"fields.trace.id:"t-0" OR fields.trace.id:"t-2""#), 2);
     assert_eq!(node.count(r#"fields.trace.id:"t-9""#), 0);
+    // Ranges over a free field's terms, and any value of a field without
+    // doc values.
+    assert_eq!(node.count("fields.http.response.status_code:[400 TO 599]"), 2);
+    assert_eq!(node.count("fields.http.response.status_code:{404 TO *]"), 1);
+    assert_eq!(node.count("fields.trace.id:[t-1 TO *]"), 2);
+    assert_eq!(node.count("fields.http:*"), 3);
+    assert_eq!(node.count("message:[* TO *]"), 3);
+    let refused = node.get("/api/v1/search").query(&[("q", "nope:*")]).send().unwrap();
+    assert_eq!(refused.status().as_u16(), 400);
+    let body: serde_json::Value = refused.json().unwrap();
+    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("`nope` does not exist"), "{body}");
     // The list replaced the default one: `user.*` is no longer indexed, and
     // the query API says so instead of finding nothing.
     let refused = node

@@ -128,6 +128,11 @@ pub fn execute(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| match e {
             tantivy::TantivyError::SchemaError(e) => EngineError::Request("invalid_query", e),
+            // The compiler refuses unknown fields first; this keeps a field
+            // it missed a 400 naming it, not a 500.
+            tantivy::TantivyError::FieldNotFound(name) => {
+                EngineError::Request("invalid_query", format!("field `{name}` does not exist"))
+            }
             tantivy::TantivyError::AggregationError(e) => {
                 EngineError::Request("invalid_aggregation", format!("aggregation: {e}"))
             }

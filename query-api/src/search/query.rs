@@ -16,7 +16,8 @@ use logwarden_store::schema::LogSchema;
 use std::ops::Bound;
 
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ExistsQuery, Occur, Query, QueryParser, QueryParserError, RangeQuery,
+    AllQuery, BooleanQuery, BoostQuery, ExistsQuery, InvertedIndexRangeQuery, Occur, Query, QueryParser,
+    QueryParserError, RangeQuery,
 };
 use tantivy::schema::{Field, Type};
 use tantivy::{Index, Term};
@@ -32,6 +33,11 @@ pub struct QueryCompiler {
     /// Keyword fields a bare word also searches, as written (not lowercased).
     bare_word_fields: Vec<&'static str>,
 }
+
+/// The byte between the segments of a free field's path in its terms
+/// (`tantivy_common::JSON_PATH_SEGMENT_SEP`, not re-exported by tantivy;
+/// the exists tests below fail if it changes).
+const JSON_PATH_SEGMENT_SEP: u8 = 1;
 
 /// The field name the wildcard rewrite gives a bare word's regex; expanded
 /// to the bare-word fields like a bare word.
@@ -87,7 +93,7 @@ impl QueryCompiler {
     /// refuses (it needs the field's terms): those are built here as
     /// ranges over the field's column, and the clauses around them too.
     fn build(&self, ast: UserInputAst) -> Result<Box<dyn Query>, QueryParserError> {
-        if !self.has_column_leaf(&ast) {
+        if !self.has_own_leaf(&ast) {
             return self.parser.build_query_from_user_input_ast(ast);
         }
         match ast {
@@ -100,16 +106,115 @@ impl QueryCompiler {
                 Ok(Box::new(BooleanQuery::new(clauses)))
             }
             UserInputAst::Boost(ast, boost) => Ok(Box::new(BoostQuery::new(self.build(*ast)?, boost.into_inner() as f32))),
-            UserInputAst::Leaf(leaf) => self.column_leaf(*leaf),
+            UserInputAst::Leaf(leaf) => self.own_leaf(*leaf),
         }
     }
 
-    fn has_column_leaf(&self, ast: &UserInputAst) -> bool {
+    /// Whether `ast` holds a leaf built here rather than by tantivy's
+    /// parser: one on a string column, or `field:*`.
+    fn has_own_leaf(&self, ast: &UserInputAst) -> bool {
         match ast {
-            UserInputAst::Clause(clauses) => clauses.iter().any(|(_, ast)| self.has_column_leaf(ast)),
-            UserInputAst::Boost(ast, _) => self.has_column_leaf(ast),
-            UserInputAst::Leaf(leaf) => self.column_field(leaf).is_some(),
+            UserInputAst::Clause(clauses) => clauses.iter().any(|(_, ast)| self.has_own_leaf(ast)),
+            UserInputAst::Boost(ast, _) => self.has_own_leaf(ast),
+            UserInputAst::Leaf(leaf) => {
+                matches!(leaf.as_ref(), UserInputLeaf::Exists { .. }) || free_field_range(leaf).is_some()
+                    || self.column_field(leaf).is_some()
+            }
         }
+    }
+
+    /// `fields.PATH:[A TO B]`. A free field keeps terms only, typed the
+    /// way tantivy types JSON values: whole numbers as i64 (u64 past its
+    /// range), other numbers as f64, RFC 3339 times as dates to the second,
+    /// other strings as text. tantivy's `RangeQuery` reads doc values, so
+    /// the range is one over the terms of the bounds' kind instead: numbers
+    /// over the three number types, times over dates (to the second), any
+    /// other text in byte order, as a keyword field's.
+    fn free_field_range(
+        &self,
+        name: &str,
+        lower: &UserInputBound,
+        upper: &UserInputBound,
+    ) -> Result<Box<dyn Query>, QueryParserError> {
+        let (field, path) = self
+            .schema
+            .schema
+            .find_field(name)
+            .ok_or_else(|| QueryParserError::FieldDoesNotExist(name.to_string()))?;
+        let path_end = Term::from_field_json_path(field, path, true);
+        let given = [lower, upper].into_iter().filter_map(|b| match b {
+            UserInputBound::Inclusive(text) | UserInputBound::Exclusive(text) => Some(text.as_str()),
+            UserInputBound::Unbounded => None,
+        });
+        let number = |text: &str| text.parse::<f64>().ok().filter(|n| n.is_finite());
+        let time = |text: &str| {
+            chrono::DateTime::parse_from_rfc3339(text).ok().and_then(|t| t.timestamp_nanos_opt()).map(|nanos| {
+                tantivy::DateTime::from_timestamp_nanos(nanos).truncate(tantivy::schema::DateTimePrecision::Seconds)
+            })
+        };
+        let ranges: Vec<Box<dyn Query>> = if given.clone().all(|t| number(t).is_some()) {
+            let lower = map_user_bound(lower, |t| number(t).unwrap());
+            let upper = map_user_bound(upper, |t| number(t).unwrap());
+            let (int_lower, int_upper) = (whole_lower(lower), whole_upper(upper));
+            let mut ranges = vec![typed_range(&path_end, lower, upper)];
+            // `as` saturates: a bound past a type's range admits all of it
+            // on that side; a lower bound past i64's or an upper one under
+            // 0 leaves that type out.
+            if !int_lower.is_some_and(|l| l > i64::MAX as f64) {
+                let whole = |n: Option<f64>| n.map(|n| Bound::Included(n as i64));
+                ranges.push(typed_range(&path_end, whole(int_lower), whole(int_upper)));
+            }
+            if !int_upper.is_some_and(|u| u < 0.0) {
+                let whole = |n: Option<f64>| n.map(|n| Bound::Included(n as u64));
+                ranges.push(typed_range(&path_end, whole(int_lower), whole(int_upper)));
+            }
+            ranges
+        } else if given.clone().all(|t| time(t).is_some()) {
+            let lower = map_user_bound(lower, |t| time(t).unwrap());
+            let upper = map_user_bound(upper, |t| time(t).unwrap());
+            vec![typed_range(&path_end, lower, upper)]
+        } else {
+            let text = |value: &str| {
+                let mut term = path_end.clone();
+                term.append_type_and_str(value);
+                term
+            };
+            let lower = map_user_bound(lower, text).unwrap_or_else(|| type_bound(&path_end, Type::Str, false));
+            let upper = map_user_bound(upper, text).unwrap_or_else(|| type_bound(&path_end, Type::Str, true));
+            vec![Box::new(InvertedIndexRangeQuery::new(lower, upper))]
+        };
+        Ok(Box::new(BooleanQuery::new(ranges.into_iter().map(|r| (Occur::Should, r)).collect())))
+    }
+
+    /// `field:*`: the events with a value in `name`. tantivy's own
+    /// `ExistsQuery` reads doc values, so a field without them (`message`,
+    /// a free field) is answered from its terms instead: every term of the
+    /// field, or of the free field's path and the paths under it.
+    fn exists(&self, name: &str) -> Result<Box<dyn Query>, QueryParserError> {
+        let schema = &self.schema.schema;
+        let (field, path) = schema
+            .find_field(name)
+            .ok_or_else(|| QueryParserError::FieldDoesNotExist(name.to_string()))?;
+        let entry = schema.get_field_entry(field);
+        if entry.is_fast() && path.is_empty() {
+            return Ok(Box::new(ExistsQuery::new(name.to_string(), false)));
+        }
+        if !entry.is_indexed() {
+            return Err(QueryParserError::FieldNotIndexed(name.to_string()));
+        }
+        // Only a term's value bytes bound the range; for a free field they
+        // are its path, a 0 byte (the path's end) or a 1 byte (a deeper
+        // segment), then the value.
+        let (lower, upper) = if entry.field_type().is_json() && !path.is_empty() {
+            let mut lower = Term::from_field_json_path(field, path, true);
+            lower.truncate_value_bytes(lower.len_bytes() - 1);
+            let mut upper = lower.clone();
+            upper.append_bytes(&[JSON_PATH_SEGMENT_SEP + 1]);
+            (Bound::Included(lower), Bound::Excluded(upper))
+        } else {
+            (Bound::Included(Term::from_field_text(field, "")), Bound::Unbounded)
+        };
+        Ok(Box::new(InvertedIndexRangeQuery::new(lower, upper)))
     }
 
     /// The string doc-values-only field `leaf` searches, if any.
@@ -125,9 +230,15 @@ impl QueryCompiler {
         (entry.is_fast() && !entry.is_indexed() && entry.field_type().value_type() == Type::Str).then_some(field)
     }
 
-    /// A leaf on a string column: an exact value or a set of them, a range,
-    /// or `field:*` (patterns were refused before, by `check_indexed`).
-    fn column_leaf(&self, leaf: UserInputLeaf) -> Result<Box<dyn Query>, QueryParserError> {
+    /// `field:*`, or a leaf on a string column: an exact value or a set of
+    /// them, a range (patterns were refused before, by `check_indexed`).
+    fn own_leaf(&self, leaf: UserInputLeaf) -> Result<Box<dyn Query>, QueryParserError> {
+        if let UserInputLeaf::Exists { field } = &leaf {
+            return self.exists(field);
+        }
+        if let Some((field, lower, upper)) = free_field_range(&leaf) {
+            return self.free_field_range(field, lower, upper);
+        }
         let Some(field) = self.column_field(&leaf) else {
             return self.parser.build_query_from_user_input_ast(UserInputAst::Leaf(Box::new(leaf)));
         };
@@ -146,16 +257,16 @@ impl QueryCompiler {
             UserInputLeaf::Set { elements, .. } => {
                 Box::new(BooleanQuery::new(elements.iter().map(|e| (Occur::Should, exact(e))).collect()))
             }
-            UserInputLeaf::Exists { field } => Box::new(ExistsQuery::new(field, false)),
-            leaf @ (UserInputLeaf::Regex { .. } | UserInputLeaf::All) => {
+            leaf @ (UserInputLeaf::Exists { .. } | UserInputLeaf::Regex { .. } | UserInputLeaf::All) => {
                 return self.parser.build_query_from_user_input_ast(UserInputAst::Leaf(Box::new(leaf)));
             }
         })
     }
 
-    /// Refuses, naming it, a free field that is not indexed (it would
-    /// silently match nothing), and a pattern on a field kept only as doc
-    /// values (their exact values and ranges are answered from those).
+    /// Refuses, naming it, a field that does not exist, a free field that
+    /// is not indexed (it would silently match nothing), and a pattern on a
+    /// field kept only as doc values (their exact values and ranges are answered
+    /// from those).
     fn check_indexed(&self, ast: &UserInputAst) -> Result<(), String> {
         match ast {
             UserInputAst::Clause(clauses) => clauses.iter().try_for_each(|(_, ast)| self.check_indexed(ast)),
@@ -168,7 +279,12 @@ impl QueryCompiler {
                     UserInputLeaf::Exists { field } => (Some(field.as_str()), false),
                     UserInputLeaf::All => (None, false),
                 };
-                let Some(field) = field else { return Ok(()) };
+                let Some(field) = field.filter(|f| *f != BARE) else { return Ok(()) };
+                if self.schema.schema.find_field(field).is_none() {
+                    return Err(format!(
+                        "field `{field}` does not exist: search an ECS field of the schema or a free field as `fields.NAME` (see README, \"What is searchable\")"
+                    ));
+                }
                 if let Some(free) = field.strip_prefix("fields.") {
                     if !self.schema.free_field_indexed(free) {
                         return Err(format!(
@@ -200,6 +316,14 @@ impl QueryCompiler {
             ),
             UserInputAst::Boost(ast, boost) => UserInputAst::Boost(Box::new(self.expand_bare_words(*ast)), boost),
             UserInputAst::Leaf(leaf) => match *leaf {
+                // `field:[* TO *]` means what `field:*` does (Lucene's
+                // "has a value"); tantivy's parser would drop it and match
+                // nothing.
+                UserInputLeaf::Range { field: Some(field), lower, upper }
+                    if is_unbounded(&lower) && is_unbounded(&upper) =>
+                {
+                    UserInputAst::Leaf(Box::new(UserInputLeaf::Exists { field }))
+                }
                 // `event.id:X` on a field kept as doc values: a one-value
                 // range, which tantivy answers from them.
                 UserInputLeaf::Literal(literal)
@@ -235,6 +359,77 @@ impl QueryCompiler {
                 leaf => UserInputAst::Leaf(Box::new(leaf)),
             },
         }
+    }
+}
+
+fn is_unbounded(bound: &UserInputBound) -> bool {
+    matches!(bound, UserInputBound::Unbounded)
+}
+
+/// A range over a free field (`fields.PATH:[A TO B]`): its name and bounds.
+fn free_field_range(leaf: &UserInputLeaf) -> Option<(&str, &UserInputBound, &UserInputBound)> {
+    match leaf {
+        UserInputLeaf::Range { field: Some(field), lower, upper } if field.starts_with("fields.") => {
+            Some((field, lower, upper))
+        }
+        _ => None,
+    }
+}
+
+/// `bound` with its text turned into a value by `f`; `None` if unbounded.
+fn map_user_bound<T>(bound: &UserInputBound, f: impl Fn(&str) -> T) -> Option<Bound<T>> {
+    match bound {
+        UserInputBound::Inclusive(text) => Some(Bound::Included(f(text))),
+        UserInputBound::Exclusive(text) => Some(Bound::Excluded(f(text))),
+        UserInputBound::Unbounded => None,
+    }
+}
+
+/// The least whole number a lower bound admits; `None` if unbounded.
+fn whole_lower(bound: Option<Bound<f64>>) -> Option<f64> {
+    match bound? {
+        Bound::Included(x) => Some(x.ceil()),
+        Bound::Excluded(x) => Some(x.floor() + 1.0),
+        Bound::Unbounded => None,
+    }
+}
+
+/// The greatest whole number an upper bound admits; `None` if unbounded.
+fn whole_upper(bound: Option<Bound<f64>>) -> Option<f64> {
+    match bound? {
+        Bound::Included(x) => Some(x.floor()),
+        Bound::Excluded(x) => Some(x.ceil() - 1.0),
+        Bound::Unbounded => None,
+    }
+}
+
+/// The terms of a free field's path (`path_end`: its path and the 0 byte
+/// ending it) of type `T` between `lower` and `upper`; an unbounded side
+/// ends at the type's first or last term.
+fn typed_range<T: tantivy::fastfield::FastValue>(
+    path_end: &Term,
+    lower: Option<Bound<T>>,
+    upper: Option<Bound<T>>,
+) -> Box<dyn Query> {
+    let term = |value: T| {
+        let mut term = path_end.clone();
+        term.append_type_and_fast_value(value);
+        term
+    };
+    let lower = lower.map(|b| b.map(term)).unwrap_or_else(|| type_bound(path_end, T::to_type(), false));
+    let upper = upper.map(|b| b.map(term)).unwrap_or_else(|| type_bound(path_end, T::to_type(), true));
+    Box::new(InvertedIndexRangeQuery::new(lower, upper))
+}
+
+/// Where a free field's terms of type `typ` begin (`end` false) or end.
+fn type_bound(path_end: &Term, typ: Type, end: bool) -> Bound<Term> {
+    let mut term = path_end.clone();
+    if end {
+        term.append_bytes(&[typ.to_code() + 1]);
+        Bound::Excluded(term)
+    } else {
+        term.append_bytes(&[typ.to_code()]);
+        Bound::Included(term)
     }
 }
 
@@ -670,8 +865,8 @@ mod indexed_tests {
         let index = Index::create_in_ram(schema.schema.clone());
         let mut writer: tantivy::IndexWriter<logwarden_store::EventDocument> = index.writer(15_000_000).unwrap();
         for (offset, payload) in [
-            r#"{"@timestamp":"2026-01-01T00:00:00Z","event.ingested":"2026-01-01T00:00:05Z","event.id":"f1:42","message":"a","log.offset":42,"fields":{"trace.id":"abc","ssh.method":"password"}}"#,
-            r#"{"@timestamp":"2026-01-01T00:00:01Z","event.ingested":"2026-01-01T00:00:06Z","event.id":"f1:43","message":"b","log.offset":43,"url.path":"/login"}"#,
+            r#"{"@timestamp":"2026-01-01T00:00:00Z","event.ingested":"2026-01-01T00:00:05Z","event.id":"f1:42","message":"a","log.offset":42,"fields":{"trace.id":"abc","ssh.method":"password","http.response.status_code":503,"source.bytes":1.5,"source.packets":18446744073709551615}}"#,
+            r#"{"@timestamp":"2026-01-01T00:00:01Z","event.ingested":"2026-01-01T00:00:06Z","event.id":"f1:43","message":"b","log.offset":43,"url.path":"/login","http.response.status_code":404,"source.bytes":2048,"file.mtime":"2026-01-01T00:00:03.250Z","source.packets":-3}"#,
         ]
         .into_iter()
         .enumerate()
@@ -710,6 +905,81 @@ mod indexed_tests {
         ] {
             assert_eq!(count(query), Ok(expected), "{query}");
         }
+    }
+
+    /// `field:*` and `field:[* TO *]` find the events with a value in the
+    /// field whether doc values keep it or only terms do (`message`, free
+    /// fields and the objects above them); a field that does not exist and
+    /// a range over a free field are refused by name, not answered wrong.
+    #[test]
+    fn any_value_of_a_field_is_found_whatever_keeps_it() {
+        let count = count_with();
+        for (query, expected) in [
+            ("message:*", 2),
+            ("message:[* TO *]", 2),
+            ("fields.url.path:*", 1),
+            ("fields.url.path:[* TO *]", 1),
+            ("fields.url:*", 1),
+            ("fields.url.pat:*", 0),
+            ("fields.ssh.method:*", 1),
+            ("fields.ssh:*", 1),
+            ("fields:*", 2),
+            ("log.offset:[* TO *]", 2),
+            ("@timestamp:[* TO *]", 2),
+            ("event.id:[* TO *]", 2),
+            ("host.name:*", 0),
+            ("host.name:[* TO *]", 0),
+            ("NOT fields.url.path:*", 1),
+            ("message:a AND NOT fields.ssh:*", 0),
+        ] {
+            assert_eq!(count(query), Ok(expected), "{query}");
+        }
+        for (query, named) in [
+            ("nope:*", "`nope` does not exist"),
+            ("nope:[* TO *]", "`nope` does not exist"),
+            ("message:a OR nope:x", "`nope` does not exist"),
+            ("_source:*", "_source"),
+        ] {
+            let err = count(query).unwrap_err();
+            assert!(err.contains(named), "{query}: {err}");
+        }
+    }
+
+    /// A free field keeps terms, typed as tantivy types JSON values; a
+    /// range over one finds the values of the bounds' kind: numbers of any
+    /// of the three types (503 and 404 as i64, 1.5 as f64, 2^64-1 as u64),
+    /// times to the second, other text in byte order.
+    #[test]
+    fn ranges_over_free_fields_find_numbers_times_and_text() {
+        let count = count_with();
+        for (query, expected) in [
+            ("fields.http.response.status_code:[400 TO 499]", 1),
+            ("fields.http.response.status_code:[500 TO *]", 1),
+            ("fields.http.response.status_code:{404 TO 503]", 1),
+            ("fields.http.response.status_code:[* TO 404}", 0),
+            ("fields.http.response.status_code:[* TO *]", 2),
+            ("fields.http.response.status_code:[403.5 TO 404.5]", 1),
+            ("fields.source.bytes:[1 TO 2]", 1),
+            ("fields.source.bytes:[1.5 TO 1.5]", 1),
+            ("fields.source.bytes:{1.5 TO 2048}", 0),
+            ("fields.source.bytes:[1.6 TO 3000]", 1),
+            ("fields.source.bytes:[0 TO *]", 2),
+            ("fields.source.packets:[1e19 TO *]", 1),
+            ("fields.source.packets:[* TO 0]", 1),
+            ("fields.source.packets:[-10 TO -3}", 0),
+            ("fields.source:[* TO *]", 2),
+            ("fields.url.path:[/a TO /m]", 1),
+            ("fields.url.path:[/m TO *]", 0),
+            ("fields.file.mtime:[2026-01-01T00:00:00Z TO 2026-01-01T00:00:05Z]", 1),
+            ("fields.file.mtime:[2026-01-01T00:00:03Z TO 2026-01-01T00:00:03Z]", 1),
+            ("fields.file.mtime:[2026-01-01T00:00:04Z TO *]", 0),
+            ("message:b AND fields.http.response.status_code:[400 TO 499]", 1),
+            ("NOT fields.http.response.status_code:[400 TO 499]", 1),
+        ] {
+            assert_eq!(count(query), Ok(expected), "{query}");
+        }
+        let err = count("fields.trace.id:[a TO b]").unwrap_err();
+        assert!(err.contains("`fields.trace.id` is not indexed"), "{err}");
     }
 
     #[test]
