@@ -602,4 +602,98 @@ mod tests {
             }
         }
     }
+
+    /// `schema` with each field's entry passed through `change` (same
+    /// fields, same order, same types: the indexer's documents fit).
+    fn altered(schema: &Schema, change: impl Fn(&str, tantivy::schema::FieldType) -> tantivy::schema::FieldType) -> Schema {
+        let mut builder = Schema::builder();
+        for (_, entry) in schema.fields() {
+            let field_type = change(entry.name(), entry.field_type().clone());
+            builder.add_field(tantivy::schema::FieldEntry::new(entry.name().to_string(), field_type));
+        }
+        builder.build()
+    }
+
+    /// What each part of the schema costs tantivy, in CPU-microseconds per
+    /// event for the same prebuilt documents (two writer threads, one
+    /// commit, the indexer's settings): the schema as it is, then with one
+    /// part left out or made cheaper. Prints; asserts nothing about time
+    /// (`LEVER_LINES=600000 LEVER_ROUNDS=3 cargo test --release -p
+    /// logwarden-bench --lib schema_parts -- --ignored --nocapture`).
+    #[test]
+    #[ignore = "a measurement, not a test: run it by hand in release"]
+    fn schema_parts() {
+        use logwarden_event::fields;
+        use tantivy::schema::{FieldType, IndexRecordOption, NumericOptions, TextFieldIndexing, TextOptions};
+        let (_dir, payloads) = lever_corpus(600_000);
+        let schema = LogSchema::new();
+        let now = schema.schema.clone();
+        let is_keyword = |name: &str| fields::KEYWORDS.contains(&name);
+        let is_number = |name: &str| fields::NUMBERS.contains(&name);
+        let message_with = |option: Option<IndexRecordOption>| {
+            altered(&now, move |name, t| match (name, option) {
+                (fields::MESSAGE, Some(o)) => FieldType::Str(TextOptions::default().set_indexing_options(
+                    TextFieldIndexing::default().set_tokenizer("default").set_index_option(o).set_fieldnorms(false),
+                )),
+                (fields::MESSAGE, None) => FieldType::Str(TextOptions::default()),
+                _ => t,
+            })
+        };
+        let keyword_indexing = TextFieldIndexing::default()
+            .set_tokenizer("raw")
+            .set_index_option(IndexRecordOption::Basic)
+            .set_fieldnorms(false);
+        let variants: Vec<(&str, Schema)> = vec![
+            ("as it is", now.clone()),
+            ("message: freqs, no positions", message_with(Some(IndexRecordOption::WithFreqs))),
+            ("message: terms only", message_with(Some(IndexRecordOption::Basic))),
+            ("message: not indexed", message_with(None)),
+            ("keywords: indexed, not fast", altered(&now, |name, t| match t {
+                FieldType::Str(o) if is_keyword(name) && o.get_indexing_options().is_some() => {
+                    FieldType::Str(TextOptions::default().set_indexing_options(keyword_indexing.clone()))
+                }
+                t => t,
+            })),
+            ("keywords: fast, not indexed", altered(&now, |name, t| match t {
+                FieldType::Str(_) if is_keyword(name) => FieldType::Str(TextOptions::default().set_fast("raw")),
+                t => t,
+            })),
+            ("numbers: fast, not indexed", altered(&now, |name, t| match t {
+                FieldType::U64(_) if is_number(name) => FieldType::U64(NumericOptions::default().set_fast()),
+                t => t,
+            })),
+            ("free fields: not indexed", altered(&now, |name, t| match t {
+                FieldType::JsonObject(_) if name == fields::FIELDS => FieldType::JsonObject(Default::default()),
+                t => t,
+            })),
+            ("_source: not stored", altered(&now, |name, t| match t {
+                FieldType::Str(_) if name == "_source" => FieldType::Str(TextOptions::default()),
+                t => t,
+            })),
+        ];
+        for round in 0..env_number("LEVER_ROUNDS", 3) {
+            for (name, variant) in &variants {
+                let docs: Vec<EventDocument> =
+                    payloads.iter().enumerate().map(|(i, r)| schema.document(r.payload, i as u64).unwrap().document).collect();
+                let dir = tempfile::tempdir().unwrap();
+                let index = Index::builder().schema(variant.clone()).settings(LogSchema::index_settings()).create_in_dir(dir.path()).unwrap();
+                let cpu0 = cpu_seconds();
+                let started = Instant::now();
+                let mut writer: tantivy::IndexWriter<EventDocument> = index.writer_with_num_threads(2, MEMORY_PER_THREAD * 2).unwrap();
+                for doc in docs {
+                    writer.add_document(doc).unwrap();
+                }
+                writer.commit().unwrap();
+                writer.wait_merging_threads().unwrap();
+                let cpu_s = cpu_seconds() - cpu0;
+                let bytes: u64 = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).map(|e| e.metadata().unwrap().len()).sum();
+                println!(
+                    "round {round}: {name:<32} {:>6.2} us CPU/event, {:>6.2} us wall/event, index {:.3} bytes per raw byte",
+                    cpu_s * 1e6 / payloads.len() as f64,
+                    started.elapsed().as_secs_f64() * 1e6 / payloads.len() as f64,
+                    bytes as f64 / payloads.size().raw_bytes as f64,
+                );
+            }
+        }
+    }
 }
