@@ -15,7 +15,7 @@ fn a_free_field_outside_the_default_list_is_searchable_once_configured() {
     // `trace.id` is not in the default list; `user.*` is.
     let status = [200, 404, 503];
     let lines: Vec<String> = (0..3)
-        .map(|i| format!(r#"{{"@timestamp":"2026-11-30T10:00:0{i}Z","message":"request {i}","trace.id":"t-{i}","user.role":"admin","http.response.status_code":{}}}"#, status[i]))
+        .map(|i| format!(r#"{{"@timestamp":"2026-11-30T10:00:0{i}Z","message":"request {i}","trace.id":"t-{i}","user.role":"admin","http.response.status_code":{},"source.ip":"10.{i}.0.1"}}"#, status[i]))
         .collect();
     std::fs::write(&input, lines.join("\n") + "\n").unwrap();
     let mut config = indexer_sections(&dir, &topic, &topic, 1);
@@ -42,6 +42,10 @@ fn a_free_field_outside_the_default_list_is_searchable_once_configured() {
     assert_eq!(node.count("fields.trace.id:[t-1 TO *]"), 2);
     assert_eq!(node.count("fields.http:*"), 3);
     assert_eq!(node.count("message:[* TO *]"), 3);
+    assert_eq!(node.count("_exists_:fields.trace.id"), 3);
+    // IPv4 networks and address ranges, by value.
+    assert_eq!(node.count(r#"source.ip:"10.0.0.0/15""#), 2);
+    assert_eq!(node.count("source.ip:[10.1.0.0 TO 10.10.0.0]"), 2);
     let refused = node.get("/api/v1/search").query(&[("q", "nope:*")]).send().unwrap();
     assert_eq!(refused.status().as_u16(), 400);
     let body: serde_json::Value = refused.json().unwrap();

@@ -15,11 +15,13 @@ use logwarden_event::fields;
 use logwarden_store::schema::LogSchema;
 use std::ops::Bound;
 
+use std::net::Ipv4Addr;
+
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ExistsQuery, InvertedIndexRangeQuery, Occur, Query, QueryParser,
-    QueryParserError, RangeQuery,
+    QueryParserError, RangeQuery, TermQuery,
 };
-use tantivy::schema::{Field, Type};
+use tantivy::schema::{Field, IndexRecordOption, Type};
 use tantivy::{Index, Term};
 use tantivy::query_grammar::{self, Delimiter, UserInputAst, UserInputBound, UserInputLeaf};
 
@@ -81,6 +83,7 @@ impl QueryCompiler {
         let ast = query_grammar::parse_query(&rewritten)
             .map_err(|_| QueryParserError::SyntaxError(rewritten.clone()))
             .map_err(|e| format!("cannot parse query `{text}`: {e}"))?;
+        let ast = exists_forms(ast);
         self.check_indexed(&ast)
             .map_err(|e| format!("cannot search with query `{text}`: {e}"))?;
         self.build(self.expand_bare_words(ast))
@@ -117,7 +120,9 @@ impl QueryCompiler {
             UserInputAst::Clause(clauses) => clauses.iter().any(|(_, ast)| self.has_own_leaf(ast)),
             UserInputAst::Boost(ast, _) => self.has_own_leaf(ast),
             UserInputAst::Leaf(leaf) => {
-                matches!(leaf.as_ref(), UserInputLeaf::Exists { .. }) || free_field_range(leaf).is_some()
+                matches!(leaf.as_ref(), UserInputLeaf::Exists { .. })
+                    || free_field_range(leaf).is_some()
+                    || self.ipv4_leaf(leaf).is_some()
                     || self.column_field(leaf).is_some()
             }
         }
@@ -186,6 +191,71 @@ impl QueryCompiler {
         Ok(Box::new(BooleanQuery::new(ranges.into_iter().map(|r| (Occur::Should, r)).collect())))
     }
 
+    /// Addresses in IPv4 networks (`source.ip:"10.0.0.0/8"`, or a range of
+    /// addresses split into networks) in a keyword or free field, which
+    /// keeps them as text: a network is the text prefixes its addresses
+    /// share (`10.` for a /8, `172.16.` to `172.31.` for a /12) and whole
+    /// addresses for the last octet, each a range of terms; an address
+    /// written with leading zeros or in another form is not found.
+    fn ipv4_blocks(&self, name: &str, blocks: &[(u32, u8)]) -> Result<Box<dyn Query>, QueryParserError> {
+        let (field, path) = self
+            .schema
+            .schema
+            .find_field(name)
+            .ok_or_else(|| QueryParserError::FieldDoesNotExist(name.to_string()))?;
+        let json = self.schema.schema.get_field_entry(field).field_type().is_json();
+        let path_end = json.then(|| Term::from_field_json_path(field, path, true));
+        let term = |text: &str| match &path_end {
+            Some(path_end) => {
+                let mut term = path_end.clone();
+                term.append_type_and_str(text);
+                term
+            }
+            None => Term::from_field_text(field, text),
+        };
+        let mut spans = Vec::new();
+        for &(network, bits) in blocks {
+            ipv4_spans(network, bits, &mut spans);
+        }
+        let clauses = spans
+            .into_iter()
+            .map(|span| -> (Occur, Box<dyn Query>) {
+                let query: Box<dyn Query> = match span {
+                    Ipv4Span::Address(text) => Box::new(TermQuery::new(term(&text), IndexRecordOption::Basic)),
+                    // Every term starting with `prefix` (which ends in a
+                    // dot): up to, not including, the prefix with '/' (the
+                    // byte after '.') in place of its dot.
+                    Ipv4Span::Prefix(prefix) => {
+                        let after = format!("{}/", &prefix[..prefix.len() - 1]);
+                        Box::new(InvertedIndexRangeQuery::new(
+                            Bound::Included(term(&prefix)),
+                            Bound::Excluded(term(&after)),
+                        ))
+                    }
+                };
+                (Occur::Should, query)
+            })
+            .collect();
+        Ok(Box::new(BooleanQuery::new(clauses)))
+    }
+
+    /// An IPv4 network or address range ([`ipv4_network_leaf`]) on a field
+    /// keeping whole values as terms: an indexed keyword or a free field
+    /// (`message`'s words are not addresses; its leaves stay the parser's).
+    fn ipv4_leaf<'a>(&self, leaf: &'a UserInputLeaf) -> Option<(&'a str, Vec<(u32, u8)>)> {
+        let (name, blocks) = ipv4_network_leaf(leaf)?;
+        let (field, _) = self.schema.schema.find_field(name)?;
+        let entry = self.schema.schema.get_field_entry(field);
+        let keyword = match entry.field_type() {
+            tantivy::schema::FieldType::Str(options) => {
+                options.get_indexing_options().is_some_and(|i| i.tokenizer() == "raw")
+            }
+            tantivy::schema::FieldType::JsonObject(_) => entry.is_indexed(),
+            _ => false,
+        };
+        keyword.then_some((name, blocks))
+    }
+
     /// `field:*`: the events with a value in `name`. tantivy's own
     /// `ExistsQuery` reads doc values, so a field without them (`message`,
     /// a free field) is answered from its terms instead: every term of the
@@ -235,6 +305,9 @@ impl QueryCompiler {
     fn own_leaf(&self, leaf: UserInputLeaf) -> Result<Box<dyn Query>, QueryParserError> {
         if let UserInputLeaf::Exists { field } = &leaf {
             return self.exists(field);
+        }
+        if let Some((field, blocks)) = self.ipv4_leaf(&leaf) {
+            return self.ipv4_blocks(field, &blocks);
         }
         if let Some((field, lower, upper)) = free_field_range(&leaf) {
             return self.free_field_range(field, lower, upper);
@@ -316,14 +389,6 @@ impl QueryCompiler {
             ),
             UserInputAst::Boost(ast, boost) => UserInputAst::Boost(Box::new(self.expand_bare_words(*ast)), boost),
             UserInputAst::Leaf(leaf) => match *leaf {
-                // `field:[* TO *]` means what `field:*` does (Lucene's
-                // "has a value"); tantivy's parser would drop it and match
-                // nothing.
-                UserInputLeaf::Range { field: Some(field), lower, upper }
-                    if is_unbounded(&lower) && is_unbounded(&upper) =>
-                {
-                    UserInputAst::Leaf(Box::new(UserInputLeaf::Exists { field }))
-                }
                 // `event.id:X` on a field kept as doc values: a one-value
                 // range, which tantivy answers from them.
                 UserInputLeaf::Literal(literal)
@@ -362,8 +427,120 @@ impl QueryCompiler {
     }
 }
 
+/// `ast` with Lucene's other ways of saying `FIELD:*` written that way:
+/// `FIELD:[* TO *]` (which tantivy's parser drops, matching nothing) and
+/// `_exists_:FIELD` (Kibana's).
+fn exists_forms(ast: UserInputAst) -> UserInputAst {
+    match ast {
+        UserInputAst::Clause(clauses) => {
+            UserInputAst::Clause(clauses.into_iter().map(|(occur, ast)| (occur, exists_forms(ast))).collect())
+        }
+        UserInputAst::Boost(ast, boost) => UserInputAst::Boost(Box::new(exists_forms(*ast)), boost),
+        UserInputAst::Leaf(leaf) => UserInputAst::Leaf(Box::new(match *leaf {
+            UserInputLeaf::Range { field: Some(field), lower, upper } if is_unbounded(&lower) && is_unbounded(&upper) => {
+                UserInputLeaf::Exists { field }
+            }
+            UserInputLeaf::Literal(literal)
+                if literal.field_name.as_deref() == Some("_exists_") && !literal.prefix && literal.slop == 0 =>
+            {
+                UserInputLeaf::Exists { field: literal.phrase }
+            }
+            leaf => leaf,
+        })),
+    }
+}
+
 fn is_unbounded(bound: &UserInputBound) -> bool {
     matches!(bound, UserInputBound::Unbounded)
+}
+
+/// A leaf asking for IPv4 networks: `FIELD:"A.B.C.D/BITS"` (the network's
+/// block), or `FIELD:[A.B.C.D TO E.F.G.H]` with addresses for bounds (or
+/// `*`; the blocks covering the range): its field and blocks (network,
+/// prefix length). Other leaves, and text that is not IPv4, are `None`.
+fn ipv4_network_leaf(leaf: &UserInputLeaf) -> Option<(&str, Vec<(u32, u8)>)> {
+    match leaf {
+        UserInputLeaf::Literal(literal) if !literal.prefix => {
+            let field = literal.field_name.as_deref()?;
+            let (address, bits) = literal.phrase.split_once('/')?;
+            let address = u32::from(address.parse::<Ipv4Addr>().ok()?);
+            let bits = bits.parse::<u8>().ok().filter(|b| *b <= 32)?;
+            let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
+            Some((field, vec![(address & mask, bits)]))
+        }
+        UserInputLeaf::Range { field: Some(field), lower, upper } => {
+            if is_unbounded(lower) && is_unbounded(upper) {
+                return None;
+            }
+            let low = match lower {
+                UserInputBound::Inclusive(text) => u64::from(u32::from(text.parse::<Ipv4Addr>().ok()?)),
+                UserInputBound::Exclusive(text) => u64::from(u32::from(text.parse::<Ipv4Addr>().ok()?)) + 1,
+                UserInputBound::Unbounded => 0,
+            };
+            let high = match upper {
+                UserInputBound::Inclusive(text) => i64::from(u32::from(text.parse::<Ipv4Addr>().ok()?)),
+                UserInputBound::Exclusive(text) => i64::from(u32::from(text.parse::<Ipv4Addr>().ok()?)) - 1,
+                UserInputBound::Unbounded => i64::from(u32::MAX),
+            };
+            Some((field, ipv4_range_blocks(low, high)))
+        }
+        _ => None,
+    }
+}
+
+/// The fewest IPv4 blocks (network, prefix length) covering the addresses
+/// `low..=high` (none if the range is empty): at most 62.
+fn ipv4_range_blocks(low: u64, high: i64) -> Vec<(u32, u8)> {
+    let mut blocks = Vec::new();
+    let mut low = low;
+    while i64::try_from(low).is_ok_and(|l| l <= high) {
+        // The largest block aligned at `low` that ends within the range.
+        let mut bits = 32u8;
+        while bits > 0 {
+            let size = 1u64 << (33 - u32::from(bits));
+            if !low.is_multiple_of(size) || low + size - 1 > high as u64 {
+                break;
+            }
+            bits -= 1;
+        }
+        blocks.push((low as u32, bits));
+        low += 1u64 << (32 - u32::from(bits));
+    }
+    blocks
+}
+
+/// A set of IPv4 addresses as text: one address, or every address whose
+/// text starts with a prefix ending in a dot (`10.1.`).
+#[derive(Debug, PartialEq)]
+enum Ipv4Span {
+    Address(String),
+    Prefix(String),
+}
+
+/// The spans of the block `network/bits`: whole octets fixed make the
+/// prefix; a partial octet adds one span per value it may take.
+fn ipv4_spans(network: u32, bits: u8, spans: &mut Vec<Ipv4Span>) {
+    let octets = network.to_be_bytes();
+    let whole = usize::from(bits / 8);
+    let prefix: String = octets[..whole].iter().map(|o| format!("{o}.")).collect();
+    if whole == 4 {
+        spans.push(Ipv4Span::Address(prefix[..prefix.len() - 1].to_string()));
+        return;
+    }
+    let free_bits = 8 - (bits % 8);
+    if free_bits == 8 && whole > 0 {
+        spans.push(Ipv4Span::Prefix(prefix));
+        return;
+    }
+    let first = octets[whole];
+    let last = first | u8::MAX.checked_shr(u32::from(8 - free_bits)).unwrap_or(0);
+    for value in first..=last {
+        spans.push(if whole == 3 {
+            Ipv4Span::Address(format!("{prefix}{value}"))
+        } else {
+            Ipv4Span::Prefix(format!("{prefix}{value}."))
+        });
+    }
 }
 
 /// A range over a free field (`fields.PATH:[A TO B]`): its name and bounds.
@@ -852,6 +1029,86 @@ mod bare_word_tests {
         }
         assert!(count("nosuchfield:sshd").unwrap_err().contains("nosuchfield"));
     }
+
+    /// Addresses are kept as text; a network or a range of addresses finds
+    /// them by value, not by text order (`198.51.100.7` sorts before
+    /// `203.0.113.9` either way; `10.9.0.1` after `10.10.0.1` as text).
+    #[test]
+    fn ipv4_networks_and_address_ranges_find_addresses() {
+        let count = count_with();
+        for (query, expected) in [
+            ("source.ip:\"203.0.113.0/24\"", 1),
+            ("source.ip:\"203.0.0.0/8\"", 1),
+            ("source.ip:\"192.0.0.0/2\"", 2),
+            ("source.ip:\"198.51.100.7/32\"", 1),
+            ("source.ip:\"198.51.100.6/31\"", 1),
+            ("source.ip:\"198.51.100.8/29\"", 0),
+            ("source.ip:\"198.51.96.0/20\"", 1),
+            ("source.ip:\"198.51.112.0/20\"", 0),
+            ("source.ip:\"0.0.0.0/0\"", 2),
+            ("source.ip:[198.51.100.0 TO 203.0.113.9]", 2),
+            ("source.ip:[198.51.100.8 TO 203.0.113.8]", 0),
+            ("source.ip:{198.51.100.7 TO *]", 1),
+            ("source.ip:[* TO 198.51.100.7}", 0),
+            ("source.ip:[* TO 198.51.100.7]", 1),
+            ("NOT source.ip:\"203.0.113.0/24\"", 2),
+            ("sshd AND source.ip:\"198.51.0.0/16\"", 1),
+            ("203.0.113.9", 1),
+        ] {
+            assert_eq!(count(query), Ok(expected), "{query}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod ipv4_tests {
+    use super::*;
+
+    fn ip(text: &str) -> u32 {
+        u32::from(text.parse::<Ipv4Addr>().unwrap())
+    }
+
+    #[test]
+    fn a_range_of_addresses_is_the_fewest_blocks_covering_it() {
+        assert_eq!(ipv4_range_blocks(0, i64::from(u32::MAX)), vec![(0, 0)]);
+        assert_eq!(ipv4_range_blocks(ip("10.0.0.0").into(), ip("10.255.255.255").into()), vec![(ip("10.0.0.0"), 8)]);
+        assert_eq!(ipv4_range_blocks(1, 2), vec![(1, 32), (2, 32)]);
+        assert_eq!(ipv4_range_blocks(4, 11), vec![(4, 30), (8, 30)]);
+        assert_eq!(ipv4_range_blocks(3, 2), vec![]);
+        assert_eq!(ipv4_range_blocks(0, -1), vec![]);
+        let widest = ipv4_range_blocks(1, i64::from(u32::MAX) - 1);
+        assert_eq!(widest.len(), 62);
+        // Contiguous, in order, each aligned to its size, covering exactly.
+        let mut next = 1u64;
+        for (network, bits) in widest {
+            let size = 1u64 << (32 - u32::from(bits));
+            assert_eq!(u64::from(network), next);
+            assert_eq!(u64::from(network) % size, 0);
+            next += size;
+        }
+        assert_eq!(next, u64::from(u32::MAX));
+    }
+
+    #[test]
+    fn a_block_is_the_text_prefixes_its_addresses_share() {
+        let spans = |network: &str, bits: u8| {
+            let mut spans = Vec::new();
+            ipv4_spans(ip(network), bits, &mut spans);
+            spans
+        };
+        assert_eq!(spans("10.0.0.0", 8), vec![Ipv4Span::Prefix("10.".into())]);
+        assert_eq!(spans("1.2.3.4", 32), vec![Ipv4Span::Address("1.2.3.4".into())]);
+        let twelve = spans("172.16.0.0", 12);
+        assert_eq!(twelve.len(), 16);
+        assert_eq!(twelve[0], Ipv4Span::Prefix("172.16.".into()));
+        assert_eq!(twelve[15], Ipv4Span::Prefix("172.31.".into()));
+        assert_eq!(
+            spans("1.2.3.0", 30),
+            ["1.2.3.0", "1.2.3.1", "1.2.3.2", "1.2.3.3"].map(|a| Ipv4Span::Address(a.into()))
+        );
+        let everything = spans("0.0.0.0", 0);
+        assert_eq!((everything.len(), &everything[255]), (256, &Ipv4Span::Prefix("255.".into())));
+    }
 }
 
 #[cfg(test)]
@@ -866,7 +1123,7 @@ mod indexed_tests {
         let mut writer: tantivy::IndexWriter<logwarden_store::EventDocument> = index.writer(15_000_000).unwrap();
         for (offset, payload) in [
             r#"{"@timestamp":"2026-01-01T00:00:00Z","event.ingested":"2026-01-01T00:00:05Z","event.id":"f1:42","message":"a","log.offset":42,"fields":{"trace.id":"abc","ssh.method":"password","http.response.status_code":503,"source.bytes":1.5,"source.packets":18446744073709551615}}"#,
-            r#"{"@timestamp":"2026-01-01T00:00:01Z","event.ingested":"2026-01-01T00:00:06Z","event.id":"f1:43","message":"b","log.offset":43,"url.path":"/login","http.response.status_code":404,"source.bytes":2048,"file.mtime":"2026-01-01T00:00:03.250Z","source.packets":-3}"#,
+            r#"{"@timestamp":"2026-01-01T00:00:01Z","event.ingested":"2026-01-01T00:00:06Z","event.id":"f1:43","message":"b","log.offset":43,"url.path":"/login","http.response.status_code":404,"source.bytes":2048,"file.mtime":"2026-01-01T00:00:03.250Z","source.packets":-3,"client.ip":"10.9.0.1"}"#,
         ]
         .into_iter()
         .enumerate()
@@ -931,12 +1188,15 @@ mod indexed_tests {
             ("host.name:[* TO *]", 0),
             ("NOT fields.url.path:*", 1),
             ("message:a AND NOT fields.ssh:*", 0),
+            ("_exists_:fields.url.path", 1),
+            ("_exists_:message AND NOT _exists_:fields.ssh", 1),
         ] {
             assert_eq!(count(query), Ok(expected), "{query}");
         }
         for (query, named) in [
             ("nope:*", "`nope` does not exist"),
             ("nope:[* TO *]", "`nope` does not exist"),
+            ("_exists_:nope", "`nope` does not exist"),
             ("message:a OR nope:x", "`nope` does not exist"),
             ("_source:*", "_source"),
         ] {
@@ -974,6 +1234,11 @@ mod indexed_tests {
             ("fields.file.mtime:[2026-01-01T00:00:03Z TO 2026-01-01T00:00:03Z]", 1),
             ("fields.file.mtime:[2026-01-01T00:00:04Z TO *]", 0),
             ("message:b AND fields.http.response.status_code:[400 TO 499]", 1),
+            ("fields.client.ip:\"10.0.0.0/8\"", 1),
+            ("fields.client.ip:\"10.8.0.0/15\"", 1),
+            ("fields.client.ip:\"10.10.0.0/15\"", 0),
+            ("fields.client.ip:[10.9.0.0 TO 10.10.0.0]", 1),
+            ("fields.client.ip:[10.10.0.0 TO 10.11.0.0]", 0),
             ("NOT fields.http.response.status_code:[400 TO 499]", 1),
         ] {
             assert_eq!(count(query), Ok(expected), "{query}");
