@@ -18,8 +18,8 @@ use std::ops::Bound;
 use std::net::Ipv4Addr;
 
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ExistsQuery, InvertedIndexRangeQuery, Occur, Query, QueryParser,
-    QueryParserError, RangeQuery, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ExistsQuery, FuzzyTermQuery, InvertedIndexRangeQuery, Occur, Query,
+    QueryParser, QueryParserError, RangeQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Type};
 use tantivy::{Index, Term};
@@ -99,16 +99,26 @@ impl QueryCompiler {
         if !self.has_own_leaf(&ast) {
             return self.parser.build_query_from_user_input_ast(ast);
         }
+        self.build_clauses(ast)
+    }
+
+    /// Once a query holds a leaf of its own, every clause of it is built
+    /// here, leaves by [`Self::own_leaf`]: tantivy's parser refuses a
+    /// clause that only excludes (`NOT b` in `a AND NOT b`), which
+    /// `complete_negations` completes afterwards.
+    fn build_clauses(&self, ast: UserInputAst) -> Result<Box<dyn Query>, QueryParserError> {
         match ast {
             UserInputAst::Clause(clauses) => {
                 let clauses = clauses
                     .into_iter()
                     // Terms are ANDed by default (`set_conjunction_by_default`).
-                    .map(|(occur, ast)| Ok((occur.unwrap_or(Occur::Must), self.build(ast)?)))
+                    .map(|(occur, ast)| Ok((occur.unwrap_or(Occur::Must), self.build_clauses(ast)?)))
                     .collect::<Result<Vec<_>, QueryParserError>>()?;
                 Ok(Box::new(BooleanQuery::new(clauses)))
             }
-            UserInputAst::Boost(ast, boost) => Ok(Box::new(BoostQuery::new(self.build(*ast)?, boost.into_inner() as f32))),
+            UserInputAst::Boost(ast, boost) => {
+                Ok(Box::new(BoostQuery::new(self.build_clauses(*ast)?, boost.into_inner() as f32)))
+            }
             UserInputAst::Leaf(leaf) => self.own_leaf(*leaf),
         }
     }
@@ -121,6 +131,7 @@ impl QueryCompiler {
             UserInputAst::Boost(ast, _) => self.has_own_leaf(ast),
             UserInputAst::Leaf(leaf) => {
                 matches!(leaf.as_ref(), UserInputLeaf::Exists { .. })
+                    || fuzzy_word(leaf).is_some()
                     || free_field_range(leaf).is_some()
                     || self.ipv4_leaf(leaf).is_some()
                     || self.column_field(leaf).is_some()
@@ -256,6 +267,43 @@ impl QueryCompiler {
         keyword.then_some((name, blocks))
     }
 
+    /// `WORD~N`: the terms of `name` within N edits of the word (a swap of
+    /// two letters is one); `message`'s terms are lowercase words, so the
+    /// word is lowercased there and must be one word.
+    fn fuzzy(&self, name: &str, word: &str, distance: u8) -> Result<Box<dyn Query>, QueryParserError> {
+        let (field, path) = self
+            .schema
+            .schema
+            .find_field(name)
+            .ok_or_else(|| QueryParserError::FieldDoesNotExist(name.to_string()))?;
+        let entry = self.schema.schema.get_field_entry(field);
+        let term = match entry.field_type() {
+            tantivy::schema::FieldType::Str(options) => match options.get_indexing_options() {
+                Some(indexing) if indexing.tokenizer() == "raw" => Term::from_field_text(field, word),
+                Some(_) if word.chars().all(char::is_alphanumeric) => {
+                    Term::from_field_text(field, &word.to_lowercase())
+                }
+                Some(_) => {
+                    return Err(QueryParserError::UnsupportedQuery(format!(
+                        "`{word}~{distance}` searches `{name}` for one word: letters and digits only"
+                    )));
+                }
+                None => return Err(QueryParserError::FieldNotIndexed(name.to_string())),
+            },
+            tantivy::schema::FieldType::JsonObject(_) if entry.is_indexed() => {
+                let mut term = Term::from_field_json_path(field, path, true);
+                term.append_type_and_str(word);
+                term
+            }
+            _ => {
+                return Err(QueryParserError::UnsupportedQuery(format!(
+                    "`{name}` holds no text: a fuzzy search (`WORD~N`) needs a keyword, free or text field"
+                )));
+            }
+        };
+        Ok(Box::new(FuzzyTermQuery::new(term, distance, true)))
+    }
+
     /// `field:*`: the events with a value in `name`. tantivy's own
     /// `ExistsQuery` reads doc values, so a field without them (`message`,
     /// a free field) is answered from its terms instead: every term of the
@@ -305,6 +353,10 @@ impl QueryCompiler {
     fn own_leaf(&self, leaf: UserInputLeaf) -> Result<Box<dyn Query>, QueryParserError> {
         if let UserInputLeaf::Exists { field } = &leaf {
             return self.exists(field);
+        }
+        if let Some((word, distance)) = fuzzy_word(&leaf) {
+            let UserInputLeaf::Literal(literal) = &leaf else { unreachable!("fuzzy_word takes literals") };
+            return self.fuzzy(literal.field_name.as_deref().unwrap_or(fields::MESSAGE), word, distance);
         }
         if let Some((field, blocks)) = self.ipv4_leaf(&leaf) {
             return self.ipv4_blocks(field, &blocks);
@@ -425,6 +477,25 @@ impl QueryCompiler {
             },
         }
     }
+}
+
+/// An unquoted `WORD~N` or `WORD~` (N from 0 to 2, 2 if left out):
+/// Lucene's fuzzy term, the word and the edit distance. tantivy's grammar
+/// keeps it as the word `WORD~N`, which the message's tokenizer would turn
+/// into a phrase that matches nothing.
+fn fuzzy_word(leaf: &UserInputLeaf) -> Option<(&str, u8)> {
+    let UserInputLeaf::Literal(literal) = leaf else { return None };
+    if literal.delimiter != Delimiter::None || literal.prefix {
+        return None;
+    }
+    let (word, distance) = literal.phrase.rsplit_once('~')?;
+    let distance = match distance {
+        "" | "2" => 2,
+        "1" => 1,
+        "0" => 0,
+        _ => return None,
+    };
+    (!word.is_empty()).then_some((word, distance))
 }
 
 /// `ast` with Lucene's other ways of saying `FIELD:*` written that way:
@@ -1028,6 +1099,7 @@ mod bare_word_tests {
             assert_eq!(count(query), Ok(expected), "{query}");
         }
         assert!(count("nosuchfield:sshd").unwrap_err().contains("nosuchfield"));
+        assert!(count("message:pass-word~1").unwrap_err().contains("one word"));
     }
 
     /// Addresses are kept as text; a network or a range of addresses finds
@@ -1054,6 +1126,27 @@ mod bare_word_tests {
             ("NOT source.ip:\"203.0.113.0/24\"", 2),
             ("sshd AND source.ip:\"198.51.0.0/16\"", 1),
             ("203.0.113.9", 1),
+        ] {
+            assert_eq!(count(query), Ok(expected), "{query}");
+        }
+    }
+
+    /// Lucene's fuzzy terms: `WORD~N` within N edits, `WORD~` within 2.
+    #[test]
+    fn fuzzy_words_find_terms_within_their_edits() {
+        let count = count_with();
+        for (query, expected) in [
+            ("message:pasword~1", 1),
+            ("message:pasword~0", 0),
+            ("pasword~1", 1),
+            ("Pasword~1", 1),
+            ("faield~1", 1),     // a swap of two letters is one edit
+            ("faield~0", 0),
+            ("publikey~", 1),
+            ("process.name:sshf~1", 2),
+            ("process.name:SSHD~1", 0), // keyword values as written
+            ("sudp~1 OR sshd", 3),
+            ("message:alice~1 AND NOT process.name:sudo", 1),
         ] {
             assert_eq!(count(query), Ok(expected), "{query}");
         }
@@ -1148,6 +1241,8 @@ mod indexed_tests {
             ("@timestamp:\"2026-01-01T00:00:01Z\"", 1),
             ("event.ingested:[2026-01-01T00:00:05Z TO 2026-01-01T00:00:05Z]", 1),
             ("event.id:\"f1:42\" AND message:a", 1),
+            ("event.id:[f1 TO f2] AND NOT message:a", 1),
+            ("event.id:[f1 TO f2] AND NOT (message:a OR message:c)", 1),
             ("NOT event.id:\"f1:42\"", 1),
             ("-event.id:\"f1:42\"", 1),
             ("event.id:\"f1:42\" OR event.id:\"f1:43\"", 2),
