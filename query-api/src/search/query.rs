@@ -799,6 +799,9 @@ pub fn wildcards_to_regex(text: &str) -> String {
     let mut in_quotes = false;
     let mut in_regex = false;
     let mut range_depth = 0;
+    // After a backslash in a regex: the next character is the regex's
+    // (`\/` does not end it).
+    let mut escaped = false;
     let flush = |word: &mut String, out: &mut String| {
         out.push_str(&rewrite_word(word));
         word.clear();
@@ -806,8 +809,12 @@ pub fn wildcards_to_regex(text: &str) -> String {
     for c in text.chars() {
         if in_quotes || in_regex {
             out.push(c);
-            if c == '"' && in_quotes {
+            if escaped {
+                escaped = false;
+            } else if c == '"' && in_quotes {
                 in_quotes = false;
+            } else if c == '\\' && in_regex {
+                escaped = true;
             } else if c == '/' && in_regex {
                 in_regex = false;
             }
@@ -865,19 +872,27 @@ fn rewrite_word(word: &str) -> String {
             (sign, BARE.to_string(), pattern.to_string())
         }
     };
-    let mut regex = String::new();
+    format!("{prefix}{field}:/{}/", pattern_regex(&pattern, true))
+}
+
+/// `pattern` as the regex between a `field:/…/` leaf's slashes: with
+/// `wildcards`, `*` any run and `?` any one character (Lucene's wildcards);
+/// every other character literal (escaped when the regex or the grammar
+/// would read it).
+pub(crate) fn pattern_regex(pattern: &str, wildcards: bool) -> String {
+    let mut regex = String::with_capacity(pattern.len() + 4);
     for c in pattern.chars() {
         match c {
-            '*' => regex.push_str(".*"),
-            '?' => regex.push('.'),
-            c if "\\.+()|[]{}^$/#&<>~@\"".contains(c) => {
+            '*' if wildcards => regex.push_str(".*"),
+            '?' if wildcards => regex.push('.'),
+            c if "\\.+()|[]{}^$/#&<>~@\"*?".contains(c) => {
                 regex.push('\\');
                 regex.push(c);
             }
             c => regex.push(c),
         }
     }
-    format!("{prefix}{field}:/{regex}/")
+    regex
 }
 
 #[cfg(test)]
@@ -900,6 +915,11 @@ mod tests {
         assert_eq!(
             wildcards_to_regex("Fail?d AND -user.name:ad*n"),
             "_bare:/Fail.d/ AND -user.name:/ad.*n/"
+        );
+        // An escaped slash does not end a regex.
+        assert_eq!(
+            wildcards_to_regex(r"log.file.path:/\/var\/log\/.*/ AND a*"),
+            r"log.file.path:/\/var\/log\/.*/ AND _bare:/a.*/"
         );
         assert_eq!(
             wildcards_to_regex("source.ip:10.0.*"),

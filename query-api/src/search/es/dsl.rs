@@ -1,5 +1,5 @@
 //! The query DSL (query_string, bool, term, terms, range, match,
-//! match_phrase, exists, match_all) as Lucene query text for the native
+//! match_phrase, prefix, wildcard, regexp, exists, match_all) as Lucene query text for the native
 //! query compiler: values quoted, field names checked, `bool` nesting
 //! bounded.
 
@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::bad;
 use crate::error::ApiError;
+use crate::search::query::pattern_regex;
 
 /// The deepest nesting of `bool` queries accepted (Elasticsearch's own
 /// `indices.query.bool.max_nested_depth` is 30; each level here also adds
@@ -86,6 +87,27 @@ fn to_lucene_at(query: &Value, depth: usize) -> Result<String, ApiError> {
             };
             Ok(format!("{field}:({})", words.join(joiner)))
         }
+        // A term's text matched by a pattern: a regex leaf of the native
+        // syntax (message terms are lowercase words, so patterns on it are
+        // lowercased as the native bare-word wildcards are).
+        "prefix" | "wildcard" | "regexp" => {
+            let (field, value) = single_field(kind, body)?;
+            let value = match value {
+                Value::Object(o) => o.get("value").or_else(|| o.get(kind)).unwrap_or(&Value::Null),
+                other => other,
+            };
+            let text = value
+                .as_str()
+                .ok_or_else(|| bad(format!("{kind}.{field} must be a string or {{\"value\": string}}")))?;
+            let regex = match kind.as_str() {
+                "prefix" => format!("{}.*", pattern_regex(text, false)),
+                "wildcard" => pattern_regex(text, true),
+                // The grammar ends the regex at an unescaped '/'.
+                _ => text.replace('/', "\\/"),
+            };
+            let regex = if field == logwarden_event::fields::MESSAGE { regex.to_lowercase() } else { regex };
+            Ok(format!("{field}:/{regex}/"))
+        }
         "exists" => {
             let field = body
                 .get("field")
@@ -125,7 +147,7 @@ fn to_lucene_at(query: &Value, depth: usize) -> Result<String, ApiError> {
         ))),
         "bool" => bool_query(body, depth + 1),
         other => Err(bad(format!(
-            "query `{other}` is not supported; use query_string, bool, term, terms, range, match, match_phrase, exists or match_all"
+            "query `{other}` is not supported; use query_string, bool, term, terms, range, match, match_phrase, prefix, wildcard, regexp, exists or match_all"
         ))),
     }
 }
@@ -286,6 +308,52 @@ mod tests {
             .join()
             .unwrap()
             .unwrap();
+    }
+
+    /// `prefix`, `wildcard` and `regexp` become regex leaves that find what
+    /// Elasticsearch would: characters literal but the pattern's own,
+    /// message patterns lowercased.
+    #[test]
+    fn prefix_wildcard_and_regexp_find_terms_by_pattern() {
+        use tantivy::collector::Count;
+        let schema = logwarden_store::schema::LogSchema::new();
+        let index = tantivy::Index::create_in_ram(schema.schema.clone());
+        let mut writer: tantivy::IndexWriter<logwarden_store::EventDocument> = index.writer(15_000_000).unwrap();
+        for (offset, payload) in [
+            r#"{"@timestamp":"2026-01-01T00:00:00Z","host.name":"web-01.example","message":"Failed password","log.file.path":"/var/log/auth.log"}"#,
+            r#"{"@timestamp":"2026-01-01T00:00:01Z","host.name":"web+01","message":"Accepted key","log.file.path":"/var/log/syslog"}"#,
+            r#"{"@timestamp":"2026-01-01T00:00:02Z","host.name":"db01","message":"failure"}"#,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            writer.add_document(schema.document(payload.as_bytes(), offset as u64).unwrap().document).unwrap();
+        }
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let compiler = crate::search::QueryCompiler::new(&schema);
+        let count = |query: Value| {
+            let text = to_lucene(&query).map_err(|e| format!("{e:?}"))?;
+            Ok::<_, String>(searcher.search(&compiler.compile(&text)?, &Count).unwrap())
+        };
+        for (query, expected) in [
+            (json!({"prefix": {"host.name": "web"}}), 2),
+            (json!({"prefix": {"host.name": {"value": "web-0"}}}), 1),
+            (json!({"prefix": {"host.name": "web+"}}), 1),
+            (json!({"prefix": {"host.name": "web."}}), 0),
+            (json!({"prefix": {"host.name": "web*"}}), 0),
+            (json!({"prefix": {"log.file.path": "/var/log/"}}), 2),
+            (json!({"wildcard": {"host.name": "web?01*"}}), 2),
+            (json!({"wildcard": {"host.name": {"value": "*.example"}}}), 1),
+            (json!({"wildcard": {"host.name": {"wildcard": "d?01"}}}), 1),
+            (json!({"wildcard": {"message": "FAIL*"}}), 2),
+            (json!({"regexp": {"host.name": "web[-+]0[0-9]"}}), 1),
+            (json!({"regexp": {"log.file.path": "/var/log/(auth|sys)log"}}), 1),
+            (json!({"bool": {"must": [{"prefix": {"host.name": "web"}}], "must_not": [{"wildcard": {"message": "acc*"}}]}}), 1),
+        ] {
+            assert_eq!(count(query.clone()), Ok(expected), "{query}");
+        }
+        assert!(count(json!({"prefix": {"host.name": 5}})).unwrap_err().contains("must be a string"));
     }
 
     #[test]
