@@ -13,9 +13,8 @@
 
 use logwarden_event::fields;
 use logwarden_store::schema::LogSchema;
-use std::ops::Bound;
-
 use std::net::Ipv4Addr;
+use std::ops::Bound;
 
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ExistsQuery, FuzzyTermQuery, InvertedIndexRangeQuery, Occur, Query,
@@ -123,8 +122,15 @@ impl QueryCompiler {
         }
     }
 
+    /// The schema field `name` is in, and the path within it (a free
+    /// field's; empty otherwise).
+    fn field_and_path<'a>(&self, name: &'a str) -> Result<(Field, &'a str), QueryParserError> {
+        self.schema.schema.find_field(name).ok_or_else(|| QueryParserError::FieldDoesNotExist(name.to_string()))
+    }
+
     /// Whether `ast` holds a leaf built here rather than by tantivy's
-    /// parser: one on a string column, or `field:*`.
+    /// parser: `field:*`, a fuzzy word, an IPv4 network or address range, a
+    /// range over a free field, or one on a string column.
     fn has_own_leaf(&self, ast: &UserInputAst) -> bool {
         match ast {
             UserInputAst::Clause(clauses) => clauses.iter().any(|(_, ast)| self.has_own_leaf(ast)),
@@ -152,11 +158,7 @@ impl QueryCompiler {
         lower: &UserInputBound,
         upper: &UserInputBound,
     ) -> Result<Box<dyn Query>, QueryParserError> {
-        let (field, path) = self
-            .schema
-            .schema
-            .find_field(name)
-            .ok_or_else(|| QueryParserError::FieldDoesNotExist(name.to_string()))?;
+        let (field, path) = self.field_and_path(name)?;
         let path_end = Term::from_field_json_path(field, path, true);
         let given = [lower, upper].into_iter().filter_map(|b| match b {
             UserInputBound::Inclusive(text) | UserInputBound::Exclusive(text) => Some(text.as_str()),
@@ -190,11 +192,7 @@ impl QueryCompiler {
             let upper = map_user_bound(upper, |t| time(t).unwrap());
             vec![typed_range(&path_end, lower, upper)]
         } else {
-            let text = |value: &str| {
-                let mut term = path_end.clone();
-                term.append_type_and_str(value);
-                term
-            };
+            let text = |value: &str| json_text_term(&path_end, value);
             let lower = map_user_bound(lower, text).unwrap_or_else(|| type_bound(&path_end, Type::Str, false));
             let upper = map_user_bound(upper, text).unwrap_or_else(|| type_bound(&path_end, Type::Str, true));
             vec![Box::new(InvertedIndexRangeQuery::new(lower, upper))]
@@ -209,19 +207,11 @@ impl QueryCompiler {
     /// addresses for the last octet, each a range of terms; an address
     /// written with leading zeros or in another form is not found.
     fn ipv4_blocks(&self, name: &str, blocks: &[(u32, u8)]) -> Result<Box<dyn Query>, QueryParserError> {
-        let (field, path) = self
-            .schema
-            .schema
-            .find_field(name)
-            .ok_or_else(|| QueryParserError::FieldDoesNotExist(name.to_string()))?;
+        let (field, path) = self.field_and_path(name)?;
         let json = self.schema.schema.get_field_entry(field).field_type().is_json();
         let path_end = json.then(|| Term::from_field_json_path(field, path, true));
         let term = |text: &str| match &path_end {
-            Some(path_end) => {
-                let mut term = path_end.clone();
-                term.append_type_and_str(text);
-                term
-            }
+            Some(path_end) => json_text_term(path_end, text),
             None => Term::from_field_text(field, text),
         };
         let mut spans = Vec::new();
@@ -271,11 +261,7 @@ impl QueryCompiler {
     /// two letters is one); `message`'s terms are lowercase words, so the
     /// word is lowercased there and must be one word.
     fn fuzzy(&self, name: &str, word: &str, distance: u8) -> Result<Box<dyn Query>, QueryParserError> {
-        let (field, path) = self
-            .schema
-            .schema
-            .find_field(name)
-            .ok_or_else(|| QueryParserError::FieldDoesNotExist(name.to_string()))?;
+        let (field, path) = self.field_and_path(name)?;
         let entry = self.schema.schema.get_field_entry(field);
         let term = match entry.field_type() {
             tantivy::schema::FieldType::Str(options) => match options.get_indexing_options() {
@@ -291,9 +277,7 @@ impl QueryCompiler {
                 None => return Err(QueryParserError::FieldNotIndexed(name.to_string())),
             },
             tantivy::schema::FieldType::JsonObject(_) if entry.is_indexed() => {
-                let mut term = Term::from_field_json_path(field, path, true);
-                term.append_type_and_str(word);
-                term
+                json_text_term(&Term::from_field_json_path(field, path, true), word)
             }
             _ => {
                 return Err(QueryParserError::UnsupportedQuery(format!(
@@ -309,11 +293,8 @@ impl QueryCompiler {
     /// a free field) is answered from its terms instead: every term of the
     /// field, or of the free field's path and the paths under it.
     fn exists(&self, name: &str) -> Result<Box<dyn Query>, QueryParserError> {
-        let schema = &self.schema.schema;
-        let (field, path) = schema
-            .find_field(name)
-            .ok_or_else(|| QueryParserError::FieldDoesNotExist(name.to_string()))?;
-        let entry = schema.get_field_entry(field);
+        let (field, path) = self.field_and_path(name)?;
+        let entry = self.schema.schema.get_field_entry(field);
         if entry.is_fast() && path.is_empty() {
             return Ok(Box::new(ExistsQuery::new(name.to_string(), false)));
         }
@@ -649,6 +630,14 @@ fn whole_upper(bound: Option<Bound<f64>>) -> Option<f64> {
         Bound::Excluded(x) => Some(x.ceil() - 1.0),
         Bound::Unbounded => None,
     }
+}
+
+/// The term of the text `value` at a free field's path (`path_end`: the
+/// path and the 0 byte ending it).
+fn json_text_term(path_end: &Term, value: &str) -> Term {
+    let mut term = path_end.clone();
+    term.append_type_and_str(value);
+    term
 }
 
 /// The terms of a free field's path (`path_end`: its path and the 0 byte
