@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::bad;
 use super::dsl::to_lucene;
+use super::source::SourceFilter;
 use super::sort::{cursor_text, sort_text};
 use crate::audit::AuditResults;
 use crate::error::ApiError;
@@ -36,8 +37,8 @@ pub struct EsSearch {
     #[serde(default)]
     #[allow(dead_code)]
     track_total_hits: Option<Value>,
+    /// Which fields of each hit to return ([`SourceFilter`]).
     #[serde(default, rename = "_source")]
-    #[allow(dead_code)]
     source: Option<Value>,
     #[serde(default)]
     #[allow(dead_code)]
@@ -54,15 +55,17 @@ pub struct EsUriParams {
     size: Option<usize>,
     from: Option<usize>,
     sort: Option<String>,
-    /// Accepted and ignored, as in the body: totals are always exact and
-    /// whole events are returned.
+    /// Accepted and ignored, as in the body: totals are always exact.
     #[allow(dead_code)]
     track_total_hits: Option<String>,
     #[allow(dead_code)]
     rest_total_hits_as_int: Option<String>,
     #[serde(rename = "_source")]
-    #[allow(dead_code)]
     source: Option<String>,
+    #[serde(rename = "_source_includes")]
+    source_includes: Option<String>,
+    #[serde(rename = "_source_excludes")]
+    source_excludes: Option<String>,
     #[allow(dead_code)]
     timeout: Option<String>,
     #[allow(dead_code)]
@@ -94,13 +97,22 @@ pub async fn search_index(
     search(state, identity, &index, uri, body).await
 }
 
-/// The URI parameters folded into the body; each of q, size, from and sort
-/// comes from one place only.
-fn merge_uri(uri: EsUriParams, mut body: EsSearch) -> Result<(EsSearch, Option<String>), ApiError> {
+/// The URI parameters folded into the body; each of q, size, from, sort
+/// and _source comes from one place only.
+fn merge_uri(uri: EsUriParams, mut body: EsSearch) -> Result<(EsSearch, Option<String>, SourceFilter), ApiError> {
     let twice = |name: &str| bad(format!("{name} is given both in the URI and in the body; give it once"));
     if uri.q.is_some() && body.query.is_some() {
         return Err(twice("q (the URI query) and query"));
     }
+    let uri_source = uri.source.is_some() || uri.source_includes.is_some() || uri.source_excludes.is_some();
+    if uri_source && body.source.is_some() {
+        return Err(twice("_source"));
+    }
+    let source = if uri_source {
+        SourceFilter::from_uri(uri.source.as_deref(), uri.source_includes.as_deref(), uri.source_excludes.as_deref())
+    } else {
+        SourceFilter::from_body(body.source.as_ref())?
+    };
     if let Some(size) = uri.size
         && body.size.replace(size).is_some()
     {
@@ -116,7 +128,7 @@ fn merge_uri(uri: EsUriParams, mut body: EsSearch) -> Result<(EsSearch, Option<S
     {
         return Err(twice("sort"));
     }
-    Ok((body, uri.q))
+    Ok((body, uri.q, source))
 }
 
 async fn search(
@@ -133,7 +145,7 @@ async fn search(
         Err(JsonRejection::MissingJsonContentType(_)) => EsSearch::default(),
         Err(e) => return Err(e.into()),
     };
-    let (body, uri_query) = merge_uri(uri, body)?;
+    let (body, uri_query, source) = merge_uri(uri, body)?;
     let stream = index_to_stream(index)?;
     let size = body.size.unwrap_or(10);
     let from = body.from.unwrap_or(0);
@@ -170,12 +182,15 @@ async fn search(
         .into_iter()
         .skip(from)
         .map(|event| {
-            json!({
+            let mut hit = json!({
                 "_index": event.get("stream").cloned().unwrap_or(Value::Null),
                 "_id": event.get("event.id").cloned().unwrap_or(Value::Null),
                 "_score": null,
-                "_source": event,
-            })
+            });
+            if let Some(kept) = source.apply(event) {
+                hit["_source"] = kept;
+            }
+            hit
         })
         .collect();
     let mut answer = json!({
