@@ -433,6 +433,15 @@ impl QueryCompiler {
                         upper: UserInputBound::Inclusive(literal.phrase),
                     }))
                 }
+                // `process.pid:IN [7 8]`: one such range per value (tantivy's
+                // set query reads terms).
+                UserInputLeaf::Set { field: Some(field), elements } if doc_values_only(&self.schema, &field) => {
+                    any_of(elements.into_iter().map(|value| UserInputLeaf::Range {
+                        field: Some(field.clone()),
+                        lower: UserInputBound::Inclusive(value.clone()),
+                        upper: UserInputBound::Inclusive(value),
+                    }))
+                }
                 UserInputLeaf::Literal(literal)
                     if literal.field_name.is_none() && literal.delimiter == Delimiter::None && !literal.prefix =>
                 {
@@ -1224,7 +1233,7 @@ mod indexed_tests {
         let index = Index::create_in_ram(schema.schema.clone());
         let mut writer: tantivy::IndexWriter<logwarden_store::EventDocument> = index.writer(15_000_000).unwrap();
         for (offset, payload) in [
-            r#"{"@timestamp":"2026-01-01T00:00:00Z","event.ingested":"2026-01-01T00:00:05Z","event.id":"f1:42","message":"a","log.offset":42,"fields":{"trace.id":"abc","ssh.method":"password","http.response.status_code":503,"source.bytes":1.5,"source.packets":18446744073709551615}}"#,
+            r#"{"@timestamp":"2026-01-01T00:00:00Z","event.ingested":"2026-01-01T00:00:05Z","event.id":"f1:42","message":"a","log.offset":42,"process.pid":7,"fields":{"trace.id":"abc","ssh.method":"password","http.response.status_code":503,"source.bytes":1.5,"source.packets":18446744073709551615}}"#,
             r#"{"@timestamp":"2026-01-01T00:00:01Z","event.ingested":"2026-01-01T00:00:06Z","event.id":"f1:43","message":"b","log.offset":43,"url.path":"/login","http.response.status_code":404,"source.bytes":2048,"file.mtime":"2026-01-01T00:00:03.250Z","source.packets":-3,"client.ip":"10.9.0.1"}"#,
         ]
         .into_iter()
@@ -1246,6 +1255,10 @@ mod indexed_tests {
             ("event.id:\"f1:4\"", 0),
             ("log.offset:43", 1),
             ("log.offset:[40 TO 50]", 2),
+            ("process.pid:7", 1),
+            ("process.pid:[1 TO 10] AND NOT message:b", 1),
+            ("process.pid:IN [7 8]", 1),
+            ("process.pid:*", 1),
             ("_offset:0", 1),
             ("@timestamp:\"2026-01-01T00:00:01Z\"", 1),
             ("event.ingested:[2026-01-01T00:00:05Z TO 2026-01-01T00:00:05Z]", 1),
@@ -1358,6 +1371,8 @@ mod indexed_tests {
         assert!(err.contains("`fields.trace.id` is not indexed"), "{err}");
         let err = count("message:a OR fields.trace.id:/ab.*/").unwrap_err();
         assert!(err.contains("fields.trace.id"), "{err}");
+        let err = count("process.pid:7*").unwrap_err();
+        assert!(err.contains("`process.pid` is kept as doc values"), "{err}");
         let err = count("log.offset:4*").unwrap_err();
         assert!(err.contains("`log.offset` is kept as doc values"), "{err}");
         let err = count("event.id:f1*").unwrap_err();
