@@ -386,6 +386,12 @@ impl QueryCompiler {
                     UserInputLeaf::All => (None, false),
                 };
                 let Some(field) = field.filter(|f| *f != BARE) else { return Ok(()) };
+                // A free field's path is bytes of its terms, where 0 and 1
+                // bytes are structure (a 0 in a path made tantivy's fuzzy
+                // query read a type code that is not one, and panic).
+                if field.chars().any(char::is_control) {
+                    return Err(format!("field `{}` has a control character in its name", field.escape_debug()));
+                }
                 if self.schema.schema.find_field(field).is_none() {
                     return Err(format!(
                         "field `{field}` does not exist: search an ECS field of the schema or a free field as `fields.NAME` (see README, \"What is searchable\")"
@@ -1314,6 +1320,10 @@ mod indexed_tests {
             ("nope:*", "`nope` does not exist"),
             ("nope:[* TO *]", "`nope` does not exist"),
             ("_exists_:nope", "`nope` does not exist"),
+            // Found by the fuzzer: a 0 byte in a free field's path panicked
+            // tantivy's fuzzy query.
+            ("fields.url.path\0:x~0", "control character"),
+            ("fields.url\u{1}path:*", "control character"),
             ("message:a OR nope:x", "`nope` does not exist"),
             ("_source:*", "_source"),
         ] {
