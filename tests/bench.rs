@@ -166,3 +166,55 @@ fn tiny_bench_reports_every_figure_with_its_baseline() {
         assert!(f["value"].as_f64().unwrap() > 0.0, "{name}: {f}");
     }
 }
+
+/// `--rounds 2`: the indexer and its same-schema baseline alternate, the
+/// pipeline runs twice; the per CPU-second figures are the medians of the
+/// rounds' rates, and the freshness figures pool every round's markers.
+#[test]
+fn rounds_alternate_the_indexer_with_its_baseline_and_pool_the_markers() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_logwarden"))
+        .args(["bench", "--lines", "5000", "--rounds", "2", "--skip-detect", "--skip-perf-test"])
+        .args(["--search-repeats", "1", "--min-markers", "5", "--json", "--out"])
+        .arg(&out)
+        .arg("--work-dir")
+        .arg(dir.path().join("work"))
+        .env("LOGWARDEN_KAFKA_BROKERS", support::brokers())
+        .env("LOGWARDEN_LOG", "warn")
+        .output()
+        .expect("running logwarden bench");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "bench failed:\n{stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).expect("--json prints JSON");
+    let rounds = &report["stages"]["rounds"];
+    let rates = |stage: &str, rate: &str| -> Vec<f64> {
+        let list = rounds[stage].as_array().unwrap_or_else(|| panic!("{stage} rounds missing: {rounds}"));
+        list.iter().map(|r| r[rate].as_f64().unwrap()).collect()
+    };
+    for stage in ["collector", "raw_producer", "indexer", "indexer_same_schema", "pipeline"] {
+        let wall = rates(stage, "events_per_sec");
+        assert_eq!(wall.len(), 2, "{stage}: {rounds}");
+        assert!(wall.iter().all(|&r| r > 0.0), "{stage}: {rounds}");
+    }
+    let (indexer, same) = (rates("indexer", "events_per_cpu_second"), rates("indexer_same_schema", "events_per_cpu_second"));
+    let figure = |name: &str| -> Value {
+        report["figures"].as_array().unwrap().iter().find(|f| f["name"] == name).cloned()
+            .unwrap_or_else(|| panic!("figure `{name}` missing"))
+    };
+    // Of two rounds the median is the lower.
+    let per_cpu = figure("indexer events per CPU-second");
+    assert_eq!(per_cpu["value"].as_f64().unwrap(), indexer.iter().copied().fold(f64::MAX, f64::min), "{per_cpu}");
+    assert_eq!(per_cpu["baseline_value"].as_f64().unwrap(), same.iter().copied().fold(f64::MAX, f64::min), "{per_cpu}");
+    assert!(per_cpu["note"].as_str().unwrap().contains("same schema, rounds"), "{per_cpu}");
+    // Every round's markers, each found once.
+    let freshness = &report["stages"]["pipeline_run"]["freshness"];
+    assert!(freshness["markers_written"].as_u64().unwrap() >= 10, "{freshness}");
+    assert_eq!(freshness["markers_found"], freshness["markers_written"], "{freshness}");
+    assert_eq!(freshness["latency"]["count"], freshness["markers_found"], "{freshness}");
+    // Only the first round's index is searched and kept.
+    let run = std::fs::read_dir(dir.path().join("work")).unwrap().next().unwrap().unwrap().path();
+    assert!(run.join("indexer-data").is_dir() && !run.join("indexer-data-1").exists(), "{}", run.display());
+    assert!(run.join("indexer-1.log").is_file() && run.join("run-1.log").is_file(), "{}", run.display());
+    assert!(!report["stages"]["search"].as_array().unwrap().is_empty());
+}

@@ -50,7 +50,7 @@ pub fn run(
         .with_context(|| format!("removing the corpus {} once it is in Kafka", corpus.dir.display()))?;
 
     stage("indexer: consuming the collector's topic into splits (RSS sampled throughout)");
-    let (indexer, api_usage, search) = indexer_stage(args, work, topic, size, corpus.last_event)?;
+    let (indexer, api_usage, search) = indexer_stage(args, work, topic, size, corpus.last_event, 0)?;
     let index_bytes = dir_bytes(&work.join("indexer-data").join("streams"));
 
     let samples = indexer.rss_over_time.as_ref().map_or(&[][..], |o| &o.samples[..]);

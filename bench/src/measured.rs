@@ -75,13 +75,19 @@ pub struct Pipeline {
     pub lag_max_events: Option<f64>,
 }
 
-/// Every round of the collector stages and the raw producer, in the order
-/// run; the table shows each one's median round ([`median_run`]).
-#[derive(Debug, Clone, Serialize)]
+/// Every round of the stages run in rounds, in the order run; the table
+/// shows each one's median round ([`median_run`]), or for the indexer's
+/// per CPU-second figures the median of the rounds' rates.
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Rounds {
     pub collector: Vec<Round>,
     pub collector_at_least_once: Vec<Round>,
     pub raw_producer: Vec<Round>,
+    /// The indexer and raw tantivy with the same schema, alternating.
+    pub indexer: Vec<Round>,
+    pub indexer_same_schema: Vec<Round>,
+    /// The whole pipeline in one `run` process (the freshness stage).
+    pub pipeline: Vec<Round>,
 }
 
 /// One round's rates.
@@ -91,20 +97,15 @@ pub struct Round {
     pub events_per_cpu_second: Option<f64>,
 }
 
-impl Rounds {
-    pub fn new(collector: &[Measured], at_least_once: &[Measured], raw: &[Measured]) -> Rounds {
-        let rounds = |runs: &[Measured]| {
-            runs.iter()
-                .map(|m| Round { events_per_sec: m.events_per_sec, events_per_cpu_second: m.events_per_cpu_second })
-                .collect()
-        };
-        Rounds {
-            collector: rounds(collector),
-            collector_at_least_once: rounds(at_least_once),
-            raw_producer: rounds(raw),
-        }
+impl Round {
+    pub fn of(runs: &[Measured]) -> Vec<Round> {
+        runs.iter()
+            .map(|m| Round { events_per_sec: m.events_per_sec, events_per_cpu_second: m.events_per_cpu_second })
+            .collect()
     }
+}
 
+impl Rounds {
     /// `"rounds (median shown): 266k ev/s, 292k ev/s, 301k ev/s"`, or
     /// `None` for one round.
     pub fn describe(rounds: &[Round], rate: impl Fn(&Round) -> Option<f64>) -> Option<String> {
@@ -115,6 +116,14 @@ impl Rounds {
                 .collect();
             format!("rounds (median shown): {}", rates.join(", "))
         })
+    }
+
+    /// The median of the rounds' `rate` (of an even count, the lower
+    /// middle); `None` when a round has none.
+    pub fn median(rounds: &[Round], rate: impl Fn(&Round) -> Option<f64>) -> Option<f64> {
+        let mut rates: Vec<f64> = rounds.iter().map(rate).collect::<Option<_>>()?;
+        rates.sort_by(f64::total_cmp);
+        rates.get(rates.len().checked_sub(1)? / 2).copied()
     }
 }
 
@@ -135,7 +144,12 @@ mod tests {
             Measured::new(seconds, 1000, 1000, Some(Usage { cpu_seconds: cpu, peak_rss_bytes: 0 }))
         };
         let runs = vec![run(2.0, 1.0), run(1.0, 4.0), run(4.0, 2.0)];
-        let rounds = Rounds::new(&runs, &runs, &runs);
+        let rounds = Rounds { collector: Round::of(&runs), ..Rounds::default() };
+        // Per CPU-second 1,000, 250 and 500: its median is not the median
+        // run's (500 events/s at 1,000 per CPU-second).
+        assert_eq!(Rounds::median(&rounds.collector, |r| r.events_per_cpu_second), Some(500.0));
+        assert_eq!(Rounds::median(&rounds.collector[..2], |r| r.events_per_cpu_second), Some(250.0), "the lower middle of two");
+        assert_eq!(Rounds::median(&[], |r| Some(r.events_per_sec)), None);
         let median = median_run(runs);
         assert_eq!(median.seconds, 2.0, "500 events/s is the middle of 250, 500 and 1,000");
         assert_eq!(

@@ -16,18 +16,22 @@ use crate::corpus::{self, CorpusInfo, Payloads, Size};
 use crate::detection::{self, Detection};
 use crate::figures::{Figures, figures};
 use crate::large;
-use crate::measured::{MB, Measured, Pipeline, Rounds, median_run};
+use crate::measured::{MB, Measured, Pipeline, Round, Rounds, median_run};
 use crate::kafka::{self, KafkaBytes, PerfTest, Topics, Watermarks};
 use crate::process::{self, Component, Usage};
 use crate::report;
 use crate::rss::RssSampler;
-use crate::search::{self, Markers, QueryLatency, SearchClient};
+use crate::search::{self, Freshness, Markers, QueryLatency, SearchClient};
 use crate::tantivy_baseline;
 
 const STOP_GRACE: Duration = Duration::from_secs(60);
 const MARKER_POLL: Duration = Duration::from_millis(100);
 /// How often the freshness stage samples the indexer's lag.
 pub(crate) const LAG_SAMPLE: Duration = Duration::from_millis(250);
+/// How often the freshness stage counts the searchable events: the end of
+/// the corpus is seen within this (each second before: up to 9 % of an
+/// 11 s run added to the pipeline's time).
+const COUNT_POLL: Duration = Duration::from_millis(250);
 /// How long markers written after the load may take to show up.
 const MARKER_WAIT: Duration = Duration::from_secs(30);
 
@@ -139,7 +143,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         eprintln!("bench:   {:.0} events/s", run.events_per_sec);
         raw_runs.push(run);
     }
-    let rounds_note = Rounds::new(&eo_runs, &alo_runs, &raw_runs);
+    let mut rounds_note = Rounds {
+        collector: Round::of(&eo_runs),
+        collector_at_least_once: Round::of(&alo_runs),
+        raw_producer: Round::of(&raw_runs),
+        ..Rounds::default()
+    };
     let (collector, collector_alo, raw_producer) =
         (median_run(eo_runs), median_run(alo_runs), median_run(raw_runs));
     let raw_topic = topic("raw");
@@ -160,21 +169,40 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let perf_note = perf.as_ref().err().map(|e| format!("{e:#}"));
     let perf = perf.ok();
 
-    // e. indexer, then raw tantivy, then search latency on the finished index
-    stage("indexer: consuming the collector's topic into splits");
-    let (indexer, api_usage, search) =
-        indexer_stage(&args, &work, &topic("collector"), payloads.size(), corpus.last_event)?;
-    let index_bytes = dir_bytes(&work.join("indexer-data").join("streams"));
-    stage("raw tantivy, same schema: the indexer's documents (LogSchema), one commit");
-    let same = tantivy_baseline::index_same_schema(&payloads, &work.join("tantivy-same-schema"), workers as usize)?;
-    let tantivy_same = Measured::with_cpu_seconds(same.elapsed.as_secs_f64(), events, payloads.raw_bytes, Some(same.cpu_seconds));
-    eprintln!(
-        "bench:   {:.0} events/s on {workers} threads, {:.0} events per CPU-second",
-        tantivy_same.events_per_sec,
-        tantivy_same.events_per_cpu_second.unwrap_or_default()
-    );
-    let same_schema_bytes = dir_bytes(&work.join("tantivy-same-schema"));
-    let _ = std::fs::remove_dir_all(work.join("tantivy-same-schema"));
+    // e. the indexer and raw tantivy with the same schema in alternating
+    // rounds (search latency on the first round's finished index)
+    let (mut indexer_runs, mut same_runs) = (Vec::new(), Vec::new());
+    let (mut api_usage, mut search, mut index_bytes, mut same_schema_bytes) = (None, Vec::new(), 0, 0);
+    for round in 0..rounds {
+        let of = format!("round {} of {rounds}", round + 1);
+        stage(&format!("indexer ({of}): consuming the collector's topic into splits"));
+        let (measured, usage, latency) =
+            indexer_stage(&args, &work, &topic("collector"), payloads.size(), corpus.last_event, round)?;
+        indexer_runs.push(measured);
+        let data = work.join(round_dir("indexer-data", round));
+        if round == 0 {
+            (api_usage, search, index_bytes) = (usage, latency, dir_bytes(&data.join("streams")));
+        } else {
+            let _ = std::fs::remove_dir_all(&data);
+        }
+        stage(&format!("raw tantivy, same schema ({of}): the indexer's documents (LogSchema), one commit"));
+        let dir = work.join("tantivy-same-schema");
+        let same = tantivy_baseline::index_same_schema(&payloads, &dir, workers as usize)?;
+        let tantivy_same = Measured::with_cpu_seconds(same.elapsed.as_secs_f64(), events, payloads.raw_bytes, Some(same.cpu_seconds));
+        eprintln!(
+            "bench:   {:.0} events/s on {workers} threads, {:.0} events per CPU-second",
+            tantivy_same.events_per_sec,
+            tantivy_same.events_per_cpu_second.unwrap_or_default()
+        );
+        same_runs.push(tantivy_same);
+        if round == 0 {
+            same_schema_bytes = dir_bytes(&dir);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    rounds_note.indexer = Round::of(&indexer_runs);
+    rounds_note.indexer_same_schema = Round::of(&same_runs);
+    let (indexer, tantivy_same) = (median_run(indexer_runs), median_run(same_runs));
     stage("raw tantivy, 4 fields: the same events into a plain index (tantivy's ceiling)");
     let tantivy_elapsed =
         tantivy_baseline::index(&payloads, &work.join("tantivy"), workers as usize)?;
@@ -189,10 +217,26 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         tantivy.events_per_sec
     );
 
-    // f. freshness under load: everything in one `run` process
-    stage("freshness: `logwarden run` on the corpus with marker lines during the load");
-    topics.create(&topic("run"))?;
-    let pipeline = freshness_stage(&args, &work, &topic("run"), &corpus_glob, &payloads)?;
+    // f. freshness under load: everything in one `run` process, in rounds
+    // (the markers of every round pooled)
+    let mut pipeline_runs = Vec::new();
+    for round in 0..rounds {
+        stage(&format!(
+            "freshness (round {} of {rounds}): `logwarden run` on the corpus with marker lines during the load",
+            round + 1
+        ));
+        let name = round_dir(&topic("run"), round);
+        topics.create(&name)?;
+        pipeline_runs.push(freshness_stage(&args, &work, &name, &corpus_glob, &payloads, round)?);
+        if round > 0 {
+            let _ = std::fs::remove_dir_all(work.join(round_dir("run-data", round)));
+        }
+    }
+    rounds_note.pipeline = pipeline_runs.iter().map(|p| Round::of(std::slice::from_ref(&p.measured))[0]).collect();
+    let freshness = Freshness::pooled(&pipeline_runs.iter().map(|p| &p.freshness).collect::<Vec<_>>());
+    pipeline_runs.sort_by(|a, b| a.measured.events_per_sec.total_cmp(&b.measured.events_per_sec));
+    let mut pipeline = pipeline_runs.swap_remove((pipeline_runs.len() - 1) / 2);
+    pipeline.freshness = freshness;
 
     // g. the detector: throughput beside rsigma, CPU share, alert latency
     let detection: Option<Detection> = if args.skip_detect {
@@ -396,12 +440,13 @@ pub(crate) fn indexer_stage(
     topic: &str,
     size: Size,
     newest_event: chrono::DateTime<Utc>,
+    round: usize,
 ) -> anyhow::Result<(Measured, Option<Usage>, Vec<QueryLatency>)> {
     let events = size.events;
-    let data = work.join("indexer-data");
-    let log = work.join("indexer.log");
-    let api_log = work.join("query-api.log");
-    let group = format!("{topic}-indexer");
+    let data = work.join(round_dir("indexer-data", round));
+    let log = work.join(round_dir("indexer", round) + ".log");
+    let api_log = work.join(round_dir("query-api", round) + ".log");
+    let group = round_dir(&format!("{topic}-indexer"), round);
     let workers = args.workers().to_string();
     let command = strings(&[
         "indexer",
@@ -440,15 +485,21 @@ pub(crate) fn indexer_stage(
         measured.events_per_sec,
         (first - started).as_secs_f64()
     );
-    stage("search latency: the query API issue's queries on the finished index");
-    let addr = api.http.clone().context("query API address")?;
-    let search = search::query_latency(
-        &addr,
-        key.as_deref(),
-        &search::queries(newest_event),
-        args.search_clients,
-        args.search_repeats(),
-    )?;
+    // The first round's index answers the searches (the others only time
+    // indexing).
+    let search = if round == 0 {
+        stage("search latency: the query API issue's queries on the finished index");
+        let addr = api.http.clone().context("query API address")?;
+        search::query_latency(
+            &addr,
+            key.as_deref(),
+            &search::queries(newest_event),
+            args.search_clients,
+            args.search_repeats(),
+        )?
+    } else {
+        Vec::new()
+    };
     let api_usage = api.usage().ok();
     api.stop(STOP_GRACE)?;
     Ok((measured, api_usage, search))
@@ -460,12 +511,13 @@ fn freshness_stage(
     topic: &str,
     glob: &str,
     payloads: &Payloads,
+    round: usize,
 ) -> anyhow::Result<Pipeline> {
-    let markers_dir = work.join("markers");
+    let markers_dir = work.join(round_dir("markers", round));
     std::fs::create_dir_all(&markers_dir)?;
     let markers_path = markers_dir.join("markers.log");
     let mut markers = Markers::create(&markers_path)?;
-    let log = work.join("run.log");
+    let log = work.join(round_dir("run", round) + ".log");
     let group = format!("{topic}-indexer");
     let workers = args.workers().to_string();
     let markers_glob = markers_path.display().to_string();
@@ -490,12 +542,12 @@ fn freshness_stage(
     let started = Instant::now();
     let mut run = Component::start(
         "run",
-        &with_path(command, &work.join("run-data")),
+        &with_path(command, &work.join(round_dir("run-data", round))),
         &log,
         true,
     )?;
     let addr = run.http.clone().context("run HTTP address")?;
-    let client = SearchClient::new(&addr, search::admin_key(&work.join("run-data")).as_deref())?;
+    let client = SearchClient::new(&addr, search::admin_key(&work.join(round_dir("run-data", round))).as_deref())?;
     let events = payloads.len() as u64;
     // Markers are paced from when the pipeline serves, not from its spawn:
     // no burst of markers queued up during start-up.
@@ -505,7 +557,7 @@ fn freshness_stage(
     let mut corpus_done: Option<Instant> = None;
     let mut markers_during_load = 0;
     let mut last_write = Instant::now();
-    let mut last_count = Instant::now() - Duration::from_secs(1);
+    let mut last_count = Instant::now() - COUNT_POLL;
     let mut last_report = Instant::now();
     let mut lags = Vec::new();
     let mut last_lag = Instant::now() - LAG_SAMPLE;
@@ -526,7 +578,7 @@ fn freshness_stage(
             }
         }
         markers.poll(&client)?;
-        if corpus_done.is_none() && last_count.elapsed() >= Duration::from_secs(1) {
+        if corpus_done.is_none() && last_count.elapsed() >= COUNT_POLL {
             last_count = Instant::now();
             let seen = (markers.written() - markers.outstanding()) as u64;
             let total = client.count()?;
@@ -608,6 +660,11 @@ pub(crate) fn dir_bytes(dir: &Path) -> u64 {
             Err(_) => 0,
         })
         .sum()
+}
+
+/// `name` for the first round, `name-N` for round N after it.
+fn round_dir(name: &str, round: usize) -> String {
+    if round == 0 { name.to_string() } else { format!("{name}-{round}") }
 }
 
 fn strings(items: &[&str]) -> Vec<String> {

@@ -143,6 +143,24 @@ pub struct Freshness {
     /// Line written (and flushed) to first returned by a search.
     pub latency: Option<Distribution>,
     pub poll_interval_ms: u64,
+    /// Each found marker's latency, for pooling rounds.
+    #[serde(skip)]
+    pub latencies_ms: Vec<f64>,
+}
+
+impl Freshness {
+    /// The markers of every round as one sample (their latencies pooled:
+    /// a p99 over all of them rather than each round's largest few).
+    pub fn pooled(rounds: &[&Freshness]) -> Freshness {
+        let latencies_ms: Vec<f64> = rounds.iter().flat_map(|f| f.latencies_ms.iter().copied()).collect();
+        Freshness {
+            markers_written: rounds.iter().map(|f| f.markers_written).sum(),
+            markers_found: rounds.iter().map(|f| f.markers_found).sum(),
+            latency: distribution(&latencies_ms),
+            poll_interval_ms: rounds.first().map_or(0, |f| f.poll_interval_ms),
+            latencies_ms,
+        }
+    }
 }
 
 impl Markers {
@@ -222,6 +240,7 @@ impl Markers {
             markers_found: self.seen.len(),
             latency: distribution(&latencies),
             poll_interval_ms: poll_interval.as_millis() as u64,
+            latencies_ms: latencies,
         }
     }
 }
@@ -416,6 +435,23 @@ mod tests {
         assert_eq!(metric_total(text, "lag"), Some(7.0));
         assert_eq!(metric_total(text, "lag_other"), Some(100.0));
         assert_eq!(metric_total(text, "la"), None);
+    }
+
+    #[test]
+    fn rounds_of_markers_pool_into_one_distribution() {
+        let round = |latencies_ms: Vec<f64>, written: usize| Freshness {
+            markers_written: written,
+            markers_found: latencies_ms.len(),
+            latency: distribution(&latencies_ms),
+            poll_interval_ms: 100,
+            latencies_ms,
+        };
+        let (a, b) = (round(vec![100.0, 300.0], 3), round(vec![200.0, 2500.0, 400.0], 3));
+        let pooled = Freshness::pooled(&[&a, &b]);
+        assert_eq!((pooled.markers_written, pooled.markers_found), (6, 5));
+        let latency = pooled.latency.unwrap();
+        assert_eq!((latency.count, latency.p50_ms, latency.max_ms), (5, 300.0, 2500.0));
+        assert!(Freshness::pooled(&[]).latency.is_none());
     }
 
     #[test]
