@@ -9,22 +9,30 @@ use std::process::Command;
 
 use serde_json::Value;
 
-#[test]
-fn tiny_bench_reports_every_figure_with_its_baseline() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("report.json");
+/// Runs `logwarden bench ARGS --json --out DIR/report.json --work-dir
+/// DIR/work` against the test broker; what it printed on stdout.
+fn bench(dir: &std::path::Path, args: &[&str]) -> Value {
     let output = Command::new(env!("CARGO_BIN_EXE_logwarden"))
-        .args(["bench", "--lines", "20000", "--quick", "--json", "--out"])
-        .arg(&out)
+        .arg("bench")
+        .args(args)
+        .args(["--json", "--out"])
+        .arg(dir.join("report.json"))
         .arg("--work-dir")
-        .arg(dir.path().join("work"))
+        .arg(dir.join("work"))
         .env("LOGWARDEN_KAFKA_BROKERS", support::brokers())
         .env("LOGWARDEN_LOG", "warn")
         .output()
         .expect("running logwarden bench");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "bench failed:\n{stderr}");
-    let printed: Value = serde_json::from_slice(&output.stdout).expect("--json prints JSON");
+    serde_json::from_slice(&output.stdout).expect("--json prints JSON")
+}
+
+#[test]
+fn tiny_bench_reports_every_figure_with_its_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.json");
+    let printed = bench(dir.path(), &["--lines", "20000", "--quick"]);
     let saved: Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).expect("--out holds JSON");
     assert_eq!(printed, saved);
@@ -173,20 +181,10 @@ fn tiny_bench_reports_every_figure_with_its_baseline() {
 #[test]
 fn rounds_alternate_the_indexer_with_its_baseline_and_pool_the_markers() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("report.json");
-    let output = Command::new(env!("CARGO_BIN_EXE_logwarden"))
-        .args(["bench", "--lines", "5000", "--rounds", "2", "--skip-detect", "--skip-perf-test"])
-        .args(["--search-repeats", "1", "--min-markers", "5", "--json", "--out"])
-        .arg(&out)
-        .arg("--work-dir")
-        .arg(dir.path().join("work"))
-        .env("LOGWARDEN_KAFKA_BROKERS", support::brokers())
-        .env("LOGWARDEN_LOG", "warn")
-        .output()
-        .expect("running logwarden bench");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "bench failed:\n{stderr}");
-    let report: Value = serde_json::from_slice(&output.stdout).expect("--json prints JSON");
+    let report = bench(
+        dir.path(),
+        &["--lines", "5000", "--rounds", "2", "--skip-detect", "--skip-perf-test", "--search-repeats", "1", "--min-markers", "5"],
+    );
     let rounds = &report["stages"]["rounds"];
     let rates = |stage: &str, rate: &str| -> Vec<f64> {
         let list = rounds[stage].as_array().unwrap_or_else(|| panic!("{stage} rounds missing: {rounds}"));

@@ -98,10 +98,12 @@ pub struct Round {
 }
 
 impl Round {
+    pub fn from(run: &Measured) -> Round {
+        Round { events_per_sec: run.events_per_sec, events_per_cpu_second: run.events_per_cpu_second }
+    }
+
     pub fn of(runs: &[Measured]) -> Vec<Round> {
-        runs.iter()
-            .map(|m| Round { events_per_sec: m.events_per_sec, events_per_cpu_second: m.events_per_cpu_second })
-            .collect()
+        runs.iter().map(Round::from).collect()
     }
 }
 
@@ -128,9 +130,14 @@ impl Rounds {
 }
 
 /// The run with the median events/s (of an even count, the lower middle).
-pub fn median_run(mut runs: Vec<Measured>) -> Measured {
+pub fn median_run(runs: Vec<Measured>) -> Measured {
+    median_by(runs, |m| m.events_per_sec)
+}
+
+/// The item with the median `rate` (of an even count, the lower middle).
+pub fn median_by<T>(mut runs: Vec<T>, rate: impl Fn(&T) -> f64) -> T {
     assert!(!runs.is_empty(), "at least one round");
-    runs.sort_by(|a, b| a.events_per_sec.total_cmp(&b.events_per_sec));
+    runs.sort_by(|a, b| rate(a).total_cmp(&rate(b)));
     runs.swap_remove((runs.len() - 1) / 2)
 }
 

@@ -16,7 +16,7 @@ use crate::corpus::{self, CorpusInfo, Payloads, Size};
 use crate::detection::{self, Detection};
 use crate::figures::{Figures, figures};
 use crate::large;
-use crate::measured::{MB, Measured, Pipeline, Round, Rounds, median_run};
+use crate::measured::{MB, Measured, Pipeline, Round, Rounds, median_by, median_run};
 use crate::kafka::{self, KafkaBytes, PerfTest, Topics, Watermarks};
 use crate::process::{self, Component, Usage};
 use crate::report;
@@ -119,7 +119,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let (mut eo_runs, mut alo_runs, mut raw_runs) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         let of = format!("round {} of {rounds}", round + 1);
-        let name = |what: &str| if round == 0 { topic(what) } else { topic(&format!("{what}-{round}")) };
+        let name = |what: &str| of_round(&topic(what), round);
         stage(&format!("collector ({of}): tailing the corpus into Kafka"));
         topics.create(&name("collector"))?;
         let run = collector_stage(&args, &work, &name("collector"), &corpus_glob, payloads.size(), "exactly_once", round)?;
@@ -179,7 +179,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         let (measured, usage, latency) =
             indexer_stage(&args, &work, &topic("collector"), payloads.size(), corpus.last_event, round)?;
         indexer_runs.push(measured);
-        let data = work.join(round_dir("indexer-data", round));
+        let data = work.join(of_round("indexer-data", round));
         if round == 0 {
             (api_usage, search, index_bytes) = (usage, latency, dir_bytes(&data.join("streams")));
         } else {
@@ -225,17 +225,16 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             "freshness (round {} of {rounds}): `logwarden run` on the corpus with marker lines during the load",
             round + 1
         ));
-        let name = round_dir(&topic("run"), round);
+        let name = of_round(&topic("run"), round);
         topics.create(&name)?;
         pipeline_runs.push(freshness_stage(&args, &work, &name, &corpus_glob, &payloads, round)?);
         if round > 0 {
-            let _ = std::fs::remove_dir_all(work.join(round_dir("run-data", round)));
+            let _ = std::fs::remove_dir_all(work.join(of_round("run-data", round)));
         }
     }
-    rounds_note.pipeline = pipeline_runs.iter().map(|p| Round::of(std::slice::from_ref(&p.measured))[0]).collect();
+    rounds_note.pipeline = pipeline_runs.iter().map(|p| Round::from(&p.measured)).collect();
     let freshness = Freshness::pooled(&pipeline_runs.iter().map(|p| &p.freshness).collect::<Vec<_>>());
-    pipeline_runs.sort_by(|a, b| a.measured.events_per_sec.total_cmp(&b.measured.events_per_sec));
-    let mut pipeline = pipeline_runs.swap_remove((pipeline_runs.len() - 1) / 2);
+    let mut pipeline = median_by(pipeline_runs, |p| p.measured.events_per_sec);
     pipeline.freshness = freshness;
 
     // g. the detector: throughput beside rsigma, CPU share, alert latency
@@ -443,10 +442,10 @@ pub(crate) fn indexer_stage(
     round: usize,
 ) -> anyhow::Result<(Measured, Option<Usage>, Vec<QueryLatency>)> {
     let events = size.events;
-    let data = work.join(round_dir("indexer-data", round));
-    let log = work.join(round_dir("indexer", round) + ".log");
-    let api_log = work.join(round_dir("query-api", round) + ".log");
-    let group = round_dir(&format!("{topic}-indexer"), round);
+    let data = work.join(of_round("indexer-data", round));
+    let log = work.join(of_round("indexer", round) + ".log");
+    let api_log = work.join(of_round("query-api", round) + ".log");
+    let group = of_round(&format!("{topic}-indexer"), round);
     let workers = args.workers().to_string();
     let command = strings(&[
         "indexer",
@@ -513,11 +512,11 @@ fn freshness_stage(
     payloads: &Payloads,
     round: usize,
 ) -> anyhow::Result<Pipeline> {
-    let markers_dir = work.join(round_dir("markers", round));
+    let markers_dir = work.join(of_round("markers", round));
     std::fs::create_dir_all(&markers_dir)?;
     let markers_path = markers_dir.join("markers.log");
     let mut markers = Markers::create(&markers_path)?;
-    let log = work.join(round_dir("run", round) + ".log");
+    let log = work.join(of_round("run", round) + ".log");
     let group = format!("{topic}-indexer");
     let workers = args.workers().to_string();
     let markers_glob = markers_path.display().to_string();
@@ -540,14 +539,10 @@ fn freshness_stage(
         "--data-dir",
     ]);
     let started = Instant::now();
-    let mut run = Component::start(
-        "run",
-        &with_path(command, &work.join(round_dir("run-data", round))),
-        &log,
-        true,
-    )?;
+    let data = work.join(of_round("run-data", round));
+    let mut run = Component::start("run", &with_path(command, &data), &log, true)?;
     let addr = run.http.clone().context("run HTTP address")?;
-    let client = SearchClient::new(&addr, search::admin_key(&work.join(round_dir("run-data", round))).as_deref())?;
+    let client = SearchClient::new(&addr, search::admin_key(&data).as_deref())?;
     let events = payloads.len() as u64;
     // Markers are paced from when the pipeline serves, not from its spawn:
     // no burst of markers queued up during start-up.
@@ -662,8 +657,9 @@ pub(crate) fn dir_bytes(dir: &Path) -> u64 {
         .sum()
 }
 
-/// `name` for the first round, `name-N` for round N after it.
-fn round_dir(name: &str, round: usize) -> String {
+/// `name` (a file, directory or topic) for the first round, `name-N` for
+/// round N after it.
+fn of_round(name: &str, round: usize) -> String {
     if round == 0 { name.to_string() } else { format!("{name}-{round}") }
 }
 
