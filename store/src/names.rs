@@ -49,9 +49,17 @@ impl Signature {
             let tail = u64::from_le_bytes(name[len - 8..].try_into().expect("8 bytes"));
             Signature { len, head, tail }
         } else {
-            let mut padded = [0u8; 8];
-            padded[..len].copy_from_slice(name);
-            Signature { len, head: u64::from_le_bytes(padded), tail: 0 }
+            // The name zero-padded to 8 bytes, read as little-endian, from
+            // two overlapping loads rather than a copy of `len` bytes (a
+            // call to memcpy per key).
+            let head = if len >= 4 {
+                let low = u32::from_le_bytes(name[..4].try_into().expect("4 bytes"));
+                let high = u32::from_le_bytes(name[len - 4..].try_into().expect("4 bytes"));
+                u64::from(low) | (u64::from(high) << (8 * (len - 4)))
+            } else {
+                name.iter().rev().fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
+            };
+            Signature { len, head, tail: 0 }
         }
     }
 
@@ -146,6 +154,20 @@ mod tests {
         }
         let empty: NameTable<()> = NameTable::new(Vec::<(&str, ())>::new());
         assert!(empty.is_empty() && !empty.contains("x"));
+    }
+
+    /// A name shorter than 8 bytes is read as the 8 bytes it makes padded
+    /// with zeros, whatever its length: every byte in its place, none
+    /// read twice into another's.
+    #[test]
+    fn a_short_name_is_its_bytes_padded() {
+        let bytes = [0x01u8, 0xff, 0x80, 0x7f, 0x00, 0x41, 0xfe];
+        for len in 0..=bytes.len() {
+            let mut padded = [0u8; 8];
+            padded[..len].copy_from_slice(&bytes[..len]);
+            let signature = Signature::of(&bytes[..len]);
+            assert_eq!(signature, Signature { len, head: u64::from_le_bytes(padded), tail: 0 }, "{len} bytes");
+        }
     }
 
     /// Many names that collide in their slots are all found (probing
