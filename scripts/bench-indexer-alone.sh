@@ -2,7 +2,7 @@
 # Times `logwarden indexer` alone on a topic already filled (e.g. by
 # `logwarden collector` on a bench corpus), from process start until every
 # event is indexed, then until it stopped on SIGTERM (its last commit):
-# events/s, CPU seconds, cores busy, and its commits by reason. One lever at
+# events/s, CPU seconds, cores busy, its commits by reason and its peak RSS. One lever at
 # a time: pass indexer flags after the topic, e.g. `-c lever.toml`.
 #
 #   scripts/bench-indexer-alone.sh TOPIC EVENTS [indexer flags...]
@@ -32,6 +32,7 @@ done
 done_at=$(date +%s.%N)
 commits=$(metrics | grep -E '^logwarden_indexer_commits_total' || true)
 read -r utime stime < <(awk '{print $14, $15}' "/proc/$pid/stat")
+peak_rss=$(awk '/^VmHWM/ {printf "%.0f MiB", $2 / 1024}' "/proc/$pid/status")
 kill -TERM "$pid"; wait "$pid"
 stopped=$(date +%s.%N)
 python3 - "$events" "$started" "$done_at" "$stopped" "$utime" "$stime" "$(getconf CLK_TCK)" <<'PY'
@@ -44,4 +45,5 @@ print(f"indexed {events} events in {done - started:.1f} s ({events / (done - sta
       f"{cpu / (done - started):.2f} cores busy)")
 PY
 sed 's/^/  /' <<<"$commits"
+echo "  peak RSS: $peak_rss"
 echo "  index on disk: $(du -sh "$work/data/streams" | cut -f1)"

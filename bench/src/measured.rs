@@ -120,6 +120,25 @@ impl Rounds {
         })
     }
 
+    /// Each round's ratio of `rounds` to the `baselines` round run beside
+    /// it: `"ratio per round: 0.69, 0.84"`, or `None` for one round. The
+    /// host's load drifts between rounds; a pair run minutes apart shares
+    /// most of it, so the spread of these says how far the ratio of the
+    /// medians can be trusted.
+    pub fn paired_ratios(rounds: &[Round], baselines: &[Round], rate: impl Fn(&Round) -> Option<f64>) -> Option<String> {
+        (rounds.len() > 1).then(|| {
+            let ratios: Vec<String> = rounds
+                .iter()
+                .zip(baselines)
+                .map(|(r, b)| match (rate(r), rate(b)) {
+                    (Some(r), Some(b)) if b > 0.0 => format!("{:.2}", r / b),
+                    _ => "n/a".to_string(),
+                })
+                .collect();
+            format!("ratio per round: {}", ratios.join(", "))
+        })
+    }
+
     /// The median of the rounds' `rate` (of an even count, the lower
     /// middle); `None` when a round has none.
     pub fn median(rounds: &[Round], rate: impl Fn(&Round) -> Option<f64>) -> Option<f64> {
@@ -165,5 +184,17 @@ mod tests {
         );
         assert_eq!(Rounds::describe(&rounds.collector[..1], |r| Some(r.events_per_sec)), None);
         assert_eq!(median_run(vec![run(1.0, 1.0), run(2.0, 1.0)]).seconds, 2.0, "the lower middle of two");
+    }
+
+    #[test]
+    fn each_round_is_divided_by_the_baseline_round_beside_it() {
+        let round = |per_cpu: Option<f64>| Round { events_per_sec: 1.0, events_per_cpu_second: per_cpu };
+        let indexer = [round(Some(90.0)), round(Some(100.0)), round(None)];
+        let baseline = [round(Some(120.0)), round(Some(125.0)), round(Some(130.0))];
+        assert_eq!(
+            Rounds::paired_ratios(&indexer, &baseline, |r| r.events_per_cpu_second).as_deref(),
+            Some("ratio per round: 0.75, 0.80, n/a")
+        );
+        assert_eq!(Rounds::paired_ratios(&indexer[..1], &baseline[..1], |r| r.events_per_cpu_second), None);
     }
 }
