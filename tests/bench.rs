@@ -205,11 +205,20 @@ fn rounds_alternate_the_indexer_with_its_baseline_and_pool_the_markers() {
     assert_eq!(per_cpu["value"].as_f64().unwrap(), indexer.iter().copied().fold(f64::MAX, f64::min), "{per_cpu}");
     assert_eq!(per_cpu["baseline_value"].as_f64().unwrap(), same.iter().copied().fold(f64::MAX, f64::min), "{per_cpu}");
     assert!(per_cpu["note"].as_str().unwrap().contains("same schema, rounds"), "{per_cpu}");
+    let ratios: Vec<f64> = indexer.iter().zip(&same).map(|(i, s)| i / s).collect();
+    let named = format!("ratio per round: {:.2}, {:.2}", ratios[0], ratios[1]);
+    assert!(per_cpu["note"].as_str().unwrap().contains(&named), "{named} in {per_cpu}");
     // Every round's markers, each found once.
     let freshness = &report["stages"]["pipeline_run"]["freshness"];
     assert!(freshness["markers_written"].as_u64().unwrap() >= 10, "{freshness}");
     assert_eq!(freshness["markers_found"], freshness["markers_written"], "{freshness}");
     assert_eq!(freshness["latency"]["count"], freshness["markers_found"], "{freshness}");
+    // The slowest markers, the slowest first, its latency the maximum.
+    let slowest = freshness["slowest"].as_array().unwrap();
+    assert_eq!(slowest.len(), 5, "{freshness}");
+    assert_eq!(slowest[0]["latency_ms"], freshness["latency"]["max_ms"], "{freshness}");
+    assert!(slowest.windows(2).all(|w| w[0]["latency_ms"].as_f64() >= w[1]["latency_ms"].as_f64()), "{freshness}");
+    assert!(slowest.iter().all(|m| m["round"].as_u64().unwrap() < 2), "{freshness}");
     // Only the first round's index is searched and kept.
     let run = std::fs::read_dir(dir.path().join("work")).unwrap().next().unwrap().unwrap().path();
     assert!(run.join("indexer-data").is_dir() && !run.join("indexer-data-1").exists(), "{}", run.display());

@@ -206,7 +206,15 @@ pub fn figures(f: &Figures<'_>) -> Vec<Figure> {
         .note(fresh_note),
     );
     figures.push(Figure::new("freshness p99", fresh.map(|d| d.p99_ms), "ms").goal(Goal::ValueAtMost(2000.0)));
-    figures.push(Figure::new("freshness max", fresh.map(|d| d.max_ms), "ms"));
+    let slowest: Vec<String> = f
+        .pipeline
+        .freshness
+        .slowest
+        .iter()
+        .map(|m| format!("{:.0} ms (round {}, written {:.1} s in)", m.latency_ms, m.round + 1, m.written_s))
+        .collect();
+    let slowest_note = if slowest.is_empty() { String::new() } else { format!("slowest markers: {}", slowest.join(", ")) };
+    figures.push(Figure::new("freshness max", fresh.map(|d| d.max_ms), "ms").note(slowest_note));
     figures.push(
         Figure::new("indexer lag during the load (p50)", f.pipeline.lag_p50_events, "events").note(
             "logwarden_indexer_partition_lag_events summed over partitions, sampled every 250 ms while the corpus loads; `run` holds file sources back over collector.max_index_backlog",

@@ -75,8 +75,10 @@ impl Figure {
         self
     }
 
+    /// A note under the table; an empty one is none.
     pub fn note(mut self, note: impl Into<String>) -> Figure {
-        self.note = Some(note.into());
+        let note = note.into();
+        self.note = (!note.is_empty()).then_some(note);
         self
     }
 }
@@ -253,6 +255,8 @@ mod tests {
         assert!(text.contains("0.75"), "{text}");
         assert!(text.contains("n/a"), "{text}");
         assert!(text.contains("- histogram p50: unsupported"), "{text}");
+        let silent = Figure::new("collector per core", Some(1.0), "ev/s").note("");
+        assert!(silent.note.is_none() && !table(&[silent]).contains("notes:"), "an empty note is none");
         assert_eq!(human(1.5 * 1024.0 * 1024.0 * 1024.0, "bytes"), "1.50 GiB");
     }
 }

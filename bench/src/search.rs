@@ -143,22 +143,51 @@ pub struct Freshness {
     /// Line written (and flushed) to first returned by a search.
     pub latency: Option<Distribution>,
     pub poll_interval_ms: u64,
-    /// Each found marker's latency, for pooling rounds.
+    /// The slowest markers, slowest first: when in its round each was
+    /// written, so a slow tail shows whether it came at the start, at
+    /// the end or throughout the load.
+    pub slowest: Vec<Marker>,
+    /// Every marker found, for pooling rounds.
     #[serde(skip)]
-    pub latencies_ms: Vec<f64>,
+    pub markers: Vec<Marker>,
+}
+
+/// A marker found: its round, when it was written (seconds after the
+/// round's first marker) and its latency.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Marker {
+    pub round: usize,
+    pub written_s: f64,
+    pub latency_ms: f64,
+}
+
+/// How many of the slowest markers the report names.
+const SLOWEST: usize = 5;
+
+fn slowest(markers: &[Marker]) -> Vec<Marker> {
+    let mut sorted = markers.to_vec();
+    sorted.sort_by(|a, b| b.latency_ms.total_cmp(&a.latency_ms));
+    sorted.truncate(SLOWEST);
+    sorted
 }
 
 impl Freshness {
     /// The markers of every round as one sample (their latencies pooled:
     /// a p99 over all of them rather than each round's largest few).
     pub fn pooled(rounds: &[&Freshness]) -> Freshness {
-        let latencies_ms: Vec<f64> = rounds.iter().flat_map(|f| f.latencies_ms.iter().copied()).collect();
+        let markers: Vec<Marker> = rounds
+            .iter()
+            .enumerate()
+            .flat_map(|(round, f)| f.markers.iter().map(move |m| Marker { round, ..*m }))
+            .collect();
+        let latencies: Vec<f64> = markers.iter().map(|m| m.latency_ms).collect();
         Freshness {
             markers_written: rounds.iter().map(|f| f.markers_written).sum(),
             markers_found: rounds.iter().map(|f| f.markers_found).sum(),
-            latency: distribution(&latencies_ms),
+            latency: distribution(&latencies),
             poll_interval_ms: rounds.first().map_or(0, |f| f.poll_interval_ms),
-            latencies_ms,
+            slowest: slowest(&markers),
+            markers,
         }
     }
 }
@@ -230,17 +259,23 @@ impl Markers {
     }
 
     pub fn result(&self, poll_interval: Duration) -> Freshness {
-        let latencies: Vec<f64> = self
+        let markers: Vec<Marker> = self
             .seen
             .iter()
-            .map(|(&n, &seen)| (seen - self.written[n]).as_secs_f64() * 1000.0)
+            .map(|(&n, &seen)| Marker {
+                round: 0,
+                written_s: (self.written[n] - self.written[0]).as_secs_f64(),
+                latency_ms: (seen - self.written[n]).as_secs_f64() * 1000.0,
+            })
             .collect();
+        let latencies: Vec<f64> = markers.iter().map(|m| m.latency_ms).collect();
         Freshness {
             markers_written: self.written.len(),
             markers_found: self.seen.len(),
             latency: distribution(&latencies),
             poll_interval_ms: poll_interval.as_millis() as u64,
-            latencies_ms: latencies,
+            slowest: slowest(&markers),
+            markers,
         }
     }
 }
@@ -439,18 +474,30 @@ mod tests {
 
     #[test]
     fn rounds_of_markers_pool_into_one_distribution() {
-        let round = |latencies_ms: Vec<f64>, written: usize| Freshness {
-            markers_written: written,
-            markers_found: latencies_ms.len(),
-            latency: distribution(&latencies_ms),
-            poll_interval_ms: 100,
-            latencies_ms,
+        let round = |latencies_ms: Vec<f64>, written: usize| {
+            let markers: Vec<Marker> = latencies_ms
+                .iter()
+                .enumerate()
+                .map(|(i, &latency_ms)| Marker { round: 0, written_s: i as f64, latency_ms })
+                .collect();
+            Freshness {
+                markers_written: written,
+                markers_found: markers.len(),
+                latency: distribution(&latencies_ms),
+                poll_interval_ms: 100,
+                slowest: slowest(&markers),
+                markers,
+            }
         };
-        let (a, b) = (round(vec![100.0, 300.0], 3), round(vec![200.0, 2500.0, 400.0], 3));
+        let (a, b) = (round(vec![100.0, 300.0], 3), round(vec![200.0, 2500.0, 400.0, 50.0, 60.0, 70.0], 7));
         let pooled = Freshness::pooled(&[&a, &b]);
-        assert_eq!((pooled.markers_written, pooled.markers_found), (6, 5));
+        assert_eq!((pooled.markers_written, pooled.markers_found), (10, 8));
         let latency = pooled.latency.unwrap();
-        assert_eq!((latency.count, latency.p50_ms, latency.max_ms), (5, 300.0, 2500.0));
+        assert_eq!((latency.count, latency.p50_ms, latency.max_ms), (8, 100.0, 2500.0));
+        // The slowest five of both rounds, each named by its round and
+        // when in it the marker was written.
+        let slowest: Vec<(usize, f64, f64)> = pooled.slowest.iter().map(|m| (m.round, m.written_s, m.latency_ms)).collect();
+        assert_eq!(slowest, [(1, 1.0, 2500.0), (1, 2.0, 400.0), (0, 1.0, 300.0), (1, 0.0, 200.0), (0, 0.0, 100.0)]);
         assert!(Freshness::pooled(&[]).latency.is_none());
     }
 
