@@ -172,6 +172,20 @@ fn slowest(markers: &[Marker]) -> Vec<Marker> {
 }
 
 impl Freshness {
+    /// The freshness of the markers found of `markers_written`: their
+    /// latencies' distribution and the slowest of them.
+    fn of(markers: Vec<Marker>, markers_written: usize, poll_interval_ms: u64) -> Freshness {
+        let latencies: Vec<f64> = markers.iter().map(|m| m.latency_ms).collect();
+        Freshness {
+            markers_written,
+            markers_found: markers.len(),
+            latency: distribution(&latencies),
+            poll_interval_ms,
+            slowest: slowest(&markers),
+            markers,
+        }
+    }
+
     /// The markers of every round as one sample (their latencies pooled:
     /// a p99 over all of them rather than each round's largest few).
     pub fn pooled(rounds: &[&Freshness]) -> Freshness {
@@ -180,15 +194,11 @@ impl Freshness {
             .enumerate()
             .flat_map(|(round, f)| f.markers.iter().map(move |m| Marker { round, ..*m }))
             .collect();
-        let latencies: Vec<f64> = markers.iter().map(|m| m.latency_ms).collect();
-        Freshness {
-            markers_written: rounds.iter().map(|f| f.markers_written).sum(),
-            markers_found: rounds.iter().map(|f| f.markers_found).sum(),
-            latency: distribution(&latencies),
-            poll_interval_ms: rounds.first().map_or(0, |f| f.poll_interval_ms),
-            slowest: slowest(&markers),
+        Freshness::of(
             markers,
-        }
+            rounds.iter().map(|f| f.markers_written).sum(),
+            rounds.first().map_or(0, |f| f.poll_interval_ms),
+        )
     }
 }
 
@@ -268,15 +278,7 @@ impl Markers {
                 latency_ms: (seen - self.written[n]).as_secs_f64() * 1000.0,
             })
             .collect();
-        let latencies: Vec<f64> = markers.iter().map(|m| m.latency_ms).collect();
-        Freshness {
-            markers_written: self.written.len(),
-            markers_found: self.seen.len(),
-            latency: distribution(&latencies),
-            poll_interval_ms: poll_interval.as_millis() as u64,
-            slowest: slowest(&markers),
-            markers,
-        }
+        Freshness::of(markers, self.written.len(), poll_interval.as_millis() as u64)
     }
 }
 
@@ -475,19 +477,12 @@ mod tests {
     #[test]
     fn rounds_of_markers_pool_into_one_distribution() {
         let round = |latencies_ms: Vec<f64>, written: usize| {
-            let markers: Vec<Marker> = latencies_ms
+            let markers = latencies_ms
                 .iter()
                 .enumerate()
                 .map(|(i, &latency_ms)| Marker { round: 0, written_s: i as f64, latency_ms })
                 .collect();
-            Freshness {
-                markers_written: written,
-                markers_found: markers.len(),
-                latency: distribution(&latencies_ms),
-                poll_interval_ms: 100,
-                slowest: slowest(&markers),
-                markers,
-            }
+            Freshness::of(markers, written, 100)
         };
         let (a, b) = (round(vec![100.0, 300.0], 3), round(vec![200.0, 2500.0, 400.0, 50.0, 60.0, 70.0], 7));
         let pooled = Freshness::pooled(&[&a, &b]);
