@@ -5,13 +5,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use tantivy::directory::MmapDirectory;
 use tantivy::index::SegmentMeta;
 use tantivy::indexer::{IndexWriterOptions, MergeCandidate, MergePolicy, NoMergePolicy, UserOperation};
 use tantivy::{Index, IndexWriter, ReloadPolicy};
 
 use crate::IndexerError;
 use logwarden_store::EventDocument;
+use logwarden_store::directory::SplitDirectory;
 use logwarden_store::schema::LogSchema;
 use logwarden_store::storage::{SplitId, SplitLocation, SplitPayload, read_payload};
 
@@ -19,6 +19,8 @@ pub struct ActiveSplit {
     pub location: SplitLocation,
     pub id: SplitId,
     index: Index,
+    /// The index's directory, to write its managed-file list once sealed.
+    directory: SplitDirectory,
     writer: IndexWriter<EventDocument>,
     /// Offset up to which the split is committed (from its payload).
     pub committed_next: i64,
@@ -54,9 +56,9 @@ impl ActiveSplit {
         writer_memory: usize,
     ) -> Result<ActiveSplit, IndexerError> {
         std::fs::create_dir_all(&location.path).map_err(|e| IndexerError::io(&location.path, e))?;
-        let dir =
-            MmapDirectory::open(&location.path).map_err(|e| IndexerError::Tantivy(e.into()))?;
-        let index = schema.open_or_create_index(dir)?;
+        let directory =
+            SplitDirectory::open(&location.path).map_err(|e| IndexerError::Tantivy(e.into()))?;
+        let index = schema.open_or_create_index(directory.clone())?;
         let payload = read_payload(&index)?;
         let writer = open_writer(&index, writer_memory, &location.path)?;
         let docs = index
@@ -70,6 +72,7 @@ impl ActiveSplit {
             location,
             id,
             index,
+            directory,
             writer,
             committed_next: first_offset,
             pending_docs: 0,
@@ -153,6 +156,9 @@ impl ActiveSplit {
             writer.merge(&segments).wait()?;
             writer.wait_merging_threads()?;
         }
+        // The list names the files left, before they are hashed into the
+        // manifest.
+        self.directory.flush().map_err(|e| IndexerError::io(&self.location.path, e))?;
         Ok(self.location)
     }
 }

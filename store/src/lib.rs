@@ -9,6 +9,8 @@
 //!   document mapping.
 //! - `document`: a wire payload straight into a document (one pass, no
 //!   intermediate `Value`).
+//! - `directory`: [`directory::SplitDirectory`], the split writer's tantivy
+//!   directory (tantivy's managed-file list written once per commit).
 //! - `storage`: the on-disk layout of splits, split ids, the commit
 //!   payload each split carries, and atomic file writes.
 //! - `locked`: [`locked::LockedJsonFiles`], JSON files several processes
@@ -25,6 +27,7 @@
 //! - `verify`: checks every chain, signature and split (`logwarden verify`).
 //! - `error`: [`StoreError`], naming the file at fault.
 
+pub mod directory;
 mod error;
 pub mod facts;
 pub mod history;

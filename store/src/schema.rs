@@ -22,13 +22,12 @@
 use chrono::{DateTime, Utc};
 use logwarden_event::fields;
 use serde_json::{Map, Value};
-use tantivy::directory::MmapDirectory;
 use tantivy::schema::{
     DateOptions, DateTimePrecision, Field, IndexRecordOption, JsonObjectOptions, NumericOptions,
     STORED, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::store::{Compressor, ZstdCompressor};
-use tantivy::{DateTime as TantivyDateTime, Index, IndexSettings, TantivyDocument};
+use tantivy::{DateTime as TantivyDateTime, Directory, Index, IndexSettings, TantivyDocument};
 
 use crate::document::EventDocument;
 use crate::names::NameTable;
@@ -245,7 +244,7 @@ impl LogSchema {
     /// opens with its own schema and settings when its fields are this
     /// schema's (names, types, what is indexed, fast and stored), which
     /// differs only in options that documents do not carry (field norms).
-    pub fn open_or_create_index(&self, dir: MmapDirectory) -> tantivy::Result<Index> {
+    pub fn open_or_create_index<D: Directory>(&self, dir: D) -> tantivy::Result<Index> {
         if !Index::exists(&dir)? {
             return Index::builder()
                 .schema(self.schema.clone())
@@ -439,6 +438,7 @@ pub fn from_tantivy(time: TantivyDateTime) -> DateTime<Utc> {
 mod tests {
     use super::*;
     use tantivy::collector::Count;
+    use tantivy::directory::MmapDirectory;
     use tantivy::query::QueryParser;
     use tantivy::{Index, IndexWriter};
 
