@@ -259,7 +259,7 @@ mod tests {
         let (schema, _) = schema();
         Index::create(SplitDirectory::open(dir.path()).unwrap(), schema, Default::default()).unwrap();
         std::fs::write(dir.path().join(MANAGED), b"not json").unwrap();
-        let error = Index::open(SplitDirectory::open(dir.path()).unwrap()).err().expect("a corrupt list is an error");
+        let Err(error) = Index::open(SplitDirectory::open(dir.path()).unwrap()) else { panic!("a corrupt list opened") };
         assert!(error.to_string().contains("Managed file cannot be deserialized"), "{error}");
     }
 }
