@@ -50,7 +50,10 @@ pub enum Outcome {
 pub struct PartitionIndexer {
     pub partition: i32,
     settings: Arc<SplitSettings>,
-    streams: HashMap<String, StreamSplits>,
+    /// Looked up twice per event: foldhash (seeded per process, as
+    /// hashbrown's own default) rather than SipHash, which was 0.3 % of
+    /// the indexer's CPU.
+    streams: HashMap<String, StreamSplits, foldhash::fast::RandomState>,
     /// Offset of the next message to read.
     pub next_offset: Option<i64>,
     pub last_commit: Instant,
@@ -80,7 +83,7 @@ impl PartitionIndexer {
         let data_dir = &settings.data_dir;
         let locations = storage::list_split_dirs(data_dir, Some(partition))
             .map_err(|e| IndexerError::io(data_dir, e))?;
-        let mut streams: HashMap<String, StreamSplits> = HashMap::new();
+        let mut streams: HashMap<String, StreamSplits, _> = HashMap::default();
         let mut chains: HashMap<String, ChainHead> = HashMap::new();
         let mut unfinished = Vec::new();
         for location in locations {

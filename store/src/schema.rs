@@ -19,7 +19,7 @@
 //! ([`LogSchema::index_settings`]); splits written before keep what their
 //! `meta.json` says (field norms, lz4) and read as they are.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use logwarden_event::fields;
 use serde_json::{Map, Value};
 use tantivy::schema::{
@@ -417,9 +417,49 @@ pub(crate) fn checked_time(text: &str) -> Result<DateTime<Utc>, String> {
 }
 
 pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    parse_utc_canonical(text).or_else(|| {
+        DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    })
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, the form the collector writes
+/// (`@timestamp`, `event.ingested`), read without chrono's general RFC 3339
+/// parser (which took 0.5 % of the indexer's CPU). Any other form, and a
+/// leap second, is `None`: [`parse_time`] leaves it to chrono. The date and
+/// time are still checked by chrono (`from_ymd_opt`, `from_hms_nano_opt`).
+fn parse_utc_canonical(text: &str) -> Option<DateTime<Utc>> {
+    let b = text.as_bytes();
+    let shape = b.len() >= 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[b.len() - 1] == b'Z';
+    if !shape {
+        return None;
+    }
+    let number = |digits: &[u8]| {
+        digits
+            .iter()
+            .try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    let nanos = match &b[19..b.len() - 1] {
+        [] => 0,
+        [b'.', digits @ ..] if (1..=9).contains(&digits.len()) => {
+            number(digits)? * 10u32.pow(9 - digits.len() as u32)
+        }
+        _ => return None,
+    };
+    let second = number(&b[17..19])?;
+    if second > 59 {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(number(&b[0..4])? as i32, number(&b[5..7])?, number(&b[8..10])?)?;
+    let time = NaiveTime::from_hms_nano_opt(number(&b[11..13])?, number(&b[14..16])?, second, nanos)?;
+    Some(date.and_time(time).and_utc())
 }
 
 /// The time as tantivy stores it; a time outside what tantivy holds
@@ -461,6 +501,58 @@ mod tests {
                 .search(&parser.parse_query(q).unwrap(), &Count)
                 .unwrap()
         }
+    }
+
+    /// The fast path reads a time as chrono's RFC 3339 parser does, and
+    /// leaves whatever it does not read to it: edge cases, then 300,000
+    /// mutations of valid times (seeded, so a failure repeats).
+    #[test]
+    fn canonical_times_are_read_as_chrono_reads_them() {
+        use rand::{Rng, SeedableRng};
+        let chrono = |t: &str| DateTime::parse_from_rfc3339(t).ok().map(|t| t.with_timezone(&Utc));
+        let bases = [
+            "2024-02-29T23:59:59.123456789Z",
+            "2023-02-28T00:00:00Z",
+            "1970-01-01T00:00:00.5Z",
+            "2026-12-31T12:30:45.000001Z",
+            "0000-01-01T00:00:00Z",
+            "9999-12-31T23:59:59.999999999Z",
+        ];
+        let mut cases: Vec<String> = bases.iter().map(|b| b.to_string()).collect();
+        cases.extend(
+            [
+                "2023-02-29T00:00:00Z", "2100-02-29T00:00:00Z", "2000-02-29T00:00:00Z", "2026-04-31T00:00:00Z",
+                "2026-13-01T00:00:00Z", "2026-00-01T00:00:00Z", "2026-01-00T00:00:00Z", "2026-01-01T24:00:00Z",
+                "2026-01-01T23:60:00Z", "2026-06-30T23:59:60Z", "2026-01-01t00:00:00Z", "2026-01-01T00:00:00z",
+                "2026-01-01 00:00:00Z", "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00.Z",
+                "2026-01-01T00:00:00.1234567891Z", "+2026-01-01T00:00:00Z", "2026-1-01T00:00:00Z", "",
+                "2026-01-01T00:00:00", "２０２６-01-01T00:00:00Z",
+            ]
+            .map(String::from),
+        );
+        let mut rng = rand::rngs::StdRng::seed_from_u64(15);
+        let alphabet = b"0123456789-T:.Z+ tz9";
+        for _ in 0..300_000 {
+            let mut bytes = bases[rng.random_range(0..bases.len())].as_bytes().to_vec();
+            for _ in 0..rng.random_range(1..=3) {
+                let at = rng.random_range(0..bytes.len());
+                match rng.random_range(0..4) {
+                    0 => { bytes.remove(at); }
+                    1 => bytes.insert(at, alphabet[rng.random_range(0..alphabet.len())]),
+                    _ => bytes[at] = alphabet[rng.random_range(0..alphabet.len())],
+                }
+            }
+            cases.push(String::from_utf8(bytes).expect("ASCII"));
+        }
+        let mut read_fast = 0;
+        for case in &cases {
+            if let Some(time) = parse_utc_canonical(case) {
+                read_fast += 1;
+                assert_eq!(Some(time), chrono(case), "{case}");
+            }
+            assert_eq!(parse_time(case), chrono(case), "{case}");
+        }
+        assert!(read_fast > 10_000, "the fast path read {read_fast} of {} cases", cases.len());
     }
 
     #[test]
