@@ -5,9 +5,11 @@
 //! (its spans cut inside the payload). Any JSON object, written back by
 //! serde_json (one value per key), maps to the same fields and values as
 //! `to_document` makes from the decoded event, with the default free
-//! fields and with every free field indexed.
+//! fields and with every free field indexed. Any text reads as the same
+//! time (or none) through `parse_time`'s fast path as through chrono's
+//! RFC 3339 parser.
 use libfuzzer_sys::fuzz_target;
-use logwarden_store::schema::{FreeFields, LogSchema};
+use logwarden_store::schema::{FreeFields, LogSchema, parse_time};
 use serde_json::{Map, Value};
 use tantivy::{Document, TantivyDocument};
 
@@ -21,6 +23,10 @@ fn sorted(doc: &TantivyDocument) -> Vec<String> {
 }
 
 fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let chrono = chrono::DateTime::parse_from_rfc3339(text).ok().map(|t| t.to_utc());
+        assert_eq!(parse_time(text), chrono, "{text:?}");
+    }
     let schemas = [LogSchema::new(), LogSchema::with_free_fields(FreeFields::new(&["*"]))];
     for schema in &schemas {
         if let Ok(mapped) = schema.document(data, 1) {
