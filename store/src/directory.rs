@@ -106,7 +106,9 @@ impl SplitDirectory {
 }
 
 /// Whether tantivy named the file for a segment: `<32 hex digits>.<ext>`
-/// (`<id>.<opstamp>.del` for deletes).
+/// (`<id>.<opstamp>.del` for deletes). Such a file not in use is deleted,
+/// so nothing else in a split directory may be named so (logwarden's own
+/// are `manifest.json` and `deletion.json`).
 fn is_segment_file(name: &str) -> bool {
     let bytes = name.as_bytes();
     bytes.len() > 33 && bytes[32] == b'.' && bytes[..32].iter().all(u8::is_ascii_hexdigit)
@@ -149,7 +151,10 @@ impl Directory for SplitDirectory {
             return Ok(());
         }
         if path == Path::new(META) {
-            // A commit point never names a file the list on disk lacks.
+            // The list names a commit's files before `meta.json` does. A
+            // crash between the two renames may still leave the list
+            // behind (tantivy syncs the directory before both): reading
+            // the list adds the segment files it lacks.
             self.flush()?;
         }
         self.inner.atomic_write(path, data)
