@@ -4,7 +4,7 @@
 use crate::detection::Detection;
 use crate::kafka::{KafkaBytes, PerfTest};
 use crate::process::Usage;
-use crate::report::{Figure, Goal};
+use crate::report::{Figure, Goal, significant};
 use crate::measured::{MB, Measured, Pipeline, Round, Rounds};
 use crate::search::QueryLatency;
 
@@ -92,6 +92,8 @@ pub fn figures(f: &Figures<'_>) -> Vec<Figure> {
     let mb_per_cpu = |events_per_cpu: Option<f64>| {
         events_per_cpu.map(|e| e * f.indexer.raw_bytes as f64 / f.indexer.events.max(1) as f64 / MB)
     };
+    let threads = f.indexer.threads;
+    let per_event_us = |seconds: f64| seconds * 1e6 / f.indexer.events.max(1) as f64;
     let indexer_rounds = |note: &str, rate| with_rounds(note, &[("indexer", &r.indexer), ("same schema", &r.indexer_same_schema)], rate);
     let mut figures = vec![
         Figure::new("collector events/s", Some(f.collector.events_per_sec), "ev/s")
@@ -145,6 +147,20 @@ pub fn figures(f: &Figures<'_>) -> Vec<Figure> {
             .note(match Rounds::paired_ratios(&r.indexer, &r.indexer_same_schema, per_core) {
                 Some(ratios) => format!("{}; {ratios}", indexer_rounds(PER_CPU_SECOND, per_core)),
                 None => indexer_rounds(PER_CPU_SECOND, per_core),
+            }),
+        Figure::new("indexer CPU per event beside tantivy's", threads.map(|t| per_event_us(t.consumers + t.librdkafka)), "µs/event")
+            .baseline("raw tantivy, same schema, CPU per event", same_per_cpu.map(|e| 1e6 / e))
+            .note(match threads {
+                Some(t) => format!(
+                    "the indexer's CPU by thread in the median round, read from /proc/PID/task once every event was searchable: \
+                     its consumer threads {} and librdkafka's {} µs per event (the value), the rest {} (tantivy's indexing and doc \
+                     store threads, which end at each commit, merges, seals, HTTP); 0.8 of the baseline per CPU-second leaves a \
+                     quarter of the baseline's CPU per event for what the indexer does beside tantivy's own work (a ratio of 0.25 here)",
+                    significant(per_event_us(t.consumers)),
+                    significant(per_event_us(t.librdkafka)),
+                    significant(per_event_us(t.rest)),
+                ),
+                None => "no thread figures (the indexer had stopped)".to_string(),
             }),
         Figure::new("indexer events/s vs 4 fields", Some(f.indexer.events_per_sec), "ev/s")
             .baseline(ceiling.clone(), Some(f.tantivy.events_per_sec))

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::process::Usage;
+use crate::process::{ThreadCpu, Usage};
 use crate::rss::RssOverTime;
 use crate::search::Freshness;
 
@@ -31,6 +31,9 @@ pub struct Measured {
     /// Resident memory sampled over the stage (the indexer's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rss_over_time: Option<RssOverTime>,
+    /// The CPU seconds of `usage` by thread (the indexer's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threads: Option<ThreadCpu>,
 }
 
 impl Measured {
@@ -55,6 +58,7 @@ impl Measured {
             cpu_seconds_per_gb: cpu.map(|c| c / (raw_bytes as f64 / GB)),
             first_seen_seconds: None,
             rss_over_time: None,
+            threads: None,
         }
     }
 }

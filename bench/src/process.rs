@@ -196,6 +196,37 @@ pub fn usage_of(pid: u32) -> anyhow::Result<Usage> {
     })
 }
 
+/// A live process's CPU seconds by the threads that spent them: the
+/// indexer's consumer threads (named `indexer-N`), librdkafka's (`rdk:`),
+/// and the rest of `total` (the process's own figure): threads under other
+/// names and every thread that ended. tantivy ends its indexing threads at
+/// each commit and starts new ones, and a segment's doc store compressor
+/// ends with the segment, so most of tantivy's CPU is in the rest.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct ThreadCpu {
+    pub consumers: f64,
+    pub librdkafka: f64,
+    pub rest: f64,
+}
+
+pub fn thread_cpu_of(pid: u32, total: f64) -> anyhow::Result<ThreadCpu> {
+    let tasks = format!("/proc/{pid}/task");
+    let mut cpu = ThreadCpu::default();
+    for task in std::fs::read_dir(&tasks).with_context(|| format!("reading {tasks}"))? {
+        // A thread may end between the listing and the read.
+        let Ok(stat) = std::fs::read_to_string(task?.path().join("stat")) else { continue };
+        let name = stat.find('(').zip(stat.rfind(')')).and_then(|(open, close)| stat.get(open + 1..close));
+        let seconds = cpu_seconds_from_stat(&stat)?;
+        match name {
+            Some(name) if name.starts_with("indexer-") => cpu.consumers += seconds,
+            Some(name) if name.starts_with("rdk:") => cpu.librdkafka += seconds,
+            _ => {}
+        }
+    }
+    cpu.rest = (total - cpu.consumers - cpu.librdkafka).max(0.0);
+    Ok(cpu)
+}
+
 /// utime + stime (fields 14 and 15) in seconds; the command name (field 2)
 /// may hold spaces, so fields are counted after its closing parenthesis.
 fn cpu_seconds_from_stat(stat: &str) -> anyhow::Result<f64> {
@@ -224,6 +255,33 @@ mod tests {
         }
         let after = usage_of(std::process::id()).unwrap();
         assert!(after.cpu_seconds > before.cpu_seconds, "{} then {} CPU seconds", before.cpu_seconds, after.cpu_seconds);
+    }
+
+    /// A thread named as the indexer names its consumers is counted as
+    /// one, with the CPU it burned; what is left of the process's total is
+    /// the rest.
+    #[test]
+    fn splits_cpu_by_thread_name() {
+        let (burned, wait) = std::sync::mpsc::channel();
+        let burner = std::thread::Builder::new()
+            .name("indexer-9".into())
+            .spawn(move || {
+                let mut x = 0u64;
+                for i in 0..200_000_000u64 {
+                    x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+                }
+                burned.send(()).unwrap();
+                // Alive until read: an ended thread's CPU is the rest's.
+                std::thread::park();
+            })
+            .unwrap();
+        wait.recv().unwrap();
+        let total = usage_of(std::process::id()).unwrap().cpu_seconds;
+        let cpu = thread_cpu_of(std::process::id(), total).unwrap();
+        burner.thread().unpark();
+        burner.join().unwrap();
+        assert!(cpu.consumers > 0.0, "{cpu:?} of {total}");
+        assert_eq!(cpu.librdkafka, 0.0, "no thread here is librdkafka's: {cpu:?}");
     }
 
     #[test]

@@ -108,7 +108,7 @@ pub fn human(value: f64, unit: &str) -> String {
     }
 }
 
-fn significant(value: f64) -> String {
+pub fn significant(value: f64) -> String {
     if value.abs() >= 100.0 {
         format!("{value:.0}")
     } else if value.abs() >= 10.0 {

@@ -486,8 +486,10 @@ pub(crate) fn indexer_stage(
     })?;
     rss.sample(events, true)?;
     let usage = indexer.usage()?;
+    let threads = process::thread_cpu_of(indexer.pid(), usage.cpu_seconds);
     indexer.stop(STOP_GRACE)?;
     let mut measured = Measured::new((done - started).as_secs_f64(), events, size.raw_bytes, Some(usage));
+    measured.threads = Some(threads?);
     measured.first_seen_seconds = Some((first - started).as_secs_f64());
     measured.rss_over_time = Some(rss.finish(events));
     eprintln!(
