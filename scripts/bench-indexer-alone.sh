@@ -2,7 +2,7 @@
 # Times `logwarden indexer` alone on a topic already filled (e.g. by
 # `logwarden collector` on a bench corpus), from process start until every
 # event is indexed, then until it stopped on SIGTERM (its last commit):
-# events/s, CPU seconds, cores busy, its commits by reason and its peak RSS. One lever at
+# events/s, CPU seconds, cores busy, CPU per event by thread, its commits by reason and its peak RSS. One lever at
 # a time: pass indexer flags after the topic, e.g. `-c lever.toml`.
 #
 #   scripts/bench-indexer-alone.sh TOPIC EVENTS [indexer flags...]
@@ -32,17 +32,27 @@ done
 done_at=$(date +%s.%N)
 commits=$(metrics | grep -E '^logwarden_indexer_commits_total' || true)
 read -r utime stime < <(awk '{print $14, $15}' "/proc/$pid/stat")
+# CPU ticks of the living consumer (indexer-N) and librdkafka (rdk:*)
+# threads; tantivy's indexing threads end at each commit, so the rest of
+# the process's CPU is mostly theirs.
+read -r consumers librdkafka < <(for task in /proc/"$pid"/task/*; do
+  awk -v name="$(cat "$task/comm")" '{print name, $14 + $15}' "$task/stat"
+done | awk '/^indexer-/ {c += $2} /^rdk:/ {r += $2} END {print c + 0, r + 0}')
 peak_rss=$(awk '/^VmHWM/ {printf "%.0f MiB", $2 / 1024}' "/proc/$pid/status")
 kill -TERM "$pid"; wait "$pid"
 stopped=$(date +%s.%N)
-python3 - "$events" "$started" "$done_at" "$stopped" "$utime" "$stime" "$(getconf CLK_TCK)" <<'PY'
+python3 - "$events" "$started" "$done_at" "$stopped" "$utime" "$stime" "$(getconf CLK_TCK)" "$consumers" "$librdkafka" <<'PY'
 import sys
-events, started, done, stopped, utime, stime, tck = sys.argv[1:]
+events, started, done, stopped, utime, stime, tck, consumers, librdkafka = sys.argv[1:]
 events = int(events); started, done, stopped = map(float, (started, done, stopped))
-cpu = (int(utime) + int(stime)) / int(tck)
+ticks = int(utime) + int(stime)
+cpu = ticks / int(tck)
+us = lambda t: t / int(tck) * 1e6 / events
 print(f"indexed {events} events in {done - started:.1f} s ({events / (done - started):,.0f} events/s), "
       f"stopped at {stopped - started:.1f} s; {cpu:.1f} CPU s ({events / cpu:,.0f} events per CPU s, "
       f"{cpu / (done - started):.2f} cores busy)")
+print(f"  CPU per event: {us(ticks):.2f} us; consumer threads {us(int(consumers)):.2f}, librdkafka {us(int(librdkafka)):.2f}, "
+      f"the rest (tantivy's threads, ended at each commit, and others) {us(ticks - int(consumers) - int(librdkafka)):.2f}")
 PY
 sed 's/^/  /' <<<"$commits"
 echo "  peak RSS: $peak_rss"

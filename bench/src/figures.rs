@@ -160,7 +160,7 @@ pub fn figures(f: &Figures<'_>) -> Vec<Figure> {
                     significant(per_event_us(t.librdkafka)),
                     significant(per_event_us(t.rest)),
                 ),
-                None => "no thread figures (the indexer had stopped)".to_string(),
+                None => "no thread figures in this run".to_string(),
             }),
         Figure::new("indexer events/s vs 4 fields", Some(f.indexer.events_per_sec), "ev/s")
             .baseline(ceiling.clone(), Some(f.tantivy.events_per_sec))
