@@ -2,8 +2,9 @@
 # Times `logwarden indexer` alone on a topic already filled (e.g. by
 # `logwarden collector` on a bench corpus), from process start until every
 # event is indexed, then until it stopped on SIGTERM (its last commit):
-# events/s, CPU seconds, cores busy, CPU per event by thread, its commits by reason and its peak RSS. One lever at
-# a time: pass indexer flags after the topic, e.g. `-c lever.toml`.
+# events/s, CPU seconds, cores busy, CPU per event by thread, its commits
+# by reason and its peak RSS. One lever at a time: pass indexer flags
+# after the topic, e.g. `-c lever.toml`.
 #
 #   scripts/bench-indexer-alone.sh TOPIC EVENTS [indexer flags...]
 #
@@ -11,7 +12,7 @@
 # default 127.0.0.1:9092). Each run uses a new consumer group and data dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[[ $# -ge 2 ]] || { sed -n 2,11p "$0" >&2; exit 2; }
+[[ $# -ge 2 ]] || { sed -n 2,12p "$0" >&2; exit 2; }
 topic=$1 events=$2; shift 2
 [[ "$events" =~ ^[0-9]+$ ]] || { echo "EVENTS must be a number" >&2; exit 2; }
 brokers=${LOGWARDEN_KAFKA_BROKERS:-127.0.0.1:9092}
@@ -35,8 +36,13 @@ read -r utime stime < <(awk '{print $14, $15}' "/proc/$pid/stat")
 # CPU ticks of the living consumer (indexer-N) and librdkafka (rdk:*)
 # threads; tantivy's indexing threads end at each commit, so the rest of
 # the process's CPU is mostly theirs.
+# A thread may end between the listing and the read: it is skipped (its
+# CPU stays in the process's total, so in the rest).
 read -r consumers librdkafka < <(for task in /proc/"$pid"/task/*; do
-  awk -v name="$(cat "$task/comm")" '{print name, $14 + $15}' "$task/stat"
+  stat=$(cat "$task/stat" 2>/dev/null) || continue
+  name=${stat#*\(}; name=${name%\)*}
+  fields=(${stat##*\)})
+  echo "$name $(( fields[11] + fields[12] ))"
 done | awk '/^indexer-/ {c += $2} /^rdk:/ {r += $2} END {print c + 0, r + 0}')
 peak_rss=$(awk '/^VmHWM/ {printf "%.0f MiB", $2 / 1024}' "/proc/$pid/status")
 kill -TERM "$pid"; wait "$pid"

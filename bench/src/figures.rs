@@ -152,10 +152,11 @@ pub fn figures(f: &Figures<'_>) -> Vec<Figure> {
             .baseline("raw tantivy, same schema, CPU per event", same_per_cpu.map(|e| 1e6 / e))
             .note(match threads {
                 Some(t) => format!(
-                    "the indexer's CPU by thread in the median round, read from /proc/PID/task once every event was searchable: \
-                     its consumer threads {} and librdkafka's {} µs per event (the value), the rest {} (tantivy's indexing and doc \
-                     store threads, which end at each commit, merges, seals, HTTP); 0.8 of the baseline per CPU-second leaves a \
-                     quarter of the baseline's CPU per event for what the indexer does beside tantivy's own work (a ratio of 0.25 here)",
+                    "the indexer's CPU by thread in the round with the median events/s, read from /proc/PID/task once every \
+                     event was searchable: its consumer threads {} and librdkafka's {} µs per event (the value), the rest {} \
+                     (tantivy's indexing and doc store threads, which end at each commit, merges, seals, HTTP); the baseline is \
+                     the median of its rounds. If the rest cost what the baseline does, 0.8 per CPU-second would leave a ratio of \
+                     0.25 here",
                     significant(per_event_us(t.consumers)),
                     significant(per_event_us(t.librdkafka)),
                     significant(per_event_us(t.rest)),

@@ -201,7 +201,9 @@ pub fn usage_of(pid: u32) -> anyhow::Result<Usage> {
 /// and the rest of `total` (the process's own figure): threads under other
 /// names and every thread that ended. tantivy ends its indexing threads at
 /// each commit and starts new ones, and a segment's doc store compressor
-/// ends with the segment, so most of tantivy's CPU is in the rest.
+/// ends with the segment, so most of tantivy's CPU is in the rest. A
+/// thread takes its creator's name until it sets its own: an unnamed
+/// thread started from a consumer would count as one (none is).
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct ThreadCpu {
     pub consumers: f64,
@@ -209,12 +211,15 @@ pub struct ThreadCpu {
     pub rest: f64,
 }
 
+/// `pid`'s threads' CPU seconds by kind ([`ThreadCpu`]); `total` is the
+/// process's, read just before.
 pub fn thread_cpu_of(pid: u32, total: f64) -> anyhow::Result<ThreadCpu> {
     let tasks = format!("/proc/{pid}/task");
     let mut cpu = ThreadCpu::default();
     for task in std::fs::read_dir(&tasks).with_context(|| format!("reading {tasks}"))? {
         // A thread may end between the listing and the read.
-        let Ok(stat) = std::fs::read_to_string(task?.path().join("stat")) else { continue };
+        let task = task.with_context(|| format!("listing {tasks}"))?;
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
         let name = stat.find('(').zip(stat.rfind(')')).and_then(|(open, close)| stat.get(open + 1..close));
         let seconds = cpu_seconds_from_stat(&stat)?;
         match name {
@@ -258,11 +263,12 @@ mod tests {
     }
 
     /// A thread named as the indexer names its consumers is counted as
-    /// one, with the CPU it burned; what is left of the process's total is
-    /// the rest.
+    /// one, with the CPU it burned (its own clock, give or take a tick of
+    /// /proc), and no thread here is counted as librdkafka's.
     #[test]
     fn splits_cpu_by_thread_name() {
         let (burned, wait) = std::sync::mpsc::channel();
+        let (release, done) = std::sync::mpsc::channel::<()>();
         let burner = std::thread::Builder::new()
             .name("indexer-9".into())
             .spawn(move || {
@@ -270,17 +276,21 @@ mod tests {
                 for i in 0..200_000_000u64 {
                     x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
                 }
-                burned.send(()).unwrap();
+                let mut own = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+                // SAFETY: `own` is a valid timespec to write to.
+                assert_eq!(unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut own) }, 0);
+                burned.send(own.tv_sec as f64 + own.tv_nsec as f64 / 1e9).unwrap();
                 // Alive until read: an ended thread's CPU is the rest's.
-                std::thread::park();
+                let _ = done.recv();
             })
             .unwrap();
-        wait.recv().unwrap();
+        let own = wait.recv().unwrap();
         let total = usage_of(std::process::id()).unwrap().cpu_seconds;
         let cpu = thread_cpu_of(std::process::id(), total).unwrap();
-        burner.thread().unpark();
+        release.send(()).unwrap();
         burner.join().unwrap();
-        assert!(cpu.consumers > 0.0, "{cpu:?} of {total}");
+        let tick = 1.0 / unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        assert!((cpu.consumers - own).abs() <= 3.0 * tick, "{cpu:?}: the thread's own clock says {own} s");
         assert_eq!(cpu.librdkafka, 0.0, "no thread here is librdkafka's: {cpu:?}");
     }
 
