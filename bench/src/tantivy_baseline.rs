@@ -144,7 +144,7 @@ pub fn index_same_schema(
 /// Seconds on `clock` (`CLOCK_PROCESS_CPUTIME_ID`: every thread of this
 /// process; `CLOCK_THREAD_CPUTIME_ID`: the calling thread), to the
 /// nanosecond rather than /proc's 10 ms ticks.
-fn cpu_clock(clock: libc::clockid_t) -> anyhow::Result<f64> {
+pub(crate) fn cpu_clock(clock: libc::clockid_t) -> anyhow::Result<f64> {
     let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: `now` is a valid timespec to write to.
     let rc = unsafe { libc::clock_gettime(clock, &mut now) };
