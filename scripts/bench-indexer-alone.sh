@@ -58,7 +58,8 @@ print(f"indexed {events} events in {done - started:.1f} s ({events / (done - sta
       f"stopped at {stopped - started:.1f} s; {cpu:.1f} CPU s ({events / cpu:,.0f} events per CPU s, "
       f"{cpu / (done - started):.2f} cores busy)")
 print(f"  CPU per event: {us(ticks):.2f} us; consumer threads {us(int(consumers)):.2f}, librdkafka {us(int(librdkafka)):.2f}, "
-      f"the rest (tantivy's threads, ended at each commit, and others) {us(ticks - int(consumers) - int(librdkafka)):.2f}")
+      f"the rest (tantivy's threads, ended at each commit, and others) {us(ticks - int(consumers) - int(librdkafka)):.2f}; "
+      f"system (kernel) {us(int(stime)):.2f} of the total")
 PY
 sed 's/^/  /' <<<"$commits"
 echo "  peak RSS: $peak_rss"

@@ -8,7 +8,8 @@ to the marker file every 200 ms while the corpus loads (and until --min-seconds)
 searches for the markers every 100 ms. Prints each marker's time from written
 to first found (p50/p90/p99/max), the pipeline's rate and CPU seconds, the
 indexer's summed partition lag (`logwarden_indexer_partition_lag_events`,
-sampled every 100 ms) and the commit counts. A config file (--config) is
+sampled every 100 ms) and the commit counts. The work dir (run.log, data) is
+removed at the end unless --keep. A config file (--config) is
 passed as LOGWARDEN_CONFIG, e.g. `[collector] max_index_backlog = 0` to turn
 the file sources' holding back off.
 
@@ -22,6 +23,7 @@ import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,6 +50,8 @@ def main():
     ap.add_argument("--lines", type=int, required=True, help="lines in the corpus")
     ap.add_argument("--config", help="a config file for the run (LOGWARDEN_CONFIG)")
     ap.add_argument("--label", default="run")
+    ap.add_argument("--log-level", default="warn", help="the run's log filter, e.g. warn,tantivy=info (in its run.log)")
+    ap.add_argument("--keep", action="store_true", help="keep the work dir (run.log, data) instead of removing it")
     ap.add_argument("--min-seconds", type=float, default=0, help="write markers at least this long")
     args = ap.parse_args()
 
@@ -60,7 +64,7 @@ def main():
         env["LOGWARDEN_CONFIG"] = os.path.abspath(args.config)
     command = [args.binary, "run", "--topic", topic, "--group", f"{topic}-indexer", "--input", args.corpus,
                "--input", markers, "--http-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
-               "--data-dir", os.path.join(work, "data"), "--log-level", "warn"]
+               "--data-dir", os.path.join(work, "data"), "--log-level", args.log_level]
     run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=open(os.path.join(work, "run.log"), "w"),
                            env=env, text=True)
     api = telemetry = None
@@ -102,7 +106,7 @@ def main():
                     seen[int(number.group(1))] = found_at
                     read_at[int(number.group(1))] = hit.get("event.ingested")
         if loaded is None:
-            lags.append(metric_sum(metrics(), "logwarden_indexer_partition_lag_events"))
+            lags.append((metric_sum(metrics(), "logwarden_indexer_partition_lag_events"), now - start))
             if now - last_count >= 1:
                 last_count = now
                 if search("*", 1)["total"] >= args.lines + len(seen):
@@ -125,12 +129,20 @@ def main():
     print(f"  freshness p50 {quantile(latency, 0.5):.0f} ms, p90 {quantile(latency, 0.9):.0f}, "
           f"p99 {quantile(latency, 0.99):.0f}, max {latency[-1] if latency else 0:.0f}; "
           f"written to read by the collector p50 {quantile(reads, 0.5):.0f} ms")
+    slowest = sorted(((seen[n] - written[n]) * 1000, written[n] - start) for n in seen)[-5:][::-1]
+    print("  slowest markers: " + ", ".join(f"{ms:.0f} ms ({at:.1f} s in)" for ms, at in slowest))
     if lags:
-        print(f"  indexer lag (sum over partitions) p50 {quantile(sorted(lags), 0.5):.0f}, max {max(lags):.0f} events")
+        peak, peak_at = max(lags)
+        print(f"  indexer lag (sum over partitions) p50 {quantile(sorted(l for l, _ in lags), 0.5):.0f}, "
+              f"max {peak:.0f} events ({peak_at:.1f} s in)")
     print(f"  collector transactions {metric_sum(text, 'logwarden_collector_transaction_commit_seconds_count'):.0f}, "
           f"held back {metric_sum(text, 'logwarden_collector_held_back_milliseconds_total') / 1000:.1f} s; "
           f"indexer commits {metric_sum(text, 'logwarden_indexer_commit_seconds_count'):.0f} "
           f"({metric_sum(text, 'logwarden_indexer_commit_seconds_sum'):.1f} s)")
+    if args.keep:
+        print(f"  kept {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

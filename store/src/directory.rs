@@ -18,7 +18,11 @@
 //! once no commit refers to them; here, reading the list adds every
 //! segment file in the directory (tantivy names them 32 hex digits, then a
 //! dot), so the next garbage collection deletes them all the same.
+//!
+//! It also lowers the priority of tantivy's merge threads, the first time
+//! one of them creates a file here ([`MERGE_NICE`]).
 
+use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -114,6 +118,50 @@ fn is_segment_file(name: &str) -> bool {
     bytes.len() > 33 && bytes[32] == b'.' && bytes[..32].iter().all(u8::is_ascii_hexdigit)
 }
 
+/// The nice value tantivy's merge threads get added, so that under full
+/// load the threads that read Kafka and index (nice 0) come first and
+/// merges take what is left: on 2 cores a split's tiered merges all
+/// fell due within seconds of each other (one per stream and partition, 10
+/// merges of ~300,000 documents each, ~5 s), and the indexer's lag and the
+/// slowest markers' freshness rose with them (BENCHMARKS.md). CFS still
+/// gives a thread at +10 about a tenth of a busy core's time, so merges
+/// never stop; an idle core is theirs.
+pub const MERGE_NICE: i32 = 10;
+
+/// tantivy names its merge threads `merge_thread_N` (its segment
+/// updater's pool): the only threads that write a segment's files beside
+/// the indexing threads, and the first write of a merge is its first
+/// file. On Linux the nice value is each thread's own, so this lowers
+/// only the calling thread's priority; a thread can always lower its own.
+fn yield_if_merging() {
+    thread_local!(static CHECKED: Cell<bool> = const { Cell::new(false) });
+    if CHECKED.with(|checked| checked.replace(true)) {
+        return;
+    }
+    let merging = std::thread::current().name().is_some_and(|name| name.starts_with("merge_thread_"));
+    if merging {
+        // SAFETY: gettid and setpriority take and return plain integers;
+        // on the calling thread's own id they touch nothing else.
+        let result = unsafe {
+            let tid = libc::gettid();
+            let current = thread_nice(tid);
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, current.max(MERGE_NICE))
+        };
+        if result != 0 {
+            tracing::debug!(error = %io::Error::last_os_error(), "could not lower a merge thread's priority");
+        }
+    }
+}
+
+/// The nice value of thread `tid` (0 when it cannot be read: getpriority
+/// returns -1 both for nice -1 and for an error).
+fn thread_nice(tid: libc::pid_t) -> i32 {
+    std::fs::read_to_string(format!("/proc/self/task/{tid}/stat"))
+        .ok()
+        .and_then(|stat| stat.rsplit_once(')')?.1.split_whitespace().nth(16)?.parse().ok())
+        .unwrap_or(0)
+}
+
 impl Directory for SplitDirectory {
     fn get_file_handle(&self, path: &Path) -> Result<Arc<dyn FileHandle>, OpenReadError> {
         self.inner.get_file_handle(path)
@@ -132,6 +180,7 @@ impl Directory for SplitDirectory {
     }
 
     fn open_write(&self, path: &Path) -> Result<WritePtr, OpenWriteError> {
+        yield_if_merging();
         self.inner.open_write(path)
     }
 
@@ -256,6 +305,42 @@ mod tests {
         assert!(dir.path().join("manifest.json").exists(), "other files are left alone");
         let reader = index.reader().unwrap();
         assert_eq!(reader.searcher().num_docs(), 2);
+    }
+
+    /// The nice values of this process's threads named `prefix…`.
+    fn nice_of_threads(prefix: &str) -> Vec<i32> {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|task| {
+                let task = task.ok()?;
+                let name = std::fs::read_to_string(task.path().join("comm")).ok()?;
+                let tid: libc::pid_t = task.file_name().to_str()?.parse().ok()?;
+                name.starts_with(prefix).then(|| thread_nice(tid))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn merges_run_below_the_indexing_threads() {
+        let dir = tempfile::tempdir().unwrap();
+        let (schema, body) = schema();
+        let index = Index::create(SplitDirectory::open(dir.path()).unwrap(), schema, Default::default()).unwrap();
+        let mut writer: IndexWriter<TantivyDocument> = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+        for round in 0..2 {
+            writer.add_document(doc!(body => format!("event {round}"))).unwrap();
+            writer.commit().unwrap();
+        }
+        let ours = thread_nice(unsafe { libc::gettid() });
+        let segments = index.searchable_segment_ids().unwrap();
+        assert_eq!(segments.len(), 2);
+        writer.merge(&segments).wait().unwrap();
+        // The writer (and its merge thread) is alive: its thread is listed.
+        let merging = nice_of_threads("merge_thread_");
+        assert!(merging.iter().any(|&nice| nice >= MERGE_NICE), "merge threads' nice values: {merging:?}");
+        assert_eq!(thread_nice(unsafe { libc::gettid() }), ours, "the indexing side keeps its priority");
+        assert_eq!(index.reader().unwrap().searcher().num_docs(), 2);
+        drop(writer);
     }
 
     #[test]
