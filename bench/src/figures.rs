@@ -58,6 +58,23 @@ fn per_core(round: &Round) -> Option<f64> {
     round.events_per_cpu_second
 }
 
+/// Each indexer round's CPU by thread, in the order run (when there
+/// were several): `"; by round, consumers / librdkafka / the rest in µs
+/// per event: 1.62 / 0.34 / 6.62, …"`.
+fn threads_by_round(rounds: &[Round]) -> String {
+    if rounds.len() < 2 {
+        return String::new();
+    }
+    let each: Vec<String> = rounds
+        .iter()
+        .map(|r| match r.threads_us_per_event {
+            Some(t) => format!("{} / {} / {}", significant(t.consumers), significant(t.librdkafka), significant(t.rest)),
+            None => "n/a".to_string(),
+        })
+        .collect();
+    format!("; by round, consumers / librdkafka / the rest in µs per event: {}", each.join(", "))
+}
+
 /// `note`, then each stage's rounds (when there were several).
 fn with_rounds(note: &str, stages: &[(&str, &[Round])], rate: fn(&Round) -> Option<f64>) -> String {
     let mut parts = Vec::new();
@@ -160,7 +177,7 @@ pub fn figures(f: &Figures<'_>) -> Vec<Figure> {
                     significant(per_event_us(t.consumers)),
                     significant(per_event_us(t.librdkafka)),
                     significant(per_event_us(t.rest)),
-                ),
+                ) + &threads_by_round(&r.indexer),
                 None => "no thread figures in this run".to_string(),
             }),
         Figure::new("indexer events/s vs 4 fields", Some(f.indexer.events_per_sec), "ev/s")
@@ -351,4 +368,21 @@ pub fn detection_figures(d: &Detection) -> Vec<Figure> {
         Figure::new("alert latency p50, correlation", ms(l.correlation, false), "ms"),
         Figure::new("alert latency p99, correlation", ms(l.correlation, true), "ms").goal(Goal::ValueAtMost(2000.0)),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process::ThreadCpu;
+
+    #[test]
+    fn each_indexer_rounds_cpu_by_thread_is_listed_in_order() {
+        let round = |threads: Option<ThreadCpu>| Round { events_per_sec: 1.0, events_per_cpu_second: None, threads_us_per_event: threads };
+        let split = |consumers, librdkafka, rest| Some(ThreadCpu { consumers, librdkafka, rest });
+        assert_eq!(threads_by_round(&[round(split(1.5, 0.4, 7.0))]), "", "one round: the note has it already");
+        assert_eq!(
+            threads_by_round(&[round(split(1.95, 0.41, 7.95)), round(None), round(split(1.62, 0.34, 6.62))]),
+            "; by round, consumers / librdkafka / the rest in µs per event: 1.95 / 0.41 / 7.95, n/a, 1.62 / 0.34 / 6.62"
+        );
+    }
 }

@@ -99,11 +99,24 @@ pub struct Rounds {
 pub struct Round {
     pub events_per_sec: f64,
     pub events_per_cpu_second: Option<f64>,
+    /// The round's CPU by thread ([`Measured::threads`]) in µs per event
+    /// (the indexer's rounds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threads_us_per_event: Option<ThreadCpu>,
 }
 
 impl Round {
     pub fn from(run: &Measured) -> Round {
-        Round { events_per_sec: run.events_per_sec, events_per_cpu_second: run.events_per_cpu_second }
+        let per_event = 1e6 / run.events.max(1) as f64;
+        Round {
+            events_per_sec: run.events_per_sec,
+            events_per_cpu_second: run.events_per_cpu_second,
+            threads_us_per_event: run.threads.map(|t| ThreadCpu {
+                consumers: t.consumers * per_event,
+                librdkafka: t.librdkafka * per_event,
+                rest: t.rest * per_event,
+            }),
+        }
     }
 
     pub fn of(runs: &[Measured]) -> Vec<Round> {
@@ -191,8 +204,17 @@ mod tests {
     }
 
     #[test]
+    fn a_rounds_cpu_by_thread_is_kept_per_event() {
+        let mut run = Measured::new(1.0, 2_000_000, 1000, Some(Usage { cpu_seconds: 10.0, peak_rss_bytes: 0 }));
+        assert!(Round::from(&run).threads_us_per_event.is_none());
+        run.threads = Some(ThreadCpu { consumers: 3.0, librdkafka: 1.0, rest: 6.0 });
+        let t = Round::from(&run).threads_us_per_event.expect("kept");
+        assert_eq!((t.consumers, t.librdkafka, t.rest), (1.5, 0.5, 3.0));
+    }
+
+    #[test]
     fn each_round_is_divided_by_the_baseline_round_beside_it() {
-        let round = |per_cpu: Option<f64>| Round { events_per_sec: 1.0, events_per_cpu_second: per_cpu };
+        let round = |per_cpu: Option<f64>| Round { events_per_sec: 1.0, events_per_cpu_second: per_cpu, threads_us_per_event: None };
         let indexer = [round(Some(90.0)), round(Some(100.0)), round(None)];
         let baseline = [round(Some(120.0)), round(Some(125.0)), round(Some(130.0))];
         assert_eq!(
