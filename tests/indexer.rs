@@ -95,17 +95,7 @@ fn produce(topic: &str, total: u64, seconds: u64) -> Acked {
 }
 
 fn create_topic(topic: &str) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime
-        .block_on(logwarden_kafka::ensure_topic(
-            &logwarden_config::KafkaConfig::for_brokers(&brokers()),
-            topic,
-            PARTITIONS as u32,
-        ))
-        .unwrap();
+    support::create_topic(topic, PARTITIONS as u32);
 }
 
 /// A config with 4-second windows, so splits seal while the test runs.

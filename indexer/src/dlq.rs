@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
-use rdkafka::{ClientContext, Message};
+use logwarden_kafka::fetch::Fetched;
+use rdkafka::ClientContext;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -168,11 +169,11 @@ impl DeadLetters {
 }
 
 /// The origin of a consumed message.
-pub fn origin<'a, M: Message>(message: &'a M) -> Origin<'a> {
+pub fn origin<'a>(message: &Fetched<'a>) -> Origin<'a> {
     Origin {
         partition: message.partition(),
         offset: message.offset(),
         key: message.key(),
-        timestamp_ms: message.timestamp().to_millis(),
+        timestamp_ms: message.timestamp_ms(),
     }
 }

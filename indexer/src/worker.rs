@@ -12,8 +12,9 @@ use logwarden_config::{ClientKind, Config};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::types::RDKafkaRespErr;
-use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use logwarden_kafka::backlog::{BacklogSlot, cached_watermarks};
+use logwarden_kafka::fetch::{FetchBatch, FetchQueue, Fetched};
 use tokio_util::sync::CancellationToken;
 
 use crate::dlq::{self, DeadLetters};
@@ -21,6 +22,8 @@ use crate::partition::{Outcome, PartitionIndexer, SplitSettings};
 use crate::{CommitReason, IndexerError, metrics};
 
 const POLL: Duration = Duration::from_millis(100);
+/// Messages read from the fetch queue at once.
+const FETCH_BATCH: usize = 256;
 /// How often the owned partitions' lag is published (metrics, and the
 /// backlog a file source in the same process holds back on).
 const LAG_EVERY: Duration = Duration::from_millis(100);
@@ -32,6 +35,11 @@ const SEAL_CHECK: Duration = Duration::from_secs(1);
 struct Owned {
     settings: Arc<SplitSettings>,
     topic: String,
+    /// The topic's name for librdkafka (a valid name holds no NUL byte).
+    topic_c: CString,
+    /// Where assigned partitions' messages go, read in batches; set once
+    /// the consumer exists, taken before it is dropped ([`Unroute`]).
+    fetch: Mutex<Option<Arc<FetchQueue>>>,
     partitions: Mutex<HashMap<i32, PartitionIndexer>>,
     /// A failure inside a callback, raised by the poll loop.
     failure: Mutex<Option<IndexerError>>,
@@ -90,7 +98,16 @@ impl WorkerContext {
         let owned = &self.owned;
         let mut partitions = owned.partitions.lock().unwrap();
         let assigned: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
+        let fetch = owned.fetch.lock().unwrap().clone();
         for partition in assigned {
+            // Before `assign` starts fetching: none of the partition's
+            // messages reach the consumer's own queue.
+            match &fetch {
+                Some(fetch) => fetch.route(&owned.topic_c, partition)?,
+                None => return Err(IndexerError::Kafka(KafkaError::Subscription(
+                    "a partition was assigned with no fetch queue to route it to".into(),
+                ))),
+            }
             let indexer = PartitionIndexer::open(owned.settings.clone(), partition)?;
             let offset = match indexer.next_offset {
                 Some(next) => Offset::Offset(next),
@@ -168,7 +185,7 @@ const CAUGHT_UP_GAP_DIVISOR: u32 = 4;
 const LIMIT_CHECK_EVERY: u32 = 1024;
 /// Messages read in a row between two reads of the clock: at 100k
 /// events/s per worker, 0.3 ms.
-const CLOCK_EVERY: u32 = 32;
+const CLOCK_EVERY: usize = 32;
 
 /// Commits splits over the document limit, and the largest split of the
 /// partition holding the most when the worker is over its memory budget.
@@ -211,6 +228,37 @@ fn publish_lag<C: ConsumerContext>(
     }
 }
 
+/// Indexes one fetched record into its partition, or dead-letters it
+/// with the reason it is not an event.
+fn index_message(
+    partitions: &mut HashMap<i32, PartitionIndexer>,
+    message: &Fetched<'_>,
+    dead_letters: &DeadLetters,
+    shutdown: &CancellationToken,
+) -> Result<(), IndexerError> {
+    let Some(indexer) = partitions.get_mut(&message.partition()) else {
+        tracing::warn!(partition = message.partition(), "message for a partition this worker does not own");
+        return Ok(());
+    };
+    let produced = message.timestamp_ms().and_then(DateTime::from_timestamp_millis);
+    let payload = message.payload();
+    if let Outcome::Rejected(reason) = indexer.index(message.offset(), produced, payload)? {
+        dead_letters.send(&dlq::origin(message), payload, &reason, shutdown)?;
+        indexer.consumed(message.offset());
+    }
+    Ok(())
+}
+
+/// Takes the fetch queue out of the consumer's context when the worker
+/// ends, so the queue is destroyed before the consumer is.
+struct Unroute<'a>(&'a Owned);
+
+impl Drop for Unroute<'_> {
+    fn drop(&mut self) {
+        self.0.fetch.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+    }
+}
+
 pub fn run_worker(
     id: u32,
     config: &Config,
@@ -218,9 +266,14 @@ pub fn run_worker(
     backlog: Option<BacklogSlot>,
     shutdown: &CancellationToken,
 ) -> Result<(), IndexerError> {
+    let topic_c = CString::new(config.kafka.topic.as_str()).map_err(|_| {
+        IndexerError::Kafka(KafkaError::Subscription("kafka.topic holds a NUL byte".into()))
+    })?;
     let owned = Arc::new(Owned {
         settings,
         topic: config.kafka.topic.clone(),
+        topic_c,
+        fetch: Mutex::new(None),
         partitions: Mutex::new(HashMap::new()),
         failure: Mutex::new(None),
     });
@@ -251,6 +304,12 @@ pub fn run_worker(
         .create_with_context(WorkerContext {
             owned: owned.clone(),
         })?;
+    // SAFETY: the consumer outlives the queue: `fetch` is declared after
+    // it (dropped first) and `_unroute` takes the context's clone first.
+    let fetch = Arc::new(unsafe { FetchQueue::new(consumer.client().native_ptr()) }?);
+    *owned.fetch.lock().unwrap() = Some(fetch.clone());
+    let _unroute = Unroute(&owned);
+    let mut batch = FetchBatch::with_capacity(FETCH_BATCH);
     consumer.subscribe(&[&config.kafka.topic])?;
     let commit_interval = config.indexer.commit_interval;
     let caught_up_gap = commit_interval / CAUGHT_UP_GAP_DIVISOR;
@@ -260,57 +319,56 @@ pub fn run_worker(
     let memory_budget =
         config.indexer.writer_memory_bytes as u64 / u64::from(config.indexer.workers.max(1));
     let mut since_limit_check = 0u32;
-    let mut since_clock = 0u32;
+    let mut since_clock = 0usize;
     let mut last_seal_check = Instant::now();
     let mut last_lag = Instant::now();
-    // A valid topic name (the config checks it) holds no NUL byte.
-    let topic_name = CString::new(config.kafka.topic.as_str()).ok();
     while !shutdown.is_cancelled() {
-        let message = consumer.poll(POLL);
+        // Rebalances (their callback runs here), errors, commit results:
+        // messages go to the fetch queue.
+        match consumer.poll(Duration::ZERO) {
+            Some(Ok(message)) => {
+                return Err(IndexerError::Kafka(KafkaError::Subscription(format!(
+                    "a message of partition {} reached the consumer's own queue, not the fetch queue",
+                    rdkafka::Message::partition(&message)
+                ))));
+            }
+            Some(Err(e)) => tracing::warn!(error = %e, "kafka consume error"),
+            None => {}
+        }
         if let Some(e) = owned.failure.lock().unwrap().take() {
             return Err(e);
         }
+        let read = fetch.read(&mut batch, POLL)?;
         let mut partitions = owned.partitions.lock().unwrap();
-        let was_message = matches!(message, Some(Ok(_)));
-        match message {
-            Some(Ok(message)) => {
-                if let Some(indexer) = partitions.get_mut(&message.partition()) {
-                    let produced = message
-                        .timestamp()
-                        .to_millis()
-                        .and_then(DateTime::from_timestamp_millis);
-                    let payload = message.payload().unwrap_or_default();
-                    if let Outcome::Rejected(reason) =
-                        indexer.index(message.offset(), produced, payload)?
-                    {
-                        dead_letters.send(&dlq::origin(&message), payload, &reason, shutdown)?;
-                        indexer.consumed(message.offset());
-                    }
+        for message in batch.iter() {
+            match message.error() {
+                None => {
+                    index_message(&mut partitions, &message, &dead_letters, shutdown)?;
                     since_limit_check += 1;
                     if since_limit_check >= LIMIT_CHECK_EVERY {
                         since_limit_check = 0;
                         commit_full(&mut partitions, memory_budget);
                     }
-                } else {
-                    tracing::warn!(
-                        partition = message.partition(),
-                        "message for a partition this worker does not own"
-                    );
                 }
-            }
-            Some(Err(KafkaError::PartitionEOF(partition))) => {
-                if let Some(indexer) = partitions.get_mut(&partition) {
-                    indexer.caught_up = true;
+                Some(RDKafkaErrorCode::PartitionEOF) => {
+                    if let Some(indexer) = partitions.get_mut(&message.partition()) {
+                        indexer.caught_up = true;
+                    }
                 }
+                Some(code) => tracing::warn!(
+                    partition = message.partition(),
+                    error = %KafkaError::MessageConsumption(code),
+                    "kafka consume error"
+                ),
             }
-            Some(Err(e)) => tracing::warn!(error = %e, "kafka consume error"),
-            None => {}
         }
+        // Their fetch buffers go back to librdkafka before any commit.
+        batch.clear();
         // The clock, and what it makes due, is read once per
         // `CLOCK_EVERY` messages in a run of them (a read per message was
-        // ~1 % of the indexer's CPU), and after every poll without one.
-        since_clock += 1;
-        if was_message && since_clock < CLOCK_EVERY {
+        // ~1 % of the indexer's CPU), and after every read without one.
+        since_clock += read.max(1);
+        if read > 0 && since_clock < CLOCK_EVERY {
             continue;
         }
         since_clock = 0;
@@ -335,9 +393,7 @@ pub fn run_worker(
         }
         if now.duration_since(last_lag) >= LAG_EVERY {
             last_lag = now;
-            if let Some(topic) = &topic_name {
-                publish_lag(&consumer, topic, &partitions, backlog.as_ref());
-            }
+            publish_lag(&consumer, &owned.topic_c, &partitions, backlog.as_ref());
         }
         if now.duration_since(last_seal_check) >= SEAL_CHECK {
             last_seal_check = now;

@@ -13,6 +13,8 @@
 //!   `read_committed` consumer counts them (transaction markers and aborted
 //!   records skipped): lag that is only markers, tests' topic counts.
 //! - `topic`: [`ensure_topic`], creating a topic with partitions = cores.
+//! - `fetch`: [`fetch::FetchQueue`], a consumer's fetched messages read in
+//!   batches rather than one poll each.
 //! - `producer`: the acknowledging producer, per-batch delivery tracking,
 //!   records Kafka refuses for good told apart from failures.
 //! - `encode`: an event as a Kafka record, cut to fit the message limit.
@@ -33,6 +35,7 @@ pub mod committed;
 pub mod delivery;
 pub mod encode;
 mod error;
+pub mod fetch;
 pub mod in_place;
 pub mod metrics;
 pub mod producer;

@@ -30,6 +30,18 @@ pub fn loghub(name: &str) -> PathBuf {
 
 pub const LOGHUB_FILES: [&str; 3] = ["Linux_2k.log", "OpenSSH_2k.log", "Apache_2k.log"];
 
+/// Creates `topic` with `partitions` partitions on the test broker.
+pub fn create_topic(topic: &str, partitions: u32) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime
+        .block_on(logwarden_kafka::ensure_topic(
+            &logwarden_config::KafkaConfig::for_brokers(&brokers()),
+            topic,
+            partitions,
+        ))
+        .unwrap();
+}
+
 /// A unique name per test run, for topics, groups and directories.
 pub fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()
