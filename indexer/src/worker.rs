@@ -1,6 +1,6 @@
-//! One consumer of the indexer group, on its own thread: polls Kafka, indexes
-//! into the partitions it owns, commits on time, and hands partitions over
-//! cleanly in a rebalance.
+//! One consumer of the indexer group, on its own thread: reads Kafka in
+//! batches (`logwarden_kafka::fetch`), indexes into the partitions it owns,
+//! commits on time, and hands partitions over cleanly in a rebalance.
 
 use std::collections::HashMap;
 use std::ffi::{CStr, CString};
