@@ -217,10 +217,7 @@ fn planted() -> Vec<Value> {
 }
 
 fn produce(topic: &str, events: &[Value]) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    runtime
-        .block_on(logwarden_kafka::ensure_topic(&logwarden_config::KafkaConfig::for_brokers(&brokers()), topic, 1))
-        .unwrap();
+    support::create_topic(topic, 1);
     let producer: BaseProducer = ClientConfig::new().set("bootstrap.servers", brokers()).set("acks", "all").create().unwrap();
     for event in events {
         let payload = event.to_string();

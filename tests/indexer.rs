@@ -94,10 +94,6 @@ fn produce(topic: &str, total: u64, seconds: u64) -> Acked {
     Arc::try_unwrap(acked).ok().unwrap().into_inner().unwrap()
 }
 
-fn create_topic(topic: &str) {
-    support::create_topic(topic, PARTITIONS as u32);
-}
-
 /// A config with 4-second windows, so splits seal while the test runs.
 fn write_config(dir: &Path, topic: &str, group: &str) -> PathBuf {
     let path = dir.join("logwarden.toml");
@@ -202,7 +198,7 @@ fn sigkilled_indexer_seals_every_event_exactly_once_and_chains_verify() {
     let config = write_config(&dir, &topic, &unique("g"));
     let config = config.to_str().unwrap();
     let data = dir.join("data");
-    create_topic(&topic);
+    support::create_topic(&topic, PARTITIONS as u32);
     let producer = {
         let topic = topic.clone();
         std::thread::spawn(move || produce(&topic, 24_000, 12))
@@ -314,7 +310,7 @@ fn two_indexers_hand_partitions_over_without_loss_or_duplicates() {
     let topic = unique("lw-idx-rebalance");
     let config = write_config(&dir, &topic, &unique("g"));
     let config = config.to_str().unwrap();
-    create_topic(&topic);
+    support::create_topic(&topic, PARTITIONS as u32);
     let producer = {
         let topic = topic.clone();
         std::thread::spawn(move || produce(&topic, 20_000, 10))
