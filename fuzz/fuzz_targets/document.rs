@@ -2,7 +2,9 @@
 //! The indexer's one-pass mapping of a wire payload to the document tantivy
 //! reads in place (`LogSchema::document`): any bytes give a document or a
 //! reason, never a panic, and every value of the document can be read
-//! (its spans cut inside the payload). Any JSON object, written back by
+//! (its spans cut inside the payload). Any bytes give the same document
+//! (spans and all) or the same reason whether the fast reader reads them
+//! or serde_json does. Any JSON object, written back by
 //! serde_json (one value per key), maps to the same fields and values as
 //! `to_document` makes from the decoded event, with the default free
 //! fields and with every free field indexed. Any text reads as the same
@@ -28,7 +30,11 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(parse_time(text), chrono, "{text:?}");
     }
     let schemas = [LogSchema::new(), LogSchema::with_free_fields(FreeFields::new(&["*"]))];
+    let outcome = |mapped: Result<logwarden_store::schema::Mapped, String>| {
+        mapped.map(|m| format!("{:?} {} {}", m.document, m.timestamp, m.stream()))
+    };
     for schema in &schemas {
+        assert_eq!(outcome(schema.document(data, 1)), outcome(schema.document_through_serde(data, 1)));
         if let Ok(mapped) = schema.document(data, 1) {
             assert!(!mapped.stream().is_empty());
             std::hint::black_box(mapped.document.into_tantivy_document());

@@ -24,9 +24,20 @@ use tantivy::schema::{Document, Field, OwnedValue, Value};
 
 use crate::schema::{LogSchema, Mapped, Slot, checked_time, parse_time, to_tantivy};
 
+mod fast;
+
+/// How a payload's JSON is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reader {
+    /// [`fast::read`] first, serde_json when it declines.
+    Fast,
+    /// serde_json only (what the fast reader is checked against).
+    Serde,
+}
+
 /// Maps `payload` (the wire JSON) to a document; the reasons a payload is
 /// not an event are the ones the indexer dead-letters it with.
-pub(crate) fn map(schema: &LogSchema, payload: &[u8], offset: u64) -> Result<Mapped, String> {
+pub(crate) fn map(schema: &LogSchema, payload: &[u8], offset: u64, reader: Reader) -> Result<Mapped, String> {
     // simdutf8's SIMD check (std's was ~3 % of the consumer threads'
     // samples in a profile); std's check only for its message, which
     // names where the invalid byte is.
@@ -47,11 +58,16 @@ pub(crate) fn map(schema: &LogSchema, payload: &[u8], offset: u64) -> Result<Map
         stream: None,
         free: Vec::new(),
     };
-    let mut deserializer = serde_json::Deserializer::from_str(raw);
-    EventSeed(&mut builder)
-        .deserialize(&mut deserializer)
-        .and_then(|()| deserializer.end())
-        .map_err(|e| format!("payload is not JSON: {e}"))?;
+    if reader == Reader::Serde || fast::read(&mut builder, raw).is_none() {
+        // serde_json's answer stands, errors included: the fast reader
+        // declines whatever it does not read exactly as serde_json would.
+        builder.reset();
+        let mut deserializer = serde_json::Deserializer::from_str(raw);
+        EventSeed(&mut builder)
+            .deserialize(&mut deserializer)
+            .and_then(|()| deserializer.end())
+            .map_err(|e| format!("payload is not JSON: {e}"))?;
+    }
     let Builder { parts: Parts { mut parts, .. }, timestamp, stream, free, .. } = builder;
     let timestamp = match timestamp {
         Some(Timestamp::Text(text)) => checked_time(&text)?,
@@ -312,6 +328,26 @@ impl<'de> Parts<'de> {
     fn push(&mut self, field: Field, part: Part) {
         self.parts.push((field, part));
     }
+
+    /// A text or keyword string: a span when borrowed from the payload.
+    fn push_text(&mut self, field: Field, text: Cow<'de, str>) {
+        match text {
+            Cow::Borrowed(text) => self.push_str(field, text),
+            Cow::Owned(text) => self.push(field, Part::Str(Text::Owned(text.into()))),
+        }
+    }
+
+    /// A number given to a keyword field, as its JSON text.
+    fn push_number_text(&mut self, field: Field, number: impl fmt::Display) {
+        self.push(field, Part::Str(Text::Owned(number.to_string().into())));
+    }
+
+    /// A float given to a keyword field: its JSON text when it has one.
+    fn push_float_text(&mut self, field: Field, number: f64) {
+        if let Some(n) = serde_json::Number::from_f64(number) {
+            self.push_number_text(field, n);
+        }
+    }
 }
 
 /// `@timestamp` as read: parsed when it is a valid time, the text when not
@@ -332,6 +368,45 @@ struct Builder<'s, 'de> {
     free: Vec<FreeEntry>,
 }
 
+impl<'de> Builder<'_, 'de> {
+    /// Back to nothing read, the buffers kept.
+    fn reset(&mut self) {
+        self.parts.parts.clear();
+        self.timestamp = None;
+        self.stream = None;
+        self.free.clear();
+    }
+
+    /// `@timestamp`'s value: a string, or `None` for any other value (of
+    /// repeated keys, the last holds).
+    fn timestamp(&mut self, text: Option<Cow<'de, str>>) {
+        self.timestamp = text.map(|t| match parse_time(&t) {
+            Some(time) if logwarden_event::time::in_range(time).is_some() => Timestamp::Parsed(time),
+            _ => Timestamp::Text(t.into_owned()),
+        });
+    }
+
+    /// `event.ingested`'s string, kept when it is a time.
+    fn ingested(&mut self, field: Field, text: &str) {
+        if let Some(time) = parse_time(text) {
+            self.parts.push(field, Part::Date(to_tantivy(time)));
+        }
+    }
+
+    /// The stream keyword, which also places the event.
+    fn stream(&mut self, field: Field, stream: Cow<'de, str>) {
+        self.parts.push_str(field, &stream);
+        self.stream = Some(stream);
+    }
+
+    /// An indexed free field (a top-level key or an entry of `fields`),
+    /// in the order read.
+    fn free(&mut self, key: &str, value: FreeValue, top_level: bool) {
+        let order = self.free.len() as u32;
+        self.free.push(FreeEntry { key: Text::of(self.parts.raw, key), value, top_level, order });
+    }
+}
+
 /// An indexed free field as read, and where it was read.
 #[derive(Debug, Clone)]
 struct FreeEntry {
@@ -341,21 +416,6 @@ struct FreeEntry {
     top_level: bool,
     /// Its place among the entries read.
     order: u32,
-}
-
-/// Reads the value of the indexed free field `key` (a top-level key or an
-/// entry of `fields`) into `free`, in the order read.
-fn read_free<'de, A: MapAccess<'de>>(
-    map: &mut A,
-    raw: &'de str,
-    key: &str,
-    top_level: bool,
-    free: &mut Vec<FreeEntry>,
-) -> Result<(), A::Error> {
-    let value = map.next_value_seed(FreeSeed { raw })?;
-    let order = free.len() as u32;
-    free.push(FreeEntry { key: Text::of(raw, key), value, top_level, order });
-    Ok(())
 }
 
 /// The free fields object: one entry per name, sorted by name. Of entries
@@ -397,22 +457,18 @@ impl<'de> Visitor<'de> for EventSeed<'_, '_, 'de> {
             match b.schema.slot(&key) {
                 Some(Slot::Timestamp) => {
                     let text = map.next_value_seed(AnyStr)?;
-                    b.timestamp = text.map(|t| match parse_time(&t) {
-                        Some(time) if logwarden_event::time::in_range(time).is_some() => Timestamp::Parsed(time),
-                        _ => Timestamp::Text(t.into_owned()),
-                    });
+                    b.timestamp(text);
                 }
                 Some(Slot::Ingested(field)) => {
-                    if let Some(time) = map.next_value_seed(AnyStr)?.as_deref().and_then(parse_time) {
-                        b.parts.push(field, Part::Date(to_tantivy(time)));
+                    if let Some(text) = map.next_value_seed(AnyStr)? {
+                        b.ingested(field, &text);
                     }
                 }
                 Some(Slot::Text(field)) => map.next_value_seed(Leaf { parts: &mut b.parts, field, numbers: false })?,
                 Some(Slot::Keyword(field)) => map.next_value_seed(Leaf { parts: &mut b.parts, field, numbers: true })?,
                 Some(Slot::Stream(field)) => {
                     if let Some(stream) = map.next_value_seed(AnyStr)? {
-                        b.parts.push_str(field, &stream);
-                        b.stream = Some(stream);
+                        b.stream(field, stream);
                     }
                 }
                 Some(Slot::Number(field)) => {
@@ -423,10 +479,11 @@ impl<'de> Visitor<'de> for EventSeed<'_, '_, 'de> {
                 Some(Slot::Skip) => {
                     map.next_value::<IgnoredAny>()?;
                 }
-                Some(Slot::Free) => {
-                    map.next_value_seed(FreeObject { schema: b.schema, raw: b.parts.raw, free: &mut b.free })?
+                Some(Slot::Free) => map.next_value_seed(FreeObject(b))?,
+                None if b.schema.free_field_indexed(&key) => {
+                    let value = map.next_value_seed(FreeSeed { raw: b.parts.raw })?;
+                    b.free(&key, value, true);
                 }
-                None if b.schema.free_field_indexed(&key) => read_free(&mut map, b.parts.raw, &key, true, &mut b.free)?,
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -547,20 +604,19 @@ impl<'de> Visitor<'de> for Leaf<'_, 'de> {
     }
     fn visit_u64<E>(self, v: u64) -> Result<(), E> {
         if self.numbers {
-            self.parts.push(self.field, Part::Str(Text::Owned(v.to_string().into())));
+            self.parts.push_number_text(self.field, v);
         }
         Ok(())
     }
     fn visit_i64<E>(self, v: i64) -> Result<(), E> {
         if self.numbers {
-            self.parts.push(self.field, Part::Str(Text::Owned(v.to_string().into())));
+            self.parts.push_number_text(self.field, v);
         }
         Ok(())
     }
     fn visit_f64<E>(self, v: f64) -> Result<(), E> {
-        match serde_json::Number::from_f64(v) {
-            Some(n) if self.numbers => self.parts.push(self.field, Part::Str(Text::Owned(n.to_string().into()))),
-            _ => {}
+        if self.numbers {
+            self.parts.push_float_text(self.field, v);
         }
         Ok(())
     }
@@ -569,11 +625,7 @@ impl<'de> Visitor<'de> for Leaf<'_, 'de> {
 
 /// The `fields` object: its indexed entries join the free fields (where
 /// a top-level key of the same name wins, [`free_object`]).
-struct FreeObject<'s, 'f, 'de> {
-    schema: &'s LogSchema,
-    raw: &'de str,
-    free: &'f mut Vec<FreeEntry>,
-}
+struct FreeObject<'b, 's, 'de>(&'b mut Builder<'s, 'de>);
 
 impl<'de> DeserializeSeed<'de> for FreeObject<'_, '_, 'de> {
     type Value = ();
@@ -588,9 +640,11 @@ impl<'de> Visitor<'de> for FreeObject<'_, '_, 'de> {
         f.write_str("an object of free fields")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let b = self.0;
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-            if self.schema.free_field_indexed(&key) {
-                read_free(&mut map, self.raw, &key, false, self.free)?;
+            if b.schema.free_field_indexed(&key) {
+                let value = map.next_value_seed(FreeSeed { raw: b.parts.raw })?;
+                b.free(&key, value, false);
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -610,7 +664,7 @@ struct FreeSeed<'de> {
     raw: &'de str,
 }
 
-impl FreeSeed<'_> {
+impl FreeValue {
     /// A string that tantivy may read as a time (it tries only those
     /// starting with a digit), converted by tantivy.
     fn maybe_time(v: &str) -> Option<FreeValue> {
@@ -618,6 +672,29 @@ impl FreeSeed<'_> {
             .first()
             .is_some_and(u8::is_ascii_digit)
             .then(|| FreeValue::Owned(OwnedValue::from(serde_json::Value::String(v.to_owned()))))
+    }
+
+    /// A string: a span of `raw` when borrowed from it and not maybe a time.
+    fn of_str(raw: &str, v: Cow<'_, str>) -> FreeValue {
+        FreeValue::maybe_time(&v).unwrap_or_else(|| match v {
+            Cow::Borrowed(v) => FreeValue::Str(Text::of(raw, v)),
+            Cow::Owned(v) => FreeValue::Str(Text::Owned(v.into())),
+        })
+    }
+
+    /// A whole number: `i64` when it fits.
+    fn of_u64(v: u64) -> FreeValue {
+        i64::try_from(v).map_or(FreeValue::U64(v), FreeValue::I64)
+    }
+
+    /// A float: null when not finite, as `serde_json::Value::from` makes it.
+    fn of_f64(v: f64) -> FreeValue {
+        if v.is_finite() { FreeValue::F64(v) } else { FreeValue::Null }
+    }
+
+    /// An array or an object, converted by tantivy.
+    fn of_json(value: serde_json::Value) -> FreeValue {
+        FreeValue::Owned(OwnedValue::from(value))
     }
 }
 
@@ -634,20 +711,19 @@ impl<'de> Visitor<'de> for FreeSeed<'de> {
         f.write_str("any value")
     }
     fn visit_borrowed_str<E>(self, v: &'de str) -> Result<FreeValue, E> {
-        Ok(Self::maybe_time(v).unwrap_or_else(|| FreeValue::Str(Text::of(self.raw, v))))
+        Ok(FreeValue::of_str(self.raw, Cow::Borrowed(v)))
     }
     fn visit_str<E>(self, v: &str) -> Result<FreeValue, E> {
-        Ok(Self::maybe_time(v).unwrap_or_else(|| FreeValue::Str(Text::Owned(v.into()))))
+        Ok(FreeValue::of_str(self.raw, Cow::Owned(v.to_owned())))
     }
     fn visit_u64<E>(self, v: u64) -> Result<FreeValue, E> {
-        Ok(i64::try_from(v).map_or(FreeValue::U64(v), FreeValue::I64))
+        Ok(FreeValue::of_u64(v))
     }
     fn visit_i64<E>(self, v: i64) -> Result<FreeValue, E> {
         Ok(FreeValue::I64(v))
     }
     fn visit_f64<E>(self, v: f64) -> Result<FreeValue, E> {
-        // `serde_json::Value::from` makes a float that is not finite null.
-        Ok(if v.is_finite() { FreeValue::F64(v) } else { FreeValue::Null })
+        Ok(FreeValue::of_f64(v))
     }
     fn visit_bool<E>(self, v: bool) -> Result<FreeValue, E> {
         Ok(FreeValue::Bool(v))
@@ -657,10 +733,10 @@ impl<'de> Visitor<'de> for FreeSeed<'de> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<FreeValue, A::Error> {
         let value = de::Deserialize::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
-        Ok(FreeValue::Owned(OwnedValue::from(serde_json::Value::Array(value))))
+        Ok(FreeValue::of_json(serde_json::Value::Array(value)))
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<FreeValue, A::Error> {
         let value = de::Deserialize::deserialize(de::value::MapAccessDeserializer::new(map))?;
-        Ok(FreeValue::Owned(OwnedValue::from(serde_json::Value::Object(value))))
+        Ok(FreeValue::of_json(serde_json::Value::Object(value)))
     }
 }
