@@ -53,6 +53,8 @@ def main():
     ap.add_argument("--log-level", default="warn", help="the run's log filter, e.g. warn,tantivy=info (in its run.log)")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (run.log, data) instead of removing it")
     ap.add_argument("--min-seconds", type=float, default=0, help="write markers at least this long")
+    ap.add_argument("--timeline", help="write each marker (seconds in, ms to read by the collector, ms to found) "
+                    "and each lag sample to this file as JSON lines, to line up with run.log")
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix=f"freshness-{args.label}-")
@@ -139,6 +141,17 @@ def main():
           f"held back {metric_sum(text, 'logwarden_collector_held_back_milliseconds_total') / 1000:.1f} s; "
           f"indexer commits {metric_sum(text, 'logwarden_indexer_commit_seconds_count'):.0f} "
           f"({metric_sum(text, 'logwarden_indexer_commit_seconds_sum'):.1f} s)")
+    if args.timeline:
+        with open(args.timeline, "w") as out:
+            out.write(json.dumps({"started": start}) + "\n")
+            for n, at in enumerate(written):
+                read = read_at.get(n)
+                read_ms = ((datetime.datetime.fromisoformat(read.replace("Z", "+00:00")).timestamp() - at) * 1000
+                           if read else None)
+                found_ms = (seen[n] - at) * 1000 if n in seen else None
+                out.write(json.dumps({"marker": n, "at": at - start, "read_ms": read_ms, "found_ms": found_ms}) + "\n")
+            for lag, at in lags:
+                out.write(json.dumps({"lag": lag, "at": at}) + "\n")
     if args.keep:
         print(f"  kept {work}")
     else:

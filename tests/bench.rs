@@ -196,6 +196,14 @@ fn rounds_alternate_the_indexer_with_its_baseline_and_pool_the_markers() {
         assert!(wall.iter().all(|&r| r > 0.0), "{stage}: {rounds}");
     }
     let (indexer, same) = (rates("indexer", "events_per_cpu_second"), rates("indexer_same_schema", "events_per_cpu_second"));
+    // Three baseline runs around two indexer rounds; each round's baseline
+    // is the mean CPU per event of the runs on either side.
+    let runs = rates("same_schema_runs", "events_per_cpu_second");
+    assert_eq!(runs.len(), 3, "{rounds}");
+    for (round, bracket) in same.iter().enumerate() {
+        let expected = 2.0 / (1.0 / runs[round] + 1.0 / runs[round + 1]);
+        assert!((bracket - expected).abs() <= expected * 1e-9, "round {round}: {bracket} against {expected} of {runs:?}");
+    }
     let figure = |name: &str| -> Value {
         report["figures"].as_array().unwrap().iter().find(|f| f["name"] == name).cloned()
             .unwrap_or_else(|| panic!("figure `{name}` missing"))

@@ -47,8 +47,9 @@ pub(crate) const COLLECTOR_WALL_CLOCK: &str = "wall clock from process start unt
 /// baseline count.
 const PER_CPU_SECOND: &str = "events / CPU seconds: the indexer process's utime+stime over its whole run (consumer, decoding, \
      librdkafka, tantivy, commits, the Kafka group join); the baseline's: the bench process's CPU clock from its first document to the end of \
-     its commit (tantivy's threads and the adding thread), less the thread's CPU building documents. Not moved by other load on the host, \
-     unlike events/s";
+     its commit (tantivy's threads and the adding thread), less the thread's CPU building documents. A baseline run comes before the first \
+     indexer round and after each: a round's baseline is the mean CPU per event of the two runs around it, so the host's drift over the \
+     round weighs on both sides. Less moved by other load on the host than events/s";
 
 fn wall(round: &Round) -> Option<f64> {
     Some(round.events_per_sec)

@@ -63,6 +63,19 @@ impl Measured {
     }
 }
 
+impl Measured {
+    /// A baseline for the run between `before` and `after`: their seconds
+    /// and CPU seconds averaged, so a host that speeds up or slows down
+    /// over the three runs weighs on the baseline as on the run between
+    /// (`events` and `raw_bytes` are `before`'s; both runs index the same
+    /// documents).
+    pub fn bracket(before: &Measured, after: &Measured) -> Measured {
+        let cpu = |m: &Measured| m.events_per_cpu_second.map(|e| m.events as f64 / e);
+        let cpu = cpu(before).zip(cpu(after)).map(|(b, a)| (b + a) / 2.0);
+        Measured::with_cpu_seconds((before.seconds + after.seconds) / 2.0, before.events, before.raw_bytes, cpu)
+    }
+}
+
 /// The whole pipeline in one process, with marker lines during the load.
 #[derive(Debug, Clone, Serialize)]
 pub struct Pipeline {
@@ -87,9 +100,13 @@ pub struct Rounds {
     pub collector: Vec<Round>,
     pub collector_at_least_once: Vec<Round>,
     pub raw_producer: Vec<Round>,
-    /// The indexer and raw tantivy with the same schema, alternating.
+    /// The indexer and raw tantivy with the same schema, alternating:
+    /// each indexer round's baseline is [`Measured::bracket`] of the
+    /// same-schema runs just before and just after it
+    /// (`same_schema_runs`, one more than the indexer's rounds).
     pub indexer: Vec<Round>,
     pub indexer_same_schema: Vec<Round>,
+    pub same_schema_runs: Vec<Round>,
     /// The whole pipeline in one `run` process (the freshness stage).
     pub pipeline: Vec<Round>,
 }
@@ -137,11 +154,11 @@ impl Rounds {
         })
     }
 
-    /// Each round's ratio of `rounds` to the `baselines` round run beside
-    /// it: `"ratio per round: 0.69, 0.84"`, or `None` for one round. The
-    /// host's load drifts between rounds; a pair run minutes apart shares
-    /// most of it, so the spread of these says how far the ratio of the
-    /// medians can be trusted.
+    /// Each round's ratio of `rounds` to its own `baselines` round (run
+    /// beside it, or bracketing it): `"ratio per round: 0.69, 0.84"`, or
+    /// `None` for one round. The host's load drifts between rounds; a pair
+    /// run minutes apart shares most of it, so the spread of these says
+    /// how far the ratio of the medians can be trusted.
     pub fn paired_ratios(rounds: &[Round], baselines: &[Round], rate: impl Fn(&Round) -> Option<f64>) -> Option<String> {
         (rounds.len() > 1).then(|| {
             let ratios: Vec<String> = rounds
@@ -180,6 +197,20 @@ pub fn median_by<T>(mut runs: Vec<T>, rate: impl Fn(&T) -> f64) -> T {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bracket_averages_the_cost_per_event_not_the_rates() {
+        let run = |seconds: f64, cpu: f64| Measured::with_cpu_seconds(seconds, 1000, 2000, Some(cpu));
+        // 1 and 3 CPU-seconds for 1,000 events: 2 ms per event, 500 per
+        // CPU-second (the mean of the rates, 667, would favour the faster run).
+        let bracket = Measured::bracket(&run(2.0, 1.0), &run(4.0, 3.0));
+        assert_eq!(bracket.events_per_cpu_second, Some(500.0));
+        assert_eq!(bracket.events_per_sec, 1000.0 / 3.0);
+        assert_eq!((bracket.events, bracket.raw_bytes), (1000, 2000));
+        // Without CPU on either side there is none in the bracket.
+        let unknown = Measured::with_cpu_seconds(4.0, 1000, 2000, None);
+        assert_eq!(Measured::bracket(&run(2.0, 1.0), &unknown).events_per_cpu_second, None);
+    }
 
     #[test]
     fn the_median_round_is_shown_and_every_round_is_named() {

@@ -170,7 +170,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let perf = perf.ok();
 
     // e. the indexer and raw tantivy with the same schema in alternating
-    // rounds (search latency on the first round's finished index)
+    // rounds, a baseline run before the first indexer round and one after
+    // each: a round's baseline is the mean of the two around it, so the
+    // host's drift over the round cancels rather than lands on one side
+    // (search latency on the first round's finished index)
     //
     // What a round leaves is deleted after the last stage, not before the
     // next: on ext4 without a journal (this machine's disk) each new inode
@@ -180,7 +183,28 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     // own clean-up billed to the stage after it.
     let mut spent: Vec<PathBuf> = Vec::new();
     let (mut indexer_runs, mut same_runs) = (Vec::new(), Vec::new());
-    let (mut api_usage, mut search, mut index_bytes, mut same_schema_bytes) = (None, Vec::new(), 0, 0);
+    let (mut api_usage, mut search, mut index_bytes) = (None, Vec::new(), 0);
+    let same_schema = |run: usize, spent: &mut Vec<PathBuf>| -> anyhow::Result<(Measured, u64)> {
+        stage(&format!(
+            "raw tantivy, same schema (run {} of {}, {}): the indexer's documents (LogSchema), one commit",
+            run + 1,
+            rounds + 1,
+            if run == 0 { "before the first indexer round".to_string() } else { format!("after indexer round {run}") }
+        ));
+        let dir = work.join(of_round("tantivy-same-schema", run));
+        let same = tantivy_baseline::index_same_schema(&payloads, &dir, workers as usize)?;
+        let measured = Measured::with_cpu_seconds(same.elapsed.as_secs_f64(), events, payloads.raw_bytes, Some(same.cpu_seconds));
+        eprintln!(
+            "bench:   {:.0} events/s on {workers} threads, {:.0} events per CPU-second",
+            measured.events_per_sec,
+            measured.events_per_cpu_second.unwrap_or_default()
+        );
+        let bytes = dir_bytes(&dir);
+        spent.push(dir);
+        Ok((measured, bytes))
+    };
+    let (first, same_schema_bytes) = same_schema(0, &mut spent)?;
+    same_runs.push(first);
     for round in 0..rounds {
         let of = format!("round {} of {rounds}", round + 1);
         stage(&format!("indexer ({of}): consuming the collector's topic into splits"));
@@ -193,24 +217,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         } else {
             spent.push(data);
         }
-        stage(&format!("raw tantivy, same schema ({of}): the indexer's documents (LogSchema), one commit"));
-        let dir = work.join(of_round("tantivy-same-schema", round));
-        let same = tantivy_baseline::index_same_schema(&payloads, &dir, workers as usize)?;
-        let tantivy_same = Measured::with_cpu_seconds(same.elapsed.as_secs_f64(), events, payloads.raw_bytes, Some(same.cpu_seconds));
-        eprintln!(
-            "bench:   {:.0} events/s on {workers} threads, {:.0} events per CPU-second",
-            tantivy_same.events_per_sec,
-            tantivy_same.events_per_cpu_second.unwrap_or_default()
-        );
-        same_runs.push(tantivy_same);
-        if round == 0 {
-            same_schema_bytes = dir_bytes(&dir);
-        }
-        spent.push(dir);
+        same_runs.push(same_schema(round + 1, &mut spent)?.0);
     }
+    let brackets: Vec<Measured> = same_runs.windows(2).map(|pair| Measured::bracket(&pair[0], &pair[1])).collect();
     rounds_note.indexer = Round::of(&indexer_runs);
-    rounds_note.indexer_same_schema = Round::of(&same_runs);
-    let (indexer, tantivy_same) = (median_run(indexer_runs), median_run(same_runs));
+    rounds_note.indexer_same_schema = Round::of(&brackets);
+    rounds_note.same_schema_runs = Round::of(&same_runs);
+    let (indexer, tantivy_same) = (median_run(indexer_runs), median_run(brackets));
     stage("raw tantivy, 4 fields: the same events into a plain index (tantivy's ceiling)");
     let tantivy_elapsed =
         tantivy_baseline::index(&payloads, &work.join("tantivy"), workers as usize)?;

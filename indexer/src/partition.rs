@@ -243,13 +243,15 @@ impl PartitionIndexer {
             self.last_commit = Instant::now();
         }
         if splits > 0 {
-            metrics::commit(reason, splits, started.elapsed());
+            let took = started.elapsed();
+            metrics::commit(reason, splits, took);
             tracing::debug!(
                 partition = self.partition,
                 next,
                 docs,
                 splits,
                 ?reason,
+                took_ms = took.as_millis() as u64,
                 "committed splits"
             );
         }
