@@ -124,6 +124,10 @@ fn tiny_bench_reports_every_figure_with_its_baseline() {
         let f = figure(name);
         assert!(f["value"].as_f64().unwrap() > 0.0, "{name}: {f}");
     }
+    // The indexer's own memory is part of its resident set.
+    let (anon, peak) = (figure("indexer peak anonymous RSS (sampled)"), figure("indexer peak RSS"));
+    let anon = anon["value"].as_f64().unwrap();
+    assert!(anon > 0.0 && anon <= peak["value"].as_f64().unwrap(), "{anon} of {peak}");
     // The lag is measured (0 is a value: a small corpus may never lag).
     for name in ["indexer lag during the load (p50)", "indexer lag during the load (max)"] {
         let f = figure(name);

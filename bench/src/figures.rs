@@ -271,7 +271,8 @@ pub fn rss_figures(indexer: &Measured) -> Vec<Figure> {
     let Some(over) = &indexer.rss_over_time else {
         return Vec::new();
     };
-    over.at_share
+    let mut figures: Vec<Figure> = over
+        .at_share
         .iter()
         .map(|at| {
             Figure::new(format!("indexer RSS at {} % of the corpus", at.percent), Some(at.rss_bytes as f64), "bytes")
@@ -280,7 +281,15 @@ pub fn rss_figures(indexer: &Measured) -> Vec<Figure> {
                     at.percent, at.seconds, over.samples.len(), over.interval_seconds
                 ))
         })
-        .collect()
+        .collect();
+    figures.push(
+        Figure::new("indexer peak anonymous RSS (sampled)", Some(over.peak_sampled_anon_bytes as f64), "bytes").note(
+            "the largest RssAnon sampled: the process's own memory (heaps, tantivy's arenas, stacks), without the pages of \
+             segment files it reads through mmap (RssFile, which the kernel can drop and read again); each sample's three \
+             figures are in stages.indexer.rss_over_time",
+        ),
+    );
+    figures
 }
 
 /// Each query's p50 and p99 (a note when the API did not answer it).

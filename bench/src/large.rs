@@ -134,7 +134,7 @@ mod tests {
     use super::*;
 
     fn sample(seconds: f64, events: u64) -> RssSample {
-        RssSample { seconds, rss_bytes: 0, events }
+        RssSample { seconds, rss_bytes: 0, anon_bytes: 0, file_bytes: 0, events }
     }
 
     #[test]

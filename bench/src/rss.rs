@@ -8,12 +8,17 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde::Serialize;
 
-/// One sample: seconds since the stage started, resident bytes (`VmRSS`),
-/// events searchable.
+/// One sample: seconds since the stage started, resident bytes (`VmRSS`)
+/// and of them the process's own memory (`RssAnon`: heaps, arenas,
+/// stacks) and mapped files' pages (`RssFile`: the segments tantivy reads
+/// through mmap, which the kernel can drop and read again), events
+/// searchable.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct RssSample {
     pub seconds: f64,
     pub rss_bytes: u64,
+    pub anon_bytes: u64,
+    pub file_bytes: u64,
     pub events: u64,
 }
 
@@ -31,6 +36,8 @@ pub struct RssOverTime {
     pub interval_seconds: f64,
     /// Largest sampled `VmRSS` (the kernel's `VmHWM` is the exact peak).
     pub peak_sampled_bytes: u64,
+    /// Largest sampled `RssAnon`.
+    pub peak_sampled_anon_bytes: u64,
     pub at_share: Vec<RssAtShare>,
     pub samples: Vec<RssSample>,
 }
@@ -62,9 +69,12 @@ impl RssSampler {
             return Ok(());
         }
         self.last = Some(now);
+        let resident = resident_of(self.pid)?;
         self.samples.push(RssSample {
             seconds: (now - self.started).as_secs_f64(),
-            rss_bytes: rss_of(self.pid)?,
+            rss_bytes: resident.rss,
+            anon_bytes: resident.anon,
+            file_bytes: resident.file,
             events,
         });
         Ok(())
@@ -94,22 +104,37 @@ fn summarise(samples: Vec<RssSample>, total: u64, interval: Duration) -> RssOver
     RssOverTime {
         interval_seconds: interval.as_secs_f64(),
         peak_sampled_bytes: samples.iter().map(|s| s.rss_bytes).max().unwrap_or(0),
+        peak_sampled_anon_bytes: samples.iter().map(|s| s.anon_bytes).max().unwrap_or(0),
         at_share,
         samples,
     }
 }
 
-/// Resident bytes of a live process (`VmRSS` in `/proc/PID/status`).
-pub fn rss_of(pid: u32) -> anyhow::Result<u64> {
+/// A live process's resident bytes, from `/proc/PID/status`.
+#[derive(Debug, Clone, Copy)]
+pub struct Resident {
+    /// `VmRSS`.
+    pub rss: u64,
+    /// `RssAnon`.
+    pub anon: u64,
+    /// `RssFile`.
+    pub file: u64,
+}
+
+pub fn resident_of(pid: u32) -> anyhow::Result<Resident> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .with_context(|| format!("reading /proc/{pid}/status"))?;
-    let kib = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .context("no VmRSS in /proc status")?;
-    Ok(kib * 1024)
+    let bytes = |field: &str| -> anyhow::Result<u64> {
+        let kib = status
+            .lines()
+            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .with_context(|| format!("no {field} in /proc/{pid}/status"))?;
+        Ok(kib * 1024)
+    };
+    Ok(Resident { rss: bytes("VmRSS")?, anon: bytes("RssAnon")?, file: bytes("RssFile")? })
 }
+
 
 #[cfg(test)]
 mod tests {
@@ -128,7 +153,13 @@ mod tests {
         assert_eq!(over.samples.len(), 3);
         assert_eq!(over.samples.iter().map(|s| s.events).collect::<Vec<_>>(), [0, 60, 100]);
         assert!(over.samples[2].rss_bytes >= over.samples[0].rss_bytes + (60 << 20));
+        // The ballast is the process's own memory, not a file's.
+        assert!(over.samples[2].anon_bytes >= over.samples[0].anon_bytes + (60 << 20));
+        for s in &over.samples {
+            assert!(s.anon_bytes + s.file_bytes <= s.rss_bytes, "{s:?}");
+        }
         assert_eq!(over.peak_sampled_bytes, over.samples[2].rss_bytes);
+        assert_eq!(over.peak_sampled_anon_bytes, over.samples[2].anon_bytes);
         let shares: Vec<(u32, u64)> = over.at_share.iter().map(|a| (a.percent, a.rss_bytes)).collect();
         let (at60, at100) = (over.samples[1].rss_bytes, over.samples[2].rss_bytes);
         assert_eq!(shares, [(25, at60), (50, at60), (75, at100), (100, at100)]);
@@ -136,7 +167,7 @@ mod tests {
 
     #[test]
     fn a_share_never_reached_is_left_out() {
-        let sample = |events| RssSample { seconds: 0.0, rss_bytes: 1, events };
+        let sample = |events| RssSample { seconds: 0.0, rss_bytes: 1, anon_bytes: 1, file_bytes: 0, events };
         let over = summarise(vec![sample(10), sample(49)], 100, Duration::from_secs(1));
         assert_eq!(over.at_share.iter().map(|a| a.percent).collect::<Vec<_>>(), [25]);
     }
