@@ -122,9 +122,13 @@ def main():
     cpu = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
     run.terminate()
     run.wait()
+    def read_ms(n):
+        """ms from marker n written to its event.ingested (None if the hit had none)."""
+        t = read_at.get(n)
+        return (datetime.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() - written[n]) * 1000 if t else None
+
     latency = sorted((seen[n] - written[n]) * 1000 for n in seen)
-    reads = sorted((datetime.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() - written[n]) * 1000
-                   for n, t in read_at.items() if t)
+    reads = sorted(ms for ms in map(read_ms, read_at) if ms is not None)
     took = loaded - start
     print(f"{args.label}: corpus searchable after {took:.1f} s ({args.lines / took:.0f} events/s, {cpu:.1f} CPU s); "
           f"markers found {len(seen)}/{len(written)}")
@@ -145,11 +149,8 @@ def main():
         with open(args.timeline, "w") as out:
             out.write(json.dumps({"started": start}) + "\n")
             for n, at in enumerate(written):
-                read = read_at.get(n)
-                read_ms = ((datetime.datetime.fromisoformat(read.replace("Z", "+00:00")).timestamp() - at) * 1000
-                           if read else None)
                 found_ms = (seen[n] - at) * 1000 if n in seen else None
-                out.write(json.dumps({"marker": n, "at": at - start, "read_ms": read_ms, "found_ms": found_ms}) + "\n")
+                out.write(json.dumps({"marker": n, "at": at - start, "read_ms": read_ms(n), "found_ms": found_ms}) + "\n")
             for lag, at in lags:
                 out.write(json.dumps({"lag": lag, "at": at}) + "\n")
     if args.keep:

@@ -61,9 +61,7 @@ impl Measured {
             threads: None,
         }
     }
-}
 
-impl Measured {
     /// A baseline for the run between `before` and `after`: their seconds
     /// and CPU seconds averaged, so a host that speeds up or slows down
     /// over the three runs weighs on the baseline as on the run between

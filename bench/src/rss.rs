@@ -135,7 +135,6 @@ pub fn resident_of(pid: u32) -> anyhow::Result<Resident> {
     Ok(Resident { rss: bytes("VmRSS")?, anon: bytes("RssAnon")?, file: bytes("RssFile")? })
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
