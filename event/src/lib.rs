@@ -14,8 +14,11 @@
 //! - [`wire`]: encoding to and decoding from a Kafka message payload.
 //! - [`time`]: the range of event times logwarden stores (what tantivy's
 //!   nanosecond dates hold).
+//! - [`json_bytes`]: the scan for where a JSON string's plain run ends, which
+//!   the wire writer and the indexer's reader share.
 
 pub mod fields;
+pub mod json_bytes;
 pub mod time;
 pub mod wire;
 

@@ -184,44 +184,6 @@ fn timestamp_value(buf: &mut Vec<u8>, at: &DateTime<Utc>) {
     buf.extend_from_slice(b"Z\"");
 }
 
-const LOW: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
-
-/// The high bit of each of the 8 bytes (little-endian: byte 0 is the lowest)
-/// that may be a control character, `"` or `\`: 0 when none is. The classic
-/// "has a byte less than / equal to" bit tricks: a borrow can flag a byte
-/// above a true one, never below it, so the lowest flag is always a byte
-/// that needs escaping.
-fn escape_mask(word: u64) -> u64 {
-    let control = word.wrapping_sub(LOW * 0x20) & !word;
-    let quote = (word ^ (LOW * u64::from(b'"'))).wrapping_sub(LOW) & !(word ^ (LOW * u64::from(b'"')));
-    let backslash =
-        (word ^ (LOW * u64::from(b'\\'))).wrapping_sub(LOW) & !(word ^ (LOW * u64::from(b'\\')));
-    (control | quote | backslash) & HIGH
-}
-
-/// Where the first byte from `at` that needs escaping is, or `bytes.len()`.
-/// Eight bytes at a time; the last few are read padded with spaces (which
-/// need no escaping).
-fn next_escape(bytes: &[u8], mut at: usize) -> usize {
-    while at < bytes.len() {
-        let word = match bytes.get(at..at + 8) {
-            Some(chunk) => u64::from_le_bytes(chunk.try_into().expect("8 bytes")),
-            None => {
-                let mut padded = [b' '; 8];
-                padded[..bytes.len() - at].copy_from_slice(&bytes[at..]);
-                u64::from_le_bytes(padded)
-            }
-        };
-        let mask = escape_mask(word);
-        if mask != 0 {
-            return at + (mask.trailing_zeros() / 8) as usize;
-        }
-        at += 8;
-    }
-    bytes.len()
-}
-
 /// A JSON string with serde_json's escapes: `\"`, `\\`, `\b`, `\t`, `\n`,
 /// `\f`, `\r`, other control characters as `\u00xx`; everything else as is,
 /// copied a run at a time between the bytes that need escaping.
@@ -230,7 +192,7 @@ fn string(buf: &mut Vec<u8>, value: &str) {
     buf.push(b'"');
     let mut run = 0;
     loop {
-        let at = next_escape(bytes, run);
+        let at = crate::json_bytes::next_special(bytes, run);
         buf.extend_from_slice(&bytes[run..at]);
         let Some(&byte) = bytes.get(at) else { break };
         match byte {
