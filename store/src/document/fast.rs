@@ -430,8 +430,8 @@ fn unescape(mut text: &[u8], mut piece: impl FnMut(&[u8])) -> Option<()> {
 }
 
 /// Where an escape that starts at `at` (a backslash) ends, when JSON has
-/// it: `\\` and one of `"\\/bfnrt`, or `\\u` and four hex digits. `\\u`
-/// escapes of surrogates are declined, as [`unescape`] declines them.
+/// it: a backslash and one of `"\/bfnrt`, or `\u` and four hex digits.
+/// `\u` escapes of surrogates are declined, as [`unescape`] declines them.
 #[inline]
 fn escape_end(bytes: &[u8], at: usize) -> Option<usize> {
     match *bytes.get(at + 1)? {
