@@ -2,7 +2,9 @@
 //! `parse_line` on the loghub samples (read in place from
 //! `../shared/data/loghub`), event serialization (`wire::encode`), and the
 //! tantivy document the indexer builds (`LogSchema::to_document`, with and
-//! without decoding the payload). Per-parser benches live with the parsers.
+//! without decoding the payload), and both the encoding and the indexer's
+//! one pass over the mix `logwarden bench` indexes (the generator's lines,
+//! a fifth of them JSON). Per-parser benches live with the parsers.
 //!
 //! `cargo bench --bench hot_paths`
 
@@ -13,6 +15,7 @@ use chrono::{DateTime, Utc};
 use criterion::{Criterion, Throughput};
 use logwarden_collector::parse::{LineContext, parse_line};
 use logwarden_event::{Event, wire};
+use logwarden_generator::Generator;
 use logwarden_store::schema::{LogSchema, parse_time};
 use serde_json::{Map, Value};
 
@@ -69,6 +72,56 @@ fn json_events() -> Vec<Event> {
             parse_line(&document.to_string(), &ctx)
         })
         .collect()
+}
+
+/// 20,000 events of the mix `logwarden bench` indexes (`logwarden generate
+/// --json-share 0.2`: sshd, sudo, cron, kernel, nginx and JSON lines),
+/// parsed and given an id and offset as the collector gives them. Their
+/// payloads are longer than the loghub lines' and hold more escapes (the
+/// quotes of access and JSON lines).
+fn generated_events() -> Vec<Event> {
+    let start = DateTime::parse_from_rfc3339("2026-11-24T00:00:00Z").expect("constant time").to_utc();
+    let ingested = DateTime::parse_from_rfc3339("2026-11-24T12:00:00.405880375Z").expect("constant time").to_utc();
+    Generator::new(1, start, chrono::Duration::milliseconds(72))
+        .with_json_share(0.2)
+        .take(20_000)
+        .enumerate()
+        .map(|(i, (kind, line))| {
+            let path = format!("/var/log/{}", kind.file_name());
+            let mut event = parse_line(&line, &LineContext { ingested, file_path: Some(&path), ..ctx() });
+            event.id = Some(format!("fe00:9840f2:{i}"));
+            event.log_offset = Some(i as u64 * 150);
+            event
+        })
+        .collect()
+}
+
+/// The bench's mix: encoding each event (the collector) and mapping each
+/// payload to a document (the indexer's consumer threads).
+fn generated_mix(c: &mut Criterion) {
+    let events = generated_events();
+    let schema = LogSchema::new();
+    let payloads: Vec<Vec<u8>> = events.iter().map(wire::encode).collect();
+    let mut group = c.benchmark_group("generated_mix");
+    group.throughput(Throughput::Elements(events.len() as u64));
+    let mut buf = Vec::with_capacity(4096);
+    group.bench_function("wire encode_into (reused buffer)", |b| {
+        b.iter(|| {
+            for event in &events {
+                buf.clear();
+                wire::encode_into(black_box(event), &mut buf);
+            }
+            black_box(buf.len())
+        })
+    });
+    group.bench_function("document (one pass from the payload)", |b| {
+        b.iter(|| {
+            for (i, raw) in payloads.iter().enumerate() {
+                black_box(schema.document(black_box(raw), i as u64).expect("an event"));
+            }
+        })
+    });
+    group.finish();
 }
 
 fn parse(c: &mut Criterion) {
@@ -200,6 +253,7 @@ fn main() {
         parse(&mut c);
         encode(&mut c);
         document(&mut c);
+        generated_mix(&mut c);
         println!("benchmark smoke test ok");
         return;
     }
@@ -207,5 +261,6 @@ fn main() {
     parse(&mut c);
     encode(&mut c);
     document(&mut c);
+    generated_mix(&mut c);
     c.final_summary();
 }
