@@ -396,53 +396,51 @@ impl<'de> Reader<'de> {
 /// Hands the pieces of a string's text (without its quotes) that make it
 /// once its escapes are decoded to `piece`: the runs between escapes as
 /// they are, each escape as the UTF-8 of its char. `None` for an escape
-/// JSON does not have, and for `\u` escapes of surrogates (declined, so
-/// that serde_json's handling of pairs and lone halves stands).
-fn unescape(mut text: &[u8], mut piece: impl FnMut(&[u8])) -> Option<()> {
-    while let Some(at) = memchr::memchr(b'\\', text) {
-        piece(&text[..at]);
-        let decoded: &[u8] = match *text.get(at + 1)? {
-            b'"' => b"\"",
-            b'\\' => b"\\",
-            b'/' => b"/",
-            b'b' => b"\x08",
-            b'f' => b"\x0c",
-            b'n' => b"\n",
-            b'r' => b"\r",
-            b't' => b"\t",
-            b'u' => {
-                let hex = std::str::from_utf8(text.get(at + 2..at + 6)?).ok()?;
-                if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    return None;
-                }
-                let c = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
-                piece(c.encode_utf8(&mut [0; 4]).as_bytes());
-                text = &text[at + 6..];
-                continue;
-            }
-            _ => return None,
-        };
-        piece(decoded);
-        text = &text[at + 2..];
+/// [`escape`] declines.
+fn unescape(text: &[u8], mut piece: impl FnMut(&[u8])) -> Option<()> {
+    let mut from = 0;
+    while let Some(found) = memchr::memchr(b'\\', &text[from..]) {
+        let at = from + found;
+        piece(&text[from..at]);
+        let (c, end) = escape(text, at)?;
+        piece(c.encode_utf8(&mut [0; 4]).as_bytes());
+        from = end;
     }
-    piece(text);
+    piece(&text[from..]);
     Some(())
 }
 
 /// Where an escape that starts at `at` (a backslash) ends, when JSON has
-/// it: a backslash and one of `"\/bfnrt`, or `\u` and four hex digits.
-/// `\u` escapes of surrogates are declined, as [`unescape`] declines them.
+/// it; see [`escape`].
 #[inline]
 fn escape_end(bytes: &[u8], at: usize) -> Option<usize> {
-    match *bytes.get(at + 1)? {
-        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Some(at + 2),
+    escape(bytes, at).map(|(_, end)| end)
+}
+
+/// The char an escape that starts at `at` (a backslash) stands for, and
+/// where the escape ends, when JSON has it: a backslash and one of
+/// `"\/bfnrt`, or `\u` and four hex digits. `\u` escapes of surrogates
+/// are declined (no char is one), so that serde_json's handling of pairs
+/// and lone halves stands.
+#[inline]
+fn escape(bytes: &[u8], at: usize) -> Option<(char, usize)> {
+    let c = match *bytes.get(at + 1)? {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\x08',
+        b'f' => '\x0c',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
         b'u' => {
             let hex = bytes.get(at + 2..at + 6)?;
             let code = hex.iter().try_fold(0u32, |n, &b| Some(n * 16 + char::from(b).to_digit(16)?))?;
-            char::from_u32(code).map(|_| at + 6)
+            return char::from_u32(code).map(|c| (c, at + 6));
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    Some((c, at + 2))
 }
 
 #[cfg(test)]
