@@ -329,3 +329,67 @@ fn two_indexers_hand_partitions_over_without_loss_or_duplicates() {
     first.stop();
     second.stop();
 }
+
+/// At a steady trickle an indexer commits each partition as soon as it has
+/// indexed what was fetched (at most every quarter of `commit_interval`),
+/// not only when the interval is up. librdkafka's end-of-partition event
+/// comes only with a fetch that found nothing new, and with a record every
+/// 50 ms each fetch (waiting up to 100 ms) finds the next one first.
+#[test]
+fn a_steady_trickle_commits_once_read_not_once_the_interval_is_up() {
+    let dir = temp_dir("idx-trickle");
+    let topic = unique("lw-idx-trickle");
+    // 8 s between timed commits: read-to-the-end commits at most every 2 s.
+    let config = indexer_sections(&dir, &topic, &unique("g"), 1)
+        .replace("commit_interval = \"100ms\"", "commit_interval = \"8s\"")
+        .replace("split_window = \"4s\"", "split_window = \"1h\"");
+    let config_path = dir.join("logwarden.toml");
+    std::fs::write(&config_path, config).unwrap();
+    support::create_topic(&topic, 1);
+    let producer: ThreadedProducer<rdkafka::producer::DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "5")
+        .create()
+        .unwrap();
+    let mut sent = 0u64;
+    let mut send = |count: u64| {
+        for _ in 0..count {
+            let event = serde_json::json!({
+                "@timestamp": Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),
+                "message": format!("trickle {sent}"), "host.name": "web01", "stream": "auth",
+            });
+            producer.send(BaseRecord::<(), _>::to(&topic).payload(&event.to_string())).map_err(|(e, _)| e).unwrap();
+            sent += 1;
+        }
+        producer.flush(Duration::from_secs(30)).unwrap();
+    };
+    let (indexer, log) = Logwarden::start_logged(
+        &["indexer", "--config", config_path.to_str().unwrap()],
+        "warn,logwarden_indexer::partition=debug",
+    );
+    // The first record is committed once read: the consumer is running.
+    send(1);
+    log.wait_for("committed splits", 0, Duration::from_secs(60));
+    let from = log.len();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(7) {
+        send(5);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let during = log.with_message("committed splits", from);
+    let reasons: Vec<&str> = during.iter().map(|r| r["reason"].as_str().unwrap_or("")).collect();
+    assert!(
+        reasons.iter().filter(|r| **r == "CaughtUp").count() >= 2,
+        "over 7 s of a trickle, commits each time the consumer had read what was fetched, 2 s apart: {reasons:?}"
+    );
+    assert!(!reasons.contains(&"Timeout"), "no commit waited out the 8 s interval: {reasons:?}");
+    // Every record is committed, once.
+    let committed = || -> u64 { log.with_message("committed splits", 0).iter().map(|r| r["docs"].as_u64().unwrap()).sum() };
+    let waited = Instant::now();
+    while committed() < sent && waited.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(committed(), sent);
+    indexer.stop();
+}

@@ -58,8 +58,9 @@ pub enum CommitReason {
     MemoryLimit,
     /// The consumer read everything its partition holds (end of
     /// partition: for a `read_committed` consumer, the last committed
-    /// transaction): what it read is committed now rather than at the end
-    /// of `commit_interval`, at most every quarter of it.
+    /// transaction), or everything librdkafka had fetched of it: what it
+    /// read is committed now rather than at the end of `commit_interval`,
+    /// at most every quarter of it.
     CaughtUp,
     /// Partitions are being handed to another consumer.
     Rebalance,

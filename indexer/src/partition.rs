@@ -62,6 +62,14 @@ pub struct PartitionIndexer {
     /// The consumer reached the end of the partition after the last
     /// message indexed (set by the worker, cleared by the next message).
     pub caught_up: bool,
+    /// The worker's fetch queue ran empty after the last message indexed:
+    /// every message librdkafka had fetched is indexed (set by the
+    /// worker, cleared by the next message). At a steady trickle this is
+    /// the partition's end, which `caught_up` seldom sees: librdkafka
+    /// says `PartitionEOF` only for a fetch that found nothing new, and a
+    /// fetch waiting 100 ms finds the next transaction first. Not used
+    /// for the lag: a fetch may be under way.
+    pub drained: bool,
     /// Seals splits off the consumer thread; dropping the indexer waits
     /// for it.
     sealer: Sealer,
@@ -130,6 +138,7 @@ impl PartitionIndexer {
             last_commit: Instant::now(),
             last_idle_advance: Instant::now(),
             caught_up: false,
+            drained: false,
             sealer,
         };
         for split in unfinished {
@@ -176,6 +185,7 @@ impl PartitionIndexer {
             .place(timestamp, produced.unwrap_or(timestamp));
         self.next_offset = Some(offset + 1);
         self.caught_up = false;
+        self.drained = false;
         let Some(split) = stream.split_for(placement, offset, &self.settings, self.partition)?
         else {
             metrics::replay_skipped(stream_name);
@@ -275,11 +285,11 @@ impl PartitionIndexer {
         Ok(())
     }
 
-    /// Whether the partition is read to its end with uncommitted
-    /// documents, and its last commit is at least `gap` old
-    /// (`CommitReason::CaughtUp`).
+    /// Whether the partition is read to its end (or to the end of what
+    /// was fetched) with uncommitted documents, and its last commit is at
+    /// least `gap` old (`CommitReason::CaughtUp`).
     pub fn caught_up_due(&self, now: Instant, gap: std::time::Duration) -> bool {
-        self.caught_up
+        (self.caught_up || self.drained)
             && now.duration_since(self.last_commit) >= gap
             && self.active().any(|s| s.pending_docs > 0)
     }
@@ -542,6 +552,12 @@ mod tests {
         assert!(!indexer.caught_up_due(indexer.last_commit + gap, gap), "nothing left to commit");
         indexer.index(1, Some(now), event.as_bytes()).unwrap();
         assert!(!indexer.caught_up, "a new message clears it");
+        // The fetch queue run empty counts as the end.
+        indexer.drained = true;
+        let later = indexer.last_commit + gap;
+        assert!(indexer.caught_up_due(later, gap));
+        indexer.index(2, Some(now), event.as_bytes()).unwrap();
+        assert!(!indexer.drained && !indexer.caught_up_due(later, gap), "a new message clears it");
     }
 
     #[test]

@@ -364,6 +364,12 @@ pub fn run_worker(
         }
         // Their fetch buffers go back to librdkafka before any commit.
         batch.clear();
+        if read < FETCH_BATCH {
+            // The queue ran empty: all that was fetched is indexed.
+            for indexer in partitions.values_mut() {
+                indexer.drained = true;
+            }
+        }
         // The clock, and what it makes due, is read once per
         // `CLOCK_EVERY` messages in a run of them (a read per message was
         // ~1 % of the indexer's CPU), and after every read without one.
