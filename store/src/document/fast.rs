@@ -295,7 +295,7 @@ impl<'de> Reader<'de> {
                     self.at = at + 1;
                     return Some((start, at, true));
                 }
-                b'\\' => at = next_special(self.bytes, escape_end(self.bytes, at)?),
+                b'\\' => at = next_special(self.bytes, escape(self.bytes, at)?.1),
                 _ => return None,
             }
         }
@@ -408,13 +408,6 @@ fn unescape(text: &[u8], mut piece: impl FnMut(&[u8])) -> Option<()> {
     }
     piece(&text[from..]);
     Some(())
-}
-
-/// Where an escape that starts at `at` (a backslash) ends, when JSON has
-/// it; see [`escape`].
-#[inline]
-fn escape_end(bytes: &[u8], at: usize) -> Option<usize> {
-    escape(bytes, at).map(|(_, end)| end)
 }
 
 /// The char an escape that starts at `at` (a backslash) stands for, and
