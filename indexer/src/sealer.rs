@@ -1,11 +1,13 @@
 //! Sealing off the consumer thread. A split whose window closed (or that
 //! is full, or the late split of a past window) is handed to its
-//! partition's sealer, which merges its segments into one, computes its
-//! facts and writes its manifest at the head of the stream's chain, one
-//! seal after the other in the order they were handed over (the chain's
-//! order), while the consumer goes on indexing. Sealing an hour's split
-//! merges and hashes all of it: on the consumer thread that was a pause
-//! of seconds in indexing, and in freshness, at every window's end.
+//! partition's sealer, which merges its segments (into one up to
+//! `split::MAX_MERGED_DOCS` documents; one seal merges at a time in the
+//! process), computes its facts and writes its manifest at the head of
+//! the stream's chain, one seal after the other in the order they were
+//! handed over (the chain's order), while the consumer goes on indexing.
+//! Sealing an hour's split merges and hashes all of it: on the consumer
+//! thread that was a pause of seconds in indexing, and in freshness, at
+//! every window's end.
 //!
 //! The consumer knows at hand-over what the seal will say (the offset the
 //! split is complete up to, and why it is sealed), and places later events
@@ -51,8 +53,8 @@ impl ChainHead {
 
 /// A seal handed over by the consumer.
 pub(crate) enum Job {
-    /// Finish `split` (seal commit, merge into one segment) and write its
-    /// manifest.
+    /// Finish `split` (seal commit, merge into as few segments as
+    /// `split::MAX_MERGED_DOCS` allows) and write its manifest.
     Seal { stream: String, split: Box<ActiveSplit>, reason: SealReason },
     /// The manifest of a window of `stream` that passed without an event.
     EmptyWindow { stream: String, start: i64, next: i64 },

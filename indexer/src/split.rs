@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use tantivy::index::SegmentMeta;
+use tantivy::index::{SegmentId, SegmentMeta};
 use tantivy::indexer::{IndexWriterOptions, MergeCandidate, MergePolicy, NoMergePolicy, UserOperation};
 use tantivy::{Index, IndexWriter, ReloadPolicy};
 
@@ -138,22 +138,28 @@ impl ActiveSplit {
 
     /// Closes the split for good: a last commit marks it sealed (so a crash
     /// from here on finishes the seal rather than adding to the split), its
-    /// segments are merged into one, and the writer is released. Returns
-    /// the split's directory, ready for its manifest.
+    /// segments are merged into as few as [`MAX_MERGED_DOCS`] allows (one
+    /// up to that size; [`seal_merges`]), and the writer is released.
+    /// Returns the split's directory, ready for its manifest.
     pub fn finish(mut self) -> Result<SplitLocation, IndexerError> {
         if !self.sealed || self.pending_docs > 0 {
             let next = self.committed_next;
             self.commit_with(next, true)?;
         }
         // Let background merges end first, so the segment list is final;
-        // then merge what is left into one segment with a writer that
-        // merges nothing on its own.
+        // then merge what is left with a writer that merges nothing on
+        // its own.
         self.writer.wait_merging_threads()?;
-        let segments = self.index.searchable_segment_ids()?;
-        if segments.len() > 1 {
+        let groups = seal_merges(&self.index.searchable_segment_metas()?);
+        if !groups.is_empty() {
+            // One seal merges at a time in the process, whatever the
+            // partition: what a merge holds grows with its documents.
+            let _one_at_a_time = SEAL_MERGE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             let mut writer = open_writer(&self.index, self.writer_memory, &self.location.path)?;
             writer.set_merge_policy(Box::new(NoMergePolicy));
-            writer.merge(&segments).wait()?;
+            for group in groups {
+                writer.merge(&group).wait()?;
+            }
             writer.wait_merging_threads()?;
         }
         // The list names the files left, before they are hashed into the
@@ -166,6 +172,59 @@ impl ActiveSplit {
 /// Segments of one tier merged into one, and the ratio of sizes between
 /// one tier and the next.
 const MERGE_FACTOR: usize = 32;
+/// The most documents a merge writes, open split or seal. What a merge
+/// holds grows with its documents, outside the writer's budget: its own
+/// memory (doc id and term ordinal maps: 20–31 bytes per document for
+/// this schema, measured merging the bench's splits of 0.7–3.2 M
+/// documents into one) and the pages of the segments it reads, which
+/// tantivy maps (~120 bytes per document, counted in the process's RSS
+/// until the merge ends). Unbounded, sealing a split of
+/// `indexer.split_max_events` (20 M) into one segment would have held
+/// ~500 MiB of its own and ~2.4 GiB of mapped pages. At this cap a merge
+/// holds ~50 and ~250 MiB, and a full split seals into about ten
+/// segments.
+pub const MAX_MERGED_DOCS: u32 = 2_000_000;
+
+/// Serializes seal merges across a process's partitions (see
+/// [`ActiveSplit::finish`]).
+static SEAL_MERGE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The smallest-first run of `sorted` (ascending by documents) that a
+/// merge of at most [`MAX_MERGED_DOCS`] takes, at most `most` segments;
+/// `None` when fewer than two fit.
+fn capped<'a>(sorted: &[&'a SegmentMeta], most: usize) -> Option<Vec<&'a SegmentMeta>> {
+    let mut total = 0u64;
+    let chosen: Vec<&SegmentMeta> = sorted
+        .iter()
+        .take(most)
+        .take_while(|s| {
+            total += u64::from(s.num_docs());
+            total <= u64::from(MAX_MERGED_DOCS)
+        })
+        .copied()
+        .collect();
+    (chosen.len() >= 2).then_some(chosen)
+}
+
+/// What sealing merges: the segments, smallest first, in runs of at most
+/// [`MAX_MERGED_DOCS`] documents; a run of one segment stays as it is.
+/// Below the cap that is every segment into one.
+pub fn seal_merges(segments: &[SegmentMeta]) -> Vec<Vec<SegmentId>> {
+    let mut by_size: Vec<&SegmentMeta> = segments.iter().collect();
+    by_size.sort_by_key(|s| s.num_docs());
+    let mut groups = Vec::new();
+    let mut rest = &by_size[..];
+    while !rest.is_empty() {
+        match capped(rest, rest.len()) {
+            Some(run) => {
+                rest = &rest[run.len()..];
+                groups.push(run.iter().map(|s| s.id()).collect());
+            }
+            None => rest = &rest[1..],
+        }
+    }
+    groups
+}
 /// Segments an open split may hold whatever their tiers; past it its
 /// smallest are merged even across tiers.
 const MAX_OPEN_SEGMENTS: usize = 128;
@@ -183,7 +242,10 @@ fn tier(segment: &SegmentMeta) -> u32 {
 /// documents: 3 times for an hour of 25-document commits four times a
 /// second (360,000 documents), at most 4 up to 33 million. Up to
 /// `MERGE_FACTOR - 1` segments wait in each tier, [`MAX_OPEN_SEGMENTS`]
-/// in all. Sealing merges what is left into one segment.
+/// in all. No merge writes more than [`MAX_MERGED_DOCS`]: a tier's
+/// merge takes fewer of its smallest segments when the 32 would be more,
+/// and a segment too large to merge with the next stays as it is.
+/// Sealing merges what is left ([`seal_merges`]).
 ///
 /// (The policy before merged the 32 smallest of any 64: once merged
 /// segments were among the smallest, each merge rewrote them again; over
@@ -195,19 +257,23 @@ impl MergePolicy for OpenSplitMerges {
     fn compute_merge_candidates(&self, segments: &[SegmentMeta]) -> Vec<MergeCandidate> {
         let mut by_size: Vec<&SegmentMeta> = segments.iter().collect();
         by_size.sort_by_key(|s| s.num_docs());
-        let merge = |chosen: &[&SegmentMeta]| vec![MergeCandidate(chosen.iter().map(|s| s.id()).collect())];
+        let merge = |chosen: Vec<&SegmentMeta>| vec![MergeCandidate(chosen.iter().map(|s| s.id()).collect())];
         // Sorted by size, a tier's segments are next to each other.
         let mut start = 0;
         while start < by_size.len() {
             let this = tier(by_size[start]);
             let len = by_size[start..].iter().take_while(|s| tier(s) == this).count();
             if len >= MERGE_FACTOR {
-                return merge(&by_size[start..start + MERGE_FACTOR]);
+                if let Some(chosen) = capped(&by_size[start..], MERGE_FACTOR) {
+                    return merge(chosen);
+                }
             }
             start += len;
         }
         if by_size.len() >= MAX_OPEN_SEGMENTS {
-            return merge(&by_size[..MERGE_FACTOR]);
+            if let Some(chosen) = capped(&by_size, MERGE_FACTOR) {
+                return merge(chosen);
+            }
         }
         Vec::new()
     }
@@ -245,7 +311,6 @@ fn open_writer(index: &Index, memory: usize, path: &Path) -> Result<IndexWriter<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tantivy::index::SegmentId;
 
     use std::collections::HashMap;
 
@@ -288,6 +353,7 @@ mod tests {
     /// Commits of `sizes` one after the other into a simulated split whose
     /// merges end at once: (the most merges any document went through,
     /// documents written per document committed, the most segments held).
+    /// Asserts that no merge writes more than [`MAX_MERGED_DOCS`].
     fn simulate(sizes: impl Iterator<Item = u32>) -> (u32, f64, usize) {
         let index = Index::create_in_ram(LogSchema::new().schema);
         let policy = OpenSplitMerges;
@@ -303,6 +369,7 @@ mod tests {
                 let Some(candidate) = policy.compute_merge_candidates(&metas).pop() else { break };
                 let (merged, kept): (Vec<_>, Vec<_>) = held.into_iter().partition(|(m, _)| candidate.0.contains(&m.id()));
                 let docs: u32 = merged.iter().map(|(m, _)| m.num_docs()).sum();
+                assert!(docs <= MAX_MERGED_DOCS, "a merge of {docs} documents");
                 let depth = merged.iter().map(|(_, d)| d + 1).max().unwrap();
                 written += u64::from(docs);
                 held = kept;
@@ -338,5 +405,50 @@ mod tests {
         assert!(deepest <= tiers, "{deepest} merges, {tiers} tiers");
         assert!(per_document <= f64::from(tiers) + 1.0, "{per_document} writes per document");
         assert!(most <= MAX_OPEN_SEGMENTS, "{most} segments");
+    }
+
+    #[test]
+    fn no_merge_writes_more_than_the_cap() {
+        let index = Index::create_in_ram(LogSchema::new().schema);
+        let policy = OpenSplitMerges;
+        let cap = MAX_MERGED_DOCS;
+        // 40 segments of one tier (tier 3: 32,768–1,048,575 documents):
+        // the smallest that fit, not 32.
+        assert_eq!(chosen(&policy, &segments(&index, &[cap / 8; 40])), vec![cap / 8; 8]);
+        assert_eq!(chosen(&policy, &segments(&index, &[cap / 2; 40])), vec![cap / 2; 2]);
+        // 32 too large to pair under the cap: nothing, whatever the tier
+        // below holds.
+        let mut large: Vec<u32> = vec![cap / 2 + 1; 32];
+        large.extend(1..=31);
+        assert!(chosen(&policy, &segments(&index, &large)).is_empty());
+        // Past the segment cap (100 of tier 4 that cannot pair, 28 of
+        // tier 3): the smallest that fit.
+        let mut crowded: Vec<u32> = vec![1_100_000.max(cap / 2 + 1); 100];
+        crowded.extend([cap / 4; 28]);
+        assert_eq!(chosen(&policy, &segments(&index, &crowded)), vec![cap / 4; 4]);
+        // A split of 20 M documents committed 200,000 at a time.
+        let (_, per_document, most) = simulate(std::iter::repeat_n(200_000, 100));
+        assert!(per_document <= 3.0, "{per_document} writes per document");
+        assert!(most < MAX_OPEN_SEGMENTS, "{most} segments");
+    }
+
+    #[test]
+    fn a_seal_merges_everything_into_one_below_the_cap_and_into_runs_under_it_above() {
+        let index = Index::create_in_ram(LogSchema::new().schema);
+        let docs = |metas: &[SegmentMeta], groups: &[Vec<SegmentId>]| -> Vec<Vec<u32>> {
+            let by_id: HashMap<SegmentId, u32> = metas.iter().map(|m| (m.id(), m.num_docs())).collect();
+            groups.iter().map(|g| g.iter().map(|id| by_id[id]).collect()).collect()
+        };
+        let small = segments(&index, &[30, 1_000, 31, 900_000, 1_000_000]);
+        assert_eq!(docs(&small, &seal_merges(&small)), vec![vec![30, 31, 1_000, 900_000, 1_000_000]]);
+        // One segment, or none: nothing to merge.
+        assert!(seal_merges(&segments(&index, &[5])).is_empty());
+        assert!(seal_merges(&[]).is_empty());
+        // 20 M documents: runs of at most the cap; what cannot pair stays.
+        let cap = MAX_MERGED_DOCS;
+        let full = segments(&index, &[cap / 4, cap / 4, cap / 4, cap / 4, cap / 4, cap - 1, cap, cap + 5, 100]);
+        let groups = docs(&full, &seal_merges(&full));
+        assert_eq!(groups, vec![vec![100, cap / 4, cap / 4, cap / 4], vec![cap / 4, cap / 4]]);
+        assert!(groups.iter().all(|g| g.iter().map(|&d| u64::from(d)).sum::<u64>() <= u64::from(cap)));
     }
 }
