@@ -271,22 +271,28 @@ impl PrivateKafka {
 
     /// Picks the name and ports without starting the broker (`restart` starts it).
     pub fn reserve() -> PrivateKafka {
+        let [port, controller_port] = free_ports();
         PrivateKafka {
             name: unique("test"),
-            port: free_port(),
-            controller_port: free_port(),
+            port,
+            controller_port,
             secure: None,
         }
     }
 
     /// A broker with a SASL_SSL listener besides the plain one.
     pub fn start_secure() -> PrivateKafka {
-        let mut kafka = PrivateKafka::reserve();
-        kafka.secure = Some(SecureListener {
-            port: free_port(),
-            password: "lw-test-sasl-secret".into(),
-            ca: PathBuf::new(),
-        });
+        let [port, controller_port, secure_port] = free_ports();
+        let mut kafka = PrivateKafka {
+            name: unique("test"),
+            port,
+            controller_port,
+            secure: Some(SecureListener {
+                port: secure_port,
+                password: "lw-test-sasl-secret".into(),
+                ca: PathBuf::new(),
+            }),
+        };
         let output = kafka.command("start").stderr(Stdio::inherit()).output().expect("kafka.sh");
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(output.status.success(), "secure kafka.sh start: {stdout}");
@@ -351,12 +357,13 @@ impl Drop for PrivateKafka {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// `N` distinct free ports: their listeners are all held until every
+/// port is known (picked one at a time, the OS may hand the same port
+/// out twice, and Kafka refuses two listeners on one port).
+fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: [std::net::TcpListener; N] =
+        std::array::from_fn(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap());
+    listeners.map(|l| l.local_addr().unwrap().port())
 }
 
 /// The shared broker of the other tests.
