@@ -141,7 +141,11 @@ impl ActiveSplit {
     /// segments are merged into as few as [`MAX_MERGED_DOCS`] allows (one
     /// up to that size; [`seal_merges`]), and the writer is released.
     /// Returns the split's directory, ready for its manifest.
-    pub fn finish(mut self) -> Result<SplitLocation, IndexerError> {
+    pub fn finish(self) -> Result<SplitLocation, IndexerError> {
+        self.finish_capped(MAX_MERGED_DOCS)
+    }
+
+    fn finish_capped(mut self, cap: u32) -> Result<SplitLocation, IndexerError> {
         if !self.sealed || self.pending_docs > 0 {
             let next = self.committed_next;
             self.commit_with(next, true)?;
@@ -150,7 +154,7 @@ impl ActiveSplit {
         // then merge what is left with a writer that merges nothing on
         // its own.
         self.writer.wait_merging_threads()?;
-        let groups = seal_merges(&self.index.searchable_segment_metas()?);
+        let groups = seal_merges(&self.index.searchable_segment_metas()?, cap);
         if !groups.is_empty() {
             // One seal merges at a time in the process, whatever the
             // partition: what a merge holds grows with its documents.
@@ -190,16 +194,16 @@ pub const MAX_MERGED_DOCS: u32 = 2_000_000;
 static SEAL_MERGE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The smallest-first run of `sorted` (ascending by documents) that a
-/// merge of at most [`MAX_MERGED_DOCS`] takes, at most `most` segments;
+/// merge of at most `cap` documents takes, at most `most` segments;
 /// `None` when fewer than two fit.
-fn capped<'a>(sorted: &[&'a SegmentMeta], most: usize) -> Option<Vec<&'a SegmentMeta>> {
+fn capped<'a>(sorted: &[&'a SegmentMeta], most: usize, cap: u32) -> Option<Vec<&'a SegmentMeta>> {
     let mut total = 0u64;
     let chosen: Vec<&SegmentMeta> = sorted
         .iter()
         .take(most)
         .take_while(|s| {
             total += u64::from(s.num_docs());
-            total <= u64::from(MAX_MERGED_DOCS)
+            total <= u64::from(cap)
         })
         .copied()
         .collect();
@@ -207,15 +211,15 @@ fn capped<'a>(sorted: &[&'a SegmentMeta], most: usize) -> Option<Vec<&'a Segment
 }
 
 /// What sealing merges: the segments, smallest first, in runs of at most
-/// [`MAX_MERGED_DOCS`] documents; a run of one segment stays as it is.
-/// Below the cap that is every segment into one.
-pub fn seal_merges(segments: &[SegmentMeta]) -> Vec<Vec<SegmentId>> {
+/// `cap` documents ([`MAX_MERGED_DOCS`]); a run of one segment stays as
+/// it is. Below the cap that is every segment into one.
+pub fn seal_merges(segments: &[SegmentMeta], cap: u32) -> Vec<Vec<SegmentId>> {
     let mut by_size: Vec<&SegmentMeta> = segments.iter().collect();
     by_size.sort_by_key(|s| s.num_docs());
     let mut groups = Vec::new();
     let mut rest = &by_size[..];
     while !rest.is_empty() {
-        match capped(rest, rest.len()) {
+        match capped(rest, rest.len(), cap) {
             Some(run) => {
                 rest = &rest[run.len()..];
                 groups.push(run.iter().map(|s| s.id()).collect());
@@ -264,14 +268,14 @@ impl MergePolicy for OpenSplitMerges {
             let this = tier(by_size[start]);
             let len = by_size[start..].iter().take_while(|s| tier(s) == this).count();
             if len >= MERGE_FACTOR {
-                if let Some(chosen) = capped(&by_size[start..], MERGE_FACTOR) {
+                if let Some(chosen) = capped(&by_size[start..], MERGE_FACTOR, MAX_MERGED_DOCS) {
                     return merge(chosen);
                 }
             }
             start += len;
         }
         if by_size.len() >= MAX_OPEN_SEGMENTS {
-            if let Some(chosen) = capped(&by_size, MERGE_FACTOR) {
+            if let Some(chosen) = capped(&by_size, MERGE_FACTOR, MAX_MERGED_DOCS) {
                 return merge(chosen);
             }
         }
@@ -440,15 +444,62 @@ mod tests {
             groups.iter().map(|g| g.iter().map(|id| by_id[id]).collect()).collect()
         };
         let small = segments(&index, &[30, 1_000, 31, 900_000, 1_000_000]);
-        assert_eq!(docs(&small, &seal_merges(&small)), vec![vec![30, 31, 1_000, 900_000, 1_000_000]]);
+        assert_eq!(docs(&small, &seal_merges(&small, MAX_MERGED_DOCS)), vec![vec![30, 31, 1_000, 900_000, 1_000_000]]);
         // One segment, or none: nothing to merge.
-        assert!(seal_merges(&segments(&index, &[5])).is_empty());
-        assert!(seal_merges(&[]).is_empty());
+        assert!(seal_merges(&segments(&index, &[5]), MAX_MERGED_DOCS).is_empty());
+        assert!(seal_merges(&[], MAX_MERGED_DOCS).is_empty());
         // 20 M documents: runs of at most the cap; what cannot pair stays.
         let cap = MAX_MERGED_DOCS;
         let full = segments(&index, &[cap / 4, cap / 4, cap / 4, cap / 4, cap / 4, cap - 1, cap, cap + 5, 100]);
-        let groups = docs(&full, &seal_merges(&full));
+        let groups = docs(&full, &seal_merges(&full, cap));
         assert_eq!(groups, vec![vec![100, cap / 4, cap / 4, cap / 4], vec![cap / 4, cap / 4]]);
         assert!(groups.iter().all(|g| g.iter().map(|&d| u64::from(d)).sum::<u64>() <= u64::from(cap)));
+    }
+
+    /// A split of `commits` commits of `per_commit` events each, in `dir`.
+    fn split_of(dir: &std::path::Path, commits: u32, per_commit: u32) -> ActiveSplit {
+        let schema = LogSchema::new();
+        let location = SplitLocation {
+            stream: "auth".into(),
+            partition: 0,
+            id: SplitId::new(logwarden_store::storage::SplitKind::Late, 0).to_string(),
+            path: dir.join("split"),
+        };
+        let mut split = ActiveSplit::open_or_create(location, &schema, 0, 15_000_000).unwrap();
+        let mut offset = 0;
+        for _ in 0..commits {
+            for _ in 0..per_commit {
+                let payload = format!(r#"{{"@timestamp":"2026-12-06T03:00:00Z","message":"line {offset}","stream":"auth"}}"#);
+                let mapped = schema.document(payload.as_bytes(), offset).unwrap();
+                split.add(mapped.document, payload.len()).unwrap();
+                offset += 1;
+            }
+            split.commit(offset as i64).unwrap();
+        }
+        split
+    }
+
+    fn segment_sizes(path: &std::path::Path) -> (Vec<u32>, u64) {
+        let index = Index::open(SplitDirectory::open(path).unwrap()).unwrap();
+        let mut sizes: Vec<u32> = index.searchable_segment_metas().unwrap().iter().map(|m| m.num_docs()).collect();
+        sizes.sort();
+        let searcher = index.reader().unwrap().searcher();
+        (sizes, searcher.num_docs())
+    }
+
+    #[test]
+    fn a_split_past_the_cap_seals_into_runs_under_it_with_every_event() {
+        // 7 commits of 10 events, sealed with a cap of 25: runs of 2 (20
+        // events) and one left alone.
+        let dir = tempfile::tempdir().unwrap();
+        let split = split_of(dir.path(), 7, 10);
+        let location = split.finish_capped(25).unwrap();
+        let (sizes, docs) = segment_sizes(&location.path);
+        assert_eq!(docs, 70);
+        assert_eq!(sizes, vec![10, 20, 20, 20]);
+        // Under the cap: one segment.
+        let dir = tempfile::tempdir().unwrap();
+        let location = split_of(dir.path(), 7, 10).finish().unwrap();
+        assert_eq!(segment_sizes(&location.path), (vec![70], 70));
     }
 }
