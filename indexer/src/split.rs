@@ -187,7 +187,7 @@ const MERGE_FACTOR: usize = 32;
 /// ~500 MiB of its own and ~2.4 GiB of mapped pages. At this cap a merge
 /// holds ~50 and ~250 MiB, and a full split seals into about ten
 /// segments.
-pub const MAX_MERGED_DOCS: u32 = 2_000_000;
+pub(crate) const MAX_MERGED_DOCS: u32 = 2_000_000;
 
 /// Serializes seal merges across a process's partitions (see
 /// [`ActiveSplit::finish`]).
@@ -211,21 +211,17 @@ fn capped<'a>(sorted: &[&'a SegmentMeta], most: usize, cap: u32) -> Option<Vec<&
 }
 
 /// What sealing merges: the segments, smallest first, in runs of at most
-/// `cap` documents ([`MAX_MERGED_DOCS`]); a run of one segment stays as
-/// it is. Below the cap that is every segment into one.
-pub fn seal_merges(segments: &[SegmentMeta], cap: u32) -> Vec<Vec<SegmentId>> {
+/// `cap` documents ([`MAX_MERGED_DOCS`]); once the two smallest left do
+/// not fit together, no two larger do either, and the rest stay as they
+/// are. Below the cap that is every segment into one.
+fn seal_merges(segments: &[SegmentMeta], cap: u32) -> Vec<Vec<SegmentId>> {
     let mut by_size: Vec<&SegmentMeta> = segments.iter().collect();
     by_size.sort_by_key(|s| s.num_docs());
     let mut groups = Vec::new();
     let mut rest = &by_size[..];
-    while !rest.is_empty() {
-        match capped(rest, rest.len(), cap) {
-            Some(run) => {
-                rest = &rest[run.len()..];
-                groups.push(run.iter().map(|s| s.id()).collect());
-            }
-            None => rest = &rest[1..],
-        }
+    while let Some(run) = capped(rest, rest.len(), cap) {
+        rest = &rest[run.len()..];
+        groups.push(run.iter().map(|s| s.id()).collect());
     }
     groups
 }
